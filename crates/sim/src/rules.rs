@@ -1,0 +1,351 @@
+//! Meta's rules that decide whether a call is accepted: throughput (130429), pair rate
+//! (131056), management-call rate (80007), the 24-hour window (131047) and the template
+//! checks (132000, 132001, 132012, 132015, 132016, 132018).
+
+use serde_json::Value;
+
+use crate::config::LimitsConfig;
+use crate::error::{GraphError, GraphResult};
+use crate::state::{Phone, Template, User, Waba};
+
+pub const WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+/// At most `throughput_mps` accepted sends per number in any one-second window.
+pub fn check_throughput(phone: &mut Phone, limits: &LimitsConfig, now_ms: i64) -> GraphResult<()> {
+    while phone.sends.front().is_some_and(|&t| now_ms - t >= 1000) {
+        phone.sends.pop_front();
+    }
+    if phone.sends.len() >= limits.throughput_mps as usize {
+        return Err(GraphError::throughput());
+    }
+    Ok(())
+}
+
+pub fn record_send(phone: &mut Phone, now_ms: i64) {
+    phone.sends.push_back(now_ms);
+}
+
+/// The pair rate as a token bucket per (number, user): `pair_burst` tokens, one token back
+/// every `pair_interval_ms`. A burst borrows from the future exactly as Meta describes
+/// ("a burst of 20 requires a ~2-minute wait").
+pub fn check_pair_rate(
+    user: &mut User,
+    phone_id: &str,
+    limits: &LimitsConfig,
+    now_ms: i64,
+) -> GraphResult<()> {
+    let burst = f64::from(limits.pair_burst.max(1));
+    let interval = limits.pair_interval_ms.max(1) as f64;
+    let (tokens, last) = user
+        .pair_tokens
+        .get(phone_id)
+        .copied()
+        .unwrap_or((burst, now_ms));
+    let refilled = (tokens + (now_ms - last).max(0) as f64 / interval).min(burst);
+    if refilled < 1.0 {
+        user.pair_tokens.insert(phone_id.into(), (refilled, now_ms));
+        return Err(GraphError::pair_rate());
+    }
+    user.pair_tokens
+        .insert(phone_id.into(), (refilled - 1.0, now_ms));
+    Ok(())
+}
+
+/// Counts one management call against the WABA's hourly budget. Returns the usage percentage
+/// for the `x-business-use-case-usage` header.
+pub fn count_management_call(
+    waba: &mut Waba,
+    active: bool,
+    limits: &LimitsConfig,
+    now_ms: i64,
+) -> GraphResult<u32> {
+    while waba
+        .management_calls
+        .front()
+        .is_some_and(|&t| now_ms - t >= 3600 * 1000)
+    {
+        waba.management_calls.pop_front();
+    }
+    let limit = if active {
+        limits.management_calls_per_hour_active
+    } else {
+        limits.management_calls_per_hour
+    }
+    .max(1);
+    if waba.management_calls.len() >= limit as usize {
+        return Err(GraphError::management_rate(&waba.id));
+    }
+    waba.management_calls.push_back(now_ms);
+    let pct = (waba.management_calls.len() as u64 * 100 / u64::from(limit)).min(100);
+    Ok(u32::try_from(pct).unwrap_or(100))
+}
+
+/// Whether the user wrote to this number in the last 24 hours.
+pub fn window_open(user: &User, phone_id: &str, now_ms: i64) -> bool {
+    user.last_inbound
+        .get(phone_id)
+        .is_some_and(|&t| now_ms - t < WINDOW_MS)
+}
+
+/// The variables of a template text: `{{1}}`, `{{2}}`... or `{{first_name}}`...
+pub fn variables(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        let name = after[..end].trim().to_string();
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+        rest = &after[end + 2..];
+    }
+    out
+}
+
+fn component<'a>(components: &'a Value, ty: &str) -> Option<&'a Value> {
+    components.as_array()?.iter().find(|c| {
+        c.get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case(ty))
+    })
+}
+
+fn params(component: Option<&Value>) -> Vec<Value> {
+    component
+        .and_then(|c| c.get("parameters"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Finds the template a send names: `Err(132001)` when no template of that name exists in
+/// that language, or it exists but is not approved; 132015/132016 when paused/disabled.
+pub fn find_template<'a>(
+    templates: impl Iterator<Item = &'a Template>,
+    waba_id: &str,
+    name: &str,
+    language: &str,
+) -> GraphResult<&'a Template> {
+    let mut same_name = false;
+    for t in templates {
+        if t.waba_id != waba_id || t.name != name {
+            continue;
+        }
+        same_name = true;
+        if t.language != language {
+            continue;
+        }
+        return match t.status.as_str() {
+            "APPROVED" => Ok(t),
+            "PAUSED" => Err(GraphError::template_paused(name)),
+            "DISABLED" => Err(GraphError::template_disabled(name)),
+            other => Err(GraphError::template_missing(format!(
+                "template name ({name}) exists in {language} but its status is {other}, not APPROVED"
+            ))),
+        };
+    }
+    Err(GraphError::template_missing(if same_name {
+        format!("template name ({name}) does not exist in {language}")
+    } else {
+        format!("template name ({name}) does not exist in {language}: no template of that name")
+    }))
+}
+
+/// Checks the parameters of a template send against the template (132000, 132012, 132018).
+pub fn check_template_params(template: &Template, request: &Value) -> GraphResult<()> {
+    let req_components = request.get("components").cloned().unwrap_or(Value::Null);
+    let named = template.parameter_format.eq_ignore_ascii_case("NAMED");
+
+    // Header: a text header with a variable wants one text parameter; a media header wants
+    // one parameter of its format.
+    if let Some(header) = component(&template.components, "HEADER") {
+        let format = header
+            .get("format")
+            .and_then(Value::as_str)
+            .unwrap_or("TEXT")
+            .to_ascii_uppercase();
+        let given = params(component(&req_components, "header"));
+        let expected = if format == "TEXT" {
+            variables(header.get("text").and_then(Value::as_str).unwrap_or("")).len()
+        } else {
+            1
+        };
+        if given.len() != expected {
+            return Err(GraphError::template_params(format!(
+                "header: number of localizable_params ({}) does not match the expected number of params ({expected})",
+                given.len()
+            )));
+        }
+        if format != "TEXT" {
+            if let Some(p) = given.first() {
+                let want = format.to_ascii_lowercase();
+                let ty = p.get("type").and_then(Value::as_str).unwrap_or("");
+                if ty != want || p.get(&want).is_none() {
+                    return Err(GraphError::template_format(format!(
+                        "header: the template's header is {format}, the parameter is of type '{ty}'"
+                    )));
+                }
+            }
+        } else {
+            check_param_values("header", &given)?;
+        }
+    }
+
+    // Body.
+    let body_text = component(&template.components, "BODY")
+        .and_then(|b| b.get("text"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let expected = variables(body_text);
+    let given = params(component(&req_components, "body"));
+    if given.len() != expected.len() {
+        return Err(GraphError::template_params(format!(
+            "body: number of localizable_params ({}) does not match the expected number of params ({})",
+            given.len(),
+            expected.len()
+        )));
+    }
+    if named {
+        for p in &given {
+            let name = p.get("parameter_name").and_then(Value::as_str);
+            match name {
+                Some(n) if expected.iter().any(|e| e == n) => {}
+                _ => {
+                    return Err(GraphError::template_params(format!(
+                        "body: parameter_name {} is not one of the template's parameters ({})",
+                        name.unwrap_or("(missing)"),
+                        expected.join(", ")
+                    )))
+                }
+            }
+        }
+    }
+    check_param_values("body", &given)?;
+
+    // Buttons: every URL button with a variable wants a `button` component with its index.
+    if let Some(buttons) = component(&template.components, "BUTTONS")
+        .and_then(|b| b.get("buttons"))
+        .and_then(Value::as_array)
+    {
+        for (index, button) in buttons.iter().enumerate() {
+            let ty = button.get("type").and_then(Value::as_str).unwrap_or("");
+            if !ty.eq_ignore_ascii_case("URL") {
+                continue;
+            }
+            let url = button.get("url").and_then(Value::as_str).unwrap_or("");
+            if variables(url).is_empty() {
+                continue;
+            }
+            let given = req_components
+                .as_array()
+                .and_then(|cs| {
+                    cs.iter().find(|c| {
+                        c.get("type").and_then(Value::as_str) == Some("button")
+                            && index_of(c) == Some(index)
+                    })
+                })
+                .map(|c| params(Some(c)))
+                .unwrap_or_default();
+            if given.len() != 1 {
+                return Err(GraphError::template_params(format!(
+                    "button at index {index}: number of parameters ({}) does not match the expected number of params (1)",
+                    given.len()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn index_of(component: &Value) -> Option<usize> {
+    match component.get("index")? {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+        _ => None,
+    }
+}
+
+fn check_param_values(where_: &str, params: &[Value]) -> GraphResult<()> {
+    for p in params {
+        let ty = p.get("type").and_then(Value::as_str).unwrap_or("");
+        match ty {
+            "text" => {
+                let Some(text) = p.get("text").and_then(Value::as_str) else {
+                    return Err(GraphError::template_format(format!(
+                        "{where_}: a text parameter needs a 'text' string"
+                    )));
+                };
+                if text.contains('\n') || text.contains('\t') || text.contains("     ") {
+                    return Err(GraphError::new(
+                        axum::http::StatusCode::BAD_REQUEST,
+                        132018,
+                        "(#132018) There was an issue with the parameters in your template.",
+                    )
+                    .details(format!(
+                        "{where_}: Param text cannot have new-line/tab characters or more than 4 consecutive spaces"
+                    )));
+                }
+            }
+            "currency" => {
+                let c = p.get("currency");
+                let ok = c.is_some_and(|c| {
+                    c.get("fallback_value").is_some()
+                        && c.get("code").is_some()
+                        && c.get("amount_1000").is_some()
+                });
+                if !ok {
+                    return Err(GraphError::template_format(format!(
+                        "{where_}: a currency parameter needs fallback_value, code and amount_1000"
+                    )));
+                }
+            }
+            "date_time" => {
+                if p.get("date_time")
+                    .and_then(|d| d.get("fallback_value"))
+                    .is_none()
+                {
+                    return Err(GraphError::template_format(format!(
+                        "{where_}: a date_time parameter needs fallback_value"
+                    )));
+                }
+            }
+            "image" | "video" | "document" | "location" | "payload" | "action" | "coupon_code" => {}
+            other => {
+                return Err(GraphError::template_format(format!(
+                    "{where_}: unknown parameter type '{other}'"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_variables() {
+        assert_eq!(variables("Hi {{1}}, order {{2}} {{1}}"), vec!["1", "2"]);
+        assert_eq!(variables("Hi {{ first_name }}"), vec!["first_name"]);
+        assert!(variables("no vars {{").is_empty());
+    }
+
+    #[test]
+    fn pair_rate_bucket() {
+        let limits = LimitsConfig {
+            pair_burst: 2,
+            pair_interval_ms: 1000,
+            ..LimitsConfig::default()
+        };
+        let mut u = User::new("1", "x");
+        assert!(check_pair_rate(&mut u, "p", &limits, 0).is_ok());
+        assert!(check_pair_rate(&mut u, "p", &limits, 0).is_ok());
+        assert_eq!(
+            check_pair_rate(&mut u, "p", &limits, 10).unwrap_err().code,
+            131056
+        );
+        assert!(check_pair_rate(&mut u, "p", &limits, 1100).is_ok());
+    }
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# THE run command (README): installs what is missing, builds, and starts the whole product on
+# this machine in demo mode — the Cloud API simulator (standing in for Meta) and the desktop app.
+# Stop everything with Ctrl+C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+scripts/install-deps.sh
+
+echo "==> building the UI and the binaries (the first build takes several minutes)"
+(cd ui && npm run --silent build)
+cargo build --locked -p dataoptix-sim -p dataoptix --features dataoptix/custom-protocol
+bin_dir="$CARGO_TARGET_DIR/debug"
+
+state_dir="${DATAOPTIX_DEMO_DIR:-$HOME/.local/share/dataoptix-demo}"
+mkdir -p "$state_dir"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+sim_port="${DATAOPTIX_SIM_PORT:-18080}"
+relay_port="${DATAOPTIX_RELAY_PORT:-18443}"
+app_secret="demo-app-secret-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+echo "==> starting the Cloud API simulator on 127.0.0.1:$sim_port"
+"$bin_dir/dataoptix-sim" --listen "127.0.0.1:$sim_port" --app-secret "$app_secret" \
+  --webhook-url "http://127.0.0.1:$relay_port/webhooks/meta" --personas \
+  > "$state_dir/sim.out" 2> "$state_dir/sim.log" &
+pids+=($!)
+for _ in $(seq 1 100); do
+  [ -s "$state_dir/sim.out" ] && break
+  sleep 0.1
+done
+if ! head -n 1 "$state_dir/sim.out" | jq -e . >/dev/null 2>&1; then
+  echo "error: the simulator did not start; see $state_dir/sim.log" >&2
+  exit 1
+fi
+sim_info=$(head -n 1 "$state_dir/sim.out")
+echo "    simulated number: $(jq -r .display_phone_number <<<"$sim_info") (phone number id $(jq -r .phone_number_id <<<"$sim_info"), WABA $(jq -r .waba_id <<<"$sim_info"))"
+
+export DATAOPTIX_GRAPH_BASE_URL="http://127.0.0.1:$sim_port"
+echo "==> starting the DataOptix desktop app"
+if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
+  "$bin_dir/dataoptix" &
+  pids+=($!)
+else
+  echo "    no display found: running the window on a virtual screen (Xvfb :77);"
+  echo "    a screenshot is written to $state_dir/screenshot.png after a few seconds"
+  Xvfb :77 -screen 0 1280x800x24 -nolisten tcp >"$state_dir/xvfb.log" 2>&1 &
+  pids+=($!)
+  sleep 1
+  DISPLAY=:77 dbus-run-session -- "$bin_dir/dataoptix" &
+  pids+=($!)
+  (sleep 8; DISPLAY=:77 import -window root "$state_dir/screenshot.png" 2>/dev/null || true) &
+fi
+echo "==> running; press Ctrl+C to stop"
+wait "${pids[-1]}"
