@@ -12,7 +12,13 @@ stage "install what is missing"
 scripts/install-deps.sh
 
 stage "UI: type-check, lint, unit tests, build"
-(cd ui && npm run --silent check && npm run --silent lint && npm test --silent && npm run --silent build)
+ui_report="${TMPDIR:-/tmp}/dataoptix-vitest-$$.json"
+(cd ui && npm run --silent check && npm run --silent lint \
+  && npx vitest run --reporter=default --reporter=json --outputFile.json="$ui_report" \
+  && npm run --silent build)
+# Vitest's own summary is not a line CI reads; print the plain one.
+jq -r '"ui unit tests: \(.numPassedTests) passed, \(.numFailedTests) failed"' "$ui_report"
+rm -f "$ui_report"
 
 stage "Rust: formatting"
 cargo fmt --all -- --check

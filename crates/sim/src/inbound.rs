@@ -116,7 +116,19 @@ pub fn deliver(
                 .unwrap_or_else(|| json!({"body": "Hello! 👋"}));
         }
         "image" => {
-            message["image"] = media_obj(state, &waba_id, now_ms, payload.clone(), asset_for(asset_key, assets::JPEG), json!({}));
+            let extra = if payload.is_none() {
+                json!({"caption": "Like this one?"})
+            } else {
+                json!({})
+            };
+            message["image"] = media_obj(
+                state,
+                &waba_id,
+                now_ms,
+                payload.clone(),
+                asset_for(asset_key, assets::JPEG),
+                extra,
+            );
         }
         "voice" => {
             ty = "audio".into();
@@ -152,6 +164,7 @@ pub fn deliver(
                     "longitude": -122.148981,
                     "name": "Sweet Crumbs Bakery",
                     "address": "12 Baker Street, Springfield",
+                    "url": "https://sweetcrumbs.example/visit",
                 })
             });
         }

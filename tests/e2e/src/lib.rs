@@ -72,11 +72,16 @@ where
 {
     let app = app_binary()?;
     let world = World::start(name).await?;
-    eprintln!("[e2e {name}] world ready (display, D-Bus, keyring, tauri-driver); launching the app");
+    eprintln!(
+        "[e2e {name}] world ready (display, D-Bus, keyring, tauri-driver); launching the app"
+    );
     let client = world.connect(&app).await?;
     eprintln!("[e2e {name}] WebDriver session open");
     let outcome = body(client.clone()).await;
-    eprintln!("[e2e {name}] test body finished: {}", if outcome.is_ok() { "ok" } else { "FAILED" });
+    eprintln!(
+        "[e2e {name}] test body finished: {}",
+        if outcome.is_ok() { "ok" } else { "FAILED" }
+    );
 
     let artifacts = artifacts_dir();
     let _ = std::fs::create_dir_all(&artifacts);
@@ -134,9 +139,7 @@ pub async fn wait_for_text(
             return Ok(text);
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(anyhow!(
-                "`{css}` still reads {text:?} after {UI_TIMEOUT:?}"
-            ));
+            return Err(anyhow!("`{css}` still reads {text:?} after {UI_TIMEOUT:?}"));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -25,9 +25,9 @@ impl Guarded {
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err))
             .process_group(0);
-        let child = command
-            .spawn()
-            .with_context(|| format!("starting {name} (is it installed? run scripts/install-deps.sh)"))?;
+        let child = command.spawn().with_context(|| {
+            format!("starting {name} (is it installed? run scripts/install-deps.sh)")
+        })?;
         Ok(Self { name, child })
     }
 
@@ -94,6 +94,9 @@ pub fn wait_until(
 }
 
 pub fn port_open(port: u16) -> bool {
-    TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_millis(200))
-        .is_ok()
+    TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(200),
+    )
+    .is_ok()
 }

@@ -69,9 +69,12 @@ impl World {
             &format!("--address={bus_address}"),
         ]);
         let mut dbus = Guarded::spawn("dbus-daemon", dbus_cmd, &logs.join("dbus.log"))?;
-        wait_until("D-Bus session bus", &mut dbus, Duration::from_secs(10), || {
-            bus_socket.exists()
-        })?;
+        wait_until(
+            "D-Bus session bus",
+            &mut dbus,
+            Duration::from_secs(10),
+            || bus_socket.exists(),
+        )?;
 
         let mut env: Vec<(String, String)> = vec![
             ("HOME".into(), path_str(&root)),
@@ -104,7 +107,8 @@ impl World {
             ])
             .env_remove("WAYLAND_DISPLAY")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let mut driver = Guarded::spawn("tauri-driver", driver_cmd, &logs.join("tauri-driver.log"))?;
+        let mut driver =
+            Guarded::spawn("tauri-driver", driver_cmd, &logs.join("tauri-driver.log"))?;
         wait_until("tauri-driver", &mut driver, Duration::from_secs(20), || {
             port_open(driver_port)
         })?;
@@ -227,7 +231,9 @@ fn start_xvfb(logs: &Path) -> Result<(Guarded, String)> {
         ]);
         let mut xvfb = Guarded::spawn("Xvfb", cmd, &logs.join(format!("xvfb{number}.log")))?;
         let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-        match wait_until("Xvfb", &mut xvfb, Duration::from_secs(10), || socket.exists()) {
+        match wait_until("Xvfb", &mut xvfb, Duration::from_secs(10), || {
+            socket.exists()
+        }) {
             Ok(()) => return Ok((xvfb, display)),
             Err(_) => continue, // lost a race for this display number
         }
@@ -255,15 +261,27 @@ fn start_keyring(env: &[(String, String)], logs: &Path) -> Result<Guarded> {
 
     // Probe only once our daemon owns the Secret Service name: a probe sent earlier would make
     // D-Bus activate a second, unsupervised daemon.
-    wait_until("Secret Service on the bus", &mut keyring, Duration::from_secs(15), || {
-        secrets_name_has_owner(env)
-    })?;
+    wait_until(
+        "Secret Service on the bus",
+        &mut keyring,
+        Duration::from_secs(15),
+        || secrets_name_has_owner(env),
+    )?;
     let probe = "keyring-probe";
-    wait_until("unlocked Secret Service", &mut keyring, Duration::from_secs(15), || {
-        secret_tool(env, &["store", "--label=dataoptix-e2e probe", "probe", "e2e"], Some(probe))
+    wait_until(
+        "unlocked Secret Service",
+        &mut keyring,
+        Duration::from_secs(15),
+        || {
+            secret_tool(
+                env,
+                &["store", "--label=dataoptix-e2e probe", "probe", "e2e"],
+                Some(probe),
+            )
             .is_some()
-            && secret_tool(env, &["lookup", "probe", "e2e"], None).as_deref() == Some(probe)
-    })?;
+                && secret_tool(env, &["lookup", "probe", "e2e"], None).as_deref() == Some(probe)
+        },
+    )?;
     Ok(keyring)
 }
 

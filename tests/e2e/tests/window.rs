@@ -13,7 +13,10 @@ async fn window_shows_product_name_and_version() -> anyhow::Result<()> {
             text.contains(env!("CARGO_PKG_VERSION"))
         })
         .await?;
-        ensure!(version.contains("v23.0"), "Graph version missing in {version:?}");
+        ensure!(
+            version.contains("v23.0"),
+            "Graph version missing in {version:?}"
+        );
 
         let title = client.title().await?;
         ensure!(title == "DataOptix", "window title is {title:?}");

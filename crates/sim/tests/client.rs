@@ -1,0 +1,192 @@
+//! The cloud-api client against the simulator: the client's real HTTP, parsing and error
+//! classification meet the simulator's real server.
+
+mod support;
+
+use cloud_api::client::{ClientConfig, CloudApiClient};
+use cloud_api::error::ErrorClass;
+use cloud_api::media::MediaUpload;
+use cloud_api::messages::{MarkRead, Parameter, SendMessage, Template};
+use cloud_api::oauth::{AccessToken, AppSecret, CodeExchange};
+use cloud_api::templates::TemplateQuery;
+use dataoptix_sim::assets;
+use serde_json::json;
+use support::{start, start_with, TestSim};
+
+const USER: &str = "16505551234";
+
+fn client(t: &TestSim) -> CloudApiClient {
+    CloudApiClient::new(ClientConfig {
+        base_url: t.sim.info.base_url.clone(),
+        ..ClientConfig::default()
+    })
+    .unwrap()
+    .with_token(t.token.clone())
+}
+
+#[tokio::test]
+async fn messages_and_error_classes() {
+    let t = start_with(|c| c.limits.pair_burst = 2).await;
+    let api = client(&t);
+    let inbound = t.user_says(USER, "hi").await;
+
+    let sent = api
+        .send_message(&t.phone, &SendMessage::text(USER, "Hello from the client"))
+        .await
+        .unwrap();
+    let id = sent.message_id().unwrap().to_string();
+    assert!(id.starts_with("wamid."));
+    t.rx.wait_for("read", |h| {
+        support::statuses_of(h).contains(&(id.clone(), "read".into()))
+    })
+    .await;
+
+    let tpl = Template::new("order_ready", "en_US")
+        .body([Parameter::text("Maria"), Parameter::text("#1042")]);
+    api.send_message(&t.phone, &SendMessage::new(USER, tpl))
+        .await
+        .unwrap();
+
+    // Pair rate: the third message in the burst is refused, and classified as a rate limit.
+    let err = api
+        .send_message(&t.phone, &SendMessage::text(USER, "one too many"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(131056));
+    assert!(matches!(err.class(), ErrorClass::RateLimited { .. }), "{err:?}");
+
+    // 132000 is for the user to fix.
+    let bad = Template::new("order_ready", "en_US").body([Parameter::text("Maria")]);
+    let err = api
+        .send_message(&t.phone, &SendMessage::new("16505550001", bad))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(132000));
+    assert_eq!(err.class(), ErrorClass::FixableByUser);
+
+    api.mark_as_read(&t.phone, &MarkRead::new(inbound).with_typing_indicator())
+        .await
+        .unwrap();
+
+    // A revoked token.
+    t.control("/tokens/revoke", json!({"token": t.token})).await;
+    let err = api
+        .send_message(&t.phone, &SendMessage::text(USER, "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(190));
+    assert_eq!(err.class(), ErrorClass::TokenInvalid);
+}
+
+#[tokio::test]
+async fn window_closed_needs_a_template() {
+    let t = start_with(|c| {
+        c.statuses.window_enforcement = dataoptix_sim::config::WindowEnforcement::Sync
+    })
+    .await;
+    let err = client(&t)
+        .send_message(&t.phone, &SendMessage::text(USER, "hello?"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(131047));
+    assert_eq!(err.class(), ErrorClass::NeedsTemplate);
+}
+
+#[tokio::test]
+async fn media_templates_and_account() {
+    let t = start().await;
+    let api = client(&t);
+
+    let up = api
+        .upload_media(
+            &t.phone,
+            MediaUpload::new(assets::VOICE.bytes, "voice.ogg", "audio/ogg"),
+        )
+        .await
+        .unwrap();
+    let info = api.media_info(&up.id, Some(&t.phone)).await.unwrap();
+    assert_eq!(info.mime_type, "audio/ogg");
+    let bytes = api.download_media(&info.url).await.unwrap();
+    assert_eq!(&bytes[..], assets::VOICE.bytes);
+    api.delete_media(&up.id, Some(&t.phone)).await.unwrap();
+
+    let all = api
+        .list_all_templates(
+            &t.waba,
+            TemplateQuery {
+                limit: Some(2),
+                ..TemplateQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
+    assert!(names.contains(&"hello_world"), "{names:?}");
+    assert!(names.contains(&"weekend_offer"), "{names:?}");
+    assert_eq!(names.len(), 4);
+
+    let phone = api.phone_number(&t.phone, None).await.unwrap();
+    assert_eq!(phone.id, t.phone);
+    let phones = api.list_phone_numbers(&t.waba, None).await.unwrap();
+    assert_eq!(phones.len(), 1);
+    api.business_account(&t.waba, None).await.unwrap();
+    api.business_profile(&t.phone).await.unwrap();
+    api.subscribed_apps(&t.waba).await.unwrap();
+}
+
+#[tokio::test]
+async fn embedded_signup_exchange_with_the_client() {
+    let t = start().await;
+    let s = t
+        .control(
+            "/signup/session",
+            json!({"app_id": t.sim.info.app_id, "config_id": "cfg"}),
+        )
+        .await;
+    let api = CloudApiClient::new(ClientConfig {
+        base_url: t.sim.info.base_url.clone(),
+        ..ClientConfig::default()
+    })
+    .unwrap();
+    let secret = AppSecret::new(support::SECRET);
+    let token = api
+        .exchange_code(&CodeExchange::new(
+            t.sim.info.app_id.clone(),
+            secret.clone(),
+            s["code"].as_str().unwrap(),
+        ))
+        .await
+        .unwrap()
+        .access_token;
+    let info = api
+        .with_token(AccessToken::app_token(&t.sim.info.app_id, &secret))
+        .debug_token(&token)
+        .await
+        .unwrap();
+    assert!(info.is_valid);
+    let business = api.with_token(token);
+    let waba = s["waba_id"].as_str().unwrap();
+    let phone = s["phone_number_id"].as_str().unwrap();
+    business.subscribe_app(waba, None).await.unwrap();
+    business
+        .register(phone, &cloud_api::account::RegisterRequest::new("112233"))
+        .await
+        .unwrap();
+    business
+        .send_message(
+            phone,
+            &SendMessage::new(USER, Template::new("hello_world", "en_US")),
+        )
+        .await
+        .unwrap();
+    // The code is single use.
+    let err = api
+        .exchange_code(&CodeExchange::new(
+            t.sim.info.app_id.clone(),
+            secret,
+            s["code"].as_str().unwrap(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(100));
+}
