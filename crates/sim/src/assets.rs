@@ -90,7 +90,12 @@ const MB: u64 = 1024 * 1024;
 /// The kind and size limit of a supported MIME type (parameters such as `; codecs=opus` are
 /// ignored for the lookup), or `None` when Meta does not accept the type.
 pub fn supported(mime: &str) -> Option<(Kind, u64)> {
-    let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let base = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     Some(match base.as_str() {
         "audio/aac" | "audio/amr" | "audio/mpeg" | "audio/mp4" | "audio/ogg" => {
             (Kind::Audio, 16 * MB)
@@ -121,7 +126,12 @@ pub fn webp_is_animated(bytes: &[u8]) -> bool {
 /// Checks that the bytes really are of the declared MIME type, for the formats whose magic
 /// numbers are unambiguous. Returns a Meta-style reason when they are not.
 pub fn check_content(mime: &str, bytes: &[u8]) -> Result<(), String> {
-    let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let base = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let ok = match base.as_str() {
         "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
         "image/jpeg" => bytes.starts_with(&[0xff, 0xd8, 0xff]),

@@ -372,10 +372,20 @@ mod tests {
 
     #[test]
     fn partial_json_keeps_defaults() {
-        let cfg: SimConfig =
-            serde_json::from_str(r#"{"personas": {"unprompted": true}}"#).unwrap();
+        let cfg: SimConfig = serde_json::from_str(r#"{"personas": {"unprompted": true}}"#).unwrap();
         assert!(cfg.personas.unprompted);
         assert_eq!(cfg.media.url_ttl_secs, 300);
+    }
+
+    #[test]
+    fn example_file_is_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim.example.toml");
+        let cfg = SimConfig::from_file(&path).unwrap();
+        let defaults = SimConfig::default();
+        assert_eq!(
+            serde_json::to_value(&cfg).unwrap(),
+            serde_json::to_value(&defaults).unwrap()
+        );
     }
 
     #[test]

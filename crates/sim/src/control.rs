@@ -153,7 +153,10 @@ async fn list_sent(
     let data: Vec<_> = w
         .sent
         .iter()
-        .filter(|m| q.get("phone_number_id").is_none_or(|p| &m.phone_number_id == p))
+        .filter(|m| {
+            q.get("phone_number_id")
+                .is_none_or(|p| &m.phone_number_id == p)
+        })
         .filter(|m| to.as_ref().is_none_or(|t| &m.wa_id == t))
         .filter(|m| q.get("type").is_none_or(|t| &m.msg_type == t))
         .collect();
@@ -196,8 +199,19 @@ async fn message_status(
         "recipient_id": wa_id,
     });
     if let Some(code) = body.get("error_code").and_then(Value::as_i64) {
-        let e = GraphError::new(StatusCode::BAD_REQUEST, code, format!("(#{code}) {}", s(&body, "error_title").unwrap_or("Message failed")))
-            .details(s(&body, "error_details").unwrap_or("Simulated failure.").to_string());
+        let e = GraphError::new(
+            StatusCode::BAD_REQUEST,
+            code,
+            format!(
+                "(#{code}) {}",
+                s(&body, "error_title").unwrap_or("Message failed")
+            ),
+        )
+        .details(
+            s(&body, "error_details")
+                .unwrap_or("Simulated failure.")
+                .to_string(),
+        );
         st["errors"] = json!([e.webhook_error()]);
     }
     let value = messages_value(&display, &phone_id, None, "statuses", json!([st]));
@@ -260,7 +274,12 @@ async fn user_preferences(
         };
         let u = w.user_mut(&wa_id);
         u.marketing_stopped = value == "stop";
-        (p.waba_id, p.display_phone_number, u.name.clone(), u.user_id.clone())
+        (
+            p.waba_id,
+            p.display_phone_number,
+            u.name.clone(),
+            u.user_id.clone(),
+        )
     };
     let v = json!({
         "messaging_product": "whatsapp",
@@ -287,9 +306,13 @@ async fn template_status(
     let Some(status) = s(&body, "status").map(str::to_ascii_uppercase) else {
         return bad("'status' is required (APPROVED, REJECTED, PAUSED, DISABLED, ...)");
     };
-    let reason = s(&body, "reason")
-        .map(str::to_string)
-        .unwrap_or_else(|| if status == "REJECTED" { "INVALID_FORMAT".into() } else { "NONE".into() });
+    let reason = s(&body, "reason").map(str::to_string).unwrap_or_else(|| {
+        if status == "REJECTED" {
+            "INVALID_FORMAT".into()
+        } else {
+            "NONE".into()
+        }
+    });
     let info = body.get("rejection_info").cloned().or_else(|| {
         (status == "REJECTED" && reason == "INVALID_FORMAT").then(|| {
             json!({"reason": "Rejected by the simulator's control API.",
@@ -329,7 +352,13 @@ async fn template_category(
 }
 
 /// A realistic default value for a webhook field (merged with the caller's `value`).
-fn default_event(field: &str, display: &str, waba_id: &str, business_id: &str, now: i64) -> Option<Value> {
+fn default_event(
+    field: &str,
+    display: &str,
+    waba_id: &str,
+    business_id: &str,
+    now: i64,
+) -> Option<Value> {
     Some(match field {
         "phone_number_quality_update" => json!({
             "display_phone_number": display,
@@ -406,8 +435,14 @@ async fn event(
         let Some(p) = w.phones.get(&phone_id) else {
             return not_found(format!("no phone {phone_id}"));
         };
-        let waba_id = s(&body, "waba_id").map(str::to_string).unwrap_or(p.waba_id.clone());
-        let business = w.wabas.get(&waba_id).map(|x| x.business_id.clone()).unwrap_or_default();
+        let waba_id = s(&body, "waba_id")
+            .map(str::to_string)
+            .unwrap_or(p.waba_id.clone());
+        let business = w
+            .wabas
+            .get(&waba_id)
+            .map(|x| x.business_id.clone())
+            .unwrap_or_default();
         (waba_id, phone_id, p.display_phone_number.clone(), business)
     };
     let now = state.clock.now_secs();
@@ -469,7 +504,12 @@ async fn mint_token(State(state): State<AppState>, body: Option<Json<Value>>) ->
     let wabas: Vec<String> = body
         .get("waba_ids")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_else(|| vec![w.default_waba.clone()]);
     let token = w.mint_token(wabas.clone(), "SYSTEM_USER", now);
     if let Some(secs) = body.get("expires_in").and_then(Value::as_i64) {
@@ -505,8 +545,14 @@ async fn provision(State(state): State<AppState>, body: Option<Json<Value>>) -> 
         .map(normalize_wa_id)
         .unwrap_or_else(|| format!("1555{:07}", 780_000 + n));
     let name = s(&body, "business_name").unwrap_or("Second Shop");
-    let registered = body.get("registered").and_then(Value::as_bool).unwrap_or(true);
-    let subscribed = body.get("subscribed").and_then(Value::as_bool).unwrap_or(true);
+    let registered = body
+        .get("registered")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let subscribed = body
+        .get("subscribed")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     let (business_id, waba_id, phone_id) = w.provision(name, &display, registered, subscribed);
     let token = w.mint_token(vec![waba_id.clone()], "SYSTEM_USER", now);
     Json(json!({
@@ -523,7 +569,10 @@ async fn deliveries(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Json<Value> {
-    let since = q.get("since").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+    let since = q
+        .get("since")
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0);
     let w = state.world.lock();
     let data: Vec<_> = w
         .deliveries
@@ -536,7 +585,9 @@ async fn deliveries(
 }
 
 async fn clock(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({"now": state.clock.now_secs(), "now_ms": state.clock.now_ms(), "offset_ms": state.clock.offset_ms()}))
+    Json(
+        json!({"now": state.clock.now_secs(), "now_ms": state.clock.now_ms(), "offset_ms": state.clock.offset_ms()}),
+    )
 }
 
 /// `POST /_sim/clock/advance`: `{seconds}` — moves the simulator's clock (code and URL
@@ -546,7 +597,8 @@ async fn advance_clock(State(state): State<AppState>, Json(body): Json<Value>) -
         return bad("'seconds' is required");
     };
     state.clock.advance_ms((secs * 1000.0) as i64);
-    Json(json!({"now": state.clock.now_secs(), "offset_ms": state.clock.offset_ms()})).into_response()
+    Json(json!({"now": state.clock.now_secs(), "offset_ms": state.clock.offset_ms()}))
+        .into_response()
 }
 
 async fn get_settings(State(state): State<AppState>) -> Json<Value> {

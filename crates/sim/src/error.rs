@@ -280,8 +280,12 @@ impl GraphError {
     }
 
     pub fn template_paused(name: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, 132015, "(#132015) Template is Paused")
-            .details(format!("Template {name} is paused due to low quality."))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            132015,
+            "(#132015) Template is Paused",
+        )
+        .details(format!("Template {name} is paused due to low quality."))
     }
 
     pub fn template_disabled(name: &str) -> Self {
@@ -294,7 +298,12 @@ impl GraphError {
     }
 
     pub fn media(details: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, 131053, "(#131053) Media upload error").details(details)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            131053,
+            "(#131053) Media upload error",
+        )
+        .details(details)
     }
 
     pub fn not_registered() -> Self {

@@ -67,9 +67,7 @@ pub fn fbtrace_id() -> String {
 /// A random lowercase hex string of `n` bytes (`2n` characters).
 pub fn hex_id(n: usize) -> String {
     let mut rng = rand::thread_rng();
-    (0..n)
-        .map(|_| format!("{:02x}", rng.gen::<u8>()))
-        .collect()
+    (0..n).map(|_| format!("{:02x}", rng.gen::<u8>())).collect()
 }
 
 /// A Graph paging cursor for an offset: opaque base64 like `MjQZD`.

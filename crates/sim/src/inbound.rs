@@ -132,27 +132,52 @@ pub fn deliver(
         }
         "voice" => {
             ty = "audio".into();
-            message["audio"] =
-                media_obj(state, &waba_id, now_ms, payload.clone(), asset_for(asset_key, assets::VOICE), json!({"voice": true}));
+            message["audio"] = media_obj(
+                state,
+                &waba_id,
+                now_ms,
+                payload.clone(),
+                asset_for(asset_key, assets::VOICE),
+                json!({"voice": true}),
+            );
         }
         "audio" => {
-            message["audio"] = media_obj(state, &waba_id, now_ms, payload.clone(),
+            message["audio"] = media_obj(
+                state,
+                &waba_id,
+                now_ms,
+                payload.clone(),
                 asset_for(asset_key, assets::VOICE),
                 json!({"voice": false}),
             );
         }
         "video" => {
-            message["video"] = media_obj(state, &waba_id, now_ms, payload.clone(), asset_for(asset_key, assets::VIDEO), json!({}));
+            message["video"] = media_obj(
+                state,
+                &waba_id,
+                now_ms,
+                payload.clone(),
+                asset_for(asset_key, assets::VIDEO),
+                json!({}),
+            );
         }
         "document" => {
             let asset = asset_for(asset_key, assets::PDF);
-            message["document"] = media_obj(state, &waba_id, now_ms, payload.clone(),
+            message["document"] = media_obj(
+                state,
+                &waba_id,
+                now_ms,
+                payload.clone(),
                 asset,
                 json!({"filename": asset.filename}),
             );
         }
         "sticker" => {
-            message["sticker"] = media_obj(state, &waba_id, now_ms, payload.clone(),
+            message["sticker"] = media_obj(
+                state,
+                &waba_id,
+                now_ms,
+                payload.clone(),
                 asset_for(asset_key, assets::STICKER),
                 json!({"animated": false}),
             );
@@ -194,7 +219,9 @@ pub fn deliver(
             let b = payload.unwrap_or_else(|| json!({"payload": "On my way", "text": "On my way"}));
             message["button"] = b;
             if spec.get("context").is_none() {
-                if let Some((id, _)) = last_business_message(state, phone_id, &from, Some("template")) {
+                if let Some((id, _)) =
+                    last_business_message(state, phone_id, &from, Some("template"))
+                {
                     message["context"] = json!({"from": display, "id": id});
                 }
             }
@@ -202,7 +229,8 @@ pub fn deliver(
         "button_reply" | "list_reply" => {
             ty = "interactive".into();
             let last = last_business_message(state, phone_id, &from, Some("interactive"));
-            let reply = payload.unwrap_or_else(|| default_reply(requested, last.as_ref().map(|l| &l.1)));
+            let reply =
+                payload.unwrap_or_else(|| default_reply(requested, last.as_ref().map(|l| &l.1)));
             message["interactive"] = json!({"type": requested, requested: reply});
             if spec.get("context").is_none() {
                 if let Some((id, _)) = last {

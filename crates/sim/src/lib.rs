@@ -78,7 +78,10 @@ pub fn app(state: AppState) -> Router {
             "/whatsapp_business/attachments/",
             get(routes::media::download),
         )
-        .route("/whatsapp_business/attachments", get(routes::media::download))
+        .route(
+            "/whatsapp_business/attachments",
+            get(routes::media::download),
+        )
         .route("/{version}/{*rest}", any(routes::graph))
         .layer(DefaultBodyLimit::max(routes::MAX_BODY))
         .layer(CorsLayer::permissive())
@@ -125,7 +128,10 @@ impl Sim {
 
     /// Serves until `shutdown` completes; background tasks (webhook queues, status timers,
     /// personas) stop with it.
-    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let state = self.state.clone();
         personas::spawn_unprompted(state.clone());
         let tx = self.shutdown_tx;

@@ -11,7 +11,11 @@ use clap::Parser;
 use dataoptix_sim::{Sim, SimConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "dataoptix-sim", version, about = "A local stand-in for Meta's WhatsApp Cloud API")]
+#[command(
+    name = "dataoptix-sim",
+    version,
+    about = "A local stand-in for Meta's WhatsApp Cloud API"
+)]
 struct Args {
     /// Address to listen on (port 0 picks a free port; the line printed at start says which).
     #[arg(long, default_value = "127.0.0.1:0")]

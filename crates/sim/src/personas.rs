@@ -59,7 +59,10 @@ pub const PERSONAS: [Persona; 4] = [
         replies: || {
             vec![
                 vec![text("Great! Where exactly are you? I'm new in town.")],
-                vec![text("Found it on the map, see you Sunday!"), json!({"type": "sticker"})],
+                vec![
+                    text("Found it on the map, see you Sunday!"),
+                    json!({"type": "sticker"}),
+                ],
                 vec![react("🙏")],
             ]
         },
@@ -75,7 +78,10 @@ pub const PERSONAS: [Persona; 4] = [
         },
         replies: || {
             vec![
-                vec![text("Thank you for checking! 🙏 Here is my accountant, in case you need her:"), json!({"type": "contacts"})],
+                vec![
+                    text("Thank you for checking! 🙏 Here is my accountant, in case you need her:"),
+                    json!({"type": "contacts"}),
+                ],
                 vec![react("👍")],
             ]
         },
@@ -88,9 +94,12 @@ pub const PERSONAS: [Persona; 4] = [
         replies: || {
             vec![
                 vec![text("Pickup at 9 works. Do you take cards?")],
-                vec![text("I'm parked right outside"), json!({"type": "location", "location": {
-                    "latitude": 37.483912, "longitude": -122.149455, "name": "Parking lot"
-                }})],
+                vec![
+                    text("I'm parked right outside"),
+                    json!({"type": "location", "location": {
+                        "latitude": 37.483912, "longitude": -122.149455, "name": "Parking lot"
+                    }}),
+                ],
                 vec![react("👍")],
             ]
         },
@@ -123,7 +132,9 @@ fn send_sequence(state: &AppState, persona: &'static Persona, phone_id: String, 
                     _ = shutdown.changed() => return,
                 }
             }
-            if let Err(e) = inbound::deliver(&state, &phone_id, persona.wa_id, Some(persona.name), &spec) {
+            if let Err(e) =
+                inbound::deliver(&state, &phone_id, persona.wa_id, Some(persona.name), &spec)
+            {
                 tracing::debug!(persona = persona.key, error = %e, "persona message not sent");
             }
         }
@@ -133,7 +144,11 @@ fn send_sequence(state: &AppState, persona: &'static Persona, phone_id: String, 
 /// Starts a persona's conversation now: resets its script and sends its opener to `phone_id`.
 pub fn start(state: &AppState, key: &str, phone_id: &str) -> Result<&'static str, String> {
     let persona = find(key).ok_or_else(|| format!("unknown persona {key}"))?;
-    state.world.lock().persona_steps.insert(persona.key.into(), 0);
+    state
+        .world
+        .lock()
+        .persona_steps
+        .insert(persona.key.into(), 0);
     send_sequence(state, persona, phone_id.to_string(), (persona.opener)());
     Ok(persona.key)
 }
@@ -160,7 +175,11 @@ fn template_quick_reply(state: &AppState, waba_id: &str, request: &Value) -> Opt
 /// Called once a persona has read a business message: answers it.
 pub fn on_business_message(state: &AppState, key: &str, out: &Outbound) {
     let Some(persona) = find(key) else { return };
-    let ty = out.request.get("type").and_then(Value::as_str).unwrap_or("text");
+    let ty = out
+        .request
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("text");
     if ty == "reaction" {
         return;
     }
@@ -198,7 +217,10 @@ fn next_step(state: &AppState, persona: &'static Persona) -> Vec<Value> {
         *step += 1;
         current
     };
-    (persona.replies)().into_iter().nth(step).unwrap_or_default()
+    (persona.replies)()
+        .into_iter()
+        .nth(step)
+        .unwrap_or_default()
 }
 
 /// The unprompted loop: every `personas.interval_secs`, the next persona starts a conversation

@@ -48,7 +48,9 @@ const PROMO_WORDS: [&str; 7] = [
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     StayPending,
-    Approve { recategorize_to: Option<String> },
+    Approve {
+        recategorize_to: Option<String>,
+    },
     Reject {
         reason: String,
         rejection_info: Option<Value>,
@@ -207,7 +209,9 @@ pub fn set_status(
 }
 
 fn numeric_id(id: &str) -> Value {
-    id.parse::<u64>().map(|n| json!(n)).unwrap_or_else(|_| json!(id))
+    id.parse::<u64>()
+        .map(|n| json!(n))
+        .unwrap_or_else(|_| json!(id))
 }
 
 /// Sends `message_template_status_update` for `t`.
@@ -229,7 +233,13 @@ pub fn emit_status(
     if let Some(info) = rejection_info {
         value["rejection_info"] = info;
     }
-    webhooks::emit(state, &t.waba_id, None, "message_template_status_update", value);
+    webhooks::emit(
+        state,
+        &t.waba_id,
+        None,
+        "message_template_status_update",
+        value,
+    );
 }
 
 /// Moves a template to another category and sends `template_category_update`.
@@ -267,7 +277,13 @@ pub fn set_quality(state: &AppState, id: &str, score: &str) -> Option<Template> 
         "message_template_name": t.name,
         "message_template_language": t.language,
     });
-    webhooks::emit(state, &t.waba_id, None, "message_template_quality_update", value);
+    webhooks::emit(
+        state,
+        &t.waba_id,
+        None,
+        "message_template_quality_update",
+        value,
+    );
     Some(t)
 }
 
@@ -307,7 +323,10 @@ mod tests {
         let approve = Verdict::Approve {
             recategorize_to: None,
         };
-        assert_eq!(decide(&tpl("ok", "UTILITY", body("Hi there", false))), approve);
+        assert_eq!(
+            decide(&tpl("ok", "UTILITY", body("Hi there", false))),
+            approve
+        );
         assert_eq!(
             decide(&tpl("still_pending", "UTILITY", body("x", false))),
             Verdict::StayPending
@@ -334,6 +353,9 @@ mod tests {
                 recategorize_to: Some("MARKETING".into())
             }
         );
-        assert_eq!(decide(&tpl("promo", "MARKETING", body("Big sale", false))), approve);
+        assert_eq!(
+            decide(&tpl("promo", "MARKETING", body("Big sale", false))),
+            approve
+        );
     }
 }

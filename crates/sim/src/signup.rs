@@ -109,7 +109,10 @@ pub async fn sdk(State(state): State<AppState>) -> Response {
         .replace("__APP_ID__", &js_string(&cfg.app_id));
     (
         [
-            (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            ),
             (header::CACHE_CONTROL, "no-store"),
         ],
         js,

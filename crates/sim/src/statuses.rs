@@ -105,7 +105,12 @@ fn is_voice(request: &Value) -> bool {
 }
 
 /// One `statuses[]` item, Meta-shaped.
-fn status_object(state: &AppState, out: &Outbound, status: &str, err: Option<&GraphError>) -> Value {
+fn status_object(
+    state: &AppState,
+    out: &Outbound,
+    status: &str,
+    err: Option<&GraphError>,
+) -> Value {
     let now = state.clock.now_secs();
     let webhook_version = state.config.read().webhook_version.clone();
     let mut s = json!({

@@ -1,6 +1,8 @@
 //! The cloud-api client against the simulator: the client's real HTTP, parsing and error
 //! classification meet the simulator's real server.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 mod support;
 
 use cloud_api::client::{ClientConfig, CloudApiClient};
@@ -53,7 +55,10 @@ async fn messages_and_error_classes() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(131056));
-    assert!(matches!(err.class(), ErrorClass::RateLimited { .. }), "{err:?}");
+    assert!(
+        matches!(err.class(), ErrorClass::RateLimited { .. }),
+        "{err:?}"
+    );
 
     // 132000 is for the user to fix.
     let bad = Template::new("order_ready", "en_US").body([Parameter::text("Maria")]);

@@ -1,6 +1,8 @@
 //! The control API: every inbound type, account events, provisioning, webhook retries and
 //! ordering, the delivery log, and the `dataoptix-sim` binary's start-up line.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -20,27 +22,47 @@ async fn every_inbound_type_reaches_the_webhook_and_parses() {
         "interactive": {"type": "list", "body": {"text": "Pickup slot?"}, "action": {"button": "Choose",
         "sections": [{"title": "Saturday", "rows": [{"id": "sat_10", "title": "10:00", "description": "morning"}]}]}}}))
         .await;
-    t.send(json!({"messaging_product": "whatsapp", "to": USER, "type": "template",
-        "template": {"name": "hello_world", "language": {"code": "en_US"}}}))
-        .await;
+    t.send(
+        json!({"messaging_product": "whatsapp", "to": USER, "type": "template",
+        "template": {"name": "hello_world", "language": {"code": "en_US"}}}),
+    )
+    .await;
 
     let types = [
-        "text", "image", "voice", "audio", "video", "document", "sticker", "location", "contacts",
-        "reaction", "button", "button_reply", "list_reply", "nfm_reply", "order", "referral",
-        "system", "unsupported",
+        "text",
+        "image",
+        "voice",
+        "audio",
+        "video",
+        "document",
+        "sticker",
+        "location",
+        "contacts",
+        "reaction",
+        "button",
+        "button_reply",
+        "list_reply",
+        "nfm_reply",
+        "order",
+        "referral",
+        "system",
+        "unsupported",
     ];
     let mut ids = Vec::new();
     for ty in types {
         let v = t
-            .control("/inbound", json!({"from": USER, "name": "Sheena Nelson", "type": ty}))
+            .control(
+                "/inbound",
+                json!({"from": USER, "name": "Sheena Nelson", "type": ty}),
+            )
             .await;
         ids.push((ty, v["id"].as_str().unwrap().to_string()));
     }
-    let hooks = t
-        .rx
-        .wait_for("all inbound types", |h| {
+    let hooks =
+        t.rx.wait_for("all inbound types", |h| {
             ids.iter().all(|(_, id)| {
-                h.iter().any(|h| h.value()["messages"][0]["id"] == id.as_str())
+                h.iter()
+                    .any(|h| h.value()["messages"][0]["id"] == id.as_str())
             })
         })
         .await;
@@ -60,10 +82,16 @@ async fn every_inbound_type_reaches_the_webhook_and_parses() {
         assert!(m["timestamp"].is_string());
         match *ty {
             "text" => assert!(m["text"]["body"].is_string()),
-            "voice" => assert_eq!((m["type"].clone(), m["audio"]["voice"].clone()), (json!("audio"), json!(true))),
+            "voice" => assert_eq!(
+                (m["type"].clone(), m["audio"]["voice"].clone()),
+                (json!("audio"), json!(true))
+            ),
             "location" => assert!(m["location"]["latitude"].is_f64()),
             "contacts" => assert!(m["contacts"][0]["name"]["formatted_name"].is_string()),
-            "reaction" => assert!(m["reaction"]["message_id"].as_str().unwrap().starts_with("wamid.")),
+            "reaction" => assert!(m["reaction"]["message_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("wamid.")),
             "button" => {
                 assert_eq!(m["button"]["text"], "On my way");
                 assert!(m["context"]["id"].is_string());
@@ -86,7 +114,10 @@ async fn every_inbound_type_reaches_the_webhook_and_parses() {
         if *ty != "system" {
             assert_eq!(value["contacts"][0]["profile"]["name"], "Sheena Nelson");
             assert_eq!(value["contacts"][0]["wa_id"], USER);
-            assert!(value["contacts"][0]["user_id"].as_str().unwrap().starts_with("US."));
+            assert!(value["contacts"][0]["user_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("US."));
         }
     }
     // The control API lists what was received.
@@ -97,7 +128,8 @@ async fn every_inbound_type_reaches_the_webhook_and_parses() {
 #[tokio::test]
 async fn custom_payloads_and_username_users() {
     let t = start().await;
-    t.control("/users/16505552222", json!({"hide_phone": true})).await;
+    t.control("/users/16505552222", json!({"hide_phone": true}))
+        .await;
     let v = t
         .control(
             "/inbound",
@@ -148,10 +180,9 @@ async fn account_events_on_demand() {
             {"from": "15550783881", "to": USER, "id": "wamid.echo", "timestamp": "1", "type": "text", "text": {"body": "from the phone app"}}]}}),
     )
     .await;
-    let hooks = t
-        .rx
-        .wait_for("all events", |h| h.len() >= fields.len() + 2)
-        .await;
+    let hooks =
+        t.rx.wait_for("all events", |h| h.len() >= fields.len() + 2)
+            .await;
     for f in fields {
         let h = hooks.iter().find(|h| h.field() == f).unwrap();
         assert!(h.signature_ok);
@@ -182,7 +213,11 @@ async fn webhooks_retry_with_backoff_in_order() {
         .iter()
         .map(|h| h.value()["messages"][0]["id"].as_str().unwrap())
         .collect();
-    assert_eq!(order, [a.as_str(), b.as_str()], "delivered in order after retries");
+    assert_eq!(
+        order,
+        [a.as_str(), b.as_str()],
+        "delivered in order after retries"
+    );
     assert_eq!(t.rx.attempts(), 5);
     let log = t.control_get("/webhooks?field=messages").await;
     let first = &log["data"][0];
@@ -203,7 +238,8 @@ async fn webhooks_are_dropped_after_max_attempts_and_unsubscribed_wabas_get_none
     t.user_says_nowait("lost").await;
     let kept = t.user_says_nowait("kept").await;
     t.rx.wait_for("the second", |h| {
-        h.iter().any(|h| h.value()["messages"][0]["id"] == kept.as_str())
+        h.iter()
+            .any(|h| h.value()["messages"][0]["id"] == kept.as_str())
     })
     .await;
     let log = t.control_get("/webhooks").await;
@@ -214,7 +250,8 @@ async fn webhooks_are_dropped_after_max_attempts_and_unsubscribed_wabas_get_none
     assert_eq!(status, 200);
     let (_, subs) = t.get(&format!("{}/subscribed_apps", t.waba)).await;
     assert_eq!(subs, json!({"data": []}));
-    t.control("/inbound", json!({"from": USER, "type": "text"})).await;
+    t.control("/inbound", json!({"from": USER, "type": "text"}))
+        .await;
     let log = t.control_get("/webhooks?state=not_subscribed").await;
     assert_eq!(log["data"].as_array().unwrap().len(), 1);
 }
@@ -240,9 +277,15 @@ async fn override_callback_uri_is_verified_then_used() {
     assert_eq!(status, 200, "{resp}");
     let (_, subs) = t.get(&format!("{}/subscribed_apps", t.waba)).await;
     assert_eq!(subs["data"][0]["override_callback_uri"], other.url.as_str());
-    assert_eq!(subs["data"][0]["whatsapp_business_api_data"]["id"], t.sim.info.app_id.as_str());
-    t.control("/inbound", json!({"from": USER, "type": "text"})).await;
-    other.wait_for("the override gets it", |h| !h.is_empty()).await;
+    assert_eq!(
+        subs["data"][0]["whatsapp_business_api_data"]["id"],
+        t.sim.info.app_id.as_str()
+    );
+    t.control("/inbound", json!({"from": USER, "type": "text"}))
+        .await;
+    other
+        .wait_for("the override gets it", |h| !h.is_empty())
+        .await;
 }
 
 #[tokio::test]
@@ -301,7 +344,10 @@ async fn business_profile_and_phone_numbers() {
         .await;
     assert_eq!(status, 200);
     let (_, prof) = t
-        .get(&format!("{}/whatsapp_business_profile?fields=about", t.phone))
+        .get(&format!(
+            "{}/whatsapp_business_profile?fields=about",
+            t.phone
+        ))
         .await;
     assert_eq!(prof["data"][0]["about"], "Open 7-19");
     let (status, resp) = t
@@ -412,8 +458,46 @@ trait Says {
 impl Says for support::TestSim {
     async fn user_says_nowait(&self, text: &str) -> String {
         let v = self
-            .control("/inbound", json!({"from": USER, "type": "text", "text": {"body": text}}))
+            .control(
+                "/inbound",
+                json!({"from": USER, "type": "text", "text": {"body": text}}),
+            )
             .await;
         v["id"].as_str().unwrap().to_string()
     }
+}
+
+/// `app(state)` is a plain Router: it can be driven without a socket.
+#[tokio::test]
+async fn app_router_serves_without_a_socket() {
+    use tower::ServiceExt;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let state = std::sync::Arc::new(dataoptix_sim::SimState::new(
+        dataoptix_sim::SimConfig::for_tests("s"),
+        "http://sim.invalid".into(),
+        rx,
+    ));
+    let token = state.world.lock().default_token.clone();
+    let phone = state.world.lock().default_phone.clone();
+    let app = dataoptix_sim::app(state);
+    let resp = app
+        .clone()
+        .oneshot(
+            axum::http::Request::get(format!("/v21.0/{phone}?fields=display_phone_number"))
+                .header("authorization", format!("Bearer {token}"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .oneshot(
+            axum::http::Request::get("/_sim/healthz")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
 }

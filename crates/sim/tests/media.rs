@@ -1,5 +1,7 @@
 //! Media: multipart upload, retrieve, Bearer-only download with URL expiry, delete, 131053.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 mod support;
 
 use dataoptix_sim::assets;
@@ -85,8 +87,10 @@ async fn upload_retrieve_download_expire_delete() {
     // Send it, then delete it.
     t.user_says("16505551234", "hi").await;
     let (status, resp) = t
-        .send(json!({"messaging_product": "whatsapp", "to": "16505551234", "type": "image",
-                     "image": {"id": id, "caption": "Your cake"}}))
+        .send(
+            json!({"messaging_product": "whatsapp", "to": "16505551234", "type": "image",
+                     "image": {"id": id, "caption": "Your cake"}}),
+        )
         .await;
     assert_eq!(status, 200, "{resp}");
     let (status, resp) = t.delete(&id).await;
@@ -100,7 +104,10 @@ async fn media_outside_meta_limits_is_131053() {
     let t = start().await;
     // Not a supported type.
     let (status, resp) = upload(&t, b"GIF89a....", "image/gif", "a.gif").await;
-    assert_eq!((status, resp["error"]["code"].as_i64()), (400, Some(131053)));
+    assert_eq!(
+        (status, resp["error"]["code"].as_i64()),
+        (400, Some(131053))
+    );
     // Content does not match the declared type.
     let (_, resp) = upload(&t, assets::PDF.bytes, "image/png", "fake.png").await;
     assert_eq!(resp["error"]["code"], 131053);
@@ -114,7 +121,13 @@ async fn media_outside_meta_limits_is_131053() {
     let (_, resp) = upload(&t, big, "image/png", "big.png").await;
     assert_eq!(resp["error"]["code"], 131053);
     // The real voice note, video, document and sticker are accepted.
-    for a in [assets::VOICE, assets::VIDEO, assets::PDF, assets::STICKER, assets::JPEG] {
+    for a in [
+        assets::VOICE,
+        assets::VIDEO,
+        assets::PDF,
+        assets::STICKER,
+        assets::JPEG,
+    ] {
         let (status, resp) = upload(&t, a.bytes, a.mime_type, a.filename).await;
         assert_eq!(status, 200, "{} {resp}", a.key);
     }
@@ -122,14 +135,15 @@ async fn media_outside_meta_limits_is_131053() {
     let (_, st) = upload(&t, assets::STICKER.bytes, "image/webp", "s.webp").await;
     t.user_says("16505551234", "hi").await;
     let (status, resp) = t
-        .send(json!({"messaging_product": "whatsapp", "to": "16505551234", "type": "audio",
-                     "audio": {"id": st["id"]}}))
+        .send(
+            json!({"messaging_product": "whatsapp", "to": "16505551234", "type": "audio",
+                     "audio": {"id": st["id"]}}),
+        )
         .await;
     assert_eq!(status, 200);
     let wamid = resp["messages"][0]["id"].as_str().unwrap().to_string();
-    let hooks = t
-        .rx
-        .wait_for("failed 131053", |h| {
+    let hooks =
+        t.rx.wait_for("failed 131053", |h| {
             support::statuses_of(h).contains(&(wamid.clone(), "failed".into()))
         })
         .await;

@@ -1,6 +1,8 @@
 //! Sending: the status webhooks that follow, and Meta's rules (131047, 130429, 131056, 190,
 //! 133010, 131026, 131050, validation errors), over real HTTP.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 mod support;
 
 use serde_json::{json, Value};
@@ -25,9 +27,8 @@ async fn send_then_sent_delivered_read_with_valid_signatures() {
     assert!(id.starts_with("wamid.HBgL"), "{id}");
     assert!(resp["messages"][0].get("message_status").is_none());
 
-    let hooks = t
-        .rx
-        .wait_for("sent, delivered and read", |h| {
+    let hooks =
+        t.rx.wait_for("sent, delivered and read", |h| {
             statuses_of(h).iter().filter(|(i, _)| *i == id).count() >= 3
         })
         .await;
@@ -37,7 +38,10 @@ async fn send_then_sent_delivered_read_with_valid_signatures() {
         .map(|(_, s)| s)
         .collect();
     assert_eq!(ours, ["sent", "delivered", "read"]);
-    assert!(hooks.iter().all(|h| h.signature_ok), "every webhook is signed");
+    assert!(
+        hooks.iter().all(|h| h.signature_ok),
+        "every webhook is signed"
+    );
 
     // Shapes as Meta sends them.
     let sent = hooks
@@ -74,7 +78,10 @@ async fn send_then_sent_delivered_read_with_valid_signatures() {
     // The control API lists what the business sent.
     let sent_list = t.control_get(&format!("/sent?to={USER}")).await;
     assert_eq!(sent_list["data"][0]["id"], id.as_str());
-    assert_eq!(sent_list["data"][0]["request"]["text"]["body"], "Yes, fresh ones!");
+    assert_eq!(
+        sent_list["data"][0]["request"]["text"]["body"],
+        "Yes, fresh ones!"
+    );
 }
 
 #[tokio::test]
@@ -89,9 +96,10 @@ async fn template_send_is_marketing_and_accepted() {
     assert_eq!(status, 200, "{resp}");
     assert_eq!(resp["messages"][0]["message_status"], "accepted");
     let id = wamid(&resp);
-    let hooks = t
-        .rx
-        .wait_for("sent", |h| statuses_of(h).contains(&(id.clone(), "sent".into())))
+    let hooks =
+        t.rx.wait_for("sent", |h| {
+            statuses_of(h).contains(&(id.clone(), "sent".into()))
+        })
         .await;
     let s = hooks
         .iter()
@@ -111,9 +119,10 @@ async fn free_form_outside_the_window_fails_with_131047_by_webhook() {
     let (status, resp) = t.send_text(USER, "Hello?").await;
     assert_eq!(status, 200, "{resp}");
     let id = wamid(&resp);
-    let hooks = t
-        .rx
-        .wait_for("failed", |h| statuses_of(h).contains(&(id.clone(), "failed".into())))
+    let hooks =
+        t.rx.wait_for("failed", |h| {
+            statuses_of(h).contains(&(id.clone(), "failed".into()))
+        })
         .await;
     let failed = hooks
         .iter()
@@ -131,8 +140,10 @@ async fn free_form_outside_the_window_fails_with_131047_by_webhook() {
     t.user_says(USER, "hi").await;
     let (_, ok) = t.send_text(USER, "Hello!").await;
     let ok_id = wamid(&ok);
-    t.rx.wait_for("sent", |h| statuses_of(h).contains(&(ok_id.clone(), "sent".into())))
-        .await;
+    t.rx.wait_for("sent", |h| {
+        statuses_of(h).contains(&(ok_id.clone(), "sent".into()))
+    })
+    .await;
     t.advance_clock(25.0 * 3600.0).await;
     let (_, late) = t.send_text(USER, "Still there?").await;
     let late_id = wamid(&late);
@@ -167,8 +178,10 @@ async fn throughput_above_the_limit_is_130429() {
     for i in 0..8 {
         let to = format!("1650555{:04}", 2000 + i);
         let (status, resp) = t
-            .send(json!({"messaging_product": "whatsapp", "to": to, "type": "template",
-                         "template": {"name": "hello_world", "language": {"code": "en_US"}}}))
+            .send(
+                json!({"messaging_product": "whatsapp", "to": to, "type": "template",
+                         "template": {"name": "hello_world", "language": {"code": "en_US"}}}),
+            )
             .await;
         codes.push((status, resp["error"]["code"].as_i64()));
     }
@@ -181,8 +194,10 @@ async fn throughput_above_the_limit_is_130429() {
     // A second later the number may send again.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, _) = t
-        .send(json!({"messaging_product": "whatsapp", "to": "16505559999", "type": "template",
-                     "template": {"name": "hello_world", "language": {"code": "en_US"}}}))
+        .send(
+            json!({"messaging_product": "whatsapp", "to": "16505559999", "type": "template",
+                     "template": {"name": "hello_world", "language": {"code": "en_US"}}}),
+        )
         .await;
     assert_eq!(status, 200);
 }
@@ -220,9 +235,15 @@ async fn pair_rate_is_131056_and_recovers() {
 async fn unknown_missing_and_revoked_tokens() {
     let t = start().await;
     let path = format!("{}/messages", t.phone);
-    let body = json!({"messaging_product": "whatsapp", "to": USER, "type": "text", "text": {"body": "x"}});
+    let body =
+        json!({"messaging_product": "whatsapp", "to": USER, "type": "text", "text": {"body": "x"}});
     let (status, resp) = t
-        .graph_call(reqwest::Method::POST, &path, Some("EAAbogus"), Some(body.clone()))
+        .graph_call(
+            reqwest::Method::POST,
+            &path,
+            Some("EAAbogus"),
+            Some(body.clone()),
+        )
         .await;
     assert_eq!(status, 401);
     assert_eq!(resp["error"]["code"], 190);
@@ -264,9 +285,7 @@ async fn unknown_missing_and_revoked_tokens() {
 #[tokio::test]
 async fn unregistered_number_is_133010_until_registered() {
     let t = start().await;
-    let (status, _) = t
-        .post(&format!("{}/deregister", t.phone), json!({}))
-        .await;
+    let (status, _) = t.post(&format!("{}/deregister", t.phone), json!({})).await;
     assert_eq!(status, 200);
     let (status, resp) = t.send_text(USER, "x").await;
     assert_eq!(status, 400);
@@ -294,7 +313,10 @@ async fn unregistered_number_is_133010_until_registered() {
             json!({"messaging_product": "whatsapp", "pin": "654321"}),
         )
         .await;
-    assert_eq!((status, resp["error"]["code"].as_i64()), (400, Some(133005)));
+    assert_eq!(
+        (status, resp["error"]["code"].as_i64()),
+        (400, Some(133005))
+    );
 }
 
 #[tokio::test]
@@ -303,14 +325,17 @@ async fn undeliverable_user_gets_failed_131026_and_opt_out_131050() {
     t.control("/users/16505557777", json!({"undeliverable": true}))
         .await;
     let (status, resp) = t
-        .send(json!({"messaging_product": "whatsapp", "to": "16505557777", "type": "template",
-                     "template": {"name": "hello_world", "language": {"code": "en_US"}}}))
+        .send(
+            json!({"messaging_product": "whatsapp", "to": "16505557777", "type": "template",
+                     "template": {"name": "hello_world", "language": {"code": "en_US"}}}),
+        )
         .await;
     assert_eq!(status, 200);
     let id = wamid(&resp);
-    let hooks = t
-        .rx
-        .wait_for("failed", |h| statuses_of(h).contains(&(id.clone(), "failed".into())))
+    let hooks =
+        t.rx.wait_for("failed", |h| {
+            statuses_of(h).contains(&(id.clone(), "failed".into()))
+        })
         .await;
     let codes: Vec<i64> = hooks
         .iter()
@@ -327,13 +352,16 @@ async fn undeliverable_user_gets_failed_131026_and_opt_out_131050() {
     })
     .await;
     let (_, resp) = t
-        .send(json!({"messaging_product": "whatsapp", "to": "16505558888", "type": "template",
-                     "template": {"name": "hello_world", "language": {"code": "en_US"}}}))
+        .send(
+            json!({"messaging_product": "whatsapp", "to": "16505558888", "type": "template",
+                     "template": {"name": "hello_world", "language": {"code": "en_US"}}}),
+        )
         .await;
     let id = wamid(&resp);
-    let hooks = t
-        .rx
-        .wait_for("failed 131050", |h| statuses_of(h).contains(&(id.clone(), "failed".into())))
+    let hooks =
+        t.rx.wait_for("failed 131050", |h| {
+            statuses_of(h).contains(&(id.clone(), "failed".into()))
+        })
         .await;
     let err = hooks
         .iter()
@@ -354,9 +382,8 @@ async fn duplicated_and_reordered_statuses() {
     t.user_says(USER, "hi").await;
     let (_, resp) = t.send_text(USER, "hello").await;
     let id = wamid(&resp);
-    let hooks = t
-        .rx
-        .wait_for("6 statuses", |h| {
+    let hooks =
+        t.rx.wait_for("6 statuses", |h| {
             statuses_of(h).iter().filter(|(i, _)| *i == id).count() >= 6
         })
         .await;
@@ -397,17 +424,24 @@ async fn mark_as_read_and_typing_indicator() {
     let t = start().await;
     let inbound = t.user_says(USER, "hello?").await;
     let (status, resp) = t
-        .send(json!({"messaging_product": "whatsapp", "status": "read", "message_id": inbound,
-                     "typing_indicator": {"type": "text"}}))
+        .send(
+            json!({"messaging_product": "whatsapp", "status": "read", "message_id": inbound,
+                     "typing_indicator": {"type": "text"}}),
+        )
         .await;
     assert_eq!(status, 200, "{resp}");
     assert_eq!(resp, json!({"success": true}));
     let marks = t.control_get("/read_marks").await;
     assert_eq!(marks["data"][0]["typing_indicator"], true);
     let (status, resp) = t
-        .send(json!({"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.nope"}))
+        .send(
+            json!({"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.nope"}),
+        )
         .await;
-    assert_eq!((status, resp["error"]["code"].as_i64()), (400, Some(131009)));
+    assert_eq!(
+        (status, resp["error"]["code"].as_i64()),
+        (400, Some(131009))
+    );
 }
 
 #[tokio::test]
@@ -415,23 +449,53 @@ async fn request_validation_errors() {
     let t = start().await;
     t.user_says(USER, "hi").await;
     let cases = [
-        (json!({"to": USER, "type": "text", "text": {"body": "x"}}), 100),
-        (json!({"messaging_product": "whatsapp", "type": "text", "text": {"body": "x"}}), 100),
-        (json!({"messaging_product": "whatsapp", "to": USER, "type": "text"}), 131008),
-        (json!({"messaging_product": "whatsapp", "to": USER, "type": "text", "text": {"body": "x".repeat(4097)}}), 100),
-        (json!({"messaging_product": "whatsapp", "to": USER, "type": "image", "image": {}}), 131008),
-        (json!({"messaging_product": "whatsapp", "to": USER, "type": "image", "image": {"id": "999"}}), 131009),
-        (json!({"messaging_product": "whatsapp", "to": USER, "type": "location", "location": {"latitude": 1}}), 131008),
-        (json!({"messaging_product": "whatsapp", "to": USER, "type": "interactive", "interactive": {
+        (
+            json!({"to": USER, "type": "text", "text": {"body": "x"}}),
+            100,
+        ),
+        (
+            json!({"messaging_product": "whatsapp", "type": "text", "text": {"body": "x"}}),
+            100,
+        ),
+        (
+            json!({"messaging_product": "whatsapp", "to": USER, "type": "text"}),
+            131008,
+        ),
+        (
+            json!({"messaging_product": "whatsapp", "to": USER, "type": "text", "text": {"body": "x".repeat(4097)}}),
+            100,
+        ),
+        (
+            json!({"messaging_product": "whatsapp", "to": USER, "type": "image", "image": {}}),
+            131008,
+        ),
+        (
+            json!({"messaging_product": "whatsapp", "to": USER, "type": "image", "image": {"id": "999"}}),
+            131009,
+        ),
+        (
+            json!({"messaging_product": "whatsapp", "to": USER, "type": "location", "location": {"latitude": 1}}),
+            131008,
+        ),
+        (
+            json!({"messaging_product": "whatsapp", "to": USER, "type": "interactive", "interactive": {
             "type": "button", "body": {"text": "Pick"}, "action": {"buttons": [
                 {"type": "reply", "reply": {"id": "a", "title": "A"}},
                 {"type": "reply", "reply": {"id": "b", "title": "B"}},
                 {"type": "reply", "reply": {"id": "c", "title": "C"}},
-                {"type": "reply", "reply": {"id": "d", "title": "D"}}]}}}), 100),
-        (json!({"messaging_product": "whatsapp", "to": USER, "type": "interactive", "interactive": {
+                {"type": "reply", "reply": {"id": "d", "title": "D"}}]}}}),
+            100,
+        ),
+        (
+            json!({"messaging_product": "whatsapp", "to": USER, "type": "interactive", "interactive": {
             "type": "button", "body": {"text": "Pick"}, "action": {"buttons": [
-                {"type": "reply", "reply": {"id": "a", "title": "This title is far too long"}}]}}}), 100),
-        (json!({"messaging_product": "whatsapp", "to": USER, "type": "carrier_pigeon"}), 131008),
+                {"type": "reply", "reply": {"id": "a", "title": "This title is far too long"}}]}}}),
+            100,
+        ),
+        (
+            json!({"messaging_product": "whatsapp", "to": USER, "type": "carrier_pigeon"}),
+            131008,
+        ),
     ];
     for (body, code) in cases {
         let (status, resp) = t.send(body.clone()).await;
@@ -461,13 +525,26 @@ async fn every_outbound_type_is_accepted() {
     for ex in examples {
         let mut body = ex.get("value").cloned().unwrap_or(ex.clone());
         let kinds = [
-            "text", "image", "audio", "video", "document", "sticker", "location", "contacts",
-            "reaction", "interactive",
+            "text",
+            "image",
+            "audio",
+            "video",
+            "document",
+            "sticker",
+            "location",
+            "contacts",
+            "reaction",
+            "interactive",
         ];
         let ty = body["type"]
             .as_str()
             .map(str::to_string)
-            .or_else(|| kinds.iter().find(|k| body.get(**k).is_some()).map(|k| k.to_string()))
+            .or_else(|| {
+                kinds
+                    .iter()
+                    .find(|k| body.get(**k).is_some())
+                    .map(|k| k.to_string())
+            })
             .unwrap_or_else(|| "text".into());
         let interactive = body["interactive"]["type"].as_str().unwrap_or("");
         // Only types we can send without catalog/flow fixtures, by link (ids are placeholders).
@@ -504,20 +581,20 @@ async fn personas_answer_the_business() {
     })
     .await;
     let (status, resp) = t
-        .send(json!({"messaging_product": "whatsapp", "to": maria, "type": "interactive",
+        .send(
+            json!({"messaging_product": "whatsapp", "to": maria, "type": "interactive",
             "interactive": {"type": "button", "body": {"text": "Your cake is ready. Pickup?"},
             "action": {"buttons": [
                 {"type": "reply", "reply": {"id": "pickup_10", "title": "10:00"}},
-                {"type": "reply", "reply": {"id": "pickup_12", "title": "12:00"}}]}}}))
+                {"type": "reply", "reply": {"id": "pickup_12", "title": "12:00"}}]}}}),
+        )
         .await;
     assert_eq!(status, 200, "{resp}");
     let id = wamid(&resp);
-    let hooks = t
-        .rx
-        .wait_for("Maria taps a button", |h| {
-            h.iter().any(|h| {
-                h.value()["messages"][0]["interactive"]["type"] == "button_reply"
-            })
+    let hooks =
+        t.rx.wait_for("Maria taps a button", |h| {
+            h.iter()
+                .any(|h| h.value()["messages"][0]["interactive"]["type"] == "button_reply")
         })
         .await;
     let reply = hooks

@@ -1,6 +1,8 @@
 //! Embedded Signup: the SDK stand-in, the code exchange (app id + secret, single use, 30 s),
 //! the onboarding calls that follow, `debug_token`.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 mod support;
 
 use serde_json::{json, Value};
@@ -82,29 +84,40 @@ async fn code_exchange_then_onboarding() {
 
     // The partner app hears about the install.
     t.rx.wait_for("PARTNER_APP_INSTALLED", |h| {
-        h.iter().any(|h| {
-            h.field() == "account_update" && h.value()["event"] == "PARTNER_APP_INSTALLED"
-        })
+        h.iter()
+            .any(|h| h.field() == "account_update" && h.value()["event"] == "PARTNER_APP_INSTALLED")
     })
     .await;
 
     let app_id = t.sim.info.app_id.clone();
     let (status, resp) = exchange(
         &t,
-        &[("client_id", &app_id), ("client_secret", "wrong"), ("code", code)],
+        &[
+            ("client_id", &app_id),
+            ("client_secret", "wrong"),
+            ("code", code),
+        ],
     )
     .await;
     assert_eq!((status, resp["error"]["code"].as_i64()), (400, Some(1)));
     let (status, resp) = exchange(
         &t,
-        &[("client_id", "123"), ("client_secret", support::SECRET), ("code", code)],
+        &[
+            ("client_id", "123"),
+            ("client_secret", support::SECRET),
+            ("code", code),
+        ],
     )
     .await;
     assert_eq!((status, resp["error"]["code"].as_i64()), (400, Some(101)));
 
     let (status, resp) = exchange(
         &t,
-        &[("client_id", &app_id), ("client_secret", support::SECRET), ("code", code)],
+        &[
+            ("client_id", &app_id),
+            ("client_secret", support::SECRET),
+            ("code", code),
+        ],
     )
     .await;
     assert_eq!(status, 200, "{resp}");
@@ -114,17 +127,27 @@ async fn code_exchange_then_onboarding() {
     // Single use.
     let (status, resp) = exchange(
         &t,
-        &[("client_id", &app_id), ("client_secret", support::SECRET), ("code", code)],
+        &[
+            ("client_id", &app_id),
+            ("client_secret", support::SECRET),
+            ("code", code),
+        ],
     )
     .await;
-    assert_eq!((status, resp["error"]["error_subcode"].as_i64()), (400, Some(36009)));
+    assert_eq!(
+        (status, resp["error"]["error_subcode"].as_i64()),
+        (400, Some(36009))
+    );
 
     // debug_token with the app token shows the WABA in granular scopes.
     let app_token = format!("{app_id}|{}", support::SECRET);
     let resp: Value = t
         .http
         .get(format!("{}/debug_token", t.graph))
-        .query(&[("input_token", token.as_str()), ("access_token", app_token.as_str())])
+        .query(&[
+            ("input_token", token.as_str()),
+            ("access_token", app_token.as_str()),
+        ])
         .send()
         .await
         .unwrap()
@@ -142,13 +165,25 @@ async fn code_exchange_then_onboarding() {
         let token = token.clone();
         async move { t.graph_call(m, &p, Some(&token), b).await }
     };
-    let (status, _) = call(reqwest::Method::POST, format!("{waba}/subscribed_apps"), None).await;
+    let (status, _) = call(
+        reqwest::Method::POST,
+        format!("{waba}/subscribed_apps"),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     let body = json!({"messaging_product": "whatsapp", "to": "16505551234", "type": "template",
                       "template": {"name": "hello_world", "language": {"code": "en_US"}}});
-    let (status, resp) =
-        call(reqwest::Method::POST, format!("{phone}/messages"), Some(body.clone())).await;
-    assert_eq!((status, resp["error"]["code"].as_i64()), (400, Some(133010)));
+    let (status, resp) = call(
+        reqwest::Method::POST,
+        format!("{phone}/messages"),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, resp["error"]["code"].as_i64()),
+        (400, Some(133010))
+    );
     let (status, _) = call(
         reqwest::Method::POST,
         format!("{phone}/register"),
@@ -156,14 +191,23 @@ async fn code_exchange_then_onboarding() {
     )
     .await;
     assert_eq!(status, 200);
-    let (status, resp) =
-        call(reqwest::Method::POST, format!("{phone}/messages"), Some(body)).await;
+    let (status, resp) = call(
+        reqwest::Method::POST,
+        format!("{phone}/messages"),
+        Some(body),
+    )
+    .await;
     assert_eq!(status, 200, "{resp}");
     // It cannot touch the pre-provisioned number.
     let (status, _) = call(reqwest::Method::GET, t.phone.clone(), None).await;
     assert_eq!(status, 400);
     // /me knows the client business.
-    let (_, me) = call(reqwest::Method::GET, "me?fields=client_business_id".into(), None).await;
+    let (_, me) = call(
+        reqwest::Method::GET,
+        "me?fields=client_business_id".into(),
+        None,
+    )
+    .await;
     assert_eq!(me["client_business_id"], s["business_id"]);
 }
 
@@ -203,7 +247,11 @@ async fn codes_expire_after_30_seconds() {
     // Unknown codes.
     let (_, resp) = exchange(
         &t,
-        &[("client_id", &app_id), ("client_secret", support::SECRET), ("code", "nope")],
+        &[
+            ("client_id", &app_id),
+            ("client_secret", support::SECRET),
+            ("code", "nope"),
+        ],
     )
     .await;
     assert_eq!(resp["error"]["error_subcode"], 36008);

@@ -2,11 +2,13 @@
 //! Meta's official OpenAPI spec, where the spec has them. Uses the cloud-api crate's spec
 //! loader so both crates read the spec the same way.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 #[path = "../../cloud-api/tests/common/mod.rs"]
 mod common;
 mod support;
 
-use common::{assert_request_valid, assert_response_valid};
+use common::assert_response_valid;
 use dataoptix_sim::assets;
 use serde_json::{json, Value};
 use support::start;
@@ -20,10 +22,17 @@ async fn graph_responses_match_the_spec() {
 
     // Messages.
     let (_, sent) = t.send_text(USER, "hello").await;
-    assert_response_valid("/{Version}/{Phone-Number-ID}/messages", "post", "200", &sent);
+    assert_response_valid(
+        "/{Version}/{Phone-Number-ID}/messages",
+        "post",
+        "200",
+        &sent,
+    );
     let (_, tpl) = t
-        .send(json!({"messaging_product": "whatsapp", "to": USER, "type": "template",
-                     "template": {"name": "hello_world", "language": {"code": "en_US"}}}))
+        .send(
+            json!({"messaging_product": "whatsapp", "to": USER, "type": "template",
+                     "template": {"name": "hello_world", "language": {"code": "en_US"}}}),
+        )
         .await;
     assert_response_valid("/{Version}/{Phone-Number-ID}/messages", "post", "200", &tpl);
     let (_, read) = t
@@ -61,8 +70,15 @@ async fn graph_responses_match_the_spec() {
     assert_response_valid("/{Version}/{Media-ID}", "delete", "200", &del);
 
     // Templates.
-    let (_, list) = t.get(&format!("{}/message_templates?limit=2", t.waba)).await;
-    assert_response_valid("/{Version}/{WABA-ID}/message_templates", "get", "200", &list);
+    let (_, list) = t
+        .get(&format!("{}/message_templates?limit=2", t.waba))
+        .await;
+    assert_response_valid(
+        "/{Version}/{WABA-ID}/message_templates",
+        "get",
+        "200",
+        &list,
+    );
     let (_, created) = t
         .post(
             &format!("{}/message_templates", t.waba),
@@ -70,20 +86,36 @@ async fn graph_responses_match_the_spec() {
                    "components": [{"type": "BODY", "text": "Your order shipped."}]}),
         )
         .await;
-    assert_response_valid("/{Version}/{WABA-ID}/message_templates", "post", "200", &created);
+    assert_response_valid(
+        "/{Version}/{WABA-ID}/message_templates",
+        "post",
+        "200",
+        &created,
+    );
     let tid = created["id"].as_str().unwrap();
     let (_, got) = t.get(tid).await;
     assert_response_valid("/{Version}/{TEMPLATE_ID}", "get", "200", &got);
-    t.control(&format!("/templates/{tid}/status"), json!({"status": "APPROVED"}))
-        .await;
+    t.control(
+        &format!("/templates/{tid}/status"),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
     let (_, edited) = t
-        .post(tid, json!({"components": [{"type": "BODY", "text": "Your order has shipped."}]}))
+        .post(
+            tid,
+            json!({"components": [{"type": "BODY", "text": "Your order has shipped."}]}),
+        )
         .await;
     assert_response_valid("/{Version}/{TEMPLATE_ID}", "post", "200", &edited);
     let (_, deleted) = t
         .delete(&format!("{}/message_templates?name=spec_check", t.waba))
         .await;
-    assert_response_valid("/{Version}/{WABA-ID}/message_templates", "delete", "200", &deleted);
+    assert_response_valid(
+        "/{Version}/{WABA-ID}/message_templates",
+        "delete",
+        "200",
+        &deleted,
+    );
 
     // Numbers, WABA, profile, subscriptions, registration.
     let (_, phone) = t.get(&t.phone).await;
@@ -126,10 +158,13 @@ async fn graph_responses_match_the_spec() {
         .post(&format!("{}/subscribed_apps", t.waba), json!({}))
         .await;
     assert_response_valid("/{Version}/{WABA-ID}/subscribed_apps", "post", "200", &sub);
-    let (_, dereg) = t
-        .post(&format!("{}/deregister", t.phone), json!({}))
-        .await;
-    assert_response_valid("/{Version}/{Phone-Number-ID}/deregister", "post", "200", &dereg);
+    let (_, dereg) = t.post(&format!("{}/deregister", t.phone), json!({})).await;
+    assert_response_valid(
+        "/{Version}/{Phone-Number-ID}/deregister",
+        "post",
+        "200",
+        &dereg,
+    );
     let (_, reg) = t
         .post(
             &format!("{}/register", t.phone),
@@ -138,7 +173,12 @@ async fn graph_responses_match_the_spec() {
         .await;
     assert_response_valid("/{Version}/{Phone-Number-ID}/register", "post", "200", &reg);
     let (_, unsub) = t.delete(&format!("{}/subscribed_apps", t.waba)).await;
-    assert_response_valid("/{Version}/{WABA-ID}/subscribed_apps", "delete", "200", &unsub);
+    assert_response_valid(
+        "/{Version}/{WABA-ID}/subscribed_apps",
+        "delete",
+        "200",
+        &unsub,
+    );
 }
 
 #[tokio::test]
@@ -213,9 +253,11 @@ async fn inbound_webhooks_have_the_shape_of_metas_examples() {
     let t = support::start_with(|c| c.bsuid = false).await;
     // Something for the replies to refer to.
     t.user_says(USER, "hi").await;
-    t.send(json!({"messaging_product": "whatsapp", "to": USER, "type": "template",
-                  "template": {"name": "hello_world", "language": {"code": "en_US"}}}))
-        .await;
+    t.send(
+        json!({"messaging_product": "whatsapp", "to": USER, "type": "template",
+                  "template": {"name": "hello_world", "language": {"code": "en_US"}}}),
+    )
+    .await;
     t.send(json!({"messaging_product": "whatsapp", "to": USER, "type": "interactive",
         "interactive": {"type": "list", "body": {"text": "Pick"}, "action": {"button": "Choose",
         "sections": [{"title": "S", "rows": [{"id": "r1", "title": "Row", "description": "d"}]}]}}}))
@@ -244,12 +286,17 @@ async fn inbound_webhooks_have_the_shape_of_metas_examples() {
         )
         .unwrap();
         let ours = t
-            .control("/inbound", json!({"from": USER, "name": "Sheena Nelson", "type": ty}))
+            .control(
+                "/inbound",
+                json!({"from": USER, "name": "Sheena Nelson", "type": ty}),
+            )
             .await;
         let id = ours["id"].as_str().unwrap().to_string();
-        let hooks = t
-            .rx
-            .wait_for(ty, |h| h.iter().any(|h| h.value()["messages"][0]["id"] == id.as_str()))
+        let hooks =
+            t.rx.wait_for(ty, |h| {
+                h.iter()
+                    .any(|h| h.value()["messages"][0]["id"] == id.as_str())
+            })
             .await;
         let hook = hooks
             .iter()

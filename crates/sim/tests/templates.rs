@@ -1,6 +1,8 @@
 //! Templates: sends (132000, 132001, 132012, 132015), review and its webhooks, paging,
 //! edit/delete, and the management-call rate (80007).
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 mod support;
 
 use serde_json::{json, Value};
@@ -47,7 +49,10 @@ async fn wrong_parameter_count_is_132000() {
             json!([{"type": "body", "parameters": [{"type": "text", "text": "x"}]}]),
         ))
         .await;
-    assert_eq!((status, resp["error"]["code"].as_i64()), (400, Some(132000)));
+    assert_eq!(
+        (status, resp["error"]["code"].as_i64()),
+        (400, Some(132000))
+    );
 }
 
 #[tokio::test]
@@ -60,35 +65,51 @@ async fn named_params_header_media_and_url_buttons() {
             {"type": "text", "parameter_name": "discount", "text": "15%"}]},
         {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "spring"}]},
     ]);
-    let (status, resp) = t.send(template_send("weekend_offer", "en_US", good.clone())).await;
+    let (status, resp) = t
+        .send(template_send("weekend_offer", "en_US", good.clone()))
+        .await;
     assert_eq!(status, 200, "{resp}");
 
     let mut wrong_name = good.clone();
     wrong_name[1]["parameters"][1]["parameter_name"] = json!("percent");
-    let (_, resp) = t.send(template_send("weekend_offer", "en_US", wrong_name)).await;
+    let (_, resp) = t
+        .send(template_send("weekend_offer", "en_US", wrong_name))
+        .await;
     assert_eq!(resp["error"]["code"], 132000);
 
     let mut no_button = good.clone();
     no_button.as_array_mut().unwrap().pop();
-    let (_, resp) = t.send(template_send("weekend_offer", "en_US", no_button)).await;
+    let (_, resp) = t
+        .send(template_send("weekend_offer", "en_US", no_button))
+        .await;
     assert_eq!(resp["error"]["code"], 132000);
 
     let mut video_header = good.clone();
-    video_header[0]["parameters"][0] = json!({"type": "video", "video": {"link": "https://example.com/a.mp4"}});
-    let (_, resp) = t.send(template_send("weekend_offer", "en_US", video_header)).await;
+    video_header[0]["parameters"][0] =
+        json!({"type": "video", "video": {"link": "https://example.com/a.mp4"}});
+    let (_, resp) = t
+        .send(template_send("weekend_offer", "en_US", video_header))
+        .await;
     assert_eq!(resp["error"]["code"], 132012);
 
     let mut newline = good;
     newline[1]["parameters"][0]["text"] = json!("Maria\nLopez");
-    let (_, resp) = t.send(template_send("weekend_offer", "en_US", newline)).await;
+    let (_, resp) = t
+        .send(template_send("weekend_offer", "en_US", newline))
+        .await;
     assert_eq!(resp["error"]["code"], 132018);
 }
 
 #[tokio::test]
 async fn unknown_or_unapproved_template_is_132001() {
     let t = start().await;
-    let (status, resp) = t.send(template_send("no_such_template", "en_US", json!([]))).await;
-    assert_eq!((status, resp["error"]["code"].as_i64()), (400, Some(132001)));
+    let (status, resp) = t
+        .send(template_send("no_such_template", "en_US", json!([])))
+        .await;
+    assert_eq!(
+        (status, resp["error"]["code"].as_i64()),
+        (400, Some(132001))
+    );
     // Exists, but not in that language.
     let (_, resp) = t.send(template_send("hello_world", "fr", json!([]))).await;
     assert_eq!(resp["error"]["code"], 132001);
@@ -104,13 +125,20 @@ async fn unknown_or_unapproved_template_is_132001() {
         )
         .await;
     assert_eq!(created["status"], "PENDING");
-    let (_, resp) = t.send(template_send("still_pending_one", "en_US", json!([]))).await;
+    let (_, resp) = t
+        .send(template_send("still_pending_one", "en_US", json!([])))
+        .await;
     assert_eq!(resp["error"]["code"], 132001);
     // Paused.
     let id = created["id"].as_str().unwrap();
-    t.control(&format!("/templates/{id}/status"), json!({"status": "PAUSED"}))
+    t.control(
+        &format!("/templates/{id}/status"),
+        json!({"status": "PAUSED"}),
+    )
+    .await;
+    let (_, resp) = t
+        .send(template_send("still_pending_one", "en_US", json!([])))
         .await;
-    let (_, resp) = t.send(template_send("still_pending_one", "en_US", json!([]))).await;
     assert_eq!(resp["error"]["code"], 132015);
 }
 
@@ -145,9 +173,8 @@ async fn create_then_review_emits_status_updates() {
                    "components": [{"type": "BODY", "text": "Big sale on cakes this weekend!"}]}),
         )
         .await;
-    let hooks = t
-        .rx
-        .wait_for("three reviews", |h| {
+    let hooks =
+        t.rx.wait_for("three reviews", |h| {
             h.iter()
                 .filter(|h| h.field() == "message_template_status_update")
                 .count()
@@ -159,7 +186,11 @@ async fn create_then_review_emits_status_updates() {
             .iter()
             .find(|h| {
                 h.field() == "message_template_status_update"
-                    && h.value()["message_template_id"].to_string() == id.as_str().unwrap()
+                    && h.value()["message_template_id"]
+                        .as_u64()
+                        .map(|n| n.to_string())
+                        .as_deref()
+                        == id.as_str()
             })
             .unwrap()
             .clone()
@@ -181,11 +212,9 @@ async fn create_then_review_emits_status_updates() {
     let recat = update(&promo["id"]);
     assert_eq!(recat.value()["event"], "APPROVED");
     assert_eq!(recat.value()["message_template_category"], "MARKETING");
-    assert!(hooks
-        .iter()
-        .any(|h| h.field() == "template_category_update"
-            && h.value()["new_category"] == "MARKETING"
-            && h.value()["previous_category"] == "UTILITY"));
+    assert!(hooks.iter().any(|h| h.field() == "template_category_update"
+        && h.value()["new_category"] == "MARKETING"
+        && h.value()["previous_category"] == "UTILITY"));
 
     // The approved one can be sent now.
     let (status, resp) = t
@@ -270,7 +299,10 @@ async fn list_pages_with_cursors() {
     let (_, second) = t
         .get(&format!("{path}?limit=3&after={}", {
             let (_, p) = t.get(&format!("{path}?limit=3")).await;
-            p["paging"]["cursors"]["after"].as_str().unwrap().to_string()
+            p["paging"]["cursors"]["after"]
+                .as_str()
+                .unwrap()
+                .to_string()
         }))
         .await;
     let before = second["paging"]["cursors"]["before"].as_str().unwrap();
@@ -310,7 +342,10 @@ async fn edit_and_delete() {
             json!({"components": [{"type": "BODY", "text": "Changed."}]}),
         )
         .await;
-    assert_eq!((status, resp["error"]["code"].as_i64()), (400, Some(2388039)));
+    assert_eq!(
+        (status, resp["error"]["code"].as_i64()),
+        (400, Some(2388039))
+    );
     t.control("/settings", json!({"templates": {"auto_review": true}}))
         .await;
     t.rx.wait_for("approval", |h| {
@@ -324,7 +359,10 @@ async fn edit_and_delete() {
     let (_, resp) = t.post(&id, json!({"category": "MARKETING"})).await;
     assert_eq!(resp["error"]["code"], 100);
     let (status, resp) = t
-        .post(&id, json!({"components": [{"type": "BODY", "text": "Version two."}]}))
+        .post(
+            &id,
+            json!({"components": [{"type": "BODY", "text": "Version two."}]}),
+        )
         .await;
     assert_eq!(status, 200, "{resp}");
     let (_, got) = t.get(&id).await;
@@ -336,11 +374,15 @@ async fn edit_and_delete() {
     let (status, resp) = t.get(&id).await;
     assert_eq!((status, resp["error"]["code"].as_i64()), (400, Some(100)));
     // Delete by hsm_id only removes that language.
-    let de_id = t.get(&format!("{path}?name=hello_world&language=de")).await.1["data"][0]["id"]
+    let de_id = t
+        .get(&format!("{path}?name=hello_world&language=de"))
+        .await
+        .1["data"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    t.delete(&format!("{path}?name=hello_world&hsm_id={de_id}")).await;
+    t.delete(&format!("{path}?name=hello_world&hsm_id={de_id}"))
+        .await;
     let (_, left) = t.get(&format!("{path}?name=hello_world")).await;
     assert_eq!(left["data"].as_array().unwrap().len(), 1);
 }
@@ -359,7 +401,9 @@ async fn management_calls_are_rate_limited_80007() {
             .unwrap();
         assert_eq!(resp.status(), 200);
         let usage: Value = serde_json::from_str(
-            resp.headers()["x-business-use-case-usage"].to_str().unwrap(),
+            resp.headers()["x-business-use-case-usage"]
+                .to_str()
+                .unwrap(),
         )
         .unwrap();
         assert_eq!(usage[&t.waba][0]["type"], "whatsapp_business_management");
@@ -383,14 +427,22 @@ async fn quality_and_pause_events_on_demand() {
     let id = list["data"][0]["id"].as_str().unwrap().to_string();
     t.control(&format!("/templates/{id}/quality"), json!({"score": "RED"}))
         .await;
-    t.control(&format!("/templates/{id}/status"), json!({"status": "PAUSED"}))
-        .await;
-    t.control(&format!("/templates/{id}/status"), json!({"status": "REJECTED", "reason": "SCAM"}))
-        .await;
-    let hooks = t
-        .rx
-        .wait_for("quality + paused + rejected", |h| {
-            h.iter().filter(|h| h.field().starts_with("message_template")).count() >= 3
+    t.control(
+        &format!("/templates/{id}/status"),
+        json!({"status": "PAUSED"}),
+    )
+    .await;
+    t.control(
+        &format!("/templates/{id}/status"),
+        json!({"status": "REJECTED", "reason": "SCAM"}),
+    )
+    .await;
+    let hooks =
+        t.rx.wait_for("quality + paused + rejected", |h| {
+            h.iter()
+                .filter(|h| h.field().starts_with("message_template"))
+                .count()
+                >= 3
         })
         .await;
     let q = hooks

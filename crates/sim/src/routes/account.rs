@@ -235,7 +235,11 @@ pub fn register(ctx: &Ctx, id: &str, body: &Value) -> GraphResult<Response> {
     let pin = match body.get("pin") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        _ => return Err(GraphError::invalid_parameter("The parameter pin is required.")),
+        _ => {
+            return Err(GraphError::invalid_parameter(
+                "The parameter pin is required.",
+            ))
+        }
     };
     if !is_pin(&pin) {
         return Err(GraphError::invalid_parameter("pin must be 6 digits."));
@@ -312,7 +316,9 @@ pub fn update_profile(ctx: &Ctx, id: &str, body: &Value) -> GraphResult<Response
         .and_then(Value::as_str)
         .is_some_and(str::is_empty)
     {
-        return Err(GraphError::invalid_parameter("Param about must not be empty."));
+        return Err(GraphError::invalid_parameter(
+            "Param about must not be empty.",
+        ));
     }
     too_long(body, "about", 139)?;
     too_long(body, "address", 256)?;
@@ -320,12 +326,16 @@ pub fn update_profile(ctx: &Ctx, id: &str, body: &Value) -> GraphResult<Response
     too_long(body, "email", 128)?;
     if let Some(email) = body.get("email").and_then(Value::as_str) {
         if !email.is_empty() && !email.contains('@') {
-            return Err(GraphError::invalid_parameter("Param email is not a valid email."));
+            return Err(GraphError::invalid_parameter(
+                "Param email is not a valid email.",
+            ));
         }
     }
     if let Some(sites) = body.get("websites") {
         let Some(list) = sites.as_array() else {
-            return Err(GraphError::invalid_parameter("Param websites must be an array."));
+            return Err(GraphError::invalid_parameter(
+                "Param websites must be an array.",
+            ));
         };
         if list.len() > 2 {
             return Err(GraphError::invalid_parameter(
@@ -356,7 +366,14 @@ pub fn update_profile(ctx: &Ctx, id: &str, body: &Value) -> GraphResult<Response
     let Some(phone) = world.phones.get_mut(id) else {
         return Err(GraphError::unknown_object("POST", id));
     };
-    for key in ["about", "address", "description", "email", "websites", "vertical"] {
+    for key in [
+        "about",
+        "address",
+        "description",
+        "email",
+        "websites",
+        "vertical",
+    ] {
         if let Some(v) = body.get(key) {
             phone.profile[key] = v.clone();
         }
@@ -387,7 +404,11 @@ pub fn get_waba(ctx: &Ctx, id: &str) -> GraphResult<Response> {
     let own = w.id == world.default_waba;
     let v = waba_json(w, &owner, own);
     Ok(ok_with_usage(
-        select_fields(v, ctx.query.get("fields").map(String::as_str), &WABA_DEFAULT),
+        select_fields(
+            v,
+            ctx.query.get("fields").map(String::as_str),
+            &WABA_DEFAULT,
+        ),
         &usage,
     ))
 }

@@ -82,10 +82,14 @@ pub async fn upload(ctx: &Ctx, phone_id: &str, req: Request) -> GraphResult<Resp
         ));
     }
     let Some((data, part_type, filename)) = file else {
-        return Err(GraphError::invalid_parameter("The parameter file is required."));
+        return Err(GraphError::invalid_parameter(
+            "The parameter file is required.",
+        ));
     };
     let Some(mime) = declared.or(part_type) else {
-        return Err(GraphError::invalid_parameter("The parameter type is required."));
+        return Err(GraphError::invalid_parameter(
+            "The parameter type is required.",
+        ));
     };
     let Some((kind, max)) = assets::supported(&mime) else {
         return Err(GraphError::media(format!(
@@ -126,7 +130,10 @@ fn media_for(ctx: &Ctx, id: &str) -> GraphResult<Media> {
         .cloned()
         .ok_or_else(|| GraphError::unknown_object(ctx.method.as_str(), id))?;
     if let Some(pid) = ctx.query.get("phone_number_id") {
-        let same = world.phones.get(pid).is_some_and(|p| p.waba_id == media.waba_id);
+        let same = world
+            .phones
+            .get(pid)
+            .is_some_and(|p| p.waba_id == media.waba_id);
         if !same {
             return Err(GraphError::invalid_parameter(format!(
                 "The media {id} does not belong to phone number {pid}."
@@ -174,7 +181,11 @@ pub fn delete(ctx: &Ctx, id: &str) -> GraphResult<Response> {
 }
 
 fn plain_error(status: StatusCode, code: i64, message: &str) -> Response {
-    (status, axum::Json(GraphError::new(status, code, message).body())).into_response()
+    (
+        status,
+        axum::Json(GraphError::new(status, code, message).body()),
+    )
+        .into_response()
 }
 
 /// The download URL itself (Meta's lookaside host): needs `Authorization: Bearer` with a
@@ -187,7 +198,10 @@ pub async fn download(
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_string());
     let Some(token) = token else {
         return plain_error(
@@ -236,9 +250,10 @@ pub async fn download(
         resp.headers_mut().insert(header::CONTENT_TYPE, v);
     }
     if let Some(name) = &media.filename {
-        if let Ok(v) =
-            header::HeaderValue::from_str(&format!("attachment; filename=\"{}\"", name.replace('"', "")))
-        {
+        if let Ok(v) = header::HeaderValue::from_str(&format!(
+            "attachment; filename=\"{}\"",
+            name.replace('"', "")
+        )) {
             resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
         }
     }

@@ -50,8 +50,10 @@ pub async fn send(ctx: &Ctx, phone_id: &str, body: &Value) -> GraphResult<Respon
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => {
-            return Err(GraphError::invalid_parameter("The parameter to is required.")
-                .with_message("(#100) The parameter to is required."))
+            return Err(
+                GraphError::invalid_parameter("The parameter to is required.")
+                    .with_message("(#100) The parameter to is required."),
+            )
         }
     };
     let wa_id = normalize_wa_id(&to);
@@ -339,8 +341,7 @@ fn validate_media(
     let (kind, _) = assets::supported(&media.mime_type).unwrap_or((assets::Kind::Document, 0));
     let wanted = assets::Kind::from_message_type(ty);
     // Any file but a sticker may also go out as a document.
-    let compatible =
-        Some(kind) == wanted || (ty == "document" && kind != assets::Kind::Sticker);
+    let compatible = Some(kind) == wanted || (ty == "document" && kind != assets::Kind::Sticker);
     if !compatible {
         return Ok(Some(GraphError::media(format!(
             "The media {id} is {} ({}), which cannot be sent as {ty}.",
@@ -361,10 +362,15 @@ fn validate_media(
 
 fn validate_interactive(i: &Value) -> GraphResult<()> {
     let Some(kind) = str_field(i, "type") else {
-        return Err(GraphError::required_parameter("interactive['type'] is required."));
+        return Err(GraphError::required_parameter(
+            "interactive['type'] is required.",
+        ));
     };
     let needs_body = !matches!(kind, "product");
-    let body_text = i.get("body").and_then(|b| b.get("text")).and_then(Value::as_str);
+    let body_text = i
+        .get("body")
+        .and_then(|b| b.get("text"))
+        .and_then(Value::as_str);
     if needs_body && body_text.is_none() {
         return Err(GraphError::required_parameter(
             "interactive['body']['text'] is required.",
@@ -376,7 +382,8 @@ fn validate_interactive(i: &Value) -> GraphResult<()> {
         ));
     }
     if let Some(h) = i.get("header") {
-        if str_field(h, "type") == Some("text") && str_field(h, "text").is_some_and(|t| char_len(t) > 60)
+        if str_field(h, "type") == Some("text")
+            && str_field(h, "text").is_some_and(|t| char_len(t) > 60)
         {
             return Err(GraphError::invalid_parameter(
                 "interactive['header']['text'] must be at most 60 characters.",
@@ -452,7 +459,12 @@ fn validate_interactive(i: &Value) -> GraphResult<()> {
             }
             let mut rows = 0;
             for s in &sections {
-                for r in s.get("rows").and_then(Value::as_array).into_iter().flatten() {
+                for r in s
+                    .get("rows")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     rows += 1;
                     if str_field(r, "id").is_none() || str_field(r, "title").is_none() {
                         return Err(GraphError::required_parameter(
@@ -510,8 +522,14 @@ fn validate_interactive(i: &Value) -> GraphResult<()> {
                 ));
             }
         }
-        "product" | "product_list" | "catalog_message" | "location_request_message"
-        | "address_message" | "call_permission_request" | "order_details" | "order_status" => {}
+        "product"
+        | "product_list"
+        | "catalog_message"
+        | "location_request_message"
+        | "address_message"
+        | "call_permission_request"
+        | "order_details"
+        | "order_status" => {}
         other => {
             return Err(GraphError::invalid_parameter(format!(
                 "Unsupported interactive type '{other}'."

@@ -36,11 +36,9 @@ pub struct Ctx {
 impl Ctx {
     /// The access token from `Authorization: Bearer|OAuth` or `?access_token=`.
     pub fn raw_token(&self) -> Option<String> {
-        if let Some(h) = self
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-        {
+        if let Some(h) = self.headers.get("authorization") {
+            // Lossy: an app token `APP_ID|APP_SECRET` may carry non-ASCII secret bytes.
+            let h = String::from_utf8_lossy(h.as_bytes());
             let h = h.trim();
             for scheme in ["Bearer ", "bearer ", "OAuth ", "oauth "] {
                 if let Some(t) = h.strip_prefix(scheme) {
@@ -276,9 +274,7 @@ pub async fn graph(State(state): State<AppState>, req: Request) -> Response {
 async fn dispatch(state: AppState, req: Request) -> GraphResult<Response> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().trim_matches('/').to_string();
-    let mut segs = path.split('/').map(|s| {
-        percent_decode(s)
-    });
+    let mut segs = path.split('/').map(percent_decode);
     let version = segs.next().unwrap_or_default();
     if !is_version(&version) {
         return Err(GraphError::unknown_path(&path));
@@ -326,9 +322,7 @@ async fn dispatch(state: AppState, req: Request) -> GraphResult<Response> {
         (_, [id, rest @ ..]) => {
             let id = *id;
             match (object_kind(&state, id), method.as_str(), rest) {
-                (Object::Phone, "POST", ["messages"]) => {
-                    messages::send(&ctx, id, &body).await
-                }
+                (Object::Phone, "POST", ["messages"]) => messages::send(&ctx, id, &body).await,
                 (Object::Phone, "GET", []) => account::get_phone(&ctx, id),
                 (Object::Phone, "POST", []) => account::update_phone(&ctx, id, &body).await,
                 (Object::Phone, "POST", ["register"]) => account::register(&ctx, id, &body),
@@ -346,19 +340,13 @@ async fn dispatch(state: AppState, req: Request) -> GraphResult<Response> {
                 }
                 (Object::Waba, "GET", []) => account::get_waba(&ctx, id),
                 (Object::Waba, "GET", ["phone_numbers"]) => account::list_phones(&ctx, id),
-                (Object::Waba, "GET", ["subscribed_apps"]) => {
-                    account::list_subscriptions(&ctx, id)
-                }
+                (Object::Waba, "GET", ["subscribed_apps"]) => account::list_subscriptions(&ctx, id),
                 (Object::Waba, "POST", ["subscribed_apps"]) => {
                     account::subscribe(&ctx, id, &body).await
                 }
-                (Object::Waba, "DELETE", ["subscribed_apps"]) => {
-                    account::unsubscribe(&ctx, id)
-                }
+                (Object::Waba, "DELETE", ["subscribed_apps"]) => account::unsubscribe(&ctx, id),
                 (Object::Waba, "GET", ["message_templates"]) => templates::list(&ctx, id),
-                (Object::Waba, "POST", ["message_templates"]) => {
-                    templates::create(&ctx, id, &body)
-                }
+                (Object::Waba, "POST", ["message_templates"]) => templates::create(&ctx, id, &body),
                 (Object::Waba, "DELETE", ["message_templates"]) => {
                     templates::delete(&ctx, id, &body)
                 }

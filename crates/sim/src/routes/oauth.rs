@@ -10,7 +10,11 @@ use crate::routes::{ok, select_fields, Ctx};
 
 fn param(ctx: &Ctx, body: &Value, key: &str) -> Option<String> {
     body.get(key)
-        .and_then(|v| v.as_str().map(str::to_string).or_else(|| Some(v.to_string())))
+        .and_then(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| Some(v.to_string()))
+        })
         .or_else(|| ctx.query.get(key).cloned())
 }
 

@@ -43,7 +43,11 @@ pub fn list(ctx: &Ctx, waba_id: &str) -> GraphResult<Response> {
         .clamp(1, 1000);
     let statuses: Vec<String> = q
         .get("status")
-        .map(|s| s.split(',').map(|x| x.trim().to_ascii_uppercase()).collect())
+        .map(|s| {
+            s.split(',')
+                .map(|x| x.trim().to_ascii_uppercase())
+                .collect()
+        })
         .unwrap_or_default();
     let mut items: Vec<Template> = {
         let world = ctx.state.world.lock();
@@ -120,7 +124,9 @@ fn is_valid_name(name: &str) -> bool {
 /// Synchronous checks of a template's components (the asynchronous review is elsewhere).
 fn check_components(components: &Value, category: &str) -> GraphResult<()> {
     let Some(list) = components.as_array() else {
-        return Err(GraphError::invalid_parameter("components must be an array."));
+        return Err(GraphError::invalid_parameter(
+            "components must be an array.",
+        ));
     };
     let find = |ty: &str| {
         list.iter().find(|c| {
@@ -130,7 +136,9 @@ fn check_components(components: &Value, category: &str) -> GraphResult<()> {
         })
     };
     let Some(body) = find("BODY") else {
-        return Err(GraphError::invalid_parameter("A template needs a BODY component."));
+        return Err(GraphError::invalid_parameter(
+            "A template needs a BODY component.",
+        ));
     };
     for c in list {
         let ty = c.get("type").and_then(Value::as_str).unwrap_or("");
@@ -226,7 +234,9 @@ pub fn create(ctx: &Ctx, waba_id: &str, body: &Value) -> GraphResult<Response> {
         ));
     }
     let Some(language) = body.get("language").and_then(Value::as_str) else {
-        return Err(GraphError::invalid_parameter("The parameter language is required."));
+        return Err(GraphError::invalid_parameter(
+            "The parameter language is required.",
+        ));
     };
     let category = body
         .get("category")
@@ -288,12 +298,21 @@ pub fn delete(ctx: &Ctx, waba_id: &str, body: &Value) -> GraphResult<Response> {
         .into_iter()
         .filter_map(|k| {
             body.get(k)
-                .map(|v| (k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|v| {
+                    (
+                        k,
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
                 .or_else(|| ctx.query.get(k).map(|v| (k, v.clone())))
         })
         .collect();
     let Some(name) = params.get("name") else {
-        return Err(GraphError::invalid_parameter("The parameter name is required."));
+        return Err(GraphError::invalid_parameter(
+            "The parameter name is required.",
+        ));
     };
     let removed: Vec<Template> = {
         let mut world = ctx.state.world.lock();
@@ -378,7 +397,8 @@ pub fn edit(ctx: &Ctx, id: &str, body: &Value) -> GraphResult<Response> {
     if let Some(c) = &components {
         check_components(c, category.as_deref().unwrap_or(&t.category))?;
     }
-    if category.is_none() && components.is_none() && body.get("message_send_ttl_seconds").is_none() {
+    if category.is_none() && components.is_none() && body.get("message_send_ttl_seconds").is_none()
+    {
         return Err(GraphError::invalid_parameter(
             "Nothing to edit: pass category, components or message_send_ttl_seconds.",
         ));

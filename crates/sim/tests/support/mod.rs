@@ -2,6 +2,7 @@
 //! every signature with `cloud_api::signature::verify`.
 
 #![allow(dead_code)] // each test binary uses a different subset
+#![allow(clippy::unwrap_used)] // test helpers
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -129,7 +130,10 @@ impl Receiver {
             if tokio::time::Instant::now() > deadline {
                 let hooks = self.hooks();
                 let dump: Vec<&Value> = hooks.iter().map(|h| &h.json).collect();
-                panic!("timed out waiting for {what}; got {}", serde_json::to_string_pretty(&dump).unwrap());
+                panic!(
+                    "timed out waiting for {what}; got {}",
+                    serde_json::to_string_pretty(&dump).unwrap()
+                );
             }
             let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
         }
@@ -216,7 +220,10 @@ impl TestSim {
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
@@ -287,7 +294,8 @@ impl TestSim {
         let wanted = id.clone();
         self.rx
             .wait_for("the inbound message", |h| {
-                h.iter().any(|h| h.value()["messages"][0]["id"] == wanted.as_str())
+                h.iter()
+                    .any(|h| h.value()["messages"][0]["id"] == wanted.as_str())
             })
             .await;
         id
