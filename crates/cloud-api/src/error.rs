@@ -546,6 +546,12 @@ pub fn describe(code: i64, is_transient: Option<bool>) -> ErrorInfo {
             "A value filled into the template has the wrong format (for example text where a \
              date, amount or image is expected). Correct the values.",
         ),
+        132018 => (
+            FixableByUser,
+            FixTemplateParameters,
+            "A value filled into the template contains a line break, a tab or more than four \
+             spaces in a row, which WhatsApp does not allow. Remove them and send again.",
+        ),
         132015 => (
             FixableByUser,
             EditTemplate,

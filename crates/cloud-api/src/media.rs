@@ -146,8 +146,33 @@ impl MediaKind {
         }
     }
 
+    /// The kind's name, which is also the message `type` that carries it (`"image"`, ...).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Audio => "audio",
+            Self::Document => "document",
+            Self::Image => "image",
+            Self::Sticker => "sticker",
+            Self::Video => "video",
+        }
+    }
+
+    /// The kind a message `type` carries (`"image"` → [`MediaKind::Image`]); `None` for
+    /// non-media types.
+    pub fn from_message_type(message_type: &str) -> Option<Self> {
+        [
+            Self::Audio,
+            Self::Document,
+            Self::Image,
+            Self::Sticker,
+            Self::Video,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == message_type)
+    }
+
     /// Largest accepted size in bytes. Stickers: 500 KB when animated, 100 KB when static.
-    pub fn max_bytes(self, animated_sticker: bool) -> u64 {
+    pub const fn max_bytes(self, animated_sticker: bool) -> u64 {
         match self {
             Self::Audio | Self::Video => 16 * MB,
             Self::Document => 100 * MB,
@@ -269,5 +294,20 @@ mod tests {
             Some(MediaKind::Document)
         );
         assert_eq!(MediaKind::for_mime("image/webp"), Some(MediaKind::Sticker));
+    }
+
+    #[test]
+    fn names_match_message_types_and_serde() {
+        for kind in [
+            MediaKind::Audio,
+            MediaKind::Document,
+            MediaKind::Image,
+            MediaKind::Sticker,
+            MediaKind::Video,
+        ] {
+            assert_eq!(MediaKind::from_message_type(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        assert_eq!(MediaKind::from_message_type("text"), None);
     }
 }

@@ -71,12 +71,13 @@ pub struct VerificationQuery {
 }
 
 /// Returns the challenge to echo when the request is a subscribe with the right verify token
-/// (compared in constant time), `None` otherwise (answer 403).
+/// (compared in constant time), `None` otherwise (answer 403). Fail-closed: an empty configured
+/// verify token matches nothing, so a missing setting cannot accept an empty `hub.verify_token`.
 pub fn verify_subscription<'q>(
     query: &'q VerificationQuery,
     verify_token: &str,
 ) -> Option<&'q str> {
-    if query.mode.as_deref() != Some("subscribe") {
+    if verify_token.is_empty() || query.mode.as_deref() != Some("subscribe") {
         return None;
     }
     let given = query.verify_token.as_deref()?;
@@ -136,5 +137,10 @@ mod tests {
             ..q.clone()
         };
         assert_eq!(verify_subscription(&q2, "tok"), None);
+        let empty = VerificationQuery {
+            verify_token: Some(String::new()),
+            ..q.clone()
+        };
+        assert_eq!(verify_subscription(&empty, ""), None);
     }
 }

@@ -22,6 +22,7 @@ const TABLE: &[(i64, &str, SuggestedAction, &str)] = {
         (132000, "fixable_by_user", FixTemplateParameters, "The number of variable parameter values included in the request did not match the number of variable parameters defined in the template."),
         (132001, "fixable_by_user", ChooseApprovedTemplate, "The template does not exist in the specified language or the template has not been approved."),
         (132012, "fixable_by_user", FixTemplateParameters, "Variable parameter values formatted incorrectly."),
+        (132018, "fixable_by_user", FixTemplateParameters, "There was an issue with the parameters in your template."),
         (132015, "fixable_by_user", EditTemplate, "Template is paused due to low quality so it cannot be sent in a template message."),
         (132016, "fixable_by_user", CreateNewTemplate, "Template has been paused too many times due to low quality and is now permanently disabled."),
         (133010, "fixable_by_user", RegisterNumber, "Phone number not registered on the WhatsApp Business Platform."),

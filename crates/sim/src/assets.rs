@@ -52,71 +52,19 @@ pub const STICKER: Asset = Asset {
 
 pub const ALL: [Asset; 6] = [PNG, JPEG, VOICE, PDF, VIDEO, STICKER];
 
-/// Meta's media kinds (CLOUD-API-NOTES §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Audio,
-    Document,
-    Image,
-    Sticker,
-    Video,
-}
-
-impl Kind {
-    pub fn from_message_type(t: &str) -> Option<Self> {
-        Some(match t {
-            "audio" => Self::Audio,
-            "document" => Self::Document,
-            "image" => Self::Image,
-            "sticker" => Self::Sticker,
-            "video" => Self::Video,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Audio => "audio",
-            Self::Document => "document",
-            Self::Image => "image",
-            Self::Sticker => "sticker",
-            Self::Video => "video",
-        }
-    }
-}
-
-const MB: u64 = 1024 * 1024;
+/// Meta's media kinds, types and size limits (CLOUD-API-NOTES §4) are cloud-api's: the app
+/// refuses a file before upload by the same rules the simulator enforces.
+pub use cloud_api::media::MediaKind as Kind;
 
 /// The kind and size limit of a supported MIME type (parameters such as `; codecs=opus` are
-/// ignored for the lookup), or `None` when Meta does not accept the type.
+/// ignored for the lookup), or `None` when Meta does not accept the type. Stickers get the
+/// animated limit here; see [`STATIC_STICKER_MAX`].
 pub fn supported(mime: &str) -> Option<(Kind, u64)> {
-    let base = mime
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    Some(match base.as_str() {
-        "audio/aac" | "audio/amr" | "audio/mpeg" | "audio/mp4" | "audio/ogg" => {
-            (Kind::Audio, 16 * MB)
-        }
-        "text/plain"
-        | "application/vnd.ms-excel"
-        | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        | "application/msword"
-        | "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-        | "application/vnd.ms-powerpoint"
-        | "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-        | "application/pdf" => (Kind::Document, 100 * MB),
-        "image/jpeg" | "image/png" => (Kind::Image, 5 * MB),
-        "image/webp" => (Kind::Sticker, 500 * 1024),
-        "video/3gpp" | "video/mp4" => (Kind::Video, 16 * MB),
-        _ => return None,
-    })
+    Kind::for_mime(mime).map(|kind| (kind, kind.max_bytes(true)))
 }
 
 /// Static stickers are limited to 100 KB, animated ones to 500 KB.
-pub const STATIC_STICKER_MAX: u64 = 100 * 1024;
+pub const STATIC_STICKER_MAX: u64 = Kind::Sticker.max_bytes(false);
 
 /// Whether a WebP file is animated (has an `ANIM` chunk).
 pub fn webp_is_animated(bytes: &[u8]) -> bool {

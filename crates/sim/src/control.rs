@@ -355,11 +355,25 @@ async fn template_category(
 fn default_event(
     field: &str,
     display: &str,
+    phone_id: &str,
     waba_id: &str,
     business_id: &str,
     now: i64,
 ) -> Option<Value> {
     Some(match field {
+        // A `messages`-style value: Meta always includes the business number's metadata.
+        "smb_message_echoes" => json!({
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": display, "phone_number_id": phone_id},
+            "message_echoes": [{
+                "from": display,
+                "to": "15551230001",
+                "id": crate::ids::wamid("15551230001", true),
+                "timestamp": now.to_string(),
+                "type": "text",
+                "text": {"body": "Sent from the WhatsApp Business app."},
+            }],
+        }),
         "phone_number_quality_update" => json!({
             "display_phone_number": display,
             "event": "FLAGGED",
@@ -446,7 +460,7 @@ async fn event(
         (waba_id, phone_id, p.display_phone_number.clone(), business)
     };
     let now = state.clock.now_secs();
-    let mut value = match default_event(&field, &display, &waba_id, &business_id, now) {
+    let mut value = match default_event(&field, &display, &phone_id, &waba_id, &business_id, now) {
         Some(v) => v,
         None if body.get("value").is_some() => json!({}),
         None => return bad(format!("field {field} has no default; pass 'value'")),

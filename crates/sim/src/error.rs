@@ -5,7 +5,9 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use cloud_api::error::{ErrorData, ErrorEnvelope, MetaError};
+use cloud_api::webhook::{ErrorData as WebhookErrorData, WebhookError};
+use serde_json::{json, Map, Value};
 
 use crate::ids;
 
@@ -62,47 +64,51 @@ impl GraphError {
         self
     }
 
-    /// The `{"error": {...}}` body.
+    /// The `{"error": {...}}` body: cloud-api's [`ErrorEnvelope`], so the simulator answers
+    /// exactly the shape the client parses.
     pub fn body(&self) -> Value {
-        let mut error = json!({
-            "message": self.message,
-            "type": self.kind,
-            "code": self.code,
-            "fbtrace_id": ids::fbtrace_id(),
-        });
-        if let Some(details) = &self.details {
-            error["error_data"] = json!({"messaging_product": "whatsapp", "details": details});
-        }
-        if let Some(sub) = self.subcode {
-            error["error_subcode"] = json!(sub);
-        }
-        if let Some(t) = self.is_transient {
-            error["is_transient"] = json!(t);
-        }
-        if let Some(user) = &self.user {
-            error["error_user_title"] = json!(user.0);
-            error["error_user_msg"] = json!(user.1);
-        }
-        json!({ "error": error })
+        let error = MetaError {
+            message: self.message.clone(),
+            kind: Some(self.kind.to_owned()),
+            code: self.code,
+            error_subcode: self.subcode,
+            error_data: self.details.as_ref().map(|details| ErrorData {
+                messaging_product: Some("whatsapp".to_owned()),
+                details: Some(details.to_string()),
+                extra: Map::new(),
+            }),
+            error_user_title: self.user.as_ref().map(|u| u.0.clone()),
+            error_user_msg: self.user.as_ref().map(|u| u.1.clone()),
+            is_transient: self.is_transient,
+            fbtrace_id: Some(ids::fbtrace_id()),
+            extra: Map::new(),
+        };
+        serde_json::to_value(ErrorEnvelope { error }).unwrap_or_else(|_| json!({}))
     }
 
-    /// The same error as Meta puts it in a webhook (`statuses[].errors[]`).
+    /// The same error as Meta puts it in a webhook (`statuses[].errors[]`): cloud-api's
+    /// [`WebhookError`].
     pub fn webhook_error(&self) -> Value {
         let title = self
             .message
             .split_once(") ")
             .map(|(_, t)| t.to_string())
             .unwrap_or_else(|| self.message.clone());
-        let mut e = json!({
-            "code": self.code,
-            "title": title,
-            "message": title,
-            "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
-        });
-        if let Some(details) = &self.details {
-            e["error_data"] = json!({ "details": details });
-        }
-        e
+        let error = WebhookError {
+            code: self.code,
+            title: Some(title.clone()),
+            message: Some(title),
+            error_data: self.details.as_ref().map(|details| WebhookErrorData {
+                details: Some(details.to_string()),
+                extra: Map::new(),
+            }),
+            href: Some(
+                "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
+                    .to_owned(),
+            ),
+            extra: Map::new(),
+        };
+        serde_json::to_value(error).unwrap_or_else(|_| json!({}))
     }
 
     // ---- Tokens and permissions -------------------------------------------------------------
@@ -279,6 +285,16 @@ impl GraphError {
         .details(details)
     }
 
+    /// A text parameter with a new line, a tab or more than four consecutive spaces.
+    pub fn template_param_text(details: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            132018,
+            "(#132018) There was an issue with the parameters in your template.",
+        )
+        .details(details)
+    }
+
     pub fn template_paused(name: &str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -370,3 +386,76 @@ impl IntoResponse for GraphError {
 }
 
 pub type GraphResult<T> = Result<T, GraphError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloud_api::error::{classify, ErrorClass};
+
+    fn every_error() -> Vec<GraphError> {
+        vec![
+            GraphError::missing_token(),
+            GraphError::invalid_token(),
+            GraphError::revoked_token(),
+            GraphError::expired_token(),
+            GraphError::unknown_object("GET", "1"),
+            GraphError::permission("no"),
+            GraphError::invalid_parameter("x"),
+            GraphError::required_parameter("x"),
+            GraphError::invalid_value("x"),
+            GraphError::throughput(),
+            GraphError::pair_rate(),
+            GraphError::management_rate("1"),
+            GraphError::re_engagement(),
+            GraphError::undeliverable(),
+            GraphError::marketing_opt_out(),
+            GraphError::template_params("x"),
+            GraphError::template_missing("x"),
+            GraphError::template_format("x"),
+            GraphError::template_param_text("x"),
+            GraphError::template_paused("t"),
+            GraphError::template_disabled("t"),
+            GraphError::media("x"),
+            GraphError::not_registered(),
+            GraphError::pin_mismatch(),
+            GraphError::register_limit(),
+            GraphError::template_in_review(),
+            GraphError::internal(),
+        ]
+    }
+
+    #[test]
+    fn bodies_are_cloud_api_envelopes_and_classified() {
+        let unknown = classify(999_999_999).explanation;
+        for e in every_error() {
+            let body = e.body();
+            let env: ErrorEnvelope = serde_json::from_value(body.clone()).unwrap();
+            assert_eq!(env.error.code, e.code);
+            assert_eq!(env.error.error_subcode, e.subcode);
+            assert_eq!(env.error.details(), e.details.as_deref());
+            assert_eq!(serde_json::to_value(&env).unwrap(), body);
+            assert_ne!(
+                env.error.explanation(),
+                unknown,
+                "code {} is unclassified",
+                e.code
+            );
+        }
+        let pair = GraphError::pair_rate().body();
+        let env: ErrorEnvelope = serde_json::from_value(pair).unwrap();
+        assert!(matches!(env.error.class(), ErrorClass::RateLimited { .. }));
+        let review: ErrorEnvelope =
+            serde_json::from_value(GraphError::template_in_review().body()).unwrap();
+        assert!(review.error.error_user_msg.is_some());
+    }
+
+    #[test]
+    fn webhook_errors_are_cloud_api_webhook_errors() {
+        let e = GraphError::re_engagement().webhook_error();
+        let typed: WebhookError = serde_json::from_value(e.clone()).unwrap();
+        assert_eq!(typed.code, 131047);
+        assert_eq!(typed.title.as_deref(), Some("Re-engagement message"));
+        assert!(typed.details().is_some_and(|d| d.contains("24 hours")));
+        assert_eq!(serde_json::to_value(&typed).unwrap(), e);
+    }
+}

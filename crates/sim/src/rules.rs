@@ -26,8 +26,9 @@ pub fn record_send(phone: &mut Phone, now_ms: i64) {
 }
 
 /// The pair rate as a token bucket per (number, user): `pair_burst` tokens, one token back
-/// every `pair_interval_ms`. A burst borrows from the future exactly as Meta describes
-/// ("a burst of 20 requires a ~2-minute wait").
+/// every `pair_interval_ms`. Simpler than Meta's description: Meta says a burst "borrows"
+/// from future quota ("a burst of 20 requires a ~2-minute wait"), while this bucket lets a
+/// second burst through as long as tokens are left.
 pub fn check_pair_rate(
     user: &mut User,
     phone_id: &str,
@@ -277,12 +278,7 @@ fn check_param_values(where_: &str, params: &[Value]) -> GraphResult<()> {
                     )));
                 };
                 if text.contains('\n') || text.contains('\t') || text.contains("     ") {
-                    return Err(GraphError::new(
-                        axum::http::StatusCode::BAD_REQUEST,
-                        132018,
-                        "(#132018) There was an issue with the parameters in your template.",
-                    )
-                    .details(format!(
+                    return Err(GraphError::template_param_text(format!(
                         "{where_}: Param text cannot have new-line/tab characters or more than 4 consecutive spaces"
                     )));
                 }

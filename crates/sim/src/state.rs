@@ -32,7 +32,7 @@ impl Clock {
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0);
-        real + self.offset_ms.load(Ordering::Relaxed)
+        real.saturating_add(self.offset_ms.load(Ordering::Relaxed))
     }
 
     pub fn now_secs(&self) -> i64 {
@@ -40,7 +40,12 @@ impl Clock {
     }
 
     pub fn advance_ms(&self, ms: i64) {
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+        // Saturating: a huge advance from the control API must not wrap (or overflow `now_ms`).
+        let _ = self
+            .offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                Some(o.saturating_add(ms))
+            });
     }
 
     pub fn offset_ms(&self) -> i64 {
@@ -606,4 +611,20 @@ impl World {
 /// Normalises a `to` value the way Meta does for our purposes: digits only.
 pub fn normalize_wa_id(to: &str) -> String {
     to.chars().filter(char::is_ascii_digit).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_saturates_instead_of_overflowing() {
+        let clock = Clock::default();
+        clock.advance_ms(i64::MAX);
+        clock.advance_ms(i64::MAX);
+        assert_eq!(clock.now_ms(), i64::MAX);
+        assert_eq!(clock.offset_ms(), i64::MAX);
+        clock.advance_ms(i64::MIN);
+        assert_eq!(clock.offset_ms(), -1);
+    }
 }

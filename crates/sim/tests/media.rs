@@ -154,6 +154,7 @@ async fn media_outside_meta_limits_is_131053() {
         .value()["statuses"][0]["errors"][0]["code"]
         .clone();
     assert_eq!(code, 131053);
+    t.rx.assert_all_typed();
 }
 
 #[tokio::test]
@@ -196,4 +197,5 @@ async fn inbound_media_is_real_and_downloadable() {
             assert_eq!(msg["document"]["filename"], "invoice-1042.pdf");
         }
     }
+    t.rx.assert_all_typed();
 }

@@ -71,8 +71,7 @@ async fn send_then_sent_delivered_read_with_valid_signatures() {
 
     // Every webhook parses with the cloud-api types.
     for h in &hooks {
-        let parsed: Result<cloud_api::webhook::WebhookPayload, _> = serde_json::from_slice(&h.raw);
-        assert!(parsed.is_ok(), "{}: {:?}", h.json, parsed.err());
+        h.assert_typed();
     }
 
     // The control API lists what the business sent.
@@ -110,6 +109,7 @@ async fn template_send_is_marketing_and_accepted() {
     assert_eq!(s["pricing"]["category"], "marketing");
     assert_eq!(s["pricing"]["billable"], true);
     assert_eq!(s["conversation"]["origin"]["type"], "marketing");
+    t.rx.assert_all_typed();
 }
 
 #[tokio::test]
@@ -151,6 +151,7 @@ async fn free_form_outside_the_window_fails_with_131047_by_webhook() {
         statuses_of(h).contains(&(late_id.clone(), "failed".into()))
     })
     .await;
+    t.rx.assert_all_typed();
 }
 
 #[tokio::test]
@@ -370,6 +371,7 @@ async fn undeliverable_user_gets_failed_131026_and_opt_out_131050() {
         .value()["statuses"][0]["errors"][0]["code"]
         .clone();
     assert_eq!(err, 131050);
+    t.rx.assert_all_typed();
 }
 
 #[tokio::test]
@@ -396,6 +398,7 @@ async fn duplicated_and_reordered_statuses() {
         ours,
         ["sent", "sent", "read", "read", "delivered", "delivered"]
     );
+    t.rx.assert_all_typed();
 }
 
 #[tokio::test]
@@ -616,4 +619,5 @@ async fn personas_answer_the_business() {
         })
     })
     .await;
+    t.rx.assert_all_typed();
 }

@@ -209,6 +209,7 @@ async fn code_exchange_then_onboarding() {
     )
     .await;
     assert_eq!(me["client_business_id"], s["business_id"]);
+    t.rx.assert_all_typed();
 }
 
 #[tokio::test]

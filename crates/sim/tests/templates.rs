@@ -234,6 +234,7 @@ async fn create_then_review_emits_status_updates() {
         .get(&format!("{}?fields=status", ok["id"].as_str().unwrap()))
         .await;
     assert_eq!(got, json!({"id": ok["id"], "status": "APPROVED"}));
+    t.rx.assert_all_typed();
 }
 
 #[tokio::test]
@@ -314,6 +315,29 @@ async fn list_pages_with_cursors() {
     assert_eq!(approved["data"].as_array().unwrap().len(), 2);
 }
 
+/// A forged cursor for the largest offset must not overflow (a panic drops the connection).
+#[tokio::test]
+async fn hostile_cursors_are_answered() {
+    let t = start().await;
+    let huge = dataoptix_sim::ids::cursor(usize::MAX);
+    for path in [
+        format!("{}/message_templates?after={huge}", t.waba),
+        format!("{}/phone_numbers?after={huge}", t.waba),
+    ] {
+        let (status, page) = t.get(&path).await;
+        assert_eq!(status, 200, "{path}: {page}");
+        assert_eq!(page["data"], json!([]), "{path}");
+    }
+    let (status, page) = t
+        .get(&format!(
+            "{}/message_templates?limit=2&before={huge}",
+            t.waba
+        ))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(2), "{page}");
+}
+
 #[tokio::test]
 async fn edit_and_delete() {
     let t = start().await;
@@ -385,6 +409,7 @@ async fn edit_and_delete() {
         .await;
     let (_, left) = t.get(&format!("{path}?name=hello_world")).await;
     assert_eq!(left["data"].as_array().unwrap().len(), 1);
+    t.rx.assert_all_typed();
 }
 
 #[tokio::test]
@@ -461,4 +486,5 @@ async fn quality_and_pause_events_on_demand() {
         .rfind(|h| h.field() == "message_template_status_update")
         .unwrap();
     assert_eq!(rejected.value()["reason"], "SCAM");
+    t.rx.assert_all_typed();
 }

@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use cloud_api::account::VERTICALS;
 use serde_json::{json, Value};
 
 use crate::error::{GraphError, GraphResult};
@@ -27,30 +28,6 @@ const PHONE_LIST_DEFAULT: [&str; 8] = [
     "last_onboarded_time",
 ];
 const WABA_DEFAULT: [&str; 4] = ["id", "name", "timezone_id", "message_template_namespace"];
-const VERTICALS: [&str; 22] = [
-    "",
-    "OTHER",
-    "AUTO",
-    "BEAUTY",
-    "APPAREL",
-    "EDU",
-    "ENTERTAIN",
-    "EVENT_PLAN",
-    "FINANCE",
-    "GROCERY",
-    "GOVT",
-    "HOTEL",
-    "HEALTH",
-    "NONPROFIT",
-    "PROF_SERVICES",
-    "RETAIL",
-    "TRAVEL",
-    "RESTAURANT",
-    "ALCOHOL",
-    "ONLINE_GAMBLING",
-    "PHYSICAL_GAMBLING",
-    "OTC_DRUGS",
-];
 
 /// The full Graph representation of a number.
 pub fn phone_json(state: &AppState, p: &Phone) -> Value {
@@ -355,10 +332,11 @@ pub fn update_profile(ctx: &Ctx, id: &str, body: &Value) -> GraphResult<Response
         }
     }
     if let Some(v) = body.get("vertical").and_then(Value::as_str) {
-        if !VERTICALS.contains(&v) {
+        // An empty string clears the vertical.
+        if !v.is_empty() && !VERTICALS.contains(&v) {
             return Err(GraphError::invalid_parameter(format!(
                 "Param vertical must be one of {}.",
-                VERTICALS[1..].join(", ")
+                VERTICALS.join(", ")
             )));
         }
     }
@@ -436,7 +414,7 @@ pub fn list_phones(ctx: &Ctx, id: &str) -> GraphResult<Response> {
         .query
         .get("after")
         .and_then(|c| ids::parse_cursor(c))
-        .map(|n| n + 1)
+        .map(|n| n.saturating_add(1))
         .unwrap_or(0)
         .min(phones.len());
     let end = (start + limit).min(phones.len());

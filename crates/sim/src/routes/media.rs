@@ -103,7 +103,7 @@ pub async fn upload(ctx: &Ctx, phone_id: &str, req: Request) -> GraphResult<Resp
         return Err(GraphError::media(format!(
             "The file is {} bytes; {} files may be at most {} bytes.",
             data.len(),
-            kind.name(),
+            kind.as_str(),
             max
         )));
     }

@@ -346,7 +346,7 @@ fn validate_media(
         return Ok(Some(GraphError::media(format!(
             "The media {id} is {} ({}), which cannot be sent as {ty}.",
             media.mime_type,
-            kind.name()
+            kind.as_str()
         ))));
     }
     if ty == "sticker"

@@ -69,8 +69,9 @@ pub fn list(ctx: &Ctx, waba_id: &str) -> GraphResult<Response> {
     let (start, end) = if let Some(after) = q.get("after") {
         let s = ids::parse_cursor(after)
             .ok_or_else(|| GraphError::invalid_parameter("Invalid 'after' cursor."))?
-            + 1;
-        (s.min(items.len()), (s + limit).min(items.len()))
+            .saturating_add(1)
+            .min(items.len());
+        (s, (s + limit).min(items.len()))
     } else if let Some(before) = q.get("before") {
         let e = ids::parse_cursor(before)
             .ok_or_else(|| GraphError::invalid_parameter("Invalid 'before' cursor."))?
@@ -111,14 +112,6 @@ pub fn list(ctx: &Ctx, waba_id: &str) -> GraphResult<Response> {
         body["paging"] = paging;
     }
     Ok(ok_with_usage(body, &usage))
-}
-
-fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 512
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Synchronous checks of a template's components (the asynchronous review is elsewhere).
@@ -226,7 +219,7 @@ pub fn create(ctx: &Ctx, waba_id: &str, body: &Value) -> GraphResult<Response> {
     ctx.waba_access(&token, waba_id)?;
     let usage = ctx.management_call(waba_id)?;
     let name = body.get("name").and_then(Value::as_str).unwrap_or("");
-    if !is_valid_name(name) {
+    if !cloud_api::templates::is_valid_template_name(name) {
         return Err(template_error(
             2388043,
             "Invalid template name",

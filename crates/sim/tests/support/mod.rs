@@ -29,6 +29,22 @@ pub struct Hook {
 }
 
 impl Hook {
+    /// Asserts the notification parses with the cloud-api types *and* that every part of it is
+    /// typed (parsing alone never fails: unknown shapes are kept as raw JSON, so a bare
+    /// `is_ok()` would not catch a shape the simulator and cloud-api disagree on).
+    pub fn assert_typed(&self) {
+        let parsed = cloud_api::webhook::WebhookPayload::from_slice(&self.raw)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.json));
+        assert_eq!(
+            parsed.untyped_parts(),
+            0,
+            "parts of this webhook are not typed by cloud-api: {}",
+            self.json
+        );
+        let back = serde_json::to_value(&parsed).unwrap();
+        assert_eq!(back, self.json, "the webhook does not round-trip");
+    }
+
     pub fn field(&self) -> &str {
         self.json["entry"][0]["changes"][0]["field"]
             .as_str()
@@ -142,6 +158,16 @@ impl Receiver {
     /// `(wamid, status)` of every status webhook so far, in arrival order.
     pub fn statuses(&self) -> Vec<(String, String)> {
         statuses_of(&self.hooks())
+    }
+
+    /// Asserts every webhook received so far is fully typed by cloud-api (see
+    /// [`Hook::assert_typed`]).
+    pub fn assert_all_typed(&self) {
+        let hooks = self.hooks();
+        assert!(!hooks.is_empty(), "no webhook received");
+        for h in &hooks {
+            h.assert_typed();
+        }
     }
 
     /// Inbound messages received so far.
