@@ -210,7 +210,14 @@ pub struct ClientConfig {
     pub media_timeout: Duration,
     /// Largest media download accepted.
     pub max_media_bytes: u64,
+    /// Hosts (and their subdomains) that may receive the access token with a media download,
+    /// besides the Graph origin itself. Meta serves media from its own CDNs; a webhook or a
+    /// compromised response naming any other host must not collect the business token.
+    pub media_hosts: Vec<String>,
 }
+
+/// Meta's media CDN domains (`lookaside.fbsbx.com` and friends), trusted by default.
+pub const META_MEDIA_HOSTS: &[&str] = &["fbsbx.com", "facebook.com", "whatsapp.net", "fbcdn.net"];
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -221,6 +228,7 @@ impl Default for ClientConfig {
             timeout: Duration::from_secs(30),
             media_timeout: Duration::from_secs(300),
             max_media_bytes: MAX_MEDIA_BYTES,
+            media_hosts: META_MEDIA_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
         }
     }
 }
@@ -236,6 +244,7 @@ pub struct CloudApiClient {
     timeout: Duration,
     media_timeout: Duration,
     max_media_bytes: u64,
+    media_hosts: std::sync::Arc<[String]>,
 }
 
 impl fmt::Debug for CloudApiClient {
@@ -283,6 +292,7 @@ impl CloudApiClient {
             timeout: config.timeout,
             media_timeout: config.media_timeout,
             max_media_bytes: config.max_media_bytes,
+            media_hosts: config.media_hosts.into(),
         })
     }
 
@@ -381,13 +391,12 @@ impl CloudApiClient {
     }
 
     /// Downloads media from a URL returned by [`CloudApiClient::media_info`] (or a webhook),
-    /// with the Bearer token. The token is only sent over HTTPS or to the configured Graph host,
-    /// and at most `max_media_bytes` are read.
+    /// with the Bearer token. The token is only sent to the configured Graph origin or over
+    /// HTTPS to one of `media_hosts`, and at most `max_media_bytes` are read.
     pub async fn download_media(&self, media_url: &str) -> Result<Bytes, CloudApiError> {
         let url = Url::parse(media_url)
             .map_err(|e| CloudApiError::InvalidRequest(format!("invalid media URL: {e}")))?;
-        let same_origin = url.origin() == self.base.origin();
-        if !(url.scheme() == "https" || same_origin) {
+        if !self.may_receive_token(&url) {
             return Err(CloudApiError::UntrustedMediaUrl {
                 host: url.host_str().unwrap_or_default().to_owned(),
             });
@@ -406,6 +415,23 @@ impl CloudApiClient {
             body.extend_from_slice(&chunk);
         }
         Ok(body.freeze())
+    }
+
+    /// Whether a media URL may be sent the access token: the Graph origin itself, or HTTPS on
+    /// one of the configured media hosts or their subdomains.
+    fn may_receive_token(&self, url: &Url) -> bool {
+        if url.origin() == self.base.origin() {
+            return true;
+        }
+        url.scheme() == "https"
+            && url.host_str().is_some_and(|host| {
+                self.media_hosts.iter().any(|allowed| {
+                    host == allowed.as_str()
+                        || host
+                            .strip_suffix(allowed.as_str())
+                            .is_some_and(|sub| sub.ends_with('.'))
+                })
+            })
     }
 
     /// `DELETE /{media-id}`.
@@ -819,5 +845,26 @@ mod tests {
             };
             assert!(CloudApiClient::new(config).is_err(), "{base} {version}");
         }
+    }
+
+    #[test]
+    fn media_token_goes_only_to_graph_or_meta_cdns() {
+        let c = client("https://graph.facebook.com");
+        let ok = |u: &str| c.may_receive_token(&Url::parse(u).unwrap());
+        assert!(ok(
+            "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1"
+        ));
+        assert!(ok("https://graph.facebook.com/v23.0/123"));
+        assert!(ok("https://scontent.whatsapp.net/x"));
+        assert!(!ok("https://evil.example/steal"));
+        assert!(
+            !ok("https://evilfbsbx.com/x"),
+            "suffix must match at a label boundary"
+        );
+        assert!(!ok("https://fbsbx.com.evil.example/x"));
+        assert!(
+            !ok("http://lookaside.fbsbx.com/x"),
+            "plain HTTP never gets the token"
+        );
     }
 }
