@@ -1,0 +1,297 @@
+//! `dataoptix-relay`: the provider's companion server. Meta's webhooks land here, are sealed
+//! to their workspace's key and written durably; staff devices read them back, append their
+//! own sealed events, and manage their sessions.
+//!
+//! Layout: [`app`] builds the router over an [`AppState`]; [`run`] serves it on a listener
+//! until a shutdown future resolves; `main.rs` only parses the command line.
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod deletion;
+pub mod error;
+pub mod events;
+pub mod invitations;
+pub mod metrics;
+pub mod sealing;
+pub mod store;
+pub mod wabas;
+pub mod wakeups;
+pub mod webhooks;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Request, StatusCode};
+use axum::routing::{delete, get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+
+use crate::auth::SignInLimiter;
+use crate::sealing::RelayKeys;
+use crate::store::{PrunePolicy, SqliteStore, Store};
+use crate::webhooks::commit::Committer;
+
+/// How often retention runs.
+const PRUNE_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// Everything handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub keys: RelayKeys,
+    pub committer: Committer,
+    pub limiter: SignInLimiter,
+    /// Per-workspace wake-ups after commits that appended events; long-polls and streams wait.
+    pub wakeups: Arc<wakeups::Wakeups>,
+    /// Turns true when the relay is shutting down: long-polls and streams return.
+    pub shutdown: watch::Receiver<bool>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Argon2id hash of a password nobody knows, for sign-ins with an unknown email.
+    pub dummy_hash: String,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Wakes the workspace's long-polls and streams (after writes that bypass the group
+    /// commit).
+    pub fn notify_events(&self, workspace: uuid::Uuid) {
+        self.wakeups.wake(workspace);
+    }
+}
+
+/// A relay with its background tasks (group-commit writer, retention), before serving.
+pub struct Relay {
+    state: AppState,
+    store: SqliteStore,
+    shutdown: watch::Sender<bool>,
+    writer: tokio::task::JoinHandle<()>,
+    pruner: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    /// Opens the data directory (creating it), runs migrations and starts the writer.
+    pub async fn open(config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!("cannot create data dir {}: {e}", config.data_dir.display())
+        })?;
+        let keys = RelayKeys::derive(&config.encryption_key);
+        let store = SqliteStore::open(&config.data_dir, keys.held_secret()).await?;
+        let shared: Arc<dyn Store> = Arc::new(store.clone());
+        let wakeups = Arc::new(wakeups::Wakeups::default());
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let metrics = Arc::new(metrics::Metrics::default());
+        let (committer, writer) = Committer::start(
+            shared.clone(),
+            wakeups.clone(),
+            shutdown_rx.clone(),
+            metrics.clone(),
+        );
+        let cost = config.password_hashing;
+        let dummy_hash = tokio::task::spawn_blocking(move || {
+            auth::hash_password("no one's password, only for timing", cost)
+        })
+        .await??;
+        let pruner = tokio::spawn(prune_loop(
+            shared.clone(),
+            config.retention(),
+            wakeups.clone(),
+            shutdown_rx.clone(),
+        ));
+        let state = AppState(Arc::new(Inner {
+            config,
+            store: shared,
+            keys,
+            committer,
+            limiter: SignInLimiter::default(),
+            metrics,
+            wakeups,
+            shutdown: shutdown_rx,
+            dummy_hash,
+        }));
+        Ok(Self {
+            state,
+            store,
+            shutdown: shutdown_tx,
+            writer,
+            pruner,
+        })
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Stops: long-polls return, the writer commits what is queued, the database closes.
+    pub async fn close(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        drop(self.state);
+        self.writer.await?;
+        self.pruner.await?;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// For an operator: the signed webhook bodies that were not an envelope, with `encrypted`
+/// replaced by the decrypted body. Used by `dataoptix-relay inspect-invalid`.
+pub async fn inspect_invalid_bodies(config: &Config) -> anyhow::Result<Vec<store::InvalidBody>> {
+    let keys = RelayKeys::derive(&config.encryption_key);
+    let store = SqliteStore::open(&config.data_dir, keys.held_secret()).await?;
+    let rows = store.invalid_bodies().await?;
+    store.close().await;
+    rows.into_iter()
+        .map(|row| {
+            let body = keys.decrypt_inspection(&row.encrypted).map_err(|e| {
+                anyhow::anyhow!("body {}: {e} (was the encryption key changed?)", row.id)
+            })?;
+            Ok(store::InvalidBody {
+                encrypted: body,
+                ..row
+            })
+        })
+        .collect()
+}
+
+async fn prune_loop(
+    store: Arc<dyn Store>,
+    retention: time::Duration,
+    wakeups: Arc<wakeups::Wakeups>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopping(&mut shutdown) => return,
+        }
+        let policy = PrunePolicy {
+            now: time::OffsetDateTime::now_utc(),
+            retention,
+        };
+        match store.prune(policy).await {
+            Ok(r) if r.events_removed > 0 => {
+                tracing::info!(removed = r.events_removed, "retention pruned events");
+                // Waiting readers may now need `resync_required`.
+                wakeups.wake_all();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "retention failed"),
+        }
+    }
+}
+
+/// Resolves once the relay is shutting down (or its shutdown sender is gone).
+pub(crate) async fn stopping(rx: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`; drop it here, inside.
+    let _ = rx.wait_for(|s| *s).await.map(|_| ());
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> StatusCode {
+    match state.store.ping().await {
+        Ok(()) => StatusCode::OK,
+        Err(e) => {
+            tracing::error!(error = %e, "not ready: database unreachable");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
+}
+
+/// The relay's routes. Every `/v1` route except registration, sign-in and accepting an
+/// invitation (authenticated by its accept token) requires a device
+/// session (the [`auth::Auth`] extractor); the webhook authenticates by signature.
+pub fn app(state: AppState) -> Router {
+    let webhook = Router::new()
+        .route(
+            "/webhooks/meta",
+            get(webhooks::verify::handshake).post(webhooks::ingest::receive),
+        )
+        // Meta sends up to 3 MB: lift axum's 2 MB default on this route only, and refuse
+        // larger bodies (413) while streaming, before they are buffered.
+        .layer(DefaultBodyLimit::max(webhooks::MAX_WEBHOOK_BODY))
+        .layer(RequestBodyLimitLayer::new(webhooks::MAX_WEBHOOK_BODY));
+
+    let device = Router::new()
+        .route("/v1/accounts", post(accounts::register))
+        .route("/v1/accounts/current", delete(accounts::delete_account))
+        .route(
+            "/v1/sessions",
+            post(accounts::sign_in).get(accounts::list_sessions),
+        )
+        .route("/v1/sessions/{id}", delete(accounts::revoke_session))
+        .route(
+            "/v1/invitations",
+            post(invitations::create).get(invitations::list),
+        )
+        .route("/v1/invitations/{id}", delete(invitations::revoke))
+        .route("/v1/invitations/{id}/accept", post(invitations::accept))
+        .route("/v1/wabas", post(wabas::claim).get(wabas::list))
+        .route("/v1/events", get(events::list).post(events::append))
+        .route("/v1/events/ack", post(events::ack))
+        .route("/v1/events/stream", get(events::stream))
+        .layer(DefaultBodyLimit::max(2 * events::MAX_SEALED_BYTES));
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
+        // Meta's data-deletion callback: authenticated by the signed_request, not a session.
+        .route("/meta/data-deletion", post(deletion::callback))
+        .route("/meta/data-deletion/{code}", get(deletion::status))
+        .merge(webhook)
+        .merge(device)
+        .layer(
+            // Span with method and path only: query strings carry the webhook verify token,
+            // and bodies or headers (session tokens) are never logged.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(state)
+}
+
+/// Serves the relay on `listener` until `shutdown` resolves, then stops accepting, lets
+/// in-flight requests finish (the group commit included) and closes the database.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let relay = Relay::open(config).await?;
+    let router = app(relay.state());
+    let stop = relay.shutdown.clone();
+    tracing::info!(addr = %listener.local_addr()?, "relay listening");
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Release long-polls and streams so the graceful shutdown does not wait on them.
+        let _ = stop.send(true);
+    })
+    .await?;
+    relay.close().await
+}

@@ -1,0 +1,344 @@
+//! Durable state behind a trait, so that PostgreSQL (several relay instances) can sit beside
+//! the embedded SQLite store later without touching the handlers.
+//!
+//! Methods return boxed futures (rather than `async fn`) so the store can live behind
+//! `Arc<dyn Store>` in the router state.
+
+pub mod sqlite;
+
+use futures::future::BoxFuture;
+use protocol::auth::Role;
+use protocol::events::EventKind;
+use protocol::WorkspacePublicKey;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("that email is already registered")]
+    EmailTaken,
+    #[error("the WABA belongs to another workspace")]
+    WabaTaken,
+    #[error("not found")]
+    NotFound,
+    /// Unknown, expired, revoked, already used, or a wrong accept token: one answer for all.
+    #[error("the invitation is not valid")]
+    InvitationInvalid,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("re-sealing a held entry failed")]
+    Reseal,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A workspace with its owner and the owner's first device session, created together.
+#[derive(Debug, Clone)]
+pub struct NewWorkspace {
+    pub workspace_id: Uuid,
+    pub company: String,
+    pub public_key: WorkspacePublicKey,
+    pub owner: NewUser,
+    pub session: NewSession,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub workspace_id: Uuid,
+    pub token_hash: [u8; 32],
+    pub device_name: String,
+    pub now: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkspaceRecord {
+    pub id: Uuid,
+    pub company: String,
+    pub public_key: WorkspacePublicKey,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub device_name: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+}
+
+/// What a valid bearer token resolves to.
+#[derive(Debug, Clone)]
+pub struct AuthRecord {
+    pub session_id: Uuid,
+    pub workspace_id: Uuid,
+    pub user_id: Uuid,
+    pub role: Role,
+    pub last_seen_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub id: Uuid,
+    pub kind: EventKind,
+    pub sealed: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub origin_session: Option<Uuid>,
+    pub client_event_id: Option<String>,
+}
+
+/// One write of a group commit. All ops of a batch share one transaction.
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    /// One entry of a verified webhook. `sealed_for` says whose key `sealed` was made for:
+    /// `Some(workspace)` or `None` for the relay's held-event key. Ownership is checked again
+    /// inside the transaction, so a claim racing this delivery cannot strand it.
+    WebhookEntry {
+        waba_id: String,
+        dedupe_key: [u8; 32],
+        sealed: Vec<u8>,
+        sealed_for: Option<Uuid>,
+        received_at: OffsetDateTime,
+    },
+    /// A validly signed body that is not a webhook envelope, already encrypted.
+    InvalidBody {
+        encrypted: Vec<u8>,
+        received_at: OffsetDateTime,
+    },
+    /// An event a device sealed and appended.
+    DeviceEvent {
+        workspace_id: Uuid,
+        session_id: Uuid,
+        client_event_id: String,
+        dedupe_key: [u8; 32],
+        sealed: Vec<u8>,
+        created_at: OffsetDateTime,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Appended {
+        workspace_id: Uuid,
+        seq: i64,
+        id: Uuid,
+    },
+    /// Already stored (a replay or a retry): the first copy's position.
+    Duplicate {
+        workspace_id: Uuid,
+        seq: i64,
+        id: Uuid,
+    },
+    Held,
+    HeldDuplicate,
+    InvalidStored,
+    /// Sealed for a workspace that no longer owns the WABA; the caller must re-route.
+    Stale,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub accept_hash: [u8; 32],
+    pub wrapped_key: Vec<u8>,
+    pub invited_by: Uuid,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvitationRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: Uuid,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What accepting an invitation produced.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub user: UserRecord,
+    pub workspace: WorkspaceRecord,
+    pub wrapped_key: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeletionRecord {
+    pub status: String,
+    pub detail: String,
+    pub requested_at: OffsetDateTime,
+    pub completed_at: Option<OffsetDateTime>,
+}
+
+/// A signed webhook body that was not an envelope, as stored (AES-256-GCM).
+#[derive(Debug, Clone)]
+pub struct InvalidBody {
+    pub id: i64,
+    pub received_at: OffsetDateTime,
+    pub encrypted: Vec<u8>,
+}
+
+/// Retention: what `prune` may remove.
+#[derive(Debug, Clone, Copy)]
+pub struct PrunePolicy {
+    pub now: OffsetDateTime,
+    pub retention: time::Duration,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    pub events_removed: u64,
+}
+
+pub trait Store: Send + Sync + 'static {
+    /// Creates the workspace, its owner and the owner's first session in one transaction.
+    fn create_workspace(&self, new: NewWorkspace) -> BoxFuture<'_, StoreResult<()>>;
+    fn workspace(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<WorkspaceRecord>>>;
+    fn user_by_email<'a>(
+        &'a self,
+        email: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<UserRecord>>>;
+    fn user(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<UserRecord>>>;
+
+    fn create_session(&self, new: NewSession) -> BoxFuture<'_, StoreResult<()>>;
+    /// The live (not revoked) session whose token hashes to `token_hash`.
+    fn session_by_token_hash(
+        &self,
+        token_hash: [u8; 32],
+    ) -> BoxFuture<'_, StoreResult<Option<AuthRecord>>>;
+    /// Whether the session still exists and is not revoked (open streams re-check it).
+    fn session_is_live(&self, id: Uuid) -> BoxFuture<'_, StoreResult<bool>>;
+    fn touch_session(&self, id: Uuid, now: OffsetDateTime) -> BoxFuture<'_, StoreResult<()>>;
+    /// Live sessions of the workspace, or only of `user` when given.
+    fn list_sessions(
+        &self,
+        workspace_id: Uuid,
+        user: Option<Uuid>,
+    ) -> BoxFuture<'_, StoreResult<Vec<SessionRecord>>>;
+    /// Revokes a live session of the workspace (only of `user` when given); false if none.
+    fn revoke_session(
+        &self,
+        workspace_id: Uuid,
+        session_id: Uuid,
+        user: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<bool>>;
+
+    /// Owners (and their public keys) of the given WABAs; unowned ones are absent.
+    fn waba_owners<'a>(
+        &'a self,
+        waba_ids: &'a [String],
+    ) -> BoxFuture<'a, StoreResult<Vec<(String, WorkspaceRecord)>>>;
+    /// Links the WABA to the workspace and moves its held entries into the workspace log.
+    /// Returns how many were released. Claiming one's own WABA again is a no-op.
+    fn claim_waba<'a>(
+        &'a self,
+        workspace_id: Uuid,
+        waba_id: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, StoreResult<u64>>;
+    fn list_wabas(&self, workspace_id: Uuid) -> BoxFuture<'_, StoreResult<Vec<String>>>;
+
+    /// Applies a group commit: every op in one durable transaction, outcomes in order.
+    fn commit_batch<'a>(
+        &'a self,
+        ops: &'a [WriteOp],
+    ) -> BoxFuture<'a, StoreResult<Vec<WriteOutcome>>>;
+
+    /// Events with `seq > after`, oldest first, and the workspace's `pruned_through`.
+    fn events_after(
+        &self,
+        workspace_id: Uuid,
+        after: i64,
+        limit: u32,
+    ) -> BoxFuture<'_, StoreResult<(Vec<EventRecord>, i64)>>;
+    /// Moves the session's cursor forward (never back); returns the cursor.
+    fn ack(
+        &self,
+        workspace_id: Uuid,
+        session_id: Uuid,
+        seq: i64,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<i64>>;
+    /// Removes events older than the retention or acked by every live session of their
+    /// workspace, raising `pruned_through` so that older cursors get `resync_required`.
+    fn prune(&self, policy: PrunePolicy) -> BoxFuture<'_, StoreResult<PruneReport>>;
+
+    fn create_invitation(&self, new: NewInvitation) -> BoxFuture<'_, StoreResult<()>>;
+    /// Pending (not accepted, revoked or expired) invitations of the workspace.
+    fn list_invitations(
+        &self,
+        workspace_id: Uuid,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<Vec<InvitationRecord>>>;
+    fn revoke_invitation(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<bool>>;
+    /// Checks the accept token's hash (constant time), creates the user (with the invited
+    /// email and role) and their first session, and marks the invitation used; all or nothing.
+    fn accept_invitation(
+        &self,
+        id: Uuid,
+        accept_hash: [u8; 32],
+        user: NewUser,
+        session: NewSession,
+    ) -> BoxFuture<'_, StoreResult<Accepted>>;
+
+    /// Deletes the workspace and everything it owns (users, sessions, invitations, WABA links,
+    /// events, cursors), overwriting the freed space and truncating the WAL, so the data
+    /// really leaves the disk. False if there was no such workspace.
+    fn delete_workspace(&self, workspace_id: Uuid) -> BoxFuture<'_, StoreResult<bool>>;
+
+    /// Records a completed Meta data-deletion request under its confirmation code.
+    fn record_deletion<'a>(
+        &'a self,
+        code: &'a str,
+        user_hash: [u8; 32],
+        now: OffsetDateTime,
+        detail: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    fn deletion<'a>(&'a self, code: &'a str) -> BoxFuture<'a, StoreResult<Option<DeletionRecord>>>;
+
+    /// Stored invalid bodies (still encrypted), oldest first.
+    fn invalid_bodies(&self) -> BoxFuture<'_, StoreResult<Vec<InvalidBody>>>;
+
+    /// Readiness: can we reach the database?
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>>;
+    /// Counts for tests and (later) metrics: (events, held, invalid bodies).
+    fn counts(&self) -> BoxFuture<'_, StoreResult<(i64, i64, i64)>>;
+}

@@ -1,0 +1,1147 @@
+//! The embedded SQLite store: WAL, `synchronous=FULL` (a commit is on disk before we answer),
+//! one writer connection and a small pool of read-only connections.
+//!
+//! A single writer connection serialises writes inside the process, so no transaction ever
+//! waits on SQLite's lock (or fails with `SQLITE_BUSY`); readers never block it under WAL.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use protocol::auth::Role;
+use protocol::events::EventKind;
+use protocol::{WorkspacePublicKey, WorkspaceSecretKey};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{
+    Accepted, AuthRecord, DeletionRecord, EventRecord, InvalidBody, InvitationRecord,
+    NewInvitation, NewSession, NewUser, NewWorkspace, PrunePolicy, PruneReport, SessionRecord,
+    Store, StoreError, StoreResult, UserRecord, WorkspaceRecord, WriteOp, WriteOutcome,
+};
+
+/// Meta retries a delivery for up to 7 days: remember what we stored at least that long,
+/// even when the events themselves were pruned earlier.
+const MIN_DEDUPE_MEMORY: time::Duration = time::Duration::days(8);
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    /// Opens held entries when their WABA is claimed, to re-seal them to the workspace.
+    held_key: WorkspaceSecretKey,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `relay.sqlite3` in `data_dir` and runs the migrations.
+    pub async fn open(data_dir: &Path, held_key: WorkspaceSecretKey) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join("relay.sqlite3"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            // Deleted rows are overwritten with zeros, not left in free pages: deleting an
+            // account must remove its data from the file, not only from queries.
+            .pragma("secure_delete", "ON")
+            .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self {
+            writer,
+            reader,
+            held_key,
+        })
+    }
+
+    /// Waits for both pools to close (used at shutdown, after the last commit).
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        // IMMEDIATE takes the write lock up front instead of upgrading a read lock mid-way.
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_ms(v: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn parse_uuid(s: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(s).map_err(|_| StoreError::Corrupt(format!("bad uuid {s:?}")))
+}
+
+fn get_uuid(row: &SqliteRow, col: &str) -> StoreResult<Uuid> {
+    parse_uuid(&row.try_get::<String, _>(col)?)
+}
+
+fn get_role(row: &SqliteRow, col: &str) -> StoreResult<Role> {
+    let s: String = row.try_get(col)?;
+    Role::from_str(&s).map_err(|_| StoreError::Corrupt(format!("bad role {s:?}")))
+}
+
+fn get_public_key(row: &SqliteRow, col: &str) -> StoreResult<WorkspacePublicKey> {
+    let bytes: Vec<u8> = row.try_get(col)?;
+    WorkspacePublicKey::from_slice(&bytes)
+        .map_err(|_| StoreError::Corrupt("bad workspace public key".into()))
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn workspace_from_row(row: &SqliteRow) -> StoreResult<WorkspaceRecord> {
+    Ok(WorkspaceRecord {
+        id: get_uuid(row, "id")?,
+        company: row.try_get("company")?,
+        public_key: get_public_key(row, "public_key")?,
+    })
+}
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        id: get_uuid(row, "id")?,
+        workspace_id: get_uuid(row, "workspace_id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        password_hash: row.try_get("password_hash")?,
+        role: get_role(row, "role")?,
+    })
+}
+
+async fn insert_session(tx: &mut Transaction<'static, Sqlite>, s: &NewSession) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO device_sessions
+           (id, workspace_id, user_id, token_hash, device_name, created_at, last_seen_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(s.id.to_string())
+    .bind(s.workspace_id.to_string())
+    .bind(s.user_id.to_string())
+    .bind(&s.token_hash[..])
+    .bind(&s.device_name)
+    .bind(ms(s.now))
+    .bind(ms(s.now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Appends one event to a workspace log unless its dedupe key was seen; inside the caller's
+/// transaction, so seq allocation and the dedupe check cannot race.
+#[allow(clippy::too_many_arguments)]
+async fn append_event(
+    tx: &mut Transaction<'static, Sqlite>,
+    workspace_id: Uuid,
+    dedupe_key: &[u8; 32],
+    kind: EventKind,
+    sealed: &[u8],
+    created_at: OffsetDateTime,
+    origin: Option<(Uuid, &str)>,
+) -> StoreResult<WriteOutcome> {
+    let ws = workspace_id.to_string();
+    let seen = sqlx::query(
+        "SELECT seq, event_id FROM delivery_keys WHERE workspace_id = ? AND dedupe_key = ?",
+    )
+    .bind(&ws)
+    .bind(&dedupe_key[..])
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = seen {
+        return Ok(WriteOutcome::Duplicate {
+            workspace_id,
+            seq: row.try_get("seq")?,
+            id: get_uuid(&row, "event_id")?,
+        });
+    }
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE workspaces SET next_seq = next_seq + 1 WHERE id = ? RETURNING next_seq - 1",
+    )
+    .bind(&ws)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO events
+           (workspace_id, seq, id, kind, sealed, created_at, origin_session, client_event_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&ws)
+    .bind(seq)
+    .bind(id.to_string())
+    .bind(kind.as_str())
+    .bind(sealed)
+    .bind(ms(created_at))
+    .bind(origin.map(|(s, _)| s.to_string()))
+    .bind(origin.map(|(_, c)| c.to_owned()))
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO delivery_keys (workspace_id, dedupe_key, seq, event_id, seen_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&ws)
+    .bind(&dedupe_key[..])
+    .bind(seq)
+    .bind(id.to_string())
+    .bind(ms(created_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(WriteOutcome::Appended {
+        workspace_id,
+        seq,
+        id,
+    })
+}
+
+impl SqliteStore {
+    async fn owner_in_tx(
+        tx: &mut Transaction<'static, Sqlite>,
+        waba_id: &str,
+    ) -> StoreResult<Option<WorkspaceRecord>> {
+        let row = sqlx::query(
+            "SELECT w.id, w.company, w.public_key FROM wabas o
+             JOIN workspaces w ON w.id = o.workspace_id WHERE o.waba_id = ?",
+        )
+        .bind(waba_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        row.as_ref().map(workspace_from_row).transpose()
+    }
+
+    fn reseal(&self, sealed: &[u8], to: &WorkspacePublicKey) -> StoreResult<Vec<u8>> {
+        let plain = protocol::open(&self.held_key, sealed).map_err(|_| StoreError::Reseal)?;
+        protocol::seal(to, &plain).map_err(|_| StoreError::Reseal)
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        op: &WriteOp,
+    ) -> StoreResult<WriteOutcome> {
+        match op {
+            WriteOp::WebhookEntry {
+                waba_id,
+                dedupe_key,
+                sealed,
+                sealed_for,
+                received_at,
+            } => {
+                let owner = Self::owner_in_tx(tx, waba_id).await?;
+                match (owner, sealed_for) {
+                    (Some(ws), Some(for_ws)) if ws.id == *for_ws => {
+                        append_event(
+                            tx,
+                            ws.id,
+                            dedupe_key,
+                            EventKind::MetaWebhook,
+                            sealed,
+                            *received_at,
+                            None,
+                        )
+                        .await
+                    }
+                    // The WABA was claimed between routing and commit: the entry was sealed
+                    // to the relay's key, which we hold, so re-seal it for the new owner.
+                    (Some(ws), None) => {
+                        let resealed = self.reseal(sealed, &ws.public_key)?;
+                        append_event(
+                            tx,
+                            ws.id,
+                            dedupe_key,
+                            EventKind::MetaWebhook,
+                            &resealed,
+                            *received_at,
+                            None,
+                        )
+                        .await
+                    }
+                    (None, None) => {
+                        let done = sqlx::query(
+                            "INSERT INTO held_events (waba_id, dedupe_key, sealed, received_at)
+                             VALUES (?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+                        )
+                        .bind(waba_id)
+                        .bind(&dedupe_key[..])
+                        .bind(sealed)
+                        .bind(ms(*received_at))
+                        .execute(&mut **tx)
+                        .await?;
+                        Ok(if done.rows_affected() == 1 {
+                            WriteOutcome::Held
+                        } else {
+                            WriteOutcome::HeldDuplicate
+                        })
+                    }
+                    _ => Ok(WriteOutcome::Stale),
+                }
+            }
+            WriteOp::InvalidBody {
+                encrypted,
+                received_at,
+            } => {
+                sqlx::query("INSERT INTO invalid_bodies (encrypted, received_at) VALUES (?, ?)")
+                    .bind(encrypted)
+                    .bind(ms(*received_at))
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(WriteOutcome::InvalidStored)
+            }
+            WriteOp::DeviceEvent {
+                workspace_id,
+                session_id,
+                client_event_id,
+                dedupe_key,
+                sealed,
+                created_at,
+            } => {
+                append_event(
+                    tx,
+                    *workspace_id,
+                    dedupe_key,
+                    EventKind::Device,
+                    sealed,
+                    *created_at,
+                    Some((*session_id, client_event_id)),
+                )
+                .await
+            }
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn create_workspace(&self, new: NewWorkspace) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let mut tx = self.begin().await?;
+            sqlx::query(
+                "INSERT INTO workspaces (id, company, public_key, created_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(new.workspace_id.to_string())
+            .bind(&new.company)
+            .bind(&new.public_key.as_bytes()[..])
+            .bind(ms(new.session.now))
+            .execute(&mut *tx)
+            .await?;
+            let u = &new.owner;
+            let inserted = sqlx::query(
+                "INSERT INTO users (id, workspace_id, email, name, password_hash, role, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(u.id.to_string())
+            .bind(new.workspace_id.to_string())
+            .bind(&u.email)
+            .bind(&u.name)
+            .bind(&u.password_hash)
+            .bind(u.role.as_str())
+            .bind(ms(new.session.now))
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(StoreError::EmailTaken),
+                other => {
+                    other?;
+                }
+            }
+            insert_session(&mut tx, &new.session).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn workspace(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<WorkspaceRecord>>> {
+        Box::pin(async move {
+            let row = sqlx::query("SELECT id, company, public_key FROM workspaces WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&self.reader)
+                .await?;
+            row.as_ref().map(workspace_from_row).transpose()
+        })
+    }
+
+    fn user_by_email<'a>(
+        &'a self,
+        email: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<UserRecord>>> {
+        Box::pin(async move {
+            let row = sqlx::query("SELECT * FROM users WHERE email = ?")
+                .bind(email)
+                .fetch_optional(&self.reader)
+                .await?;
+            row.as_ref().map(user_from_row).transpose()
+        })
+    }
+
+    fn user(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<UserRecord>>> {
+        Box::pin(async move {
+            let row = sqlx::query("SELECT * FROM users WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&self.reader)
+                .await?;
+            row.as_ref().map(user_from_row).transpose()
+        })
+    }
+
+    fn create_session(&self, new: NewSession) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let mut tx = self.begin().await?;
+            insert_session(&mut tx, &new).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn session_by_token_hash(
+        &self,
+        token_hash: [u8; 32],
+    ) -> BoxFuture<'_, StoreResult<Option<AuthRecord>>> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT s.id, s.workspace_id, s.user_id, s.last_seen_at, u.role
+                 FROM device_sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = ? AND s.revoked_at IS NULL",
+            )
+            .bind(&token_hash[..])
+            .fetch_optional(&self.reader)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            Ok(Some(AuthRecord {
+                session_id: get_uuid(&row, "id")?,
+                workspace_id: get_uuid(&row, "workspace_id")?,
+                user_id: get_uuid(&row, "user_id")?,
+                role: get_role(&row, "role")?,
+                last_seen_at: from_ms(row.try_get("last_seen_at")?),
+            }))
+        })
+    }
+
+    fn session_is_live(&self, id: Uuid) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            let live: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM device_sessions WHERE id = ? AND revoked_at IS NULL",
+            )
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+            Ok(live.is_some())
+        })
+    }
+
+    fn touch_session(&self, id: Uuid, now: OffsetDateTime) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            sqlx::query("UPDATE device_sessions SET last_seen_at = ? WHERE id = ?")
+                .bind(ms(now))
+                .bind(id.to_string())
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn list_sessions(
+        &self,
+        workspace_id: Uuid,
+        user: Option<Uuid>,
+    ) -> BoxFuture<'_, StoreResult<Vec<SessionRecord>>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT id, user_id, device_name, created_at, last_seen_at FROM device_sessions
+                 WHERE workspace_id = ? AND revoked_at IS NULL AND (? IS NULL OR user_id = ?)
+                 ORDER BY created_at, id",
+            )
+            .bind(workspace_id.to_string())
+            .bind(user.map(|u| u.to_string()))
+            .bind(user.map(|u| u.to_string()))
+            .fetch_all(&self.reader)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(SessionRecord {
+                        id: get_uuid(row, "id")?,
+                        user_id: get_uuid(row, "user_id")?,
+                        device_name: row.try_get("device_name")?,
+                        created_at: from_ms(row.try_get("created_at")?),
+                        last_seen_at: from_ms(row.try_get("last_seen_at")?),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn revoke_session(
+        &self,
+        workspace_id: Uuid,
+        session_id: Uuid,
+        user: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE device_sessions SET revoked_at = ?
+                 WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL
+                   AND (? IS NULL OR user_id = ?)",
+            )
+            .bind(ms(now))
+            .bind(session_id.to_string())
+            .bind(workspace_id.to_string())
+            .bind(user.map(|u| u.to_string()))
+            .bind(user.map(|u| u.to_string()))
+            .execute(&self.writer)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    fn waba_owners<'a>(
+        &'a self,
+        waba_ids: &'a [String],
+    ) -> BoxFuture<'a, StoreResult<Vec<(String, WorkspaceRecord)>>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            // A delivery names a handful of WABAs at most; one indexed lookup each is fine.
+            for waba in waba_ids {
+                let row = sqlx::query(
+                    "SELECT w.id, w.company, w.public_key FROM wabas o
+                     JOIN workspaces w ON w.id = o.workspace_id WHERE o.waba_id = ?",
+                )
+                .bind(waba)
+                .fetch_optional(&self.reader)
+                .await?;
+                if let Some(row) = row {
+                    out.push((waba.clone(), workspace_from_row(&row)?));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn claim_waba<'a>(
+        &'a self,
+        workspace_id: Uuid,
+        waba_id: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, StoreResult<u64>> {
+        Box::pin(async move {
+            let mut tx = self.begin().await?;
+            match Self::owner_in_tx(&mut tx, waba_id).await? {
+                Some(ws) if ws.id == workspace_id => return Ok(0),
+                Some(_) => return Err(StoreError::WabaTaken),
+                None => {}
+            }
+            sqlx::query("INSERT INTO wabas (waba_id, workspace_id, claimed_at) VALUES (?, ?, ?)")
+                .bind(waba_id)
+                .bind(workspace_id.to_string())
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+            let ws = Self::owner_in_tx(&mut tx, waba_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let held = sqlx::query(
+                "SELECT id, dedupe_key, sealed, received_at FROM held_events
+                 WHERE waba_id = ? ORDER BY id",
+            )
+            .bind(waba_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut released = 0;
+            for row in &held {
+                let key: Vec<u8> = row.try_get("dedupe_key")?;
+                let key: [u8; 32] = key
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("bad dedupe key".into()))?;
+                let sealed: Vec<u8> = row.try_get("sealed")?;
+                let resealed = self.reseal(&sealed, &ws.public_key)?;
+                let received_at = from_ms(row.try_get("received_at")?);
+                let outcome = append_event(
+                    &mut tx,
+                    ws.id,
+                    &key,
+                    EventKind::MetaWebhook,
+                    &resealed,
+                    received_at,
+                    None,
+                )
+                .await?;
+                if matches!(outcome, WriteOutcome::Appended { .. }) {
+                    released += 1;
+                }
+                sqlx::query("DELETE FROM held_events WHERE id = ?")
+                    .bind(row.try_get::<i64, _>("id")?)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(released)
+        })
+    }
+
+    fn list_wabas(&self, workspace_id: Uuid) -> BoxFuture<'_, StoreResult<Vec<String>>> {
+        Box::pin(async move {
+            Ok(sqlx::query_scalar(
+                "SELECT waba_id FROM wabas WHERE workspace_id = ? ORDER BY waba_id",
+            )
+            .bind(workspace_id.to_string())
+            .fetch_all(&self.reader)
+            .await?)
+        })
+    }
+
+    fn commit_batch<'a>(
+        &'a self,
+        ops: &'a [WriteOp],
+    ) -> BoxFuture<'a, StoreResult<Vec<WriteOutcome>>> {
+        Box::pin(async move {
+            let mut tx = self.begin().await?;
+            let mut outcomes = Vec::with_capacity(ops.len());
+            for op in ops {
+                outcomes.push(self.apply(&mut tx, op).await?);
+            }
+            // With synchronous=FULL the WAL is fsync'd here: once this returns, it is durable.
+            tx.commit().await?;
+            Ok(outcomes)
+        })
+    }
+
+    fn events_after(
+        &self,
+        workspace_id: Uuid,
+        after: i64,
+        limit: u32,
+    ) -> BoxFuture<'_, StoreResult<(Vec<EventRecord>, i64)>> {
+        Box::pin(async move {
+            let ws = workspace_id.to_string();
+            // Both reads in one transaction so the page and pruned_through agree.
+            let mut tx = self.reader.begin().await?;
+            let pruned: i64 =
+                sqlx::query_scalar("SELECT pruned_through FROM workspaces WHERE id = ?")
+                    .bind(&ws)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .unwrap_or(0);
+            let rows = sqlx::query(
+                "SELECT seq, id, kind, sealed, created_at, origin_session, client_event_id
+                 FROM events WHERE workspace_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            )
+            .bind(&ws)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            let events = rows
+                .iter()
+                .map(|row| {
+                    let kind: String = row.try_get("kind")?;
+                    let origin: Option<String> = row.try_get("origin_session")?;
+                    Ok(EventRecord {
+                        seq: row.try_get("seq")?,
+                        id: get_uuid(row, "id")?,
+                        kind: EventKind::parse(&kind)
+                            .ok_or_else(|| StoreError::Corrupt(format!("bad kind {kind:?}")))?,
+                        sealed: row.try_get("sealed")?,
+                        created_at: from_ms(row.try_get("created_at")?),
+                        origin_session: origin.as_deref().map(parse_uuid).transpose()?,
+                        client_event_id: row.try_get("client_event_id")?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok((events, pruned))
+        })
+    }
+
+    fn ack(
+        &self,
+        workspace_id: Uuid,
+        session_id: Uuid,
+        seq: i64,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<i64>> {
+        Box::pin(async move {
+            let mut tx = self.begin().await?;
+            // Never past the end of the log: a device cannot ack what does not exist yet.
+            let last: i64 = sqlx::query_scalar("SELECT next_seq - 1 FROM workspaces WHERE id = ?")
+                .bind(workspace_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let seq = seq.clamp(0, last);
+            let acked: i64 = sqlx::query_scalar(
+                "INSERT INTO device_cursors (session_id, workspace_id, acked_seq, updated_at)
+                 VALUES (?, ?, ?, ?)
+                 ON CONFLICT (session_id) DO UPDATE SET
+                   acked_seq = max(acked_seq, excluded.acked_seq), updated_at = excluded.updated_at
+                 RETURNING acked_seq",
+            )
+            .bind(session_id.to_string())
+            .bind(workspace_id.to_string())
+            .bind(seq)
+            .bind(ms(now))
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(acked)
+        })
+    }
+
+    fn prune(&self, policy: PrunePolicy) -> BoxFuture<'_, StoreResult<PruneReport>> {
+        Box::pin(async move {
+            let cutoff = ms(policy.now - policy.retention);
+            let dedupe_cutoff = ms(policy.now - policy.retention.max(MIN_DEDUPE_MEMORY));
+            let mut tx = self.begin().await?;
+            // Per workspace, the highest seq every live device has acked (0 if one has not).
+            let acked = sqlx::query(
+                "SELECT s.workspace_id AS ws, MIN(COALESCE(c.acked_seq, 0)) AS acked
+                 FROM device_sessions s LEFT JOIN device_cursors c ON c.session_id = s.id
+                 WHERE s.revoked_at IS NULL GROUP BY s.workspace_id",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut removed = 0;
+            for row in &acked {
+                let ws: String = row.try_get("ws")?;
+                let upto: i64 = row.try_get("acked")?;
+                removed += prune_where(&mut tx, &ws, "seq <= ?", upto).await?;
+            }
+            let wss: Vec<String> =
+                sqlx::query_scalar("SELECT DISTINCT workspace_id FROM events WHERE created_at < ?")
+                    .bind(cutoff)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for ws in &wss {
+                removed += prune_where(&mut tx, ws, "created_at < ?", cutoff).await?;
+            }
+            sqlx::query("DELETE FROM delivery_keys WHERE seen_at < ?")
+                .bind(dedupe_cutoff)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM held_events WHERE received_at < ?")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM invalid_bodies WHERE received_at < ?")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(PruneReport {
+                events_removed: removed,
+            })
+        })
+    }
+
+    fn create_invitation(&self, new: NewInvitation) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO invitations (id, workspace_id, email, role, accept_hash, wrapped_key,
+                   invited_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(new.id.to_string())
+            .bind(new.workspace_id.to_string())
+            .bind(&new.email)
+            .bind(new.role.as_str())
+            .bind(&new.accept_hash[..])
+            .bind(&new.wrapped_key)
+            .bind(new.invited_by.to_string())
+            .bind(ms(new.created_at))
+            .bind(ms(new.expires_at))
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn list_invitations(
+        &self,
+        workspace_id: Uuid,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<Vec<InvitationRecord>>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT id, email, role, invited_by, created_at, expires_at FROM invitations
+                 WHERE workspace_id = ? AND accepted_at IS NULL AND revoked_at IS NULL
+                   AND expires_at > ? ORDER BY created_at, id",
+            )
+            .bind(workspace_id.to_string())
+            .bind(ms(now))
+            .fetch_all(&self.reader)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(InvitationRecord {
+                        id: get_uuid(row, "id")?,
+                        email: row.try_get("email")?,
+                        role: get_role(row, "role")?,
+                        invited_by: get_uuid(row, "invited_by")?,
+                        created_at: from_ms(row.try_get("created_at")?),
+                        expires_at: from_ms(row.try_get("expires_at")?),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn revoke_invitation(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE invitations SET revoked_at = ? WHERE id = ? AND workspace_id = ?
+                   AND accepted_at IS NULL AND revoked_at IS NULL",
+            )
+            .bind(ms(now))
+            .bind(id.to_string())
+            .bind(workspace_id.to_string())
+            .execute(&self.writer)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    fn accept_invitation(
+        &self,
+        id: Uuid,
+        accept_hash: [u8; 32],
+        user: NewUser,
+        session: NewSession,
+    ) -> BoxFuture<'_, StoreResult<Accepted>> {
+        Box::pin(async move {
+            let mut tx = self.begin().await?;
+            let row = sqlx::query(
+                "SELECT workspace_id, email, role, accept_hash, wrapped_key FROM invitations
+                 WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+            )
+            .bind(id.to_string())
+            .bind(ms(session.now))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::InvitationInvalid)?;
+            let stored: Vec<u8> = row.try_get("accept_hash")?;
+            if !bool::from(subtle::ConstantTimeEq::ct_eq(&stored[..], &accept_hash[..])) {
+                return Err(StoreError::InvitationInvalid);
+            }
+            let workspace_id = get_uuid(&row, "workspace_id")?;
+            // The invitation decides email, role and workspace, not the request.
+            let user = NewUser {
+                email: row.try_get("email")?,
+                role: get_role(&row, "role")?,
+                ..user
+            };
+            let inserted = sqlx::query(
+                "INSERT INTO users (id, workspace_id, email, name, password_hash, role, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(user.id.to_string())
+            .bind(workspace_id.to_string())
+            .bind(&user.email)
+            .bind(&user.name)
+            .bind(&user.password_hash)
+            .bind(user.role.as_str())
+            .bind(ms(session.now))
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(StoreError::EmailTaken),
+                other => {
+                    other?;
+                }
+            }
+            let session = NewSession {
+                user_id: user.id,
+                workspace_id,
+                ..session
+            };
+            insert_session(&mut tx, &session).await?;
+            sqlx::query("UPDATE invitations SET accepted_at = ? WHERE id = ?")
+                .bind(ms(session.now))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            let workspace =
+                sqlx::query("SELECT id, company, public_key FROM workspaces WHERE id = ?")
+                    .bind(workspace_id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let workspace = workspace_from_row(&workspace)?;
+            let wrapped_key: Vec<u8> = row.try_get("wrapped_key")?;
+            tx.commit().await?;
+            Ok(Accepted {
+                user: UserRecord {
+                    id: user.id,
+                    workspace_id,
+                    email: user.email,
+                    name: user.name,
+                    password_hash: user.password_hash,
+                    role: user.role,
+                },
+                workspace,
+                wrapped_key,
+            })
+        })
+    }
+
+    fn delete_workspace(&self, workspace_id: Uuid) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM workspaces WHERE id = ?")
+                .bind(workspace_id.to_string())
+                .execute(&self.writer)
+                .await?;
+            // Old page images stay in the WAL until a checkpoint; copy back and truncate now.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.writer)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    fn record_deletion<'a>(
+        &'a self,
+        code: &'a str,
+        user_hash: [u8; 32],
+        now: OffsetDateTime,
+        detail: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO data_deletions
+                   (confirmation_code, user_hash, requested_at, completed_at, status, detail)
+                 VALUES (?, ?, ?, ?, 'completed', ?)",
+            )
+            .bind(code)
+            .bind(&user_hash[..])
+            .bind(ms(now))
+            .bind(ms(now))
+            .bind(detail)
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn deletion<'a>(&'a self, code: &'a str) -> BoxFuture<'a, StoreResult<Option<DeletionRecord>>> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT status, detail, requested_at, completed_at FROM data_deletions
+                 WHERE confirmation_code = ?",
+            )
+            .bind(code)
+            .fetch_optional(&self.reader)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let completed: Option<i64> = row.try_get("completed_at")?;
+            Ok(Some(DeletionRecord {
+                status: row.try_get("status")?,
+                detail: row.try_get("detail")?,
+                requested_at: from_ms(row.try_get("requested_at")?),
+                completed_at: completed.map(from_ms),
+            }))
+        })
+    }
+
+    fn invalid_bodies(&self) -> BoxFuture<'_, StoreResult<Vec<InvalidBody>>> {
+        Box::pin(async move {
+            let rows =
+                sqlx::query("SELECT id, received_at, encrypted FROM invalid_bodies ORDER BY id")
+                    .fetch_all(&self.reader)
+                    .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(InvalidBody {
+                        id: r.try_get("id")?,
+                        received_at: from_ms(r.try_get("received_at")?),
+                        encrypted: r.try_get("encrypted")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            sqlx::query("SELECT 1").execute(&self.reader).await?;
+            Ok(())
+        })
+    }
+
+    fn counts(&self) -> BoxFuture<'_, StoreResult<(i64, i64, i64)>> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT (SELECT COUNT(*) FROM events) AS e, (SELECT COUNT(*) FROM held_events) AS h,
+                        (SELECT COUNT(*) FROM invalid_bodies) AS i",
+            )
+            .fetch_one(&self.reader)
+            .await?;
+            Ok((row.try_get("e")?, row.try_get("h")?, row.try_get("i")?))
+        })
+    }
+}
+
+/// Deletes a workspace's events matching `condition` (one `?` bound to `value`) and raises its
+/// `pruned_through` to the highest seq removed.
+async fn prune_where(
+    tx: &mut Transaction<'static, Sqlite>,
+    ws: &str,
+    condition: &str,
+    value: i64,
+) -> StoreResult<u64> {
+    let top: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT MAX(seq) FROM events WHERE workspace_id = ? AND {condition}"
+    ))
+    .bind(ws)
+    .bind(value)
+    .fetch_one(&mut **tx)
+    .await?;
+    let Some(top) = top else { return Ok(0) };
+    let done = sqlx::query(&format!(
+        "DELETE FROM events WHERE workspace_id = ? AND {condition}"
+    ))
+    .bind(ws)
+    .bind(value)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE workspaces SET pruned_through = max(pruned_through, ?) WHERE id = ?")
+        .bind(top)
+        .bind(ws)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewUser, WriteOp};
+
+    async fn store_with_workspace() -> (
+        SqliteStore,
+        tempfile::TempDir,
+        Uuid,
+        WorkspaceSecretKey,
+        WorkspaceSecretKey,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let held = WorkspaceSecretKey::generate();
+        let store = SqliteStore::open(dir.path(), held.clone()).await.unwrap();
+        let ws_key = WorkspaceSecretKey::generate();
+        let (ws, user) = (Uuid::new_v4(), Uuid::new_v4());
+        let now = OffsetDateTime::now_utc();
+        store
+            .create_workspace(NewWorkspace {
+                workspace_id: ws,
+                company: "C".into(),
+                public_key: ws_key.public_key(),
+                owner: NewUser {
+                    id: user,
+                    email: "o@example.com".into(),
+                    name: "O".into(),
+                    password_hash: "x".into(),
+                    role: Role::Owner,
+                },
+                session: NewSession {
+                    id: Uuid::new_v4(),
+                    user_id: user,
+                    workspace_id: ws,
+                    token_hash: [1; 32],
+                    device_name: "d".into(),
+                    now,
+                },
+            })
+            .await
+            .unwrap();
+        (store, dir, ws, ws_key, held)
+    }
+
+    fn entry(waba: &str, sealed: Vec<u8>, sealed_for: Option<Uuid>, key: u8) -> WriteOp {
+        WriteOp::WebhookEntry {
+            waba_id: waba.into(),
+            dedupe_key: [key; 32],
+            sealed,
+            sealed_for,
+            received_at: OffsetDateTime::now_utc(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_claim_racing_a_delivery_is_resolved_inside_the_commit() {
+        let (store, _dir, ws, ws_key, held) = store_with_workspace().await;
+        // Routed while unowned (sealed to the relay's key), committed after the claim.
+        store
+            .claim_waba(ws, "1", OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        let sealed = protocol::seal(&held.public_key(), b"{\"id\":\"1\"}").unwrap();
+        let out = store
+            .commit_batch(&[entry("1", sealed, None, 1)])
+            .await
+            .unwrap();
+        assert!(matches!(out[0], WriteOutcome::Appended { seq: 1, .. }));
+        let (events, _) = store.events_after(ws, 0, 10).await.unwrap();
+        // Re-sealed for the workspace: its key opens it, the relay's no longer does.
+        assert_eq!(
+            protocol::open(&ws_key, &events[0].sealed).unwrap(),
+            b"{\"id\":\"1\"}"
+        );
+        assert!(protocol::open(&held, &events[0].sealed).is_err());
+
+        // Sealed for a workspace that does not own the WABA: refused, nothing stored.
+        let sealed = protocol::seal(&ws_key.public_key(), b"x").unwrap();
+        let out = store
+            .commit_batch(&[entry("2", sealed, Some(ws), 2)])
+            .await
+            .unwrap();
+        assert_eq!(out, vec![WriteOutcome::Stale]);
+        assert_eq!(store.counts().await.unwrap(), (1, 0, 0));
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn one_batch_is_one_transaction_with_rising_seqs_and_dedupe() {
+        let (store, _dir, ws, ws_key, _held) = store_with_workspace().await;
+        store
+            .claim_waba(ws, "1", OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        let seal = || protocol::seal(&ws_key.public_key(), b"e").unwrap();
+        let ops = vec![
+            entry("1", seal(), Some(ws), 1),
+            entry("1", seal(), Some(ws), 2),
+            entry("1", seal(), Some(ws), 1), // same entry bytes again in the same batch
+        ];
+        let out = store.commit_batch(&ops).await.unwrap();
+        let seqs: Vec<_> = out
+            .iter()
+            .map(|o| match o {
+                WriteOutcome::Appended { seq, .. } => (true, *seq),
+                WriteOutcome::Duplicate { seq, .. } => (false, *seq),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(seqs, vec![(true, 1), (true, 2), (false, 1)]);
+        store.close().await;
+    }
+}

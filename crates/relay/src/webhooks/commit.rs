@@ -1,0 +1,152 @@
+//! Group commit: one writer task turns every concurrent write request into a single durable
+//! transaction, then answers each request. Under load, the requests that arrive while one
+//! transaction is being fsync'd form the next batch, so the fsync cost is shared instead of
+//! paid per webhook (DESIGN.md: one transaction per batch, never per row).
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::wakeups::Wakeups;
+
+use crate::metrics::Metrics;
+use crate::store::{Store, WriteOp, WriteOutcome};
+
+/// Most ops one transaction takes; a backlog larger than this is split across commits.
+const MAX_OPS_PER_BATCH: usize = 4096;
+/// Requests waiting for the writer before senders wait (backpressure, not unbounded memory).
+const QUEUE_DEPTH: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CommitError {
+    /// Shutting down: nothing of this request was stored; the sender should retry.
+    #[error("the writer is shut down")]
+    Closed,
+    /// The batch's transaction failed (logged by the writer); nothing of it was stored.
+    #[error("the commit failed")]
+    Failed,
+}
+
+struct Job {
+    ops: Vec<WriteOp>,
+    reply: oneshot::Sender<Result<Vec<WriteOutcome>, CommitError>>,
+}
+
+/// The handle requests use to submit writes.
+#[derive(Clone)]
+pub struct Committer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Committer {
+    /// Starts the writer task. It ends after `shutdown` turns true and the queued requests
+    /// are committed; the workspaces that got events are woken after each commit.
+    pub fn start(
+        store: Arc<dyn Store>,
+        wakeups: Arc<Wakeups>,
+        shutdown: watch::Receiver<bool>,
+        metrics: Arc<Metrics>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let task = tokio::spawn(writer(store, rx, wakeups, shutdown, metrics));
+        (Self { tx }, task)
+    }
+
+    /// Stores `ops` durably; returns once their transaction is committed.
+    pub async fn submit(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, CommitError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job { ops, reply })
+            .await
+            .map_err(|_| CommitError::Closed)?;
+        answer.await.map_err(|_| CommitError::Closed)?
+    }
+}
+
+async fn writer(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Job>,
+    wakeups: Arc<Wakeups>,
+    mut shutdown: watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
+) {
+    loop {
+        let first = tokio::select! {
+            biased;
+            job = rx.recv() => job,
+            _ = crate::stopping(&mut shutdown) => None,
+        };
+        let Some(first) = first else {
+            // Shutting down (or every sender is gone): refuse new work, but commit what is
+            // already queued before stopping.
+            rx.close();
+            while let Some(job) = rx.recv().await {
+                commit(&*store, vec![job], &wakeups, &metrics).await;
+            }
+            break;
+        };
+        let mut jobs = vec![first];
+        let mut ops = jobs[0].ops.len();
+        while ops < MAX_OPS_PER_BATCH {
+            match rx.try_recv() {
+                Ok(job) => {
+                    ops += job.ops.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        commit(&*store, jobs, &wakeups, &metrics).await;
+    }
+    tracing::debug!("group-commit writer stopped");
+}
+
+async fn commit(store: &dyn Store, jobs: Vec<Job>, wakeups: &Wakeups, metrics: &Metrics) {
+    Metrics::add(&metrics.group_commits, 1);
+    Metrics::add(&metrics.group_commit_requests, jobs.len() as u64);
+    let all: Vec<WriteOp> = jobs.iter().flat_map(|j| j.ops.iter().cloned()).collect();
+    match store.commit_batch(&all).await {
+        Ok(outcomes) => {
+            notify(&outcomes, wakeups);
+            let mut rest = outcomes.into_iter();
+            for job in jobs {
+                // A requester that went away (client hung up) just misses its answer.
+                let _ = job
+                    .reply
+                    .send(Ok(rest.by_ref().take(job.ops.len()).collect()));
+            }
+        }
+        Err(e) if jobs.len() > 1 => {
+            // One bad request must not fail its neighbours: retry each on its own.
+            tracing::warn!(error = %e, requests = jobs.len(), "group commit failed; retrying singly");
+            for job in jobs {
+                let result = store.commit_batch(&job.ops).await;
+                if let Ok(outcomes) = &result {
+                    notify(outcomes, wakeups);
+                }
+                let _ = job.reply.send(result.map_err(|e| {
+                    tracing::error!(error = %e, "commit failed");
+                    CommitError::Failed
+                }));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "commit failed");
+            for job in jobs {
+                let _ = job.reply.send(Err(CommitError::Failed));
+            }
+        }
+    }
+}
+
+fn notify(outcomes: &[WriteOutcome], wakeups: &Wakeups) {
+    let mut woken = Vec::new();
+    for o in outcomes {
+        if let WriteOutcome::Appended { workspace_id, .. } = o {
+            if !woken.contains(workspace_id) {
+                woken.push(*workspace_id);
+                wakeups.wake(*workspace_id);
+            }
+        }
+    }
+}

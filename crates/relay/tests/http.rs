@@ -1,0 +1,960 @@
+//! Full-stack tests: the relay served on 127.0.0.1:0, driven over real HTTP.
+
+// Test helpers outside `#[test]` functions are still test code: panicking is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use cloud_api::signature::sign;
+use protocol::auth::SessionCreated;
+use protocol::events::{AppendEventResponse, EventPage};
+use protocol::WorkspaceSecretKey;
+use relay::store::PrunePolicy;
+use relay::Config;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+mod support;
+use support::*;
+
+#[tokio::test]
+async fn register_sign_in_list_and_revoke_sessions() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("Ana@Example.com", &key).await;
+    assert_eq!(owner.workspace.public_key, key.public_key().to_base64());
+
+    // Same email again (any case) is refused.
+    let dup = t
+        .http
+        .post(t.url("/v1/accounts"))
+        .json(
+            &json!({"name": "X", "email": "ana@example.com", "company": "Y",
+            "password": PASSWORD, "workspace_public_key": key.public_key().to_base64(),
+            "device_name": "d"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dup.status(), StatusCode::CONFLICT);
+    // Short password.
+    let short = t
+        .http
+        .post(t.url("/v1/accounts"))
+        .json(
+            &json!({"name": "X", "email": "x@example.com", "company": "Y",
+            "password": "123456789", "workspace_public_key": key.public_key().to_base64(),
+            "device_name": "d"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), StatusCode::BAD_REQUEST);
+
+    let resp = t.sign_in("ana@example.com", PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let laptop: SessionCreated = resp.json().await.unwrap();
+    assert_eq!(laptop.workspace.id, owner.workspace.id);
+
+    let list: Value = t
+        .http
+        .get(t.url("/v1/sessions"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sessions = list["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+
+    // The owner revokes the laptop's session; the laptop is out.
+    let del = t
+        .http
+        .delete(t.url(&format!("/v1/sessions/{}", laptop.session.id)))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), StatusCode::NO_CONTENT);
+    let r = t
+        .http
+        .get(t.url("/v1/sessions"))
+        .bearer_auth(&laptop.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Sign out.
+    let out = t
+        .http
+        .delete(t.url("/v1/sessions/current"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let r = t
+        .http
+        .get(t.url("/v1/events"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_passwords_lock_the_account_out() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    t.register("bo@example.com", &key).await;
+    for _ in 0..relay::auth::ACCOUNT_MAX_FAILURES {
+        let r = t.sign_in("bo@example.com", "wrong password!!").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["kind"], "invalid_credentials");
+    }
+    // Locked: even the right password is refused for now.
+    let r = t.sign_in("bo@example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Unknown email: same answer as a wrong password.
+    let r = t.sign_in("nobody@example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn verification_handshake() {
+    let t = TestRelay::start().await;
+    let ok = t
+        .http
+        .get(t.url("/webhooks/meta?hub.mode=subscribe&hub.verify_token=test-verify-token&hub.challenge=1158201444"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.text().await.unwrap(), "1158201444");
+    for q in [
+        "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1",
+        "hub.mode=unsubscribe&hub.verify_token=test-verify-token&hub.challenge=1",
+        "",
+    ] {
+        let r = t
+            .http
+            .get(t.url(&format!("/webhooks/meta?{q}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{q}");
+    }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn signed_webhook_reaches_the_device_sealed_and_replays_are_stored_once() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("ana@example.com", &key).await;
+    assert_eq!(t.claim(&owner.token, WABA).await.status(), StatusCode::OK);
+
+    let body = message_webhook(WABA, "wamid.A1", MESSAGE_TEXT);
+    assert_eq!(t.signed_webhook(&body).await, StatusCode::OK);
+    // Meta retries the same delivery: stored once.
+    assert_eq!(t.signed_webhook(&body).await, StatusCode::OK);
+
+    let page = t.events(&owner.token, 0).await;
+    assert_eq!(page.events.len(), 1);
+    assert!(!page.resync_required);
+    let ev = &page.events[0];
+    assert_eq!(ev.seq, 1);
+    assert_eq!(page.next_after, 1);
+    let entry = open_entry(&key, &ev.sealed);
+    assert_eq!(entry["id"], WABA);
+    assert_eq!(
+        entry["changes"][0]["value"]["messages"][0]["text"]["body"],
+        MESSAGE_TEXT
+    );
+    // The device can hand the plaintext to cloud-api's lossless parser.
+    let plain = protocol::open(&key, &protocol::sealed::from_base64(&ev.sealed).unwrap()).unwrap();
+    let envelope = format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{}]}}"#,
+        String::from_utf8(plain).unwrap()
+    );
+    let parsed = cloud_api::webhook::WebhookPayload::from_slice(envelope.as_bytes()).unwrap();
+    assert_eq!(parsed.waba_ids(), vec![WABA]);
+
+    // Another workspace's key cannot open it.
+    let other = WorkspaceSecretKey::generate();
+    assert!(protocol::open(&other, &protocol::sealed::from_base64(&ev.sealed).unwrap()).is_err());
+
+    // A second, different message gets seq 2.
+    let body2 = message_webhook(WABA, "wamid.A2", "second");
+    assert_eq!(t.signed_webhook(&body2).await, StatusCode::OK);
+    let page = t.events(&owner.token, 1).await;
+    assert_eq!(
+        page.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![2]
+    );
+    let metrics = t.metrics().await;
+    assert!(
+        metrics.contains("dataoptix_relay_webhook_entries_stored_total 2\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("dataoptix_relay_webhook_entries_duplicate_total 1\n"));
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn bad_or_missing_signature_is_refused_and_nothing_is_stored() {
+    let t = TestRelay::start().await;
+    let body = message_webhook(WABA, "wamid.X", MESSAGE_TEXT);
+    assert_eq!(t.webhook(&body, None).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        t.webhook(&body, Some(sign(b"other secret", &body))).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        t.webhook(&body, Some("sha256=nothex".into())).await,
+        StatusCode::FORBIDDEN
+    );
+    // Signature of a different body.
+    assert_eq!(
+        t.webhook(&body, Some(sign(SECRET.as_bytes(), b"{}"))).await,
+        StatusCode::FORBIDDEN
+    );
+    // Not JSON and unsigned: refused too, not kept for inspection.
+    assert_eq!(t.webhook(b"garbage", None).await, StatusCode::FORBIDDEN);
+    assert_eq!(t.counts().await, (0, 0, 0));
+    let metrics = t.metrics().await;
+    assert!(
+        metrics.contains("dataoptix_relay_webhooks_rejected_total 5\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("dataoptix_relay_webhooks_received_total 0\n"));
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn three_megabytes_accepted_five_refused_with_413() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("big@example.com", &key).await;
+    t.claim(&owner.token, WABA).await;
+    let big = message_webhook(WABA, "wamid.BIG", &"x".repeat(3 * 1024 * 1024 - 1000));
+    assert!(big.len() > 3 * 1024 * 1024 - 1000 && big.len() <= 3 * 1024 * 1024);
+    assert_eq!(t.signed_webhook(&big).await, StatusCode::OK);
+    let huge = message_webhook(WABA, "wamid.HUGE", &"y".repeat(5 * 1024 * 1024));
+    assert_eq!(t.signed_webhook(&huge).await, StatusCode::PAYLOAD_TOO_LARGE);
+    let page = t.events(&owner.token, 0).await;
+    assert_eq!(page.events.len(), 1);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn signed_non_json_is_kept_encrypted_and_answered_200() {
+    let t = TestRelay::start().await;
+    let body = b"this is not json {";
+    assert_eq!(t.signed_webhook(body).await, StatusCode::OK);
+    assert_eq!(t.counts().await, (0, 0, 1));
+    let dir = t.stop().await;
+    // The operator can read it back with the encryption key (and only with it).
+    let config = Config::for_tests(dir.path(), SECRET);
+    let bodies = relay::inspect_invalid_bodies(&config).await.unwrap();
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(bodies[0].encrypted, body);
+}
+
+#[tokio::test]
+async fn unowned_waba_is_held_then_released_on_claim() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("late@example.com", &key).await;
+    let body = message_webhook("555000111", "wamid.EARLY", MESSAGE_TEXT);
+    assert_eq!(t.signed_webhook(&body).await, StatusCode::OK);
+    assert_eq!(t.signed_webhook(&body).await, StatusCode::OK); // held once
+    assert_eq!(t.counts().await, (0, 1, 0));
+    assert!(t.events(&owner.token, 0).await.events.is_empty());
+
+    let resp = t.claim(&owner.token, "555000111").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let claimed: Value = resp.json().await.unwrap();
+    assert_eq!(claimed["released_events"], 1);
+    assert_eq!(t.counts().await, (1, 0, 0));
+    let page = t.events(&owner.token, 0).await;
+    assert_eq!(page.events.len(), 1);
+    let entry = open_entry(&key, &page.events[0].sealed);
+    assert_eq!(entry["id"], "555000111");
+
+    // The replay arriving after the claim is recognised.
+    assert_eq!(t.signed_webhook(&body).await, StatusCode::OK);
+    assert_eq!(t.events(&owner.token, 0).await.events.len(), 1);
+
+    // Another workspace cannot take the WABA.
+    let other = t
+        .register("thief@example.com", &WorkspaceSecretKey::generate())
+        .await;
+    assert_eq!(
+        t.claim(&other.token, "555000111").await.status(),
+        StatusCode::CONFLICT
+    );
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn device_events_reach_other_devices_once_and_no_other_workspace() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let desk = t.register("team@example.com", &key).await;
+    let laptop: SessionCreated = t
+        .sign_in("team@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let sealed = protocol::seal(&key.public_key(), b"{\"sent\":\"wamid.OUT1\"}").unwrap();
+    let first = t.append(&desk.token, "client-1", &sealed).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: AppendEventResponse = first.json().await.unwrap();
+    // A retry (lost answer) does not append twice.
+    let retry = t.append(&desk.token, "client-1", &sealed).await;
+    assert_eq!(retry.status(), StatusCode::OK);
+    let retry: AppendEventResponse = retry.json().await.unwrap();
+    assert_eq!(
+        (retry.seq, retry.id, retry.created),
+        (first.seq, first.id, false)
+    );
+
+    let page = t.events(&laptop.token, 0).await;
+    assert_eq!(page.events.len(), 1);
+    assert_eq!(page.events[0].client_event_id.as_deref(), Some("client-1"));
+    assert_eq!(page.events[0].origin_session, Some(desk.session.id));
+    let plain = protocol::open(
+        &key,
+        &protocol::sealed::from_base64(&page.events[0].sealed).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(plain, b"{\"sent\":\"wamid.OUT1\"}");
+
+    // Not an envelope: refused.
+    let bad = t.append(&desk.token, "client-2", b"plain text").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    // Another workspace sees nothing of it and cannot touch its sessions.
+    let other = t
+        .register("other@example.com", &WorkspaceSecretKey::generate())
+        .await;
+    assert!(t.events(&other.token, 0).await.events.is_empty());
+    let r = t
+        .http
+        .delete(t.url(&format!("/v1/sessions/{}", desk.session.id)))
+        .bearer_auth(&other.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let sessions: Value = t
+        .http
+        .get(t.url("/v1/sessions"))
+        .bearer_auth(&other.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sessions["sessions"].as_array().unwrap().len(), 1);
+    let wabas: Value = t
+        .http
+        .get(t.url("/v1/wabas"))
+        .bearer_auth(&other.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wabas["waba_ids"].as_array().unwrap().len(), 0);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn every_device_route_requires_a_session() {
+    let t = TestRelay::start().await;
+    let routes: &[(&str, &str)] = &[
+        ("GET", "/v1/sessions"),
+        ("DELETE", "/v1/sessions/current"),
+        (
+            "DELETE",
+            "/v1/sessions/00000000-0000-0000-0000-000000000000",
+        ),
+        ("GET", "/v1/events"),
+        ("POST", "/v1/events"),
+        ("POST", "/v1/events/ack"),
+        ("GET", "/v1/events/stream"),
+        ("GET", "/v1/wabas"),
+        ("POST", "/v1/wabas"),
+        ("DELETE", "/v1/accounts/current"),
+        ("GET", "/v1/invitations"),
+        ("POST", "/v1/invitations"),
+        (
+            "DELETE",
+            "/v1/invitations/00000000-0000-0000-0000-000000000000",
+        ),
+    ];
+    for (method, path) in routes {
+        for auth in [None, Some("Bearer dxr_not-a-real-token"), Some("Basic abc")] {
+            let mut req = t
+                .http
+                .request(method.parse().unwrap(), t.url(path))
+                .header("content-type", "application/json")
+                .body("{}");
+            if let Some(a) = auth {
+                req = req.header("authorization", a);
+            }
+            let r = req.send().await.unwrap();
+            assert_eq!(
+                r.status(),
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} {auth:?}"
+            );
+        }
+    }
+    for path in ["/healthz", "/readyz"] {
+        let r = t.http.get(t.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+    }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn long_poll_wakes_on_a_new_event_and_acks_move_forward_only() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("poll@example.com", &key).await;
+    let http = t.http.clone();
+    let url = t.url("/v1/events?after=0&wait=20");
+    let token = owner.token.clone();
+    let started = std::time::Instant::now();
+    let waiter = tokio::spawn(async move {
+        let r = http.get(url).bearer_auth(token).send().await.unwrap();
+        r.json::<EventPage>().await.unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sealed = protocol::seal(&key.public_key(), b"note").unwrap();
+    t.append(&owner.token, "n1", &sealed).await;
+    let page = waiter.await.unwrap();
+    assert_eq!(page.events.len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    for (seq, expect) in [(1, 1), (0, 1), (99, 1)] {
+        let r: Value = t
+            .http
+            .post(t.url("/v1/events/ack"))
+            .bearer_auth(&owner.token)
+            .json(&json!({ "seq": seq }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(r["acked"], expect, "ack {seq}");
+    }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn retention_prunes_acked_and_old_events_and_reports_resync() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let desk = t.register("keep@example.com", &key).await;
+    let sealed = protocol::seal(&key.public_key(), b"e").unwrap();
+    for i in 0..3 {
+        t.append(&desk.token, &format!("c{i}"), &sealed).await;
+    }
+    // Only device: ack 2 → events 1..=2 may go.
+    t.http
+        .post(t.url("/v1/events/ack"))
+        .bearer_auth(&desk.token)
+        .json(&json!({"seq": 2}))
+        .send()
+        .await
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let report = t
+        .state
+        .store
+        .prune(PrunePolicy {
+            now,
+            retention: time::Duration::days(30),
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.events_removed, 2);
+    // The device's own cursor is fine.
+    let page = t.events(&desk.token, 2).await;
+    assert!(!page.resync_required);
+    assert_eq!(page.events.len(), 1);
+    // A device that was at 0 (or a new one) must resync, never see a silent gap.
+    let page = t.events(&desk.token, 0).await;
+    assert!(page.resync_required);
+    assert!(page.events.is_empty());
+    assert_eq!(page.next_after, 2);
+
+    // 31 days later, the unacked event 3 is past retention too.
+    let report = t
+        .state
+        .store
+        .prune(PrunePolicy {
+            now: now + time::Duration::days(31),
+            retention: time::Duration::days(30),
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.events_removed, 1);
+    assert!(t.events(&desk.token, 2).await.resync_required);
+    assert!(!t.events(&desk.token, 3).await.resync_required);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn sse_resumes_from_last_event_id() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("sse@example.com", &key).await;
+    let sealed = protocol::seal(&key.public_key(), b"e").unwrap();
+    for i in 0..3 {
+        t.append(&owner.token, &format!("s{i}"), &sealed).await;
+    }
+    let mut resp = t
+        .http
+        .get(t.url("/v1/events/stream"))
+        .bearer_auth(&owner.token)
+        .header("last-event-id", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !text.contains("id: 3") {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("stream timed out")
+            .unwrap()
+            .expect("stream ended");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!text.contains("id: 1\n"), "{text}");
+    assert!(text.contains("id: 2"), "{text}");
+    // A live event arrives on the open stream.
+    t.append(&owner.token, "s-live", &sealed).await;
+    while !text.contains("id: 4") {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("stream timed out")
+            .unwrap()
+            .expect("stream ended");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    // Revoking the session ends its open stream at the next event.
+    let r = t
+        .http
+        .delete(t.url("/v1/sessions/current"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let laptop: SessionCreated = t
+        .sign_in("sse@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    t.append(&laptop.token, "after-revoke", &sealed).await;
+    loop {
+        match tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("stream of a revoked session stayed open")
+            .unwrap()
+        {
+            None => break,
+            Some(chunk) => {
+                let chunk = String::from_utf8_lossy(&chunk).into_owned();
+                assert!(!chunk.contains("id: 5"), "revoked session got {chunk}");
+            }
+        }
+    }
+    t.stop().await;
+}
+
+fn scan_for(dir: &Path, needles: &[(&str, &[u8])]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.is_file() {
+            continue;
+        }
+        files += 1;
+        let bytes = std::fs::read(&path).unwrap();
+        for (what, needle) in needles {
+            if bytes.windows(needle.len()).any(|w| w == *needle) {
+                found.push(format!("{what} in {}", path.display()));
+            }
+        }
+    }
+    assert!(files > 0, "no files in the data dir");
+    found
+}
+
+#[tokio::test]
+async fn the_data_dir_holds_no_plaintext_content_password_or_token() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("scan@example.com", &key).await;
+    let laptop: SessionCreated = t
+        .sign_in("scan@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    t.claim(&owner.token, WABA).await;
+    t.signed_webhook(&message_webhook(WABA, "wamid.S1", MESSAGE_TEXT))
+        .await;
+    t.signed_webhook(&message_webhook("999888777", "wamid.S2", MESSAGE_TEXT))
+        .await; // held
+    let canary = format!("not json but {MESSAGE_TEXT}");
+    t.signed_webhook(canary.as_bytes()).await; // inspection
+    let device_note = "Device note canary 0815";
+    let sealed = protocol::seal(&key.public_key(), device_note.as_bytes()).unwrap();
+    t.append(&laptop.token, "scan-1", &sealed).await;
+    assert_eq!(t.counts().await, (2, 1, 1));
+
+    let needles: Vec<(&str, &[u8])> = vec![
+        ("message text", MESSAGE_TEXT.as_bytes()),
+        ("device note", device_note.as_bytes()),
+        ("password", PASSWORD.as_bytes()),
+        ("owner token", owner.token.as_bytes()),
+        ("laptop token", laptop.token.as_bytes()),
+        ("app secret", SECRET.as_bytes()),
+        ("contact name", b"Sheena Nelson"),
+    ];
+    // While running (WAL not yet checkpointed) and after shutdown.
+    let running = scan_for(t.dir.path(), &needles);
+    assert!(running.is_empty(), "{running:?}");
+    let dir = t.stop().await;
+    let stopped = scan_for(dir.path(), &needles);
+    assert!(stopped.is_empty(), "{stopped:?}");
+}
+
+#[tokio::test]
+async fn run_serves_on_port_zero_and_shuts_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(relay::run(
+        Config::for_tests(dir.path(), SECRET),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let http = reqwest::Client::new();
+    let r = http.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A long-poll in flight must not hold the shutdown up.
+    let key = WorkspaceSecretKey::generate();
+    let owner: SessionCreated = http
+        .post(format!("{base}/v1/accounts"))
+        .json(
+            &json!({"name": "R", "email": "run@example.com", "company": "C",
+            "password": PASSWORD, "workspace_public_key": key.public_key().to_base64(),
+            "device_name": "d"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let poll = tokio::spawn(
+        http.get(format!("{base}/v1/events?wait=60"))
+            .bearer_auth(owner.token)
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("shutdown took too long")
+        .unwrap()
+        .unwrap();
+    let r = poll.await.unwrap().unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn invited_agent_joins_gets_the_key_and_is_limited_by_role() {
+    use protocol::invitations::{InvitationAccepted, InvitationSecret};
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("boss@example.com", &key).await;
+    t.claim(&owner.token, WABA).await;
+    t.signed_webhook(&message_webhook(WABA, "wamid.I1", MESSAGE_TEXT))
+        .await;
+
+    // The owner's device makes the link secret and uploads only derived values.
+    let secret = InvitationSecret::generate();
+    let create = |token: String, role: &str, email: &str| {
+        let body = json!({
+            "email": email, "role": role, "accept_token": secret.accept_token(),
+            "wrapped_workspace_key": protocol::sealed::to_base64(
+                &secret.wrap_workspace_key(&key).unwrap()),
+        });
+        let req = t
+            .http
+            .post(t.url("/v1/invitations"))
+            .bearer_auth(token)
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    let resp = create(owner.token.clone(), "agent", "Agent@Example.com").await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let invitation: Value = resp.json().await.unwrap();
+    let id = invitation["id"].as_str().unwrap().to_owned();
+    assert_eq!(invitation["email"], "agent@example.com");
+
+    let accept = |token: String| {
+        let req = t
+            .http
+            .post(t.url(&format!("/v1/invitations/{id}/accept")))
+            .json(&json!({"accept_token": token, "name": "Ali Agent",
+                "password": "agents own password", "device_name": "Till"}));
+        async move { req.send().await.unwrap() }
+    };
+    // A wrong token is refused like an unknown invitation.
+    assert_eq!(
+        accept(InvitationSecret::generate().accept_token())
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let resp = accept(secret.accept_token()).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let joined: InvitationAccepted = resp.json().await.unwrap();
+    assert_eq!(joined.session.user.role, protocol::auth::Role::Agent);
+    assert_eq!(joined.session.workspace.id, owner.workspace.id);
+    // Single use.
+    assert_eq!(
+        accept(secret.accept_token()).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // The new device recovers the workspace key from the link secret and reads the inbox.
+    let link_secret = InvitationSecret::from_fragment(&secret.to_fragment()).unwrap();
+    let agent_key = link_secret
+        .unwrap_workspace_key(
+            &protocol::sealed::from_base64(&joined.wrapped_workspace_key).unwrap(),
+        )
+        .unwrap();
+    let agent = &joined.session.token;
+    let page = t.events(agent, 0).await;
+    assert_eq!(page.events.len(), 1);
+    let entry = open_entry(&agent_key, &page.events[0].sealed);
+    assert_eq!(entry["id"], WABA);
+    // And can sign in with the password chosen on acceptance.
+    assert_eq!(
+        t.sign_in("agent@example.com", "agents own password")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+
+    // Role limits: an agent manages nothing.
+    assert_eq!(t.claim(agent, "777").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        create(agent.clone(), "agent", "x@example.com")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = t
+        .http
+        .get(t.url("/v1/invitations"))
+        .bearer_auth(agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = t
+        .http
+        .delete(t.url(&format!("/v1/sessions/{}", owner.session.id)))
+        .bearer_auth(agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let mine: Value = t
+        .http
+        .get(t.url("/v1/sessions"))
+        .bearer_auth(agent)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Its own two sessions (accept + sign-in), not the owner's.
+    assert_eq!(mine["sessions"].as_array().unwrap().len(), 2);
+
+    // The owner cannot invite a second owner; another workspace cannot revoke this one's
+    // invitations.
+    assert_eq!(
+        create(owner.token.clone(), "owner", "o2@example.com")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let resp = create(owner.token.clone(), "admin", "adm@example.com").await;
+    let pending: Value = resp.json().await.unwrap();
+    let other = t
+        .register("else@example.com", &WorkspaceSecretKey::generate())
+        .await;
+    let r = t
+        .http
+        .delete(t.url(&format!(
+            "/v1/invitations/{}",
+            pending["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&other.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let list: Value = t
+        .http
+        .get(t.url("/v1/invitations"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["invitations"].as_array().unwrap().len(), 1);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_the_account_removes_the_workspace_from_the_relay() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("gone.owner@example.com", &key).await;
+    t.claim(&owner.token, WABA).await;
+    t.signed_webhook(&message_webhook(WABA, "wamid.D1", MESSAGE_TEXT))
+        .await;
+    let sealed = protocol::seal(&key.public_key(), b"note").unwrap();
+    t.append(&owner.token, "d1", &sealed).await;
+    let laptop: SessionCreated = t
+        .sign_in("gone.owner@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    // Only the owner may delete the account (no agent here: another device of the owner may).
+    let r = t
+        .http
+        .delete(t.url("/v1/accounts/current"))
+        .bearer_auth(&laptop.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(t.counts().await, (0, 0, 0));
+    for token in [&owner.token, &laptop.token] {
+        let r = t
+            .http
+            .get(t.url("/v1/events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        t.sign_in("gone.owner@example.com", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // The WABA is free again, the email can register again.
+    let next = t
+        .register("next@example.com", &WorkspaceSecretKey::generate())
+        .await;
+    assert_eq!(t.claim(&next.token, WABA).await.status(), StatusCode::OK);
+    let found = scan_for(t.dir.path(), &[("email", b"gone.owner@example.com")]);
+    assert!(found.is_empty(), "{found:?}");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn meta_data_deletion_callback_accepts_signed_and_refuses_forged_requests() {
+    let t = TestRelay::start().await;
+    let payload = br#"{"algorithm":"HMAC-SHA256","issued_at":1291836800,"user_id":"218471"}"#;
+    let signed = relay::deletion::sign_request(payload, SECRET.as_bytes());
+    let resp = t
+        .http
+        .post(t.url("/meta/data-deletion"))
+        .form(&[("signed_request", signed.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let answer: Value = resp.json().await.unwrap();
+    let code = answer["confirmation_code"].as_str().unwrap();
+    let url = answer["url"].as_str().unwrap();
+    assert!(
+        url.ends_with(&format!("/meta/data-deletion/{code}")),
+        "{url}"
+    );
+    let status: Value = t
+        .http
+        .get(t.url(&format!("/meta/data-deletion/{code}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "completed");
+
+    let forged = relay::deletion::sign_request(payload, b"not the app secret");
+    let resp = t
+        .http
+        .post(t.url("/meta/data-deletion"))
+        .form(&[("signed_request", forged.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let r = t
+        .http
+        .get(t.url("/meta/data-deletion/0123456789abcdef01234567"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // The Meta user id is not stored in plaintext.
+    let found = scan_for(t.dir.path(), &[("meta user id", b"218471")]);
+    assert!(found.is_empty(), "{found:?}");
+    t.stop().await;
+}

@@ -1,0 +1,196 @@
+//! The relay on 127.0.0.1:0 for integration tests, with helpers to drive it over HTTP.
+// Not every test binary uses every helper; panicking on failure is the point of test code.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+
+use cloud_api::signature::{sign, SIGNATURE_HEADER};
+use protocol::auth::SessionCreated;
+use protocol::events::EventPage;
+use protocol::WorkspaceSecretKey;
+use relay::{app, AppState, Config, Relay};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+pub const SECRET: &str = "test-app-secret";
+pub const WABA: &str = "102290129340398";
+pub const MESSAGE_TEXT: &str = "Plaintext canary: the quick brown fox 4711";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestRelay {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+    relay: Option<Relay>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestRelay {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir).await
+    }
+
+    pub async fn start_in(dir: tempfile::TempDir) -> Self {
+        let relay = Relay::open(Config::for_tests(dir.path(), SECRET))
+            .await
+            .unwrap();
+        let state = relay.state();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let router = app(state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestRelay {
+            base,
+            http: reqwest::Client::new(),
+            state,
+            stop: Some(stop),
+            server,
+            relay: Some(relay),
+            dir,
+        }
+    }
+
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        (&mut self.server).await.unwrap();
+        drop(self.state);
+        self.relay.take().unwrap().close().await.unwrap();
+        self.dir
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn register(&self, email: &str, key: &WorkspaceSecretKey) -> SessionCreated {
+        let resp = self
+            .http
+            .post(self.url("/v1/accounts"))
+            .json(&json!({
+                "name": "Ana Owner", "email": email, "company": "Panadería Ana",
+                "password": PASSWORD, "workspace_public_key": key.public_key().to_base64(),
+                "device_name": "Front desk"
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        resp.json().await.unwrap()
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/sessions"))
+            .json(&json!({"email": email, "password": password, "device_name": "Laptop"}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn webhook(&self, body: &[u8], signature: Option<String>) -> StatusCode {
+        let mut req = self
+            .http
+            .post(self.url("/webhooks/meta"))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(sig) = signature {
+            req = req.header(SIGNATURE_HEADER, sig);
+        }
+        req.send().await.unwrap().status()
+    }
+
+    pub async fn signed_webhook(&self, body: &[u8]) -> StatusCode {
+        self.webhook(body, Some(sign(SECRET.as_bytes(), body)))
+            .await
+    }
+
+    pub async fn events(&self, token: &str, after: i64) -> EventPage {
+        let resp = self
+            .http
+            .get(self.url(&format!("/v1/events?after={after}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.json().await.unwrap()
+    }
+
+    pub async fn claim(&self, token: &str, waba: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/wabas"))
+            .bearer_auth(token)
+            .json(&json!({ "waba_id": waba }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn append(&self, token: &str, client_id: &str, sealed: &[u8]) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/events"))
+            .bearer_auth(token)
+            .json(&json!({
+                "client_event_id": client_id,
+                "sealed": protocol::sealed::to_base64(sealed),
+            }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn metrics(&self) -> String {
+        let resp = self.http.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.text().await.unwrap()
+    }
+
+    pub async fn counts(&self) -> (i64, i64, i64) {
+        self.state.store.counts().await.unwrap()
+    }
+}
+
+/// A messages webhook as Meta sends it (CLOUD-API-NOTES §6.8 shape), with `text` as body.
+pub fn message_webhook(waba: &str, wamid: &str, text: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{
+            "id": waba,
+            "changes": [{
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+                    "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
+                    "messages": [{
+                        "from": "16505551234", "id": wamid, "timestamp": "1749416383",
+                        "type": "text", "text": {"body": text}
+                    }]
+                }
+            }]
+        }]
+    }))
+    .unwrap()
+}
+
+pub fn open_entry(key: &WorkspaceSecretKey, sealed_b64: &str) -> Value {
+    let sealed = protocol::sealed::from_base64(sealed_b64).unwrap();
+    serde_json::from_slice(&protocol::open(key, &sealed).unwrap()).unwrap()
+}
