@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # THE run command (README): installs what is missing, builds, and starts the whole product on
-# this machine in demo mode — the Cloud API simulator (standing in for Meta) and the desktop app.
+# this machine in demo mode — the Cloud API simulator (standing in for Meta), the relay that
+# receives its webhooks, and the desktop app.
 # Stop everything with Ctrl+C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ scripts/install-deps.sh
 
 echo "==> building the UI and the binaries (the first build takes several minutes)"
 (cd ui && npm run --silent build)
-cargo build --locked -p dataoptix-sim -p dataoptix --features dataoptix/custom-protocol
+cargo build --locked -p dataoptix-sim -p dataoptix-relay -p dataoptix --features dataoptix/custom-protocol
 bin_dir="$CARGO_TARGET_DIR/debug"
 
 state_dir="${DATAOPTIX_DEMO_DIR:-$HOME/.local/share/dataoptix-demo}"
@@ -24,7 +25,28 @@ trap cleanup EXIT INT TERM
 
 sim_port="${DATAOPTIX_SIM_PORT:-18080}"
 relay_port="${DATAOPTIX_RELAY_PORT:-18443}"
-app_secret="demo-app-secret-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+app_secret="demo-app-secret-$(random_hex 8)"
+
+# The relay's secrets live only in its environment, as in production.
+echo "==> starting the relay on 127.0.0.1:$relay_port"
+DATAOPTIX_RELAY_LISTEN="127.0.0.1:$relay_port" \
+DATAOPTIX_RELAY_PUBLIC_ORIGIN="http://127.0.0.1:$relay_port" \
+DATAOPTIX_RELAY_DATA_DIR="$state_dir/relay" \
+DATAOPTIX_RELAY_META_APP_SECRET="$app_secret" \
+DATAOPTIX_RELAY_META_VERIFY_TOKEN="demo-verify-$(random_hex 8)" \
+DATAOPTIX_RELAY_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64)" \
+DATAOPTIX_RELAY_GRAPH_BASE_URL="http://127.0.0.1:$sim_port" \
+  "$bin_dir/dataoptix-relay" serve > "$state_dir/relay.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$relay_port/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$relay_port/healthz" >/dev/null || {
+  echo "error: the relay did not start; see $state_dir/relay.log" >&2
+  exit 1
+}
 
 echo "==> starting the Cloud API simulator on 127.0.0.1:$sim_port"
 "$bin_dir/dataoptix-sim" --listen "127.0.0.1:$sim_port" --app-secret "$app_secret" \
@@ -43,6 +65,7 @@ sim_info=$(head -n 1 "$state_dir/sim.out")
 echo "    simulated number: $(jq -r .display_phone_number <<<"$sim_info") (phone number id $(jq -r .phone_number_id <<<"$sim_info"), WABA $(jq -r .waba_id <<<"$sim_info"))"
 
 export DATAOPTIX_GRAPH_BASE_URL="http://127.0.0.1:$sim_port"
+export DATAOPTIX_RELAY_URL="http://127.0.0.1:$relay_port"
 echo "==> starting the DataOptix desktop app"
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   "$bin_dir/dataoptix" &

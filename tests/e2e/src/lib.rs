@@ -13,7 +13,6 @@
 //! page source as artefacts (always, and a `-failure` copy when the body fails), and tears
 //! everything down.
 
-mod processes;
 mod world;
 
 use std::future::Future;

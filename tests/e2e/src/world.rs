@@ -1,26 +1,23 @@
 //! One test's private desktop: home directory, X server, D-Bus session, unlocked keyring and a
 //! WebDriver server, all torn down together.
 
-use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 
-use crate::processes::{free_port, port_open, wait_until, Guarded};
+use testkit::{free_port, port_open, wait_until, DbusSession, Guarded, Keyring};
 
 const WEBKIT_DRIVER: &str = "/usr/bin/WebKitWebDriver";
-const KEYRING_PASSWORD: &str = "dataoptix-e2e";
 
 pub struct World {
     // Fields drop in this order: WebDriver (and the app) first, the X server last.
     driver: Guarded,
-    _keyring: Guarded,
-    _dbus: Guarded,
+    _keyring: Keyring,
+    _dbus: DbusSession,
     _xvfb: Guarded,
     driver_port: u16,
     display: String,
@@ -51,47 +48,22 @@ impl World {
             .prefix(&format!("dataoptix-e2e-{name}-"))
             .tempdir()?;
         let root = home.path().to_path_buf();
-        let runtime = root.join("run");
-        for dir in [".cache", ".config", ".local/share", "run", "logs"] {
-            std::fs::create_dir_all(root.join(dir))?;
-        }
-        set_mode_700(&runtime)?;
+        std::fs::create_dir_all(root.join("logs"))?;
         let logs = root.join("logs");
 
         let (xvfb, display) = start_xvfb(&logs)?;
-        let bus_socket = runtime.join("bus");
-        let bus_address = format!("unix:path={}", bus_socket.display());
-        let mut dbus_cmd = Command::new("dbus-daemon");
-        dbus_cmd.args([
-            "--session",
-            "--nofork",
-            "--nopidfile",
-            &format!("--address={bus_address}"),
-        ]);
-        let mut dbus = Guarded::spawn("dbus-daemon", dbus_cmd, &logs.join("dbus.log"))?;
-        wait_until(
-            "D-Bus session bus",
-            &mut dbus,
-            Duration::from_secs(10),
-            || bus_socket.exists(),
-        )?;
-
-        let mut env: Vec<(String, String)> = vec![
-            ("HOME".into(), path_str(&root)),
-            ("XDG_CACHE_HOME".into(), path_str(&root.join(".cache"))),
-            ("XDG_CONFIG_HOME".into(), path_str(&root.join(".config"))),
-            ("XDG_DATA_HOME".into(), path_str(&root.join(".local/share"))),
-            ("XDG_RUNTIME_DIR".into(), path_str(&runtime)),
+        let dbus = DbusSession::start(&root)?;
+        let mut env: Vec<(String, String)> = dbus.env().to_vec();
+        env.extend([
             ("DISPLAY".into(), display.clone()),
-            ("DBUS_SESSION_BUS_ADDRESS".into(), bus_address),
             // Xvfb has no GPU: software GL and no accelerated compositing keep WebKit rendering.
             ("LIBGL_ALWAYS_SOFTWARE".into(), "1".into()),
             ("WEBKIT_DISABLE_COMPOSITING_MODE".into(), "1".into()),
             ("NO_AT_BRIDGE".into(), "1".into()),
-        ];
+        ]);
         env.extend(extra_env);
 
-        let keyring = start_keyring(&env, &logs)?;
+        let keyring = Keyring::start_unlocked(&dbus)?;
 
         let driver_port = free_port()?;
         let native_port = free_port()?;
@@ -202,16 +174,6 @@ impl World {
     }
 }
 
-fn path_str(path: &Path) -> String {
-    path.display().to_string()
-}
-
-fn set_mode_700(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
-    Ok(())
-}
-
 /// Starts Xvfb on the first display number that is free, retrying if another test took it first.
 fn start_xvfb(logs: &Path) -> Result<(Guarded, String)> {
     for number in 90..250u32 {
@@ -239,84 +201,4 @@ fn start_xvfb(logs: &Path) -> Result<(Guarded, String)> {
         }
     }
     Err(anyhow!("no free X display number between :90 and :249"))
-}
-
-/// Starts gnome-keyring's Secret Service on the session bus, unlocked, and proves it works by
-/// storing and reading back a secret with `secret-tool`.
-fn start_keyring(env: &[(String, String)], logs: &Path) -> Result<Guarded> {
-    let log = std::fs::File::create(logs.join("gnome-keyring.log"))?;
-    let mut child = Command::new("gnome-keyring-daemon")
-        .args(["--foreground", "--unlock", "--components=secrets"])
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::from(log.try_clone()?))
-        .stderr(Stdio::from(log))
-        .process_group(0)
-        .spawn()
-        .context("starting gnome-keyring-daemon (run scripts/install-deps.sh)")?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(KEYRING_PASSWORD.as_bytes())?;
-    }
-    let mut keyring = Guarded::adopt("gnome-keyring-daemon", child);
-
-    // Probe only once our daemon owns the Secret Service name: a probe sent earlier would make
-    // D-Bus activate a second, unsupervised daemon.
-    wait_until(
-        "Secret Service on the bus",
-        &mut keyring,
-        Duration::from_secs(15),
-        || secrets_name_has_owner(env),
-    )?;
-    let probe = "keyring-probe";
-    wait_until(
-        "unlocked Secret Service",
-        &mut keyring,
-        Duration::from_secs(15),
-        || {
-            secret_tool(
-                env,
-                &["store", "--label=dataoptix-e2e probe", "probe", "e2e"],
-                Some(probe),
-            )
-            .is_some()
-                && secret_tool(env, &["lookup", "probe", "e2e"], None).as_deref() == Some(probe)
-        },
-    )?;
-    Ok(keyring)
-}
-
-fn secrets_name_has_owner(env: &[(String, String)]) -> bool {
-    Command::new("dbus-send")
-        .args([
-            "--session",
-            "--print-reply",
-            "--dest=org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus.NameHasOwner",
-            "string:org.freedesktop.secrets",
-        ])
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stderr(Stdio::null())
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).contains("boolean true"))
-        .unwrap_or(false)
-}
-
-fn secret_tool(env: &[(String, String)], args: &[&str], input: Option<&str>) -> Option<String> {
-    let mut child = Command::new("secret-tool")
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(input.unwrap_or_default().as_bytes());
-    }
-    let output = child.wait_with_output().ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 
+/// A child process (and its process group) that is stopped when the handle drops: `SIGTERM` to
+/// the group, then `SIGKILL` after 3 s.
 pub struct Guarded {
+    /// What the process is, for error messages.
     pub name: &'static str,
     child: Child,
 }
@@ -93,6 +96,7 @@ pub fn wait_until(
     }
 }
 
+/// Whether something accepts TCP connections on `127.0.0.1:port`.
 pub fn port_open(port: u16) -> bool {
     TcpStream::connect_timeout(
         &SocketAddr::from(([127, 0, 0, 1], port)),

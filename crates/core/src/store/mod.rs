@@ -1,0 +1,128 @@
+//! The local store: SQLite through sqlx, encrypted with SQLCipher.
+//!
+//! Why this shape (DESIGN.md "sqlx like Modrinth", "Performance habits"; PLATFORM.md "sqlx"):
+//! - **Encrypted at rest.** The whole file (and its WAL) is encrypted by SQLCipher under a raw
+//!   256-bit key from the [`crate::vault`]; sqlx sends `PRAGMA key` before any other statement on
+//!   every connection. A raw key (`x'..'`) skips SQLCipher's own slow KDF: the key is already
+//!   random.
+//! - **WAL, busy timeout, foreign keys** on every connection; migrations embedded with
+//!   `sqlx::migrate!()` and run on open.
+//! - **Idempotent, batched writes.** Webhooks arrive at least once and out of order: messages are
+//!   inserted with `ON CONFLICT(wamid) DO NOTHING`, statuses only ever move forward
+//!   (sent < delivered < read < played; failed is terminal), and a page of events is applied in
+//!   one transaction, never one per row.
+//! - **Reads by keyset pagination** over `(time, id)` with matching indexes, never `OFFSET`, and
+//!   search through FTS5 — so the inbox stays fast on large histories.
+//! - Plain `sqlx::query` / `query_as` with `FromRow`: no `DATABASE_URL` or `.sqlx` cache needed
+//!   at build time.
+
+mod phone;
+mod repo;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::ConnectOptions;
+
+use crate::vault::MasterKey;
+
+pub use phone::normalize_phone;
+pub use repo::{
+    ContactHit, ContactInput, ConversationRow, Cursor, Direction, InsertReport, MessageHit,
+    MessageRow, MessageStatus, NewMessage, Origin, Page, PhoneNumberInput, ReactionUpdate,
+    Revision, SearchResults, StatusReport, StatusUpdate,
+};
+
+/// Errors of the local store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The key does not decrypt the file (or the file is not a database).
+    #[error(
+        "the database {path} cannot be opened with this key: it was encrypted with another key, \
+         or it is not a DataOptix database. If the keyring or passphrase was reset, this \
+         database cannot be read any more; move it away to start over"
+    )]
+    WrongKey {
+        /// The database file.
+        path: String,
+    },
+    /// A migration failed.
+    #[error("updating the database schema failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Bad input to a repository function.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+}
+
+/// The open, encrypted store. Cheap to clone (a pool handle).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the encrypted database at `path` with `key`, and brings its
+    /// schema up to date.
+    pub async fn open(path: &Path, key: &MasterKey) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            // Must come first: sqlx applies `key` before every other pragma.
+            .pragma("key", format!("\"x'{}'\"", key.to_hex().as_str()))
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true)
+            // sqlx logs every statement it runs, the `PRAGMA key` with the key in it included:
+            // no statement logging at all, so that no log can ever hold the key.
+            .disable_statement_logging();
+        let wrong_key = |error: sqlx::Error| {
+            if is_not_a_database(&error) {
+                StoreError::WrongKey {
+                    path: path.display().to_string(),
+                }
+            } else {
+                StoreError::Sqlx(error)
+            }
+        };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(wrong_key)?;
+        // Reading the schema is the first access that needs the key to be right.
+        sqlx::query("SELECT count(*) FROM sqlite_master")
+            .execute(&pool)
+            .await
+            .map_err(wrong_key)?;
+        sqlx::migrate!().run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for code in this crate that needs queries of its own.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes every connection (checkpointing the WAL).
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}
+
+/// SQLITE_NOTADB (26): what SQLCipher reports for a wrong key.
+fn is_not_a_database(error: &sqlx::Error) -> bool {
+    error.as_database_error().is_some_and(|db| {
+        db.code().as_deref() == Some("26") || db.message().contains("file is not a database")
+    })
+}
+
+pub(crate) fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
