@@ -33,8 +33,11 @@ cargo clippy --workspace --all-targets --locked "${features[@]}" -- -D warnings
 stage "Rust: build the app binary for the end-to-end tests"
 cargo build -p dataoptix --locked "${features[@]}"
 
-stage "Rust: all tests (nextest)"
-cargo nextest run --workspace --locked "${features[@]}" --profile ci
+stage "Rust: documentation examples"
 cargo test --workspace --doc --locked "${features[@]}"
 
-stage "done in $(( $(date +%s) - started ))s"
+# Last, so that its summary is the closing line of the run.
+stage "Rust: all tests (nextest)"
+cargo nextest run --workspace --locked "${features[@]}" --profile ci
+
+echo "==> all checks passed in $(( $(date +%s) - started ))s"
