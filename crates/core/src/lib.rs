@@ -1,7 +1,9 @@
 //! `dataoptix-core`: the DataOptix desktop app's brain, with no Tauri in it.
 //!
-//! The desktop shell (`src-tauri/`) and the headless `dataoptix-cli` both sit on top of this
-//! crate, so everything here builds and tests without GTK or a window.
+//! The desktop shell (`src-tauri/`) and the headless `dataoptix-cli` (this package's binary,
+//! `src/bin/dataoptix-cli.rs`; usage in README.md) both sit on top of this crate, so everything
+//! here builds and tests without GTK or a window. The tests that need a real process
+//! environment (a private D-Bus session and keyring, or none) drive that binary.
 //!
 //! This first increment holds the two foundations everything else needs:
 //! - [`vault`]: where secrets live. A 256-bit master key in the OS keyring (or, when no keyring
@@ -13,9 +15,11 @@
 //! Typical start-up:
 //! ```no_run
 //! # async fn start(data_dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
-//! use dataoptix_core::{store::Store, vault::{KeyringStore, Vault}};
-//! let vault = Vault::open(data_dir, &KeyringStore::default(), &|| None)?;
-//! let store = Store::open(&data_dir.join("dataoptix.db"), &vault.store_key()?).await?;
+//! use dataoptix_core::{store::{Store, DB_FILE}, vault::{KeyringStore, PassphraseSource, Vault}};
+//! // The program reads DATAOPTIX_PASSPHRASE (and may add a prompt); the library never does.
+//! let passphrase = PassphraseSource::from_env_value(std::env::var("DATAOPTIX_PASSPHRASE").ok());
+//! let vault = Vault::open(data_dir, &KeyringStore::default(), &passphrase)?;
+//! let store = Store::open(&data_dir.join(DB_FILE), &vault.store_key()?).await?;
 //! # let _ = store; Ok(()) }
 //! ```
 

@@ -36,6 +36,20 @@ pub use repo::{
     Revision, SearchResults, StatusReport, StatusUpdate,
 };
 
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "dataoptix.db";
+
+/// How many rows the main tables hold (`dataoptix-cli store stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StoreCounts {
+    /// Contacts.
+    pub contacts: i64,
+    /// Conversations.
+    pub conversations: i64,
+    /// Messages.
+    pub messages: i64,
+}
+
 /// Errors of the local store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -103,6 +117,21 @@ impl Store {
             .map_err(wrong_key)?;
         sqlx::migrate!().run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// Row counts of contacts, conversations and messages.
+    pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
+        let (contacts, conversations, messages) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM conversations),
+                    (SELECT count(*) FROM messages)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(StoreCounts {
+            contacts,
+            conversations,
+            messages,
+        })
     }
 
     /// The connection pool, for code in this crate that needs queries of its own.

@@ -13,7 +13,9 @@
 //! - When no keyring is reachable (no D-Bus session on Linux, a locked keyring, a headless
 //!   server), the master key is derived from a passphrase with Argon2id instead
 //!   ([`passphrase`]): the salt, the parameters and a verifier are stored, never the key. A wrong
-//!   passphrase is reported as such, not as corrupt data.
+//!   passphrase is reported as such, not as corrupt data. The passphrase reaches the vault
+//!   through a [`PassphraseSource`] (the program's `DATAOPTIX_PASSPHRASE` value, else its
+//!   prompt): this library never reads the process environment.
 //! - Key material is zeroized when dropped, and nothing secret is logged or shown in `Debug`.
 
 pub mod envelope;
@@ -24,7 +26,10 @@ mod vault_impl;
 pub use envelope::{MasterKey, ENVELOPE_VERSION};
 pub use passphrase::KdfParams;
 pub use secret_store::{KeyringStore, MemoryStore, SecretStore, KEYRING_SERVICE};
-pub use vault_impl::{KeySource, Vault, PASSPHRASE_ENV};
+pub use vault_impl::{
+    KeySource, PassphrasePrompt, PassphrasePurpose, PassphraseSource, Vault, VaultInfo, META_FILE,
+    PASSPHRASE_ENV, STORE_KEY_RECORD,
+};
 
 /// Everything that can go wrong with secrets, each with what the user can do about it.
 #[derive(Debug, thiserror::Error)]
