@@ -109,7 +109,13 @@ pub struct Config {
     pub sdk_url: Option<String>,
     pub encryption_key: EncryptionKey,
     pub password_hashing: PasswordHashing,
+    /// How long an onboarding session (Embedded Signup page) stays usable: 30 minutes (tests
+    /// shorten it).
+    pub onboarding_ttl: time::Duration,
 }
+
+/// Default lifetime of an onboarding session.
+pub const ONBOARDING_TTL: time::Duration = time::Duration::minutes(30);
 
 /// The file's shape: everything optional, so the environment can fill any gap.
 #[derive(Debug, Default, Deserialize)]
@@ -258,6 +264,7 @@ impl Config {
             sdk_url: raw.sdk_url,
             encryption_key: EncryptionKey::from_base64(&encryption_key)?,
             password_hashing,
+            onboarding_ttl: ONBOARDING_TTL,
         })
     }
 
@@ -280,6 +287,7 @@ impl Config {
                 memory_kib: 256,
                 iterations: 1,
             },
+            onboarding_ttl: ONBOARDING_TTL,
         }
     }
 

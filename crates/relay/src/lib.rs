@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod invitations;
 pub mod metrics;
+pub mod onboarding;
 pub mod sealing;
 pub mod store;
 pub mod wabas;
@@ -61,6 +62,9 @@ pub struct Inner {
     pub metrics: Arc<metrics::Metrics>,
     /// Argon2id hash of a password nobody knows, for sign-ins with an unknown email.
     pub dummy_hash: String,
+    /// The Graph API (`graph_base_url`, `graph_version`), without a token: onboarding adds
+    /// the one each call needs.
+    pub graph: cloud_api::client::CloudApiClient,
 }
 
 impl Deref for AppState {
@@ -105,6 +109,12 @@ impl Relay {
             shutdown_rx.clone(),
             metrics.clone(),
         );
+        let graph = cloud_api::client::CloudApiClient::new(cloud_api::client::ClientConfig {
+            base_url: config.graph_base_url.clone(),
+            graph_version: config.graph_version.clone(),
+            ..cloud_api::client::ClientConfig::default()
+        })
+        .map_err(|e| anyhow::anyhow!("graph_base_url / graph_version: {e}"))?;
         let cost = config.password_hashing;
         let dummy_hash = tokio::task::spawn_blocking(move || {
             auth::hash_password("no one's password, only for timing", cost)
@@ -126,6 +136,7 @@ impl Relay {
             wakeups,
             shutdown: shutdown_rx,
             dummy_hash,
+            graph,
         }));
         Ok(Self {
             state,
@@ -251,6 +262,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/events", get(events::list).post(events::append))
         .route("/v1/events/ack", post(events::ack))
         .route("/v1/events/stream", get(events::stream))
+        .route("/v1/onboarding", post(onboarding::create))
+        .route("/v1/onboarding/{id}", get(onboarding::result))
         .layer(DefaultBodyLimit::max(2 * events::MAX_SEALED_BYTES));
 
     Router::new()
@@ -260,16 +273,31 @@ pub fn app(state: AppState) -> Router {
         // Meta's data-deletion callback: authenticated by the signed_request, not a session.
         .route("/meta/data-deletion", post(deletion::callback))
         .route("/meta/data-deletion/{code}", get(deletion::status))
+        // The Embedded Signup page and its report: the unguessable session id is the credential.
+        .route("/onboarding/{id}", get(onboarding::page))
+        .route("/onboarding/{id}/complete", post(onboarding::complete))
         .merge(webhook)
         .merge(device)
         .layer(
             // Span with method and path only: query strings carry the webhook verify token,
             // and bodies or headers (session tokens) are never logged.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                let path = loggable_path(req.uri().path());
+                tracing::info_span!("http", method = %req.method(), path = %path)
             }),
         )
         .with_state(state)
+}
+
+/// The path as logged: onboarding session ids are credentials, so they are replaced.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in ["/onboarding/", "/v1/onboarding/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            return format!("{prefix}<session>{tail}").into();
+        }
+    }
+    path.into()
 }
 
 /// Serves the relay on `listener` until `shutdown` resolves, then stops accepting, lets
@@ -294,4 +322,23 @@ pub async fn run(
     })
     .await?;
     relay.close().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn onboarding_session_ids_are_not_logged() {
+        assert_eq!(loggable_path("/onboarding/abc"), "/onboarding/<session>");
+        assert_eq!(
+            loggable_path("/onboarding/abc/complete"),
+            "/onboarding/<session>/complete"
+        );
+        assert_eq!(
+            loggable_path("/v1/onboarding/abc"),
+            "/v1/onboarding/<session>"
+        );
+        assert_eq!(loggable_path("/v1/events"), "/v1/events");
+    }
 }

@@ -18,6 +18,9 @@ use crate::config::EncryptionKey;
 const ENVELOPE_V1: u8 = 1;
 const HELD_LABEL: &[u8] = b"dataoptix-relay/held-events/v1";
 const INSPECT_LABEL: &[u8] = b"dataoptix-relay/invalid-bodies/v1";
+const TOKEN_LABEL: &[u8] = b"dataoptix-relay/business-tokens/v1";
+/// AAD prefix binding a business-token ciphertext to its WABA id.
+const TOKEN_AAD: &[u8] = b"business_tokens:";
 /// AAD binding inspection ciphertexts to their table, so one cannot pass for another record.
 const INSPECT_AAD: &[u8] = b"invalid_bodies";
 
@@ -40,6 +43,7 @@ fn derive(master: &EncryptionKey, label: &[u8]) -> [u8; 32] {
 pub struct RelayKeys {
     held: WorkspaceSecretKey,
     inspect: [u8; 32],
+    tokens: [u8; 32],
 }
 
 impl std::fmt::Debug for RelayKeys {
@@ -53,6 +57,7 @@ impl RelayKeys {
         Self {
             held: WorkspaceSecretKey::from_bytes(derive(master, HELD_LABEL)),
             inspect: derive(master, INSPECT_LABEL),
+            tokens: derive(master, TOKEN_LABEL),
         }
     }
 
@@ -64,16 +69,49 @@ impl RelayKeys {
         self.held.public_key()
     }
 
+    /// A business token at rest (for media fetching): AES-256-GCM under its own derived key,
+    /// bound to the WABA id it was granted for.
+    pub fn encrypt_business_token(
+        &self,
+        waba_id: &str,
+        token: &str,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let aad = [TOKEN_AAD, waba_id.as_bytes()].concat();
+        gcm_encrypt(&self.tokens, token.as_bytes(), &aad)
+    }
+
+    pub fn decrypt_business_token(
+        &self,
+        waba_id: &str,
+        data: &[u8],
+    ) -> Result<String, CryptoError> {
+        let aad = [TOKEN_AAD, waba_id.as_bytes()].concat();
+        let bytes = gcm_decrypt(&self.tokens, data, &aad)?;
+        String::from_utf8(bytes).map_err(|_| CryptoError::Decrypt)
+    }
+
     /// `v1 | nonce(12) | AES-256-GCM ciphertext+tag`, fresh random nonce each time.
     pub fn encrypt_for_inspection(&self, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.inspect));
+        gcm_encrypt(&self.inspect, plaintext, INSPECT_AAD)
+    }
+
+    /// For an operator inspecting stored bodies (and the tests).
+    pub fn decrypt_inspection(&self, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        gcm_decrypt(&self.inspect, data, INSPECT_AAD)
+    }
+}
+
+/// `v1 | nonce(12) | AES-256-GCM ciphertext+tag`, fresh random nonce each time.
+fn gcm_encrypt(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    {
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let ct = cipher
             .encrypt(
                 &nonce,
                 Payload {
                     msg: plaintext,
-                    aad: INSPECT_AAD,
+                    aad,
                 },
             )
             .map_err(|_| CryptoError::Encrypt)?;
@@ -83,23 +121,18 @@ impl RelayKeys {
         out.extend_from_slice(&ct);
         Ok(out)
     }
+}
 
-    /// For an operator inspecting stored bodies (and the tests).
-    pub fn decrypt_inspection(&self, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+fn gcm_decrypt(key: &[u8; 32], data: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    {
         let (&version, rest) = data.split_first().ok_or(CryptoError::Decrypt)?;
         if version != ENVELOPE_V1 || rest.len() < 12 {
             return Err(CryptoError::Decrypt);
         }
         let (nonce, ct) = rest.split_at(12);
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.inspect));
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
         cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: INSPECT_AAD,
-                },
-            )
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
             .map_err(|_| CryptoError::Decrypt)
     }
 }
@@ -119,6 +152,15 @@ mod tests {
         assert!(keys.decrypt_inspection(&bad).is_err());
         let other = RelayKeys::derive(&EncryptionKey([2; 32]));
         assert!(other.decrypt_inspection(&ct).is_err());
+    }
+
+    #[test]
+    fn business_tokens_round_trip_bound_to_their_waba() {
+        let keys = RelayKeys::derive(&EncryptionKey([1; 32]));
+        let ct = keys.encrypt_business_token("123", "EAAtoken").unwrap();
+        assert_eq!(keys.decrypt_business_token("123", &ct).unwrap(), "EAAtoken");
+        assert!(keys.decrypt_business_token("124", &ct).is_err());
+        assert!(keys.decrypt_inspection(&ct).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Linking WABAs to workspaces. This first increment trusts the claim (an owner or admin says
-//! the WABA is theirs); Embedded Signup and manual setup will verify it against the Graph API.
+//! Linking WABAs to workspaces. This route trusts the claim (an owner or admin says the WABA is
+//! theirs); Embedded Signup (`crate::onboarding`) verifies it against the Graph API and uses the
+//! same store claim; manual setup will verify too.
 
 use axum::extract::State;
 use protocol::wabas::{ClaimWabaRequest, ClaimWabaResponse, WabaList};

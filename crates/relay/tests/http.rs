@@ -401,6 +401,11 @@ async fn every_device_route_requires_a_session() {
         ("GET", "/v1/events/stream"),
         ("GET", "/v1/wabas"),
         ("POST", "/v1/wabas"),
+        ("POST", "/v1/onboarding"),
+        (
+            "GET",
+            "/v1/onboarding/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ),
         ("DELETE", "/v1/accounts/current"),
         ("GET", "/v1/invitations"),
         ("POST", "/v1/invitations"),

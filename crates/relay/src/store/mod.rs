@@ -210,6 +210,31 @@ pub struct InvalidBody {
     pub encrypted: Vec<u8>,
 }
 
+/// An Embedded Signup session as stored (the id itself only as its SHA-256).
+#[derive(Debug, Clone)]
+pub struct OnboardingRecord {
+    pub workspace_id: Uuid,
+    /// `pending`, `in_progress`, `done`, `cancelled`, `failed`.
+    pub status: String,
+    pub expires_at: OffsetDateTime,
+    /// The `OnboardingResult` JSON once finished.
+    pub result: Option<String>,
+}
+
+/// A business token to keep (AES-256-GCM, see `sealing`), for the WABA it was granted for.
+#[derive(Debug, Clone)]
+pub struct EncryptedBusinessToken {
+    pub waba_id: String,
+    pub encrypted: Vec<u8>,
+}
+
+/// A kept business token: its workspace and the AES-256-GCM ciphertext.
+#[derive(Debug, Clone)]
+pub struct StoredBusinessToken {
+    pub workspace_id: Uuid,
+    pub encrypted: Vec<u8>,
+}
+
 /// Retention: what `prune` may remove.
 #[derive(Debug, Clone, Copy)]
 pub struct PrunePolicy {
@@ -333,6 +358,39 @@ pub trait Store: Send + Sync + 'static {
         detail: &'a str,
     ) -> BoxFuture<'a, StoreResult<()>>;
     fn deletion<'a>(&'a self, code: &'a str) -> BoxFuture<'a, StoreResult<Option<DeletionRecord>>>;
+
+    /// A new pending onboarding session.
+    fn create_onboarding(
+        &self,
+        id_hash: [u8; 32],
+        workspace_id: Uuid,
+        created_by: Uuid,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<()>>;
+    fn onboarding(&self, id_hash: [u8; 32])
+        -> BoxFuture<'_, StoreResult<Option<OnboardingRecord>>>;
+    /// Single use: moves a pending, unexpired session to `in_progress` and returns its
+    /// workspace; `None` for unknown, expired or already used sessions.
+    fn begin_onboarding(
+        &self,
+        id_hash: [u8; 32],
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<Option<Uuid>>>;
+    /// Records the outcome (and, when done, the encrypted business token for its WABA).
+    fn finish_onboarding<'a>(
+        &'a self,
+        id_hash: [u8; 32],
+        status: &'a str,
+        result_json: &'a str,
+        token: Option<EncryptedBusinessToken>,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    /// The encrypted business token of a WABA and its workspace.
+    fn business_token<'a>(
+        &'a self,
+        waba_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<StoredBusinessToken>>>;
 
     /// Stored invalid bodies (still encrypted), oldest first.
     fn invalid_bodies(&self) -> BoxFuture<'_, StoreResult<Vec<InvalidBody>>>;

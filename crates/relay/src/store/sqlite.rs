@@ -21,9 +21,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    Accepted, AuthRecord, DeletionRecord, EventRecord, InvalidBody, InvitationRecord,
-    NewInvitation, NewSession, NewUser, NewWorkspace, PrunePolicy, PruneReport, SessionRecord,
-    Store, StoreError, StoreResult, UserRecord, WorkspaceRecord, WriteOp, WriteOutcome,
+    Accepted, AuthRecord, DeletionRecord, EncryptedBusinessToken, EventRecord, InvalidBody,
+    InvitationRecord, NewInvitation, NewSession, NewUser, NewWorkspace, OnboardingRecord,
+    PrunePolicy, PruneReport, SessionRecord, Store, StoreError, StoreResult, StoredBusinessToken,
+    UserRecord, WorkspaceRecord, WriteOp, WriteOutcome,
 };
 
 /// Meta retries a delivery for up to 7 days: remember what we stored at least that long,
@@ -959,6 +960,139 @@ impl Store for SqliteStore {
                 detail: row.try_get("detail")?,
                 requested_at: from_ms(row.try_get("requested_at")?),
                 completed_at: completed.map(from_ms),
+            }))
+        })
+    }
+
+    fn create_onboarding(
+        &self,
+        id_hash: [u8; 32],
+        workspace_id: Uuid,
+        created_by: Uuid,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO onboarding_sessions
+                   (id_hash, workspace_id, created_by, created_at, expires_at, status, updated_at)
+                 VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+            )
+            .bind(&id_hash[..])
+            .bind(workspace_id.to_string())
+            .bind(created_by.to_string())
+            .bind(ms(now))
+            .bind(ms(expires_at))
+            .bind(ms(now))
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn onboarding(
+        &self,
+        id_hash: [u8; 32],
+    ) -> BoxFuture<'_, StoreResult<Option<OnboardingRecord>>> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT workspace_id, status, expires_at, result FROM onboarding_sessions
+                 WHERE id_hash = ?",
+            )
+            .bind(&id_hash[..])
+            .fetch_optional(&self.reader)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            Ok(Some(OnboardingRecord {
+                workspace_id: parse_uuid(&row.try_get::<String, _>("workspace_id")?)?,
+                status: row.try_get("status")?,
+                expires_at: from_ms(row.try_get("expires_at")?),
+                result: row.try_get("result")?,
+            }))
+        })
+    }
+
+    fn begin_onboarding(
+        &self,
+        id_hash: [u8; 32],
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<Option<Uuid>>> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "UPDATE onboarding_sessions SET status = 'in_progress', updated_at = ?
+                 WHERE id_hash = ? AND status = 'pending' AND expires_at > ?
+                 RETURNING workspace_id",
+            )
+            .bind(ms(now))
+            .bind(&id_hash[..])
+            .bind(ms(now))
+            .fetch_optional(&self.writer)
+            .await?;
+            match row {
+                Some(row) => Ok(Some(parse_uuid(
+                    &row.try_get::<String, _>("workspace_id")?,
+                )?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn finish_onboarding<'a>(
+        &'a self,
+        id_hash: [u8; 32],
+        status: &'a str,
+        result_json: &'a str,
+        token: Option<EncryptedBusinessToken>,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let mut tx = self.begin().await?;
+            let row = sqlx::query(
+                "UPDATE onboarding_sessions SET status = ?, result = ?, updated_at = ?
+                 WHERE id_hash = ? RETURNING workspace_id",
+            )
+            .bind(status)
+            .bind(result_json)
+            .bind(ms(now))
+            .bind(&id_hash[..])
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+            let workspace: String = row.try_get("workspace_id")?;
+            if let Some(token) = token {
+                sqlx::query(
+                    "INSERT INTO business_tokens (waba_id, workspace_id, encrypted, stored_at)
+                     VALUES (?, ?, ?, ?)
+                     ON CONFLICT (waba_id) DO UPDATE SET workspace_id = excluded.workspace_id,
+                       encrypted = excluded.encrypted, stored_at = excluded.stored_at",
+                )
+                .bind(&token.waba_id)
+                .bind(&workspace)
+                .bind(&token.encrypted)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn business_token<'a>(
+        &'a self,
+        waba_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<StoredBusinessToken>>> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT workspace_id, encrypted FROM business_tokens WHERE waba_id = ?",
+            )
+            .bind(waba_id)
+            .fetch_optional(&self.reader)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            Ok(Some(StoredBusinessToken {
+                workspace_id: parse_uuid(&row.try_get::<String, _>("workspace_id")?)?,
+                encrypted: row.try_get("encrypted")?,
             }))
         })
     }

@@ -35,12 +35,22 @@ impl TestRelay {
     }
 
     pub async fn start_in(dir: tempfile::TempDir) -> Self {
-        let relay = Relay::open(Config::for_tests(dir.path(), SECRET))
-            .await
-            .unwrap();
-        let state = relay.state();
+        Self::start_with(dir, |_| {}).await
+    }
+
+    /// Starts with `public_origin` = the listener's URL, then lets `configure` adjust.
+    pub async fn start_configured(configure: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with(tempfile::tempdir().unwrap(), configure).await
+    }
+
+    pub async fn start_with(dir: tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = Config::for_tests(dir.path(), SECRET);
+        config.public_origin = Some(base.clone());
+        configure(&mut config);
+        let relay = Relay::open(config).await.unwrap();
+        let state = relay.state();
         let (stop, stopped) = oneshot::channel::<()>();
         let router = app(state.clone());
         let server = tokio::spawn(async move {
