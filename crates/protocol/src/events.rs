@@ -21,6 +21,9 @@ pub enum EventKind {
     /// Something a device of the workspace appended (a message it sent, a label, a note...);
     /// its plaintext format belongs to the desktop app.
     Device,
+    /// Written by the relay: the outcome of fetching an inbound media file, a
+    /// [`crate::media::MediaStatus`] as JSON.
+    MediaStatus,
 }
 
 impl EventKind {
@@ -28,6 +31,7 @@ impl EventKind {
         match self {
             EventKind::MetaWebhook => "meta_webhook",
             EventKind::Device => "device",
+            EventKind::MediaStatus => "media_status",
         }
     }
 
@@ -35,6 +39,7 @@ impl EventKind {
         match s {
             "meta_webhook" => Some(EventKind::MetaWebhook),
             "device" => Some(EventKind::Device),
+            "media_status" => Some(EventKind::MediaStatus),
             _ => None,
         }
     }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod invitations;
+pub mod media;
 pub mod onboarding;
 pub mod sealed;
 pub mod wabas;

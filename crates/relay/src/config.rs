@@ -112,7 +112,17 @@ pub struct Config {
     /// How long an onboarding session (Embedded Signup page) stays usable: 30 minutes (tests
     /// shorten it).
     pub onboarding_ttl: time::Duration,
+    /// Inbound media fetches: delay before the first retry, doubling after each failure
+    /// (30 s; tests shorten it).
+    pub media_retry_base: std::time::Duration,
+    /// Inbound media fetches: attempts before the relay gives up (6).
+    pub media_max_attempts: u32,
 }
+
+/// Default first retry delay of a failed media fetch.
+pub const MEDIA_RETRY_BASE: std::time::Duration = std::time::Duration::from_secs(30);
+/// Default attempts of a media fetch.
+pub const MEDIA_MAX_ATTEMPTS: u32 = 6;
 
 /// Default lifetime of an onboarding session.
 pub const ONBOARDING_TTL: time::Duration = time::Duration::minutes(30);
@@ -265,6 +275,8 @@ impl Config {
             encryption_key: EncryptionKey::from_base64(&encryption_key)?,
             password_hashing,
             onboarding_ttl: ONBOARDING_TTL,
+            media_retry_base: MEDIA_RETRY_BASE,
+            media_max_attempts: MEDIA_MAX_ATTEMPTS,
         })
     }
 
@@ -288,6 +300,8 @@ impl Config {
                 iterations: 1,
             },
             onboarding_ttl: ONBOARDING_TTL,
+            media_retry_base: MEDIA_RETRY_BASE,
+            media_max_attempts: MEDIA_MAX_ATTEMPTS,
         }
     }
 

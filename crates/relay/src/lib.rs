@@ -12,6 +12,7 @@ pub mod deletion;
 pub mod error;
 pub mod events;
 pub mod invitations;
+pub mod media;
 pub mod metrics;
 pub mod onboarding;
 pub mod sealing;
@@ -65,6 +66,8 @@ pub struct Inner {
     /// The Graph API (`graph_base_url`, `graph_version`), without a token: onboarding adds
     /// the one each call needs.
     pub graph: cloud_api::client::CloudApiClient,
+    /// Wakes the inbound-media worker.
+    pub media_queue: Arc<media::MediaQueue>,
 }
 
 impl Deref for AppState {
@@ -89,6 +92,7 @@ pub struct Relay {
     shutdown: watch::Sender<bool>,
     writer: tokio::task::JoinHandle<()>,
     pruner: tokio::task::JoinHandle<()>,
+    media_worker: tokio::task::JoinHandle<()>,
 }
 
 impl Relay {
@@ -120,12 +124,6 @@ impl Relay {
             auth::hash_password("no one's password, only for timing", cost)
         })
         .await??;
-        let pruner = tokio::spawn(prune_loop(
-            shared.clone(),
-            config.retention(),
-            wakeups.clone(),
-            shutdown_rx.clone(),
-        ));
         let state = AppState(Arc::new(Inner {
             config,
             store: shared,
@@ -137,13 +135,17 @@ impl Relay {
             shutdown: shutdown_rx,
             dummy_hash,
             graph,
+            media_queue: Arc::default(),
         }));
+        let pruner = tokio::spawn(prune_loop(state.clone()));
+        let media_worker = tokio::spawn(media::worker(state.clone()));
         Ok(Self {
             state,
             store,
             shutdown: shutdown_tx,
             writer,
             pruner,
+            media_worker,
         })
     }
 
@@ -155,8 +157,9 @@ impl Relay {
     pub async fn close(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         drop(self.state);
-        self.writer.await?;
         self.pruner.await?;
+        self.media_worker.await?;
+        self.writer.await?;
         self.store.close().await;
         Ok(())
     }
@@ -182,12 +185,11 @@ pub async fn inspect_invalid_bodies(config: &Config) -> anyhow::Result<Vec<store
         .collect()
 }
 
-async fn prune_loop(
-    store: Arc<dyn Store>,
-    retention: time::Duration,
-    wakeups: Arc<wakeups::Wakeups>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+async fn prune_loop(state: AppState) {
+    let store = state.store.clone();
+    let retention = state.config.retention();
+    let wakeups = state.wakeups.clone();
+    let mut shutdown = state.shutdown.clone();
     let mut tick = tokio::time::interval(PRUNE_EVERY);
     loop {
         tokio::select! {
@@ -207,6 +209,7 @@ async fn prune_loop(
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "retention failed"),
         }
+        media::prune(&state, policy.now - retention).await;
     }
 }
 
@@ -262,6 +265,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/events", get(events::list).post(events::append))
         .route("/v1/events/ack", post(events::ack))
         .route("/v1/events/stream", get(events::stream))
+        .route("/v1/media/{media_id}", get(media::download))
         .route("/v1/onboarding", post(onboarding::create))
         .route("/v1/onboarding/{id}", get(onboarding::result))
         .layer(DefaultBodyLimit::max(2 * events::MAX_SEALED_BYTES));

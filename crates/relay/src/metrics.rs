@@ -26,6 +26,10 @@ pub struct Metrics {
     pub group_commits: AtomicU64,
     pub group_commit_requests: AtomicU64,
     pub streams_connected: AtomicI64,
+    /// Inbound media: files fetched and stored sealed, failed attempts, fetches given up.
+    pub media_stored: AtomicU64,
+    pub media_attempts_failed: AtomicU64,
+    pub media_failed: AtomicU64,
 }
 
 impl Metrics {
@@ -35,7 +39,7 @@ impl Metrics {
 
     fn render(&self) -> String {
         let mut out = String::new();
-        let counters: [(&str, &str, &AtomicU64); 9] = [
+        let counters: [(&str, &str, &AtomicU64); 12] = [
             (
                 "dataoptix_relay_webhooks_received_total",
                 "Webhook POSTs with a valid signature",
@@ -80,6 +84,21 @@ impl Metrics {
                 "dataoptix_relay_group_commit_requests_total",
                 "Write requests carried by those transactions",
                 &self.group_commit_requests,
+            ),
+            (
+                "dataoptix_relay_media_stored_total",
+                "Inbound media files fetched and stored sealed",
+                &self.media_stored,
+            ),
+            (
+                "dataoptix_relay_media_attempts_failed_total",
+                "Failed inbound media fetch attempts",
+                &self.media_attempts_failed,
+            ),
+            (
+                "dataoptix_relay_media_failed_total",
+                "Inbound media fetches given up (media_status failed)",
+                &self.media_failed,
             ),
         ];
         for (name, help, value) in counters {

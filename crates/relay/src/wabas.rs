@@ -27,6 +27,8 @@ pub async fn claim(
         .await?;
     if released > 0 {
         state.notify_events(auth.workspace_id);
+        // Their inbound media were queued with them.
+        state.media_queue.wake();
     }
     tracing::info!(workspace = %auth.workspace_id, waba = waba_id, released, "WABA claimed");
     Ok(Json(ClaimWabaResponse {

@@ -407,6 +407,7 @@ async fn every_device_route_requires_a_session() {
             "/v1/onboarding/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         ),
         ("DELETE", "/v1/accounts/current"),
+        ("GET", "/v1/media/some-media-id"),
         ("GET", "/v1/invitations"),
         ("POST", "/v1/invitations"),
         (

@@ -408,6 +408,8 @@ pub async fn complete(
         .store
         .finish_onboarding(id_hash, status, &json, token, OffsetDateTime::now_utc())
         .await?;
+    // Media of entries released by the claim (or racing it) can be fetched now: the token is in.
+    state.media_queue.wake();
     Ok(Json(CompleteOnboardingResponse {
         redirect: format!("{REDIRECT_PREFIX}{id}"),
     }))

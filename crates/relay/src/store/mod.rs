@@ -132,6 +132,14 @@ pub enum WriteOp {
         encrypted: Vec<u8>,
         received_at: OffsetDateTime,
     },
+    /// An event the relay itself wrote (e.g. `media_status`), sealed to the workspace.
+    RelayEvent {
+        workspace_id: Uuid,
+        kind: EventKind,
+        dedupe_key: [u8; 32],
+        sealed: Vec<u8>,
+        created_at: OffsetDateTime,
+    },
     /// An event a device sealed and appended.
     DeviceEvent {
         workspace_id: Uuid,
@@ -233,6 +241,48 @@ pub struct EncryptedBusinessToken {
 pub struct StoredBusinessToken {
     pub workspace_id: Uuid,
     pub encrypted: Vec<u8>,
+}
+
+/// An inbound media file to fetch (queued after its webhook entry was committed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMediaJob {
+    pub workspace_id: Uuid,
+    pub media_id: String,
+    pub waba_id: String,
+    pub phone_number_id: String,
+}
+
+/// A queued fetch that is due.
+#[derive(Debug, Clone)]
+pub struct MediaJob {
+    pub workspace_id: Uuid,
+    pub media_id: String,
+    pub waba_id: String,
+    pub phone_number_id: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+/// A media item as stored: `status` is `pending`, `stored` or `failed`.
+#[derive(Debug, Clone)]
+pub struct MediaRecord {
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub mime_type: Option<String>,
+    pub size: Option<i64>,
+    /// Hex SHA-256 of the plaintext.
+    pub sha256: Option<String>,
+    pub fetched_at: Option<OffsetDateTime>,
+}
+
+/// What a successful fetch stored.
+#[derive(Debug, Clone)]
+pub struct StoredMedia {
+    pub mime_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub fetched_at: OffsetDateTime,
 }
 
 /// Retention: what `prune` may remove.
@@ -391,6 +441,45 @@ pub trait Store: Send + Sync + 'static {
         &'a self,
         waba_id: &'a str,
     ) -> BoxFuture<'a, StoreResult<Option<StoredBusinessToken>>>;
+
+    /// Queues media fetches due now; an item already known is left as it is.
+    fn enqueue_media(
+        &self,
+        jobs: Vec<NewMediaJob>,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<()>>;
+    /// Pending fetches whose `next_attempt_at` has come, oldest first.
+    fn due_media(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> BoxFuture<'_, StoreResult<Vec<MediaJob>>>;
+    /// The earliest `next_attempt_at` of a pending fetch, if any.
+    fn next_media_due(&self) -> BoxFuture<'_, StoreResult<Option<OffsetDateTime>>>;
+    fn media_stored<'a>(
+        &'a self,
+        workspace_id: Uuid,
+        media_id: &'a str,
+        stored: StoredMedia,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    /// Records a failed attempt: `next` is when to retry, `None` when the relay gives up.
+    fn media_attempt_failed<'a>(
+        &'a self,
+        workspace_id: Uuid,
+        media_id: &'a str,
+        error: &'a str,
+        next: Option<OffsetDateTime>,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    fn media<'a>(
+        &'a self,
+        workspace_id: Uuid,
+        media_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<MediaRecord>>>;
+    /// Forgets media created before `before`; returns them so their files can be removed.
+    fn prune_media(
+        &self,
+        before: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<Vec<(Uuid, String)>>>;
 
     /// Stored invalid bodies (still encrypted), oldest first.
     fn invalid_bodies(&self) -> BoxFuture<'_, StoreResult<Vec<InvalidBody>>>;

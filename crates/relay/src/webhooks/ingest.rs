@@ -81,8 +81,9 @@ pub async fn receive(
     Metrics::add(&state.metrics.webhooks_received, 1);
     let now = OffsetDateTime::now_utc();
 
-    let ops = match split_entries(&body) {
-        Some(entries) => route_and_seal(&state, &entries, now).await?,
+    let entries = split_entries(&body);
+    let ops = match &entries {
+        Some(entries) => route_and_seal(&state, entries, now).await?,
         None => {
             // Signed by Meta but not an envelope we understand: keep it (encrypted) for a
             // human to look at, and answer 200 so Meta does not retry it for 7 days.
@@ -110,6 +111,24 @@ pub async fn receive(
     if outcomes.contains(&WriteOutcome::Stale) {
         // A WABA changed hands mid-delivery; Meta's retry will be routed afresh.
         return Err(AppError::Unavailable);
+    }
+    if let Some(entries) = &entries {
+        // Inbound media of the entries just appended: queued by a background task, so the
+        // 200 does not wait for it (entries and outcomes are in the same order).
+        let appended: Vec<(uuid::Uuid, Vec<u8>)> = entries
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(entry, outcome)| match outcome {
+                WriteOutcome::Appended { workspace_id, .. } => {
+                    Some((*workspace_id, entry.raw.to_vec()))
+                }
+                _ => None,
+            })
+            .filter(|(_, raw)| crate::media::may_carry_media(raw))
+            .collect();
+        if !appended.is_empty() {
+            crate::media::enqueue_after_commit(&state, appended);
+        }
     }
     let count = |f: fn(&WriteOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count() as u64;
     let appended = count(|o| matches!(o, WriteOutcome::Appended { .. }));
