@@ -5,12 +5,14 @@
 //! here builds and tests without GTK or a window. The tests that need a real process
 //! environment (a private D-Bus session and keyring, or none) drive that binary.
 //!
-//! This first increment holds the two foundations everything else needs:
+//! So far it holds the two foundations everything else needs, and sync on top of them:
 //! - [`vault`]: where secrets live. A 256-bit master key in the OS keyring (or, when no keyring
 //!   is reachable, derived from a passphrase with Argon2id), and every other secret — tokens,
 //!   the device key pair, the workspace key, the database key — sealed with AES-256-GCM under it.
 //! - [`store`]: the local message store, SQLite through sqlx, encrypted with SQLCipher under a
 //!   raw key from the vault, with FTS5 search and keyset pagination.
+//! - [`sync`]: the relay's sealed event log applied to the store, one transaction per page,
+//!   acknowledged only after the commit.
 //!
 //! Typical start-up:
 //! ```no_run
@@ -24,4 +26,5 @@
 //! ```
 
 pub mod store;
+pub mod sync;
 pub mod vault;

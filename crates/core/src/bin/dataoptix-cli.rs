@@ -12,11 +12,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use std::time::Duration;
+
 use dataoptix_core::store::{Store, StoreError, DB_FILE};
+use dataoptix_core::sync::{
+    save_session, saved_syncer, RelayClient, SyncError, SyncProgress, Syncer,
+};
 use dataoptix_core::vault::{
     KeySource, KeyringStore, PassphrasePurpose, PassphraseSource, Vault, VaultError,
     KEYRING_SERVICE, PASSPHRASE_ENV, STORE_KEY_RECORD,
 };
+use protocol::auth::RegisterRequest;
+use protocol::WorkspaceSecretKey;
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -45,6 +52,37 @@ enum Command {
     /// The encrypted local store.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Registers a new workspace at a relay (password from stdin) and remembers the session:
+    /// token and workspace key sealed in the vault, relay URL in the store.
+    Register {
+        /// The relay's URL, e.g. https://relay.example.com (remembered).
+        #[arg(long)]
+        relay: String,
+        /// Your name.
+        #[arg(long)]
+        name: String,
+        /// Your email (the sign-in name).
+        #[arg(long)]
+        email: String,
+        /// The company (workspace) name.
+        #[arg(long)]
+        company: String,
+        /// This device's name in session lists.
+        #[arg(long, default_value = "dataoptix-cli")]
+        device_name: String,
+    },
+    /// Claims a WhatsApp Business Account for the workspace at the relay.
+    ClaimWaba {
+        /// The WABA id.
+        waba_id: String,
+    },
+    /// Syncs with the relay: applies its event log to the store, a page per transaction.
+    /// Without --once, keeps going (long-poll, reconnecting with backoff) until Ctrl-C.
+    Sync {
+        /// Catch up and exit.
+        #[arg(long)]
+        once: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +192,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Vault(VaultCommand::Get { name }) => vault_get(&ctx, &name),
         Command::Store(StoreCommand::Init) => store_cmd(&ctx, true),
         Command::Store(StoreCommand::Stats) => store_cmd(&ctx, false),
+        Command::Register {
+            relay,
+            name,
+            email,
+            company,
+            device_name,
+        } => register(&ctx, &relay, name, email, company, device_name),
+        Command::ClaimWaba { waba_id } => claim_waba(&ctx, &waba_id),
+        Command::Sync { once } => sync_cmd(&ctx, once),
     }
 }
 
@@ -338,6 +385,126 @@ fn store_cmd(ctx: &Context<'_>, init: bool) -> Result<(), Failure> {
         ),
     }
     Ok(())
+}
+
+impl From<SyncError> for Failure {
+    fn from(error: SyncError) -> Self {
+        Self(error.to_string())
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn register(
+    ctx: &Context<'_>,
+    relay: &str,
+    name: String,
+    email: String,
+    company: String,
+    device_name: String,
+) -> Result<(), Failure> {
+    let password = read_secret("the new account's password")?;
+    let password = String::from_utf8(password.to_vec())
+        .map_err(|_| Failure("the password is not UTF-8 text".into()))?;
+    let password = Zeroizing::new(password.trim_end_matches(['\r', '\n']).to_string());
+    let vault = ctx.vault()?;
+    let key = WorkspaceSecretKey::generate();
+    let store_key = vault.store_key()?;
+    let path = ctx.data_dir.join(DB_FILE);
+    let created = runtime()?.block_on(async {
+        let store = Store::open(&path, &store_key).await?;
+        let client = RelayClient::new(relay);
+        let created = client
+            .register(&RegisterRequest {
+                name,
+                email,
+                company,
+                password: password.to_string(),
+                workspace_public_key: key.public_key().to_base64(),
+                device_name,
+            })
+            .await?;
+        save_session(&vault, &store, client.base_url(), &created, &key).await?;
+        store.close().await;
+        Ok::<_, Failure>(created)
+    })?;
+    if ctx.json {
+        print_json(&json!({"workspace_id": created.workspace.id, "user_id": created.user.id}));
+    } else {
+        println!(
+            "Registered workspace {} at {relay}; session saved in the vault.",
+            created.workspace.company
+        );
+    }
+    Ok(())
+}
+
+/// The store and the saved relay session, or a plain explanation.
+async fn linked(ctx: &Context<'_>, vault: &Vault) -> Result<(Store, Syncer), Failure> {
+    let path = ctx.data_dir.join(DB_FILE);
+    let store = Store::open(&path, &vault.store_key()?).await?;
+    let syncer = saved_syncer(vault, &store).await?.ok_or_else(|| {
+        Failure(
+            "this device is not linked to a relay yet; run `dataoptix-cli register` first".into(),
+        )
+    })?;
+    Ok((store, syncer))
+}
+
+fn claim_waba(ctx: &Context<'_>, waba_id: &str) -> Result<(), Failure> {
+    let vault = ctx.existing_vault()?;
+    let claimed = runtime()?.block_on(async {
+        let (store, syncer) = linked(ctx, &vault).await?;
+        let claimed = syncer.client().claim_waba(waba_id).await?;
+        store.close().await;
+        Ok::<_, Failure>(claimed)
+    })?;
+    if ctx.json {
+        print_json(
+            &json!({"waba_id": claimed.waba_id, "released_events": claimed.released_events}),
+        );
+    } else {
+        println!("Claimed WABA {}.", claimed.waba_id);
+    }
+    Ok(())
+}
+
+fn sync_cmd(ctx: &Context<'_>, once: bool) -> Result<(), Failure> {
+    let vault = ctx.existing_vault()?;
+    let json_out = ctx.json;
+    runtime()?.block_on(async {
+        let (store, syncer) = linked(ctx, &vault).await?;
+        let report = |p: &SyncProgress| {
+            if json_out {
+                print_json(&json!(p));
+            } else {
+                eprintln!("synced {} events (cursor {})", p.events, p.cursor);
+            }
+        };
+        let outcome = if once {
+            syncer.run_once_with(report).await.map(|p| {
+                if json_out {
+                    print_json(&json!(p));
+                } else {
+                    println!(
+                        "Up to date: {} events applied, {} new messages, cursor {}.",
+                        p.events, p.messages_inserted, p.cursor
+                    );
+                }
+            })
+        } else {
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            syncer.run(Duration::from_secs(25), report, stop).await
+        };
+        store.close().await;
+        Ok::<_, Failure>(outcome?)
+    })
 }
 
 /// A prompt is possible only with a terminal to ask on; scripts and tests (stdin and stderr

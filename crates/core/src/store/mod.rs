@@ -30,6 +30,10 @@ use sqlx::ConnectOptions;
 use crate::vault::MasterKey;
 
 pub use phone::normalize_phone;
+pub(crate) use repo::{
+    apply_reactions_in, apply_revisions_in, apply_statuses_in, ensure_conversation_in,
+    insert_messages_in, set_sync_cursor_in, upsert_contact_in,
+};
 pub use repo::{
     ContactHit, ContactInput, ConversationRow, Cursor, Direction, InsertReport, MessageHit,
     MessageRow, MessageStatus, NewMessage, Origin, Page, PhoneNumberInput, ReactionUpdate,
@@ -84,6 +88,11 @@ impl Store {
     /// Opens (creating if needed) the encrypted database at `path` with `key`, and brings its
     /// schema up to date.
     pub async fn open(path: &Path, key: &MasterKey) -> Result<Self, StoreError> {
+        // SQLCipher's crypto is OpenSSL. Initialise it ourselves before the first connection so
+        // that OpenSSL does not register its `atexit` cleanup: sqlx closes pooled connections on
+        // worker threads that can still be running at process exit, and a connection closing
+        // after OpenSSL tore itself down crashes the process (seen as SIGSEGV after tests).
+        openssl_sys::init();
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)

@@ -417,23 +417,8 @@ impl Store {
         phone_number_id: &str,
         contact_id: i64,
     ) -> Result<i64, StoreError> {
-        sqlx::query(
-            "INSERT INTO conversations (workspace_id, phone_number_id, contact_id)
-             VALUES (?, ?, ?) ON CONFLICT(phone_number_id, contact_id) DO NOTHING",
-        )
-        .bind(workspace_id)
-        .bind(phone_number_id)
-        .bind(contact_id)
-        .execute(&self.pool)
-        .await?;
-        let id = sqlx::query_scalar(
-            "SELECT id FROM conversations WHERE phone_number_id = ? AND contact_id = ?",
-        )
-        .bind(phone_number_id)
-        .bind(contact_id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
+        let mut conn = self.pool.acquire().await?;
+        ensure_conversation_in(&mut conn, workspace_id, phone_number_id, contact_id).await
     }
 
     /// Stores a page of messages in one transaction. A wamid already stored is skipped, so
@@ -443,86 +428,10 @@ impl Store {
         &self,
         messages: &[NewMessage],
     ) -> Result<InsertReport, StoreError> {
-        let mut report = InsertReport::default();
         let mut tx = self.pool.begin().await?;
-        let created = now();
-        for m in messages {
-            if m.wamid.is_empty() {
-                return Err(StoreError::Invalid("a message without wamid".into()));
-            }
-            let result = sqlx::query(
-                "INSERT INTO messages (conversation_id, wamid, direction, origin, kind, ts, from_id,
-                     text_body, caption, document_filename, media_meta_id, mime_type, latitude,
-                     longitude, location_name, location_address, reply_id, reply_title,
-                     context_wamid, raw_json, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT(wamid) DO NOTHING",
-            )
-            .bind(m.conversation_id)
-            .bind(&m.wamid)
-            .bind(m.direction.as_str())
-            .bind(m.origin.as_str())
-            .bind(&m.kind)
-            .bind(m.ts)
-            .bind(&m.from_id)
-            .bind(&m.text_body)
-            .bind(&m.caption)
-            .bind(&m.document_filename)
-            .bind(&m.media_meta_id)
-            .bind(&m.mime_type)
-            .bind(m.latitude)
-            .bind(m.longitude)
-            .bind(&m.location_name)
-            .bind(&m.location_address)
-            .bind(&m.reply_id)
-            .bind(&m.reply_title)
-            .bind(&m.context_wamid)
-            .bind(&m.raw_json)
-            .bind(created)
-            .execute(&mut *tx)
-            .await?;
-            if result.rows_affected() == 0 {
-                report.duplicates += 1;
-                continue;
-            }
-            report.inserted += 1;
-            let id = result.last_insert_rowid();
-            sqlx::query(
-                "UPDATE conversations SET last_message_at = ?1, last_message_id = ?2
-                 WHERE id = ?3 AND (last_message_at < ?1
-                     OR (last_message_at = ?1 AND COALESCE(last_message_id, 0) < ?2))",
-            )
-            .bind(m.ts)
-            .bind(id)
-            .bind(m.conversation_id)
-            .execute(&mut *tx)
-            .await?;
-            if m.direction == Direction::In {
-                sqlx::query(
-                    "UPDATE conversations SET unread_count = unread_count + 1,
-                         last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?1)
-                     WHERE id = ?2",
-                )
-                .bind(m.ts)
-                .bind(m.conversation_id)
-                .execute(&mut *tx)
-                .await?;
-            } else {
-                // Statuses that came before the message.
-                sqlx::query(
-                    "UPDATE messages SET (status, status_rank, status_at, error_code, error_title) =
-                         (SELECT status, rank, ts, error_code, error_title FROM message_statuses
-                          WHERE wamid = ?1 ORDER BY rank DESC LIMIT 1)
-                     WHERE id = ?2 AND EXISTS (SELECT 1 FROM message_statuses WHERE wamid = ?1)",
-                )
-                .bind(&m.wamid)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
+        let out = insert_messages_in(&mut tx, messages).await?;
         tx.commit().await?;
-        Ok(report)
+        Ok(out)
     }
 
     /// Applies a page of status webhooks in one transaction. Each (wamid, status) is recorded
@@ -532,69 +441,17 @@ impl Store {
         &self,
         updates: &[StatusUpdate],
     ) -> Result<StatusReport, StoreError> {
-        let mut report = StatusReport::default();
         let mut tx = self.pool.begin().await?;
-        for u in updates {
-            let rank = u.status.rank();
-            let recorded = sqlx::query(
-                "INSERT INTO message_statuses (wamid, status, rank, ts, error_code, error_title, raw_json)
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(wamid, status) DO NOTHING",
-            )
-            .bind(&u.wamid)
-            .bind(u.status.as_str())
-            .bind(rank)
-            .bind(u.ts)
-            .bind(u.error_code)
-            .bind(&u.error_title)
-            .bind(&u.raw_json)
-            .execute(&mut *tx)
-            .await?;
-            if recorded.rows_affected() == 0 {
-                report.duplicates += 1;
-                continue;
-            }
-            report.recorded += 1;
-            let advanced = sqlx::query(
-                "UPDATE messages SET status = ?, status_rank = ?, status_at = ?, error_code = ?,
-                     error_title = ?
-                 WHERE wamid = ? AND status_rank < ?",
-            )
-            .bind(u.status.as_str())
-            .bind(rank)
-            .bind(u.ts)
-            .bind(u.error_code)
-            .bind(&u.error_title)
-            .bind(&u.wamid)
-            .bind(rank)
-            .execute(&mut *tx)
-            .await?;
-            report.advanced += advanced.rows_affected() as usize;
-        }
+        let out = apply_statuses_in(&mut tx, updates).await?;
         tx.commit().await?;
-        Ok(report)
+        Ok(out)
     }
 
     /// Applies a page of reactions in one transaction: per (message, reactor) the newest
     /// reaction wins, whatever order they arrive in; an empty emoji removes the reaction.
     pub async fn apply_reactions(&self, reactions: &[ReactionUpdate]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for r in reactions {
-            let emoji = r.emoji.as_deref().filter(|e| !e.is_empty());
-            sqlx::query(
-                "INSERT INTO reactions (message_wamid, reactor, emoji, ts, raw_json)
-                 VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT(message_wamid, reactor) DO UPDATE SET
-                     emoji = excluded.emoji, ts = excluded.ts, raw_json = excluded.raw_json
-                 WHERE excluded.ts >= reactions.ts",
-            )
-            .bind(&r.message_wamid)
-            .bind(&r.reactor)
-            .bind(emoji)
-            .bind(r.ts)
-            .bind(&r.raw_json)
-            .execute(&mut *tx)
-            .await?;
-        }
+        apply_reactions_in(&mut tx, reactions).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -618,62 +475,7 @@ impl Store {
     /// the content (typed columns, search rows and the raw JSON) of the message.
     pub async fn apply_revisions(&self, revisions: &[Revision]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for r in revisions {
-            let kind = if r.new_text.is_some() {
-                "edit"
-            } else {
-                "delete"
-            };
-            let new = sqlx::query(
-                "INSERT INTO message_revisions (wamid, kind, new_text, ts, raw_json)
-                 VALUES (?, ?, ?, ?, ?) ON CONFLICT(wamid, kind, ts) DO NOTHING",
-            )
-            .bind(&r.wamid)
-            .bind(kind)
-            .bind(&r.new_text)
-            .bind(r.ts)
-            .bind(&r.raw_json)
-            .execute(&mut *tx)
-            .await?;
-            if new.rows_affected() == 0 {
-                continue;
-            }
-            match &r.new_text {
-                Some(text) => {
-                    sqlx::query(
-                        "UPDATE messages SET
-                             text_body = CASE WHEN caption IS NOT NULL AND text_body IS NULL
-                                              THEN NULL ELSE ?1 END,
-                             caption = CASE WHEN caption IS NOT NULL AND text_body IS NULL
-                                            THEN ?1 ELSE caption END,
-                             edited_at = ?2
-                         WHERE wamid = ?3 AND deleted_at IS NULL
-                             AND (edited_at IS NULL OR edited_at < ?2)",
-                    )
-                    .bind(text)
-                    .bind(r.ts)
-                    .bind(&r.wamid)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                None => {
-                    sqlx::query(
-                        "UPDATE messages SET deleted_at = ?1, text_body = NULL, caption = NULL,
-                             document_filename = NULL, raw_json = '{\"deleted\":true}'
-                         WHERE wamid = ?2 AND deleted_at IS NULL",
-                    )
-                    .bind(r.ts)
-                    .bind(&r.wamid)
-                    .execute(&mut *tx)
-                    .await?;
-                    // The history of a deleted message must not keep its text either.
-                    sqlx::query("UPDATE message_revisions SET new_text = NULL WHERE wamid = ?")
-                        .bind(&r.wamid)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-        }
+        apply_revisions_in(&mut tx, revisions).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -720,7 +522,7 @@ impl Store {
     }
 
     /// Records the cursor of `stream`. Call it in the same transaction as the page it covers
-    /// (see the sync increment); on its own it is for tests and tools.
+    /// (`crate::sync::apply_page` does); on its own it is for tests and tools.
     pub async fn set_sync_cursor(&self, stream: &str, cursor: &str) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sync_cursor (stream, cursor, updated_at) VALUES (?, ?, ?)
@@ -859,7 +661,7 @@ impl Store {
     }
 }
 
-async fn upsert_contact_in(
+pub(crate) async fn upsert_contact_in(
     conn: &mut SqliteConnection,
     input: &ContactInput,
 ) -> Result<i64, StoreError> {
@@ -944,6 +746,275 @@ async fn upsert_contact_in(
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get(0)?)
+}
+
+/// [`Store::insert_messages`] inside a transaction the caller owns (sync applies a whole page in one).
+pub(crate) async fn insert_messages_in(
+    tx: &mut SqliteConnection,
+    messages: &[NewMessage],
+) -> Result<InsertReport, StoreError> {
+    let mut report = InsertReport::default();
+
+    let created = now();
+    for m in messages {
+        if m.wamid.is_empty() {
+            return Err(StoreError::Invalid("a message without wamid".into()));
+        }
+        let result = sqlx::query(
+            "INSERT INTO messages (conversation_id, wamid, direction, origin, kind, ts, from_id,
+                     text_body, caption, document_filename, media_meta_id, mime_type, latitude,
+                     longitude, location_name, location_address, reply_id, reply_title,
+                     context_wamid, raw_json, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(wamid) DO NOTHING",
+        )
+        .bind(m.conversation_id)
+        .bind(&m.wamid)
+        .bind(m.direction.as_str())
+        .bind(m.origin.as_str())
+        .bind(&m.kind)
+        .bind(m.ts)
+        .bind(&m.from_id)
+        .bind(&m.text_body)
+        .bind(&m.caption)
+        .bind(&m.document_filename)
+        .bind(&m.media_meta_id)
+        .bind(&m.mime_type)
+        .bind(m.latitude)
+        .bind(m.longitude)
+        .bind(&m.location_name)
+        .bind(&m.location_address)
+        .bind(&m.reply_id)
+        .bind(&m.reply_title)
+        .bind(&m.context_wamid)
+        .bind(&m.raw_json)
+        .bind(created)
+        .execute(&mut *tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            report.duplicates += 1;
+            continue;
+        }
+        report.inserted += 1;
+        let id = result.last_insert_rowid();
+        sqlx::query(
+            "UPDATE conversations SET last_message_at = ?1, last_message_id = ?2
+                 WHERE id = ?3 AND (last_message_at < ?1
+                     OR (last_message_at = ?1 AND COALESCE(last_message_id, 0) < ?2))",
+        )
+        .bind(m.ts)
+        .bind(id)
+        .bind(m.conversation_id)
+        .execute(&mut *tx)
+        .await?;
+        if m.direction == Direction::In {
+            sqlx::query(
+                "UPDATE conversations SET unread_count = unread_count + 1,
+                         last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?1)
+                     WHERE id = ?2",
+            )
+            .bind(m.ts)
+            .bind(m.conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            // Statuses that came before the message.
+            sqlx::query(
+                "UPDATE messages SET (status, status_rank, status_at, error_code, error_title) =
+                         (SELECT status, rank, ts, error_code, error_title FROM message_statuses
+                          WHERE wamid = ?1 ORDER BY rank DESC LIMIT 1)
+                     WHERE id = ?2 AND EXISTS (SELECT 1 FROM message_statuses WHERE wamid = ?1)",
+            )
+            .bind(&m.wamid)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+
+    Ok(report)
+}
+
+/// [`Store::apply_statuses`] inside a transaction the caller owns (sync applies a whole page in one).
+pub(crate) async fn apply_statuses_in(
+    tx: &mut SqliteConnection,
+    updates: &[StatusUpdate],
+) -> Result<StatusReport, StoreError> {
+    let mut report = StatusReport::default();
+
+    for u in updates {
+        let rank = u.status.rank();
+        let recorded = sqlx::query(
+                "INSERT INTO message_statuses (wamid, status, rank, ts, error_code, error_title, raw_json)
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(wamid, status) DO NOTHING",
+            )
+            .bind(&u.wamid)
+            .bind(u.status.as_str())
+            .bind(rank)
+            .bind(u.ts)
+            .bind(u.error_code)
+            .bind(&u.error_title)
+            .bind(&u.raw_json)
+            .execute(&mut *tx)
+            .await?;
+        if recorded.rows_affected() == 0 {
+            report.duplicates += 1;
+            continue;
+        }
+        report.recorded += 1;
+        let advanced = sqlx::query(
+            "UPDATE messages SET status = ?, status_rank = ?, status_at = ?, error_code = ?,
+                     error_title = ?
+                 WHERE wamid = ? AND status_rank < ?",
+        )
+        .bind(u.status.as_str())
+        .bind(rank)
+        .bind(u.ts)
+        .bind(u.error_code)
+        .bind(&u.error_title)
+        .bind(&u.wamid)
+        .bind(rank)
+        .execute(&mut *tx)
+        .await?;
+        report.advanced += advanced.rows_affected() as usize;
+    }
+
+    Ok(report)
+}
+
+/// [`Store::apply_reactions`] inside a transaction the caller owns (sync applies a whole page in one).
+pub(crate) async fn apply_reactions_in(
+    tx: &mut SqliteConnection,
+    reactions: &[ReactionUpdate],
+) -> Result<(), StoreError> {
+    for r in reactions {
+        let emoji = r.emoji.as_deref().filter(|e| !e.is_empty());
+        sqlx::query(
+            "INSERT INTO reactions (message_wamid, reactor, emoji, ts, raw_json)
+                 VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT(message_wamid, reactor) DO UPDATE SET
+                     emoji = excluded.emoji, ts = excluded.ts, raw_json = excluded.raw_json
+                 WHERE excluded.ts >= reactions.ts",
+        )
+        .bind(&r.message_wamid)
+        .bind(&r.reactor)
+        .bind(emoji)
+        .bind(r.ts)
+        .bind(&r.raw_json)
+        .execute(&mut *tx)
+        .await?;
+    }
+
+    Ok(())
+}
+
+/// [`Store::apply_revisions`] inside a transaction the caller owns (sync applies a whole page in one).
+pub(crate) async fn apply_revisions_in(
+    tx: &mut SqliteConnection,
+    revisions: &[Revision],
+) -> Result<(), StoreError> {
+    for r in revisions {
+        let kind = if r.new_text.is_some() {
+            "edit"
+        } else {
+            "delete"
+        };
+        let new = sqlx::query(
+            "INSERT INTO message_revisions (wamid, kind, new_text, ts, raw_json)
+                 VALUES (?, ?, ?, ?, ?) ON CONFLICT(wamid, kind, ts) DO NOTHING",
+        )
+        .bind(&r.wamid)
+        .bind(kind)
+        .bind(&r.new_text)
+        .bind(r.ts)
+        .bind(&r.raw_json)
+        .execute(&mut *tx)
+        .await?;
+        if new.rows_affected() == 0 {
+            continue;
+        }
+        match &r.new_text {
+            Some(text) => {
+                sqlx::query(
+                    "UPDATE messages SET
+                             text_body = CASE WHEN caption IS NOT NULL AND text_body IS NULL
+                                              THEN NULL ELSE ?1 END,
+                             caption = CASE WHEN caption IS NOT NULL AND text_body IS NULL
+                                            THEN ?1 ELSE caption END,
+                             edited_at = ?2
+                         WHERE wamid = ?3 AND deleted_at IS NULL
+                             AND (edited_at IS NULL OR edited_at < ?2)",
+                )
+                .bind(text)
+                .bind(r.ts)
+                .bind(&r.wamid)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE messages SET deleted_at = ?1, text_body = NULL, caption = NULL,
+                             document_filename = NULL, raw_json = '{\"deleted\":true}'
+                         WHERE wamid = ?2 AND deleted_at IS NULL",
+                )
+                .bind(r.ts)
+                .bind(&r.wamid)
+                .execute(&mut *tx)
+                .await?;
+                // The history of a deleted message must not keep its text either.
+                sqlx::query("UPDATE message_revisions SET new_text = NULL WHERE wamid = ?")
+                    .bind(&r.wamid)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+    }
+
+    Ok(())
+}
+
+/// [`Store::ensure_conversation`] on a connection or transaction the caller owns.
+pub(crate) async fn ensure_conversation_in(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    phone_number_id: &str,
+    contact_id: i64,
+) -> Result<i64, StoreError> {
+    sqlx::query(
+        "INSERT INTO conversations (workspace_id, phone_number_id, contact_id)
+         VALUES (?, ?, ?) ON CONFLICT(phone_number_id, contact_id) DO NOTHING",
+    )
+    .bind(workspace_id)
+    .bind(phone_number_id)
+    .bind(contact_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE phone_number_id = ? AND contact_id = ?",
+    )
+    .bind(phone_number_id)
+    .bind(contact_id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// [`Store::set_sync_cursor`] inside the transaction of the page it covers.
+pub(crate) async fn set_sync_cursor_in(
+    conn: &mut SqliteConnection,
+    stream: &str,
+    cursor: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sync_cursor (stream, cursor, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(stream) DO UPDATE SET cursor = excluded.cursor,
+             updated_at = excluded.updated_at",
+    )
+    .bind(stream)
+    .bind(cursor)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 fn start(cursor: Option<Cursor>) -> (i64, i64) {

@@ -1,0 +1,513 @@
+//! Applies a page of relay events to the store in one transaction.
+
+use cloud_api::webhook::{
+    ChangeValue, Contact, InteractiveReply, Lenient, Message, MessageContent, Metadata, Status,
+    WebhookPayload,
+};
+use protocol::events::{Event, EventKind, EventPage};
+use protocol::WorkspaceSecretKey;
+use std::collections::HashMap;
+
+use serde_json::Value;
+use sqlx::SqliteConnection;
+
+use crate::store::{
+    apply_reactions_in, apply_revisions_in, apply_statuses_in, ensure_conversation_in,
+    insert_messages_in, set_sync_cursor_in, upsert_contact_in, ContactInput, Direction,
+    MessageStatus, NewMessage, Origin, ReactionUpdate, Revision, StatusUpdate, Store, StoreError,
+};
+
+use super::{SyncError, CURSOR_STREAM};
+
+/// What applying one page did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PageReport {
+    /// Events in the page.
+    pub events: usize,
+    /// Messages stored for the first time (inbound, echoes, unsupported).
+    pub messages_inserted: usize,
+    /// Messages already stored (redelivery), left untouched.
+    pub messages_duplicate: usize,
+    /// Status events recorded for the first time.
+    pub statuses_recorded: usize,
+    /// Reactions (and removals) applied.
+    pub reactions: usize,
+    /// Edits and deletions applied.
+    pub revisions: usize,
+    /// Parts kept raw in `sync_raw_events` (unopenable, not JSON, not applied yet, unknown).
+    pub kept_raw: usize,
+    /// The cursor committed with the page (the relay's `next_after`).
+    pub cursor: i64,
+}
+
+/// Everything typed out of a page, before it is written.
+#[derive(Default)]
+struct Batch {
+    messages: Vec<NewMessage>,
+    statuses: Vec<StatusUpdate>,
+    reactions: Vec<ReactionUpdate>,
+    revisions: Vec<Revision>,
+    raw: Vec<RawPart>,
+    /// The event being collected, and how many parts of it were kept raw so far: parts are
+    /// numbered in a fixed order, so a redelivered event maps to the same keys.
+    event_id: String,
+    seq: i64,
+    parts: i64,
+    /// Conversations resolved earlier in this page, by (phone number, wa_id, user_id,
+    /// profile name): a busy chat costs its contact and conversation lookups once per page.
+    conversations: HashMap<ConversationKey, i64>,
+}
+
+type ConversationKey = (String, Option<String>, Option<String>, Option<String>);
+
+impl Batch {
+    fn start(&mut self, event: &Event) {
+        self.event_id = event.id.to_string();
+        self.seq = event.seq;
+        self.parts = 0;
+    }
+
+    fn keep(&mut self, reason: &'static str, kind: &str, payload: String) {
+        self.raw.push(RawPart {
+            event_id: self.event_id.clone(),
+            part: self.parts,
+            seq: self.seq,
+            reason,
+            kind: kind.to_string(),
+            payload,
+        });
+        self.parts += 1;
+    }
+}
+
+struct RawPart {
+    event_id: String,
+    part: i64,
+    seq: i64,
+    reason: &'static str,
+    kind: String,
+    payload: String,
+}
+
+/// Opens, parses and applies every event of `page`, and sets the sync cursor to
+/// `page.next_after`, all in ONE transaction. Nothing is acknowledged here: the caller acks the
+/// relay only after this returned (i.e. after the commit).
+///
+/// A bad event never fails the page: an envelope that does not open, a plaintext that is not
+/// JSON, and webhook parts nothing applies yet are kept in `sync_raw_events` (keyed by event id,
+/// so redelivery stores them once) and the cursor moves on. Only a database error fails the
+/// page, and then nothing of it is written and the cursor stays.
+pub async fn apply_page(
+    store: &Store,
+    key: &WorkspaceSecretKey,
+    workspace_id: &str,
+    page: &EventPage,
+) -> Result<PageReport, SyncError> {
+    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+    let mut report = PageReport {
+        events: page.events.len(),
+        cursor: page.next_after,
+        ..PageReport::default()
+    };
+    ensure_workspace(&mut tx, workspace_id).await?;
+    let mut batch = Batch::default();
+    for event in &page.events {
+        collect_event(&mut tx, key, workspace_id, event, &mut batch).await?;
+    }
+    let inserted = insert_messages_in(&mut tx, &batch.messages).await?;
+    report.messages_inserted = inserted.inserted;
+    report.messages_duplicate = inserted.duplicates;
+    apply_revisions_in(&mut tx, &batch.revisions).await?;
+    report.revisions = batch.revisions.len();
+    apply_reactions_in(&mut tx, &batch.reactions).await?;
+    report.reactions = batch.reactions.len();
+    let statuses = apply_statuses_in(&mut tx, &batch.statuses).await?;
+    report.statuses_recorded = statuses.recorded;
+    let created = crate::store::now();
+    for raw in &batch.raw {
+        let new = sqlx::query(
+            "INSERT INTO sync_raw_events (event_id, part, seq, reason, kind, payload, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id, part) DO NOTHING",
+        )
+        .bind(&raw.event_id)
+        .bind(raw.part)
+        .bind(raw.seq)
+        .bind(raw.reason)
+        .bind(&raw.kind)
+        .bind(&raw.payload)
+        .bind(created)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        report.kept_raw += new.rows_affected() as usize;
+    }
+    // Never move the cursor backwards (a stale page replayed by hand must not rewind it).
+    let current = store_cursor(&mut tx).await?;
+    if page.next_after > current {
+        set_sync_cursor_in(&mut tx, CURSOR_STREAM, &page.next_after.to_string()).await?;
+    } else {
+        report.cursor = current;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(report)
+}
+
+pub(crate) async fn store_cursor(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+    let raw: Option<String> = sqlx::query_scalar("SELECT cursor FROM sync_cursor WHERE stream = ?")
+        .bind(CURSOR_STREAM)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(raw.and_then(|c| c.parse().ok()).unwrap_or(0))
+}
+
+async fn ensure_workspace(conn: &mut SqliteConnection, id: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)
+         ON CONFLICT(id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(id)
+    .bind(crate::store::now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn collect_event(
+    conn: &mut SqliteConnection,
+    key: &WorkspaceSecretKey,
+    workspace_id: &str,
+    event: &Event,
+    batch: &mut Batch,
+) -> Result<(), StoreError> {
+    batch.start(event);
+    let plaintext = match protocol::sealed::from_base64(&event.sealed)
+        .and_then(|bytes| protocol::open(key, &bytes))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(seq = event.seq, error = %e, "sync: an event does not open; kept");
+            batch.keep("unopenable", event.kind.as_str(), event.sealed.clone());
+            return Ok(());
+        }
+    };
+    let entry: Value = match serde_json::from_slice(&plaintext) {
+        Ok(v) => v,
+        Err(_) => {
+            tracing::warn!(seq = event.seq, "sync: an event is not JSON; kept");
+            batch.keep(
+                "not_json",
+                event.kind.as_str(),
+                protocol::sealed::to_base64(&plaintext),
+            );
+            return Ok(());
+        }
+    };
+    if event.kind == EventKind::Device {
+        // Device events (team inbox) are a later increment: kept, not applied.
+        batch.keep("unapplied", "device", entry.to_string());
+        return Ok(());
+    }
+    let wrapped = serde_json::json!({"object": "whatsapp_business_account", "entry": [entry]});
+    let payload = match WebhookPayload::from_value(wrapped) {
+        Ok(p) => p,
+        Err(_) => {
+            batch.keep("unknown", "meta_webhook", entry.to_string());
+            return Ok(());
+        }
+    };
+    for lenient in payload.entry.iter().flatten() {
+        let Some(entry_typed) = lenient.typed() else {
+            batch.keep(
+                "unknown",
+                "entry",
+                lenient.raw().map(Value::to_string).unwrap_or_default(),
+            );
+            continue;
+        };
+        let waba_id = entry_typed.id.as_str();
+        for change in &entry_typed.changes {
+            let Some(change) = change.typed() else {
+                batch.keep(
+                    "unknown",
+                    "change",
+                    change.raw().map(Value::to_string).unwrap_or_default(),
+                );
+                continue;
+            };
+            match &change.value {
+                ChangeValue::Messages(v) => {
+                    ensure_phone(conn, workspace_id, waba_id, &v.metadata).await?;
+                    for m in v.messages.iter().flatten() {
+                        collect_message(
+                            conn,
+                            workspace_id,
+                            &v.metadata,
+                            m,
+                            |msg| v.contact_for(msg),
+                            false,
+                            batch,
+                        )
+                        .await?;
+                    }
+                    for s in v.statuses.iter().flatten() {
+                        match s.typed().and_then(status_update) {
+                            Some(u) => batch.statuses.push(u),
+                            None => batch.keep(
+                                "unknown",
+                                "status",
+                                serde_json::to_string(s).unwrap_or_default(),
+                            ),
+                        }
+                    }
+                    if !v.errors().is_empty() {
+                        batch.keep(
+                            "unapplied",
+                            "messages.errors",
+                            serde_json::to_string(v.errors()).unwrap_or_default(),
+                        );
+                    }
+                }
+                ChangeValue::MessageEchoes(v) => {
+                    ensure_phone(conn, workspace_id, waba_id, &v.metadata).await?;
+                    for m in v.message_echoes.iter().flatten() {
+                        collect_message(
+                            conn,
+                            workspace_id,
+                            &v.metadata,
+                            m,
+                            |msg| v.contact_for(msg),
+                            true,
+                            batch,
+                        )
+                        .await?;
+                    }
+                }
+                other => {
+                    // Template, phone-number, account and preference updates: kept whole
+                    // until their appliers land (issue 4, "Sync with the relay").
+                    let reason = if other.is_unknown() {
+                        "unknown"
+                    } else {
+                        "unapplied"
+                    };
+                    batch.keep(
+                        reason,
+                        &change.field,
+                        serde_json::to_string(change).unwrap_or_default(),
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn ensure_phone(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    waba_id: &str,
+    metadata: &Metadata,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO phone_numbers (id, workspace_id, waba_id, display_phone_number, updated_at)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET
+             display_phone_number = COALESCE(excluded.display_phone_number, display_phone_number)",
+    )
+    .bind(&metadata.phone_number_id)
+    .bind(workspace_id)
+    .bind(waba_id)
+    .bind(&metadata.display_phone_number)
+    .bind(crate::store::now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn collect_message<'v>(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    metadata: &Metadata,
+    lenient: &'v Lenient<Message>,
+    contact_for: impl Fn(&'v Message) -> Option<&'v Contact>,
+    echo: bool,
+    batch: &mut Batch,
+) -> Result<(), StoreError> {
+    let raw_json = serde_json::to_string(lenient).unwrap_or_default();
+    let Some(msg) = lenient.typed() else {
+        // A message that does not fit the typed model (say, no timestamp): stored as
+        // 'unsupported' with its JSON when it has an id and a sender, else kept raw.
+        let v = lenient.raw().cloned().unwrap_or_default();
+        let id = v.get("id").and_then(Value::as_str);
+        let peer = if echo { v.get("to") } else { v.get("from") }.and_then(Value::as_str);
+        if let (Some(id), Some(peer)) = (id, peer) {
+            let contact = ContactInput {
+                workspace_id: workspace_id.to_string(),
+                wa_id: Some(peer.to_string()),
+                ..ContactInput::default()
+            };
+            let contact_id = upsert_contact_in(conn, &contact).await?;
+            let conversation_id =
+                ensure_conversation_in(conn, workspace_id, &metadata.phone_number_id, contact_id)
+                    .await?;
+            batch.messages.push(NewMessage {
+                conversation_id,
+                wamid: id.to_string(),
+                direction: if echo { Direction::Out } else { Direction::In },
+                origin: if echo { Origin::Echo } else { Origin::Cloud },
+                kind: "unsupported".into(),
+                ts: v
+                    .get("timestamp")
+                    .and_then(|t| t.as_str().and_then(|s| s.parse().ok()).or(t.as_i64()))
+                    .unwrap_or(0),
+                from_id: (!echo).then(|| peer.to_string()),
+                raw_json,
+                ..NewMessage::default()
+            });
+        } else {
+            batch.keep("unknown", "message", raw_json);
+        }
+        return Ok(());
+    };
+    let ts = msg.unix_time().unwrap_or(0);
+    let sender = msg
+        .from
+        .clone()
+        .or_else(|| msg.from_user_id.clone())
+        .unwrap_or_default();
+    // Reactions, edits and revokes change another message; they are not rows of their own.
+    match &msg.content {
+        MessageContent::Reaction(r) => {
+            batch.reactions.push(ReactionUpdate {
+                message_wamid: r.message_id.clone(),
+                reactor: if echo { "me".into() } else { sender },
+                emoji: r.emoji.clone(),
+                ts,
+                raw_json,
+            });
+            return Ok(());
+        }
+        MessageContent::Edit(e) => {
+            let new_text = match &e.message.content {
+                MessageContent::Text(t) => Some(t.body.clone()),
+                c => c.media().and_then(|m| m.caption.clone()),
+            };
+            batch.revisions.push(Revision {
+                wamid: e.original_message_id.clone(),
+                new_text: Some(new_text.unwrap_or_default()),
+                ts,
+                raw_json,
+            });
+            return Ok(());
+        }
+        MessageContent::Revoke(r) => {
+            batch.revisions.push(Revision {
+                wamid: r.original_message_id.clone(),
+                new_text: None,
+                ts,
+                raw_json,
+            });
+            return Ok(());
+        }
+        _ => {}
+    }
+    let contact = contact_for(msg);
+    let (wa_id, user_id) = if echo {
+        (msg.to.clone(), msg.to_user_id.clone())
+    } else {
+        (msg.from.clone(), msg.from_user_id.clone())
+    };
+    let input = ContactInput {
+        workspace_id: workspace_id.to_string(),
+        wa_id: contact.and_then(|c| c.wa_id.clone()).or(wa_id),
+        user_id: contact.and_then(|c| c.user_id.clone()).or(user_id),
+        phone: None,
+        profile_name: if echo {
+            None
+        } else {
+            contact.and_then(|c| c.name().map(str::to_string))
+        },
+    };
+    if input.wa_id.is_none() && input.user_id.is_none() {
+        batch.keep("unknown", "message_without_peer", raw_json);
+        return Ok(());
+    }
+    let cache_key = (
+        metadata.phone_number_id.clone(),
+        input.wa_id.clone(),
+        input.user_id.clone(),
+        input.profile_name.clone(),
+    );
+    let conversation_id = match batch.conversations.get(&cache_key) {
+        Some(id) => *id,
+        None => {
+            let contact_id = upsert_contact_in(conn, &input).await?;
+            let id =
+                ensure_conversation_in(conn, workspace_id, &metadata.phone_number_id, contact_id)
+                    .await?;
+            batch.conversations.insert(cache_key, id);
+            id
+        }
+    };
+    let mut m = NewMessage {
+        conversation_id,
+        wamid: msg.id.clone(),
+        direction: if echo { Direction::Out } else { Direction::In },
+        origin: if echo { Origin::Echo } else { Origin::Cloud },
+        kind: msg.kind().to_string(),
+        ts,
+        from_id: (!echo).then_some(sender),
+        context_wamid: msg.reply_to().map(str::to_string),
+        raw_json,
+        ..NewMessage::default()
+    };
+    match &msg.content {
+        MessageContent::Text(t) => m.text_body = Some(t.body.clone()),
+        MessageContent::Location(l) => {
+            m.latitude = l.latitude.as_f64();
+            m.longitude = l.longitude.as_f64();
+            m.location_name = l.name.clone();
+            m.location_address = l.address.clone();
+        }
+        MessageContent::Button(b) => {
+            m.reply_id = b.payload.clone();
+            m.reply_title = b.text.clone();
+        }
+        MessageContent::Interactive(i) => match &i.reply {
+            InteractiveReply::ButtonReply(c) | InteractiveReply::ListReply(c) => {
+                m.reply_id = Some(c.id.clone());
+                m.reply_title = c.title.clone();
+            }
+            _ => {}
+        },
+        MessageContent::Unsupported(_) | MessageContent::Other { .. } => {
+            // Never dropped: the whole message is in raw_json.
+            m.kind = "unsupported".into();
+        }
+        c => {
+            if let Some(media) = c.media() {
+                m.caption = media.caption.clone();
+                m.document_filename = media.filename.clone();
+                m.media_meta_id = media.id.clone();
+                m.mime_type = media.mime_type.clone();
+            }
+        }
+    }
+    batch.messages.push(m);
+    Ok(())
+}
+
+fn status_update(s: &Status) -> Option<StatusUpdate> {
+    let status = MessageStatus::parse(s.status.as_str())?;
+    let error = s.errors().first();
+    Some(StatusUpdate {
+        wamid: s.id.clone(),
+        status,
+        ts: s.timestamp.as_i64().unwrap_or(0),
+        error_code: error.map(|e| e.code),
+        error_title: error.and_then(|e| e.title.clone()),
+        raw_json: serde_json::to_string(s).unwrap_or_default(),
+    })
+}

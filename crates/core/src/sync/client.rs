@@ -1,0 +1,152 @@
+//! A thin reqwest client for the relay's device API (`crates/relay/API.md`).
+
+use std::time::Duration;
+
+use protocol::auth::{RegisterRequest, SessionCreated, SignInRequest};
+use protocol::error::ErrorBody;
+use protocol::events::{AckRequest, AckResponse, EventPage, MAX_PAGE};
+use protocol::wabas::{ClaimWabaRequest, ClaimWabaResponse};
+use serde::de::DeserializeOwned;
+
+use super::SyncError;
+
+/// How long a request may take beyond the long-poll wait it asked for.
+const REQUEST_SLACK: Duration = Duration::from_secs(15);
+
+/// The relay's device API. Cheap to clone (a `reqwest::Client` handle and two strings).
+#[derive(Clone)]
+pub struct RelayClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+// The session token must never reach a log through `{:?}`.
+impl std::fmt::Debug for RelayClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayClient")
+            .field("base", &self.base)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl RelayClient {
+    /// A client of the relay at `base_url` (e.g. `https://relay.example.com`), without a session.
+    pub fn new(base_url: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: base_url.trim_end_matches('/').to_string(),
+            token: None,
+        }
+    }
+
+    /// The same client, authenticated with a session token (kept sealed in the vault by the
+    /// caller between runs).
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The relay's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// `POST /v1/accounts`: registers a workspace (the caller generated the workspace key pair
+    /// and puts only the public half in `request`). The answer holds the session token.
+    pub async fn register(&self, request: &RegisterRequest) -> Result<SessionCreated, SyncError> {
+        let resp = self
+            .http
+            .post(self.url("/v1/accounts"))
+            .json(request)
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `POST /v1/sessions`: signs in; the answer holds the session token.
+    pub async fn sign_in(&self, request: &SignInRequest) -> Result<SessionCreated, SyncError> {
+        let resp = self
+            .http
+            .post(self.url("/v1/sessions"))
+            .json(request)
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `POST /v1/wabas`: claims a WhatsApp Business Account for the workspace.
+    pub async fn claim_waba(&self, waba_id: &str) -> Result<ClaimWabaResponse, SyncError> {
+        let resp = self
+            .authed(self.http.post(self.url("/v1/wabas")))?
+            .json(&ClaimWabaRequest {
+                waba_id: waba_id.to_string(),
+            })
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `GET /v1/events?after=&limit=&wait=`: one page of events with `seq > after`, oldest
+    /// first. With `wait` > 0 the relay holds the request until an event arrives (long-poll).
+    pub async fn events(
+        &self,
+        after: i64,
+        limit: u32,
+        wait: Duration,
+    ) -> Result<EventPage, SyncError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let wait_s = wait.as_secs().min(60);
+        let resp = self
+            .authed(self.http.get(self.url(&format!(
+                "/v1/events?after={after}&limit={limit}&wait={wait_s}"
+            ))))?
+            .timeout(Duration::from_secs(wait_s) + REQUEST_SLACK)
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `POST /v1/events/ack`: everything up to `seq` is committed on this device.
+    pub async fn ack(&self, seq: i64) -> Result<AckResponse, SyncError> {
+        let resp = self
+            .authed(self.http.post(self.url("/v1/events/ack")))?
+            .json(&AckRequest { seq })
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn authed(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, SyncError> {
+        let token = self.token.as_deref().ok_or(SyncError::NotSignedIn)?;
+        Ok(req.bearer_auth(token))
+    }
+}
+
+async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, SyncError> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp.json().await?);
+    }
+    let body = resp.bytes().await.unwrap_or_default();
+    let (kind, message) = match serde_json::from_slice::<ErrorBody>(&body) {
+        Ok(e) => (
+            serde_json::to_value(e.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            e.message,
+        ),
+        Err(_) => (String::new(), String::new()),
+    };
+    Err(SyncError::Api {
+        status: status.as_u16(),
+        kind,
+        message,
+    })
+}

@@ -1,0 +1,367 @@
+//! Sync with the relay: fetch the workspace's sealed event log, apply it to the store, ack.
+//!
+//! The relay (`crates/relay/API.md`) keeps a per-workspace log of sealed events — one Meta
+//! webhook `entry` each, or an event another device appended. This module:
+//! - [`RelayClient`]: register / sign in (the caller keeps the returned session token sealed in
+//!   the [`crate::vault`]), claim a WABA, fetch pages (`GET /v1/events`, long-poll), ack.
+//! - [`apply_page`]: opens every event with the workspace secret key, parses it with
+//!   `cloud_api::webhook`, and writes the whole page — contacts, conversations, messages,
+//!   statuses, reactions, edits and deletions, what is kept raw, **and the sync cursor** — in
+//!   **one transaction**.
+//! - [`Syncer`]: [`Syncer::run_once`] catches up every page; [`Syncer::run`] keeps going with
+//!   long-polls and reconnects with backoff.
+//!
+//! Why this shape:
+//! - **One transaction per page, never per row** (DESIGN.md "Performance habits"): a catch-up of
+//!   100,000 events is 100 commits, not 100,000. It is also what makes a page atomic: it is
+//!   either wholly applied with its cursor, or not at all.
+//! - **The cursor is committed with the page; the relay is acked only after the commit.** If
+//!   the process dies between commit and ack, the relay still holds the events and sends them
+//!   again; every write is idempotent (messages by wamid, statuses by (wamid, status) with
+//!   precedence sent < delivered < read < played and failed terminal, reactions newest-wins,
+//!   revisions by (wamid, kind, ts), raw parts by (event id, part)), so nothing is doubled.
+//!   The next run fetches after the *stored* cursor and re-acks it first, so the relay catches
+//!   up too. Acking before commit could lose a page; committing without the cursor could
+//!   re-apply pages forever.
+//! - **A bad event never blocks the log.** An envelope that does not open, a plaintext that is
+//!   not JSON, unknown webhook fields, and parts nothing applies yet (template, phone-number
+//!   and account updates, device events, in this increment) are kept in `sync_raw_events`
+//!   and the cursor moves on: stopping the whole workspace's sync on one event would be worse
+//!   than keeping it for inspection (and for a later applier). Unknown message types are
+//!   stored as messages of kind `unsupported` with their JSON, never dropped.
+//! - **`resync_required` is never a silent gap**: it comes back as
+//!   [`SyncError::ResyncRequired`] for the UI to surface.
+//!
+//! Live delivery over SSE (`/v1/events/stream`) is not used yet: [`Syncer::run`] long-polls,
+//! which gives the same latency within a round trip.
+
+mod apply;
+mod client;
+
+use std::future::Future;
+use std::time::Duration;
+
+use protocol::WorkspaceSecretKey;
+
+use crate::store::{Store, StoreError};
+
+pub use apply::{apply_page, PageReport};
+pub use client::RelayClient;
+
+/// The `sync_cursor` stream of the relay's event log.
+pub const CURSOR_STREAM: &str = "relay:events";
+
+/// Events per page requested from the relay (its maximum).
+pub const PAGE_LIMIT: u32 = protocol::events::MAX_PAGE;
+
+/// Errors of sync.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The relay pruned events this device never got: its state must be rebuilt another way.
+    /// `next_after` is where the log continues.
+    #[error(
+        "the relay no longer holds every event since this device last synced (after {next_after}); \
+         a full resync is required"
+    )]
+    ResyncRequired {
+        /// The last pruned seq: continue after it once rebuilt.
+        next_after: i64,
+    },
+    /// A request needing a session was made without a token.
+    #[error("not signed in to the relay")]
+    NotSignedIn,
+    /// The relay answered with an error.
+    #[error("the relay answered {status} {kind}: {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error kind (`unauthenticated`, `conflict`, ...), empty when there was no body.
+        kind: String,
+        /// For humans.
+        message: String,
+    },
+    /// The relay could not be reached (or answered something unreadable).
+    #[error("the relay could not be reached: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The store failed; the page was rolled back and not acknowledged.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The vault failed (reading or sealing the session).
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
+}
+
+impl SyncError {
+    /// The session is not valid any more: sign in again (retrying will not help).
+    pub fn is_unauthenticated(&self) -> bool {
+        matches!(self, Self::Api { status: 401, .. } | Self::NotSignedIn)
+    }
+
+    /// Worth retrying after a pause: network errors and 5xx / 429 answers.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Http(_) => true,
+            Self::Api { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+/// Totals of a catch-up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncProgress {
+    /// Non-empty pages applied.
+    pub pages: usize,
+    /// Events applied.
+    pub events: usize,
+    /// Messages stored for the first time.
+    pub messages_inserted: usize,
+    /// Messages seen again (redelivery).
+    pub messages_duplicate: usize,
+    /// Status events recorded for the first time.
+    pub statuses_recorded: usize,
+    /// Reactions applied.
+    pub reactions: usize,
+    /// Edits and deletions applied.
+    pub revisions: usize,
+    /// Parts newly kept raw.
+    pub kept_raw: usize,
+    /// The committed (and acknowledged) cursor.
+    pub cursor: i64,
+}
+
+impl SyncProgress {
+    fn add(&mut self, page: &PageReport) {
+        self.pages += 1;
+        self.events += page.events;
+        self.messages_inserted += page.messages_inserted;
+        self.messages_duplicate += page.messages_duplicate;
+        self.statuses_recorded += page.statuses_recorded;
+        self.reactions += page.reactions;
+        self.revisions += page.revisions;
+        self.kept_raw += page.kept_raw;
+        self.cursor = page.cursor;
+    }
+}
+
+/// Keeps the store in step with the relay's event log of one workspace.
+#[derive(Clone)]
+pub struct Syncer {
+    store: Store,
+    client: RelayClient,
+    key: WorkspaceSecretKey,
+    workspace_id: String,
+}
+
+impl std::fmt::Debug for Syncer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Syncer")
+            .field("client", &self.client)
+            .field("workspace_id", &self.workspace_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Syncer {
+    /// A syncer writing to `store`, reading through `client` (with a session token), opening
+    /// events with the workspace secret `key`.
+    pub fn new(
+        store: Store,
+        client: RelayClient,
+        key: WorkspaceSecretKey,
+        workspace_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            client,
+            key,
+            workspace_id: workspace_id.into(),
+        }
+    }
+
+    /// The relay client (with its session).
+    pub fn client(&self) -> &RelayClient {
+        &self.client
+    }
+
+    /// The committed cursor (0 before the first page).
+    pub async fn cursor(&self) -> Result<i64, SyncError> {
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        Ok(apply::store_cursor(&mut conn).await?)
+    }
+
+    /// Fetches one page after the committed cursor, waiting up to `wait` for events.
+    pub async fn fetch(&self, wait: Duration) -> Result<protocol::events::EventPage, SyncError> {
+        let after = self.cursor().await?;
+        let page = self.client.events(after, PAGE_LIMIT, wait).await?;
+        if page.resync_required {
+            return Err(SyncError::ResyncRequired {
+                next_after: page.next_after,
+            });
+        }
+        Ok(page)
+    }
+
+    /// Applies (and commits, with its cursor) a page without acknowledging it.
+    pub async fn apply(&self, page: &protocol::events::EventPage) -> Result<PageReport, SyncError> {
+        apply_page(&self.store, &self.key, &self.workspace_id, page).await
+    }
+
+    /// Catches up: fetches and applies every page until the relay has nothing more, acking
+    /// each page after its commit. Returns the totals.
+    pub async fn run_once(&self) -> Result<SyncProgress, SyncError> {
+        self.catch_up(Duration::ZERO, true, |_| {}).await
+    }
+
+    /// Like [`Self::run_once`], calling `progress` after every page (for long catch-ups).
+    pub async fn run_once_with(
+        &self,
+        progress: impl FnMut(&SyncProgress),
+    ) -> Result<SyncProgress, SyncError> {
+        self.catch_up(Duration::ZERO, true, progress).await
+    }
+
+    async fn catch_up(
+        &self,
+        first_wait: Duration,
+        ack_first: bool,
+        mut progress: impl FnMut(&SyncProgress),
+    ) -> Result<SyncProgress, SyncError> {
+        let mut totals = SyncProgress {
+            cursor: self.cursor().await?,
+            ..SyncProgress::default()
+        };
+        // A previous run may have committed without acking (crash, network): ack now.
+        if ack_first && totals.cursor > 0 {
+            self.client.ack(totals.cursor).await?;
+        }
+        let mut wait = first_wait;
+        loop {
+            let page = self.fetch(wait).await?;
+            wait = Duration::ZERO;
+            if page.events.is_empty() {
+                return Ok(totals);
+            }
+            let report = self.apply(&page).await?;
+            self.client.ack(report.cursor).await?;
+            totals.add(&report);
+            progress(&totals);
+        }
+    }
+
+    /// Syncs until `shutdown` resolves: long-polls (`wait` seconds per request) and applies
+    /// pages as they come; on network or server errors, retries with exponential backoff
+    /// (0.5 s doubling to 60 s, reset after a success). Returns on shutdown (`Ok`), or with the
+    /// errors retrying cannot fix: [`SyncError::ResyncRequired`], an invalid session, a store
+    /// error.
+    pub async fn run(
+        &self,
+        wait: Duration,
+        mut progress: impl FnMut(&SyncProgress),
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), SyncError> {
+        tokio::pin!(shutdown);
+        let mut backoff = INITIAL_BACKOFF;
+        // Re-ack the stored cursor on the first round and after every failure.
+        let mut ack_first = true;
+        loop {
+            let round = self.catch_up(wait, ack_first, &mut progress);
+            let outcome = tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                outcome = round => outcome,
+            };
+            match outcome {
+                Ok(_) => {
+                    backoff = INITIAL_BACKOFF;
+                    ack_first = false;
+                }
+                Err(e) if e.is_transient() => {
+                    ack_first = true;
+                    tracing::warn!(error = %e, delay_ms = backoff.as_millis() as u64, "sync: retrying");
+                    tokio::select! {
+                        _ = &mut shutdown => return Ok(()),
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Vault record holding the relay session token (sealed, never in the database).
+pub const TOKEN_RECORD: &str = "relay.session-token";
+/// Vault record holding the workspace X25519 secret key (32 bytes).
+pub const WORKSPACE_KEY_RECORD: &str = "workspace.secret-key";
+/// Store setting `{"url": ..., "workspace_id": ...}`: which relay and workspace this device
+/// syncs with (not secret).
+pub const RELAY_SETTING: &str = "relay";
+
+/// Remembers a new session on this device: the token and the workspace key sealed in the
+/// vault, the relay URL and workspace id in the store's settings.
+pub async fn save_session(
+    vault: &crate::vault::Vault,
+    store: &Store,
+    relay_url: &str,
+    session: &protocol::auth::SessionCreated,
+    key: &WorkspaceSecretKey,
+) -> Result<(), SyncError> {
+    vault.put_record(TOKEN_RECORD, session.token.as_bytes())?;
+    let secret = zeroize::Zeroizing::new(key.to_bytes());
+    vault.put_record(WORKSPACE_KEY_RECORD, secret.as_slice())?;
+    let workspace_id = session.workspace.id.to_string();
+    store
+        .upsert_workspace(&workspace_id, &session.workspace.company)
+        .await?;
+    store
+        .set_setting(
+            RELAY_SETTING,
+            &serde_json::json!({"url": relay_url, "workspace_id": workspace_id}),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The [`Syncer`] of the session saved by [`save_session`], or `None` if this device has not
+/// signed in to a relay.
+pub async fn saved_syncer(
+    vault: &crate::vault::Vault,
+    store: &Store,
+) -> Result<Option<Syncer>, SyncError> {
+    let Some(setting) = store.setting(RELAY_SETTING).await? else {
+        return Ok(None);
+    };
+    let (Some(url), Some(workspace_id)) = (
+        setting.get("url").and_then(|v| v.as_str()),
+        setting.get("workspace_id").and_then(|v| v.as_str()),
+    ) else {
+        return Ok(None);
+    };
+    let (Some(token), Some(key)) = (
+        vault.get_record(TOKEN_RECORD)?,
+        vault.get_record(WORKSPACE_KEY_RECORD)?,
+    ) else {
+        return Ok(None);
+    };
+    let token = String::from_utf8(token.to_vec())
+        .map_err(|_| StoreError::Invalid("the saved session token is not text".into()))?;
+    let key: [u8; 32] = key
+        .as_slice()
+        .try_into()
+        .map_err(|_| StoreError::Invalid("the saved workspace key is not 32 bytes".into()))?;
+    Ok(Some(Syncer::new(
+        store.clone(),
+        RelayClient::new(url).with_token(token),
+        WorkspaceSecretKey::from_bytes(key),
+        workspace_id,
+    )))
+}
