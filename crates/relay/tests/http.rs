@@ -28,29 +28,23 @@ async fn register_sign_in_list_and_revoke_sessions() {
 
     // Same email again (any case) is refused.
     let dup = t
-        .http
-        .post(t.url("/v1/accounts"))
-        .json(
+        .post_json_anon(
+            "/v1/accounts",
             &json!({"name": "X", "email": "ana@example.com", "company": "Y",
             "password": PASSWORD, "workspace_public_key": key.public_key().to_base64(),
             "device_name": "d"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(dup.status(), StatusCode::CONFLICT);
     // Short password.
     let short = t
-        .http
-        .post(t.url("/v1/accounts"))
-        .json(
+        .post_json_anon(
+            "/v1/accounts",
             &json!({"name": "X", "email": "x@example.com", "company": "Y",
             "password": "123456789", "workspace_public_key": key.public_key().to_base64(),
             "device_name": "d"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(short.status(), StatusCode::BAD_REQUEST);
 
     let resp = t.sign_in("ana@example.com", PASSWORD).await;
@@ -58,54 +52,23 @@ async fn register_sign_in_list_and_revoke_sessions() {
     let laptop: SessionCreated = resp.json().await.unwrap();
     assert_eq!(laptop.workspace.id, owner.workspace.id);
 
-    let list: Value = t
-        .http
-        .get(t.url("/v1/sessions"))
-        .bearer_auth(&owner.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = t.get_json("/v1/sessions", &owner.token).await;
     let sessions = list["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2);
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
 
     // The owner revokes the laptop's session; the laptop is out.
     let del = t
-        .http
-        .delete(t.url(&format!("/v1/sessions/{}", laptop.session.id)))
-        .bearer_auth(&owner.token)
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/v1/sessions/{}", laptop.session.id), &owner.token)
+        .await;
     assert_eq!(del.status(), StatusCode::NO_CONTENT);
-    let r = t
-        .http
-        .get(t.url("/v1/sessions"))
-        .bearer_auth(&laptop.token)
-        .send()
-        .await
-        .unwrap();
+    let r = t.get("/v1/sessions", &laptop.token).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     // Sign out.
-    let out = t
-        .http
-        .delete(t.url("/v1/sessions/current"))
-        .bearer_auth(&owner.token)
-        .send()
-        .await
-        .unwrap();
+    let out = t.delete("/v1/sessions/current", &owner.token).await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
-    let r = t
-        .http
-        .get(t.url("/v1/events"))
-        .bearer_auth(&owner.token)
-        .send()
-        .await
-        .unwrap();
+    let r = t.get("/v1/events", &owner.token).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     t.stop().await;
 }
@@ -133,12 +96,7 @@ async fn wrong_passwords_lock_the_account_out() {
 #[tokio::test]
 async fn verification_handshake() {
     let t = TestRelay::start().await;
-    let ok = t
-        .http
-        .get(t.url("/webhooks/meta?hub.mode=subscribe&hub.verify_token=test-verify-token&hub.challenge=1158201444"))
-        .send()
-        .await
-        .unwrap();
+    let ok = t.get_anon("/webhooks/meta?hub.mode=subscribe&hub.verify_token=test-verify-token&hub.challenge=1158201444").await;
     assert_eq!(ok.status(), StatusCode::OK);
     assert_eq!(ok.text().await.unwrap(), "1158201444");
     for q in [
@@ -146,12 +104,7 @@ async fn verification_handshake() {
         "hub.mode=unsubscribe&hub.verify_token=test-verify-token&hub.challenge=1",
         "",
     ] {
-        let r = t
-            .http
-            .get(t.url(&format!("/webhooks/meta?{q}")))
-            .send()
-            .await
-            .unwrap();
+        let r = t.get_anon(&format!("/webhooks/meta?{q}")).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{q}");
     }
     t.stop().await;
@@ -353,34 +306,12 @@ async fn device_events_reach_other_devices_once_and_no_other_workspace() {
         .await;
     assert!(t.events(&other.token, 0).await.events.is_empty());
     let r = t
-        .http
-        .delete(t.url(&format!("/v1/sessions/{}", desk.session.id)))
-        .bearer_auth(&other.token)
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/v1/sessions/{}", desk.session.id), &other.token)
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    let sessions: Value = t
-        .http
-        .get(t.url("/v1/sessions"))
-        .bearer_auth(&other.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sessions: Value = t.get_json("/v1/sessions", &other.token).await;
     assert_eq!(sessions["sessions"].as_array().unwrap().len(), 1);
-    let wabas: Value = t
-        .http
-        .get(t.url("/v1/wabas"))
-        .bearer_auth(&other.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let wabas: Value = t.get_json("/v1/wabas", &other.token).await;
     assert_eq!(wabas["waba_ids"].as_array().unwrap().len(), 0);
     t.stop().await;
 }
@@ -434,7 +365,7 @@ async fn every_device_route_requires_a_session() {
         }
     }
     for path in ["/healthz", "/readyz"] {
-        let r = t.http.get(t.url(path)).send().await.unwrap();
+        let r = t.get_anon(path).await;
         assert_eq!(r.status(), StatusCode::OK, "{path}");
     }
     t.stop().await;
@@ -462,13 +393,8 @@ async fn long_poll_wakes_on_a_new_event_and_acks_move_forward_only() {
 
     for (seq, expect) in [(1, 1), (0, 1), (99, 1)] {
         let r: Value = t
-            .http
-            .post(t.url("/v1/events/ack"))
-            .bearer_auth(&owner.token)
-            .json(&json!({ "seq": seq }))
-            .send()
+            .post_json("/v1/events/ack", &owner.token, &json!({ "seq": seq }))
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();
@@ -487,13 +413,8 @@ async fn retention_prunes_acked_and_old_events_and_reports_resync() {
         t.append(&desk.token, &format!("c{i}"), &sealed).await;
     }
     // Only device: ack 2 → events 1..=2 may go.
-    t.http
-        .post(t.url("/v1/events/ack"))
-        .bearer_auth(&desk.token)
-        .json(&json!({"seq": 2}))
-        .send()
-        .await
-        .unwrap();
+    t.post_json("/v1/events/ack", &desk.token, &json!({"seq": 2}))
+        .await;
     let now = time::OffsetDateTime::now_utc();
     let report = t
         .state
@@ -572,13 +493,7 @@ async fn sse_resumes_from_last_event_id() {
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
     // Revoking the session ends its open stream at the next event.
-    let r = t
-        .http
-        .delete(t.url("/v1/sessions/current"))
-        .bearer_auth(&owner.token)
-        .send()
-        .await
-        .unwrap();
+    let r = t.delete("/v1/sessions/current", &owner.token).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let laptop: SessionCreated = t
         .sign_in("sse@example.com", PASSWORD)
@@ -795,32 +710,13 @@ async fn invited_agent_joins_gets_the_key_and_is_limited_by_role() {
             .status(),
         StatusCode::FORBIDDEN
     );
-    let r = t
-        .http
-        .get(t.url("/v1/invitations"))
-        .bearer_auth(agent)
-        .send()
-        .await
-        .unwrap();
+    let r = t.get("/v1/invitations", agent).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = t
-        .http
-        .delete(t.url(&format!("/v1/sessions/{}", owner.session.id)))
-        .bearer_auth(agent)
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/v1/sessions/{}", owner.session.id), agent)
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    let mine: Value = t
-        .http
-        .get(t.url("/v1/sessions"))
-        .bearer_auth(agent)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine: Value = t.get_json("/v1/sessions", agent).await;
     // Its own two sessions (accept + sign-in), not the owner's.
     assert_eq!(mine["sessions"].as_array().unwrap().len(), 2);
 
@@ -838,26 +734,13 @@ async fn invited_agent_joins_gets_the_key_and_is_limited_by_role() {
         .register("else@example.com", &WorkspaceSecretKey::generate())
         .await;
     let r = t
-        .http
-        .delete(t.url(&format!(
-            "/v1/invitations/{}",
-            pending["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&other.token)
-        .send()
-        .await
-        .unwrap();
+        .delete(
+            &format!("/v1/invitations/{}", pending["id"].as_str().unwrap()),
+            &other.token,
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    let list: Value = t
-        .http
-        .get(t.url("/v1/invitations"))
-        .bearer_auth(&owner.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = t.get_json("/v1/invitations", &owner.token).await;
     assert_eq!(list["invitations"].as_array().unwrap().len(), 1);
     t.stop().await;
 }
@@ -879,23 +762,11 @@ async fn deleting_the_account_removes_the_workspace_from_the_relay() {
         .await
         .unwrap();
     // Only the owner may delete the account (no agent here: another device of the owner may).
-    let r = t
-        .http
-        .delete(t.url("/v1/accounts/current"))
-        .bearer_auth(&laptop.token)
-        .send()
-        .await
-        .unwrap();
+    let r = t.delete("/v1/accounts/current", &laptop.token).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(t.counts().await, (0, 0, 0));
     for token in [&owner.token, &laptop.token] {
-        let r = t
-            .http
-            .get(t.url("/v1/events"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
+        let r = t.get("/v1/events", token).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
     assert_eq!(
@@ -933,11 +804,8 @@ async fn meta_data_deletion_callback_accepts_signed_and_refuses_forged_requests(
         "{url}"
     );
     let status: Value = t
-        .http
-        .get(t.url(&format!("/meta/data-deletion/{code}")))
-        .send()
+        .get_anon(&format!("/meta/data-deletion/{code}"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -953,11 +821,8 @@ async fn meta_data_deletion_callback_accepts_signed_and_refuses_forged_requests(
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let r = t
-        .http
-        .get(t.url("/meta/data-deletion/0123456789abcdef01234567"))
-        .send()
-        .await
-        .unwrap();
+        .get_anon("/meta/data-deletion/0123456789abcdef01234567")
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // The Meta user id is not stored in plaintext.
     let found = scan_for(t.dir.path(), &[("meta user id", b"218471")]);

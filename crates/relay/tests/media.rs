@@ -69,12 +69,8 @@ async fn start_onboarding(
     session: &str,
 ) -> (OnboardingCreated, Value) {
     let created: OnboardingCreated = t
-        .http
-        .post(t.url("/v1/onboarding"))
-        .bearer_auth(session)
-        .send()
+        .post("/v1/onboarding", session)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -101,23 +97,15 @@ async fn finish_onboarding(
     let body = json!({"event": "FINISH", "code": s["code"], "waba_id": s["waba_id"],
         "phone_number_id": s["phone_number_id"], "business_id": s["business_id"], "pin": "135790"});
     let resp = t
-        .http
-        .post(t.url(&format!("/onboarding/{}/complete", created.session_id)))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .post_json_anon(
+            &format!("/onboarding/{}/complete", created.session_id),
+            &body,
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let r: OnboardingResult = t
-        .http
-        .get(t.url(&format!("/v1/onboarding/{}", created.session_id)))
-        .bearer_auth(session)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/v1/onboarding/{}", created.session_id), session)
+        .await;
     assert_eq!(r.status, OnboardingStatus::Done, "{r:?}");
     let sealed = protocol::sealed::from_base64(r.sealed_token.as_deref().unwrap()).unwrap();
     Onboarded {
@@ -182,15 +170,8 @@ async fn media_statuses(
             "media_status events missing: {found:?}"
         );
         let page: EventPage = t
-            .http
-            .get(t.url(&format!("/v1/events?after={after}&wait=2")))
-            .bearer_auth(session)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/v1/events?after={after}&wait=2"), session)
+            .await;
         after = page.next_after;
         for e in page
             .events
@@ -205,12 +186,11 @@ async fn media_statuses(
 }
 
 async fn get_media(t: &TestRelay, session: Option<&str>, id: &str) -> reqwest::Response {
-    let req = t.http.get(t.url(&format!("/v1/media/{id}")));
-    let req = match session {
-        Some(s) => req.bearer_auth(s),
-        None => req,
-    };
-    req.send().await.unwrap()
+    let path = format!("/v1/media/{id}");
+    match session {
+        Some(s) => t.get(&path, s).await,
+        None => t.get_anon(&path).await,
+    }
 }
 
 fn all_files(dir: &std::path::Path) -> Vec<Vec<u8>> {
@@ -312,13 +292,7 @@ async fn inbound_media_are_fetched_sealed_and_served() {
     }
 
     // Account deletion takes the files.
-    let resp = t
-        .http
-        .delete(t.url("/v1/accounts/current"))
-        .bearer_auth(&owner.token)
-        .send()
-        .await
-        .unwrap();
+    let resp = t.delete("/v1/accounts/current", &owner.token).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert!(all_files(&media_dir).is_empty());
     sim.stop();

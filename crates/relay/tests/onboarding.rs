@@ -38,12 +38,7 @@ async fn relay_for(sim: &RunningSim, ttl: Option<time::Duration>) -> TestRelay {
 }
 
 async fn create(t: &TestRelay, token: &str) -> reqwest::Response {
-    t.http
-        .post(t.url("/v1/onboarding"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    t.post("/v1/onboarding", token).await
 }
 
 async fn new_session(t: &TestRelay, token: &str) -> OnboardingCreated {
@@ -65,12 +60,8 @@ async fn signup(sim: &RunningSim) -> Value {
 }
 
 async fn complete(t: &TestRelay, session: &str, body: &Value) -> reqwest::Response {
-    t.http
-        .post(t.url(&format!("/onboarding/{session}/complete")))
-        .json(body)
-        .send()
+    t.post_json_anon(&format!("/onboarding/{session}/complete"), body)
         .await
-        .unwrap()
 }
 
 fn finish_body(s: &Value, pin: &str) -> Value {
@@ -79,12 +70,7 @@ fn finish_body(s: &Value, pin: &str) -> Value {
 }
 
 async fn result(t: &TestRelay, token: &str, session: &str) -> reqwest::Response {
-    t.http
-        .get(t.url(&format!("/v1/onboarding/{session}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    t.get(&format!("/v1/onboarding/{session}"), token).await
 }
 
 async fn sim_state(sim: &RunningSim) -> Value {
@@ -174,16 +160,7 @@ async fn embedded_signup_end_to_end_with_the_simulator() {
     assert_eq!(number.id, phone);
 
     // The WABA is the workspace's now; the relay keeps the token encrypted, not in clear.
-    let wabas: Value = t
-        .http
-        .get(t.url("/v1/wabas"))
-        .bearer_auth(&owner.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let wabas: Value = t.get_json("/v1/wabas", &owner.token).await;
     assert_eq!(wabas["waba_ids"], json!([waba]));
     let kept = t.state.store.business_token(&waba).await.unwrap().unwrap();
     assert_eq!(kept.workspace_id, owner.workspace.id);
@@ -200,11 +177,8 @@ async fn embedded_signup_end_to_end_with_the_simulator() {
     let again = complete(&t, &created.session_id, &finish_body(&s, "246810")).await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
     let page = t
-        .http
-        .get(t.url(&format!("/onboarding/{}", created.session_id)))
-        .send()
-        .await
-        .unwrap();
+        .get_anon(&format!("/onboarding/{}", created.session_id))
+        .await;
     assert_eq!(page.status(), StatusCode::NOT_FOUND);
 
     // Another workspace cannot read the result; no session, no result.
@@ -216,11 +190,8 @@ async fn embedded_signup_end_to_end_with_the_simulator() {
         StatusCode::NOT_FOUND
     );
     let anon = t
-        .http
-        .get(t.url(&format!("/v1/onboarding/{}", created.session_id)))
-        .send()
-        .await
-        .unwrap();
+        .get_anon(&format!("/v1/onboarding/{}", created.session_id))
+        .await;
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
     let anon = t.http.post(t.url("/v1/onboarding")).send().await.unwrap();
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
@@ -358,12 +329,7 @@ async fn unknown_and_expired_sessions_are_refused() {
     let s = signup(&sim).await;
     let resp = complete(&t, &c.session_id, &finish_body(&s, "123456")).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let page = t
-        .http
-        .get(t.url(&format!("/onboarding/{}", c.session_id)))
-        .send()
-        .await
-        .unwrap();
+    let page = t.get_anon(&format!("/onboarding/{}", c.session_id)).await;
     assert_eq!(page.status(), StatusCode::NOT_FOUND);
     let r: OnboardingResult = result(&t, &owner.token, &c.session_id)
         .await
@@ -395,32 +361,22 @@ async fn agents_cannot_start_onboarding() {
     let key = WorkspaceSecretKey::generate();
     let owner = t.register("owner@example.com", &key).await;
     let secret = InvitationSecret::generate();
-    let invitation: Value = t
-        .http
-        .post(t.url("/v1/invitations"))
-        .bearer_auth(&owner.token)
-        .json(&json!({
+    let invitation: Value = t.post_json("/v1/invitations", &owner.token, &json!({
             "email": "agent@example.com", "role": "agent", "accept_token": secret.accept_token(),
             "wrapped_workspace_key": protocol::sealed::to_base64(
                 &secret.wrap_workspace_key(&key).unwrap()),
-        }))
-        .send()
-        .await
-        .unwrap()
+        })).await
         .json()
         .await
         .unwrap();
     let id = invitation["id"].as_str().unwrap();
     let joined: InvitationAccepted = t
-        .http
-        .post(t.url(&format!("/v1/invitations/{id}/accept")))
-        .json(
+        .post_json_anon(
+            &format!("/v1/invitations/{id}/accept"),
             &json!({"accept_token": secret.accept_token(), "name": "Ali Agent",
             "password": "agents own password", "device_name": "Till"}),
         )
-        .send()
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -502,7 +458,7 @@ async fn the_page_is_locked_down_and_never_reflects_input() {
         "/onboarding/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
         "/onboarding/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%22",
     ] {
-        let resp = t.http.get(t.url(path)).send().await.unwrap();
+        let resp = t.get_anon(path).await;
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
         assert!(resp.headers().contains_key("content-security-policy"));
         let body = resp.text().await.unwrap();

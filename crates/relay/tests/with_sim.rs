@@ -48,15 +48,8 @@ async fn a_message_from_the_simulator_reaches_the_device() {
     let entry = loop {
         assert!(tokio::time::Instant::now() < deadline, "no webhook arrived");
         let page: EventPage = relay
-            .http
-            .get(relay.url(&format!("/v1/events?after={after}&wait=5")))
-            .bearer_auth(&owner.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/v1/events?after={after}&wait=5"), &owner.token)
+            .await;
         after = page.next_after;
         let found = page
             .events

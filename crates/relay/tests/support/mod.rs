@@ -10,6 +10,7 @@ use protocol::events::EventPage;
 use protocol::WorkspaceSecretKey;
 use relay::{app, AppState, Config, Relay};
 use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
@@ -89,29 +90,67 @@ impl TestRelay {
         format!("{}{path}", self.base)
     }
 
+    /// `GET path` with the session's bearer token.
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        let req = self.http.get(self.url(path)).bearer_auth(token);
+        req.send().await.unwrap()
+    }
+
+    /// `GET path` without credentials.
+    pub async fn get_anon(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `GET path` with the bearer token, body parsed as JSON (status not checked).
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str, token: &str) -> T {
+        self.get(path, token).await.json().await.unwrap()
+    }
+
+    /// `POST path` with the bearer token and `body` as JSON.
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        let req = self.http.post(self.url(path)).bearer_auth(token);
+        req.json(body).send().await.unwrap()
+    }
+
+    /// `POST path` with the bearer token and no body.
+    pub async fn post(&self, path: &str, token: &str) -> reqwest::Response {
+        let req = self.http.post(self.url(path)).bearer_auth(token);
+        req.send().await.unwrap()
+    }
+
+    /// `POST path` without credentials, `body` as JSON.
+    pub async fn post_json_anon(&self, path: &str, body: &Value) -> reqwest::Response {
+        let req = self.http.post(self.url(path)).json(body);
+        req.send().await.unwrap()
+    }
+
+    /// `DELETE path` with the bearer token.
+    pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
+        let req = self.http.delete(self.url(path)).bearer_auth(token);
+        req.send().await.unwrap()
+    }
+
     pub async fn register(&self, email: &str, key: &WorkspaceSecretKey) -> SessionCreated {
         let resp = self
-            .http
-            .post(self.url("/v1/accounts"))
-            .json(&json!({
-                "name": "Ana Owner", "email": email, "company": "Panadería Ana",
-                "password": PASSWORD, "workspace_public_key": key.public_key().to_base64(),
-                "device_name": "Front desk"
-            }))
-            .send()
-            .await
-            .unwrap();
+            .post_json_anon(
+                "/v1/accounts",
+                &json!({
+                    "name": "Ana Owner", "email": email, "company": "Panadería Ana",
+                    "password": PASSWORD, "workspace_public_key": key.public_key().to_base64(),
+                    "device_name": "Front desk"
+                }),
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::CREATED);
         resp.json().await.unwrap()
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
-        self.http
-            .post(self.url("/v1/sessions"))
-            .json(&json!({"email": email, "password": password, "device_name": "Laptop"}))
-            .send()
-            .await
-            .unwrap()
+        self.post_json_anon(
+            "/v1/sessions",
+            &json!({"email": email, "password": password, "device_name": "Laptop"}),
+        )
+        .await
     }
 
     pub async fn webhook(&self, body: &[u8], signature: Option<String>) -> StatusCode {
@@ -132,42 +171,30 @@ impl TestRelay {
     }
 
     pub async fn events(&self, token: &str, after: i64) -> EventPage {
-        let resp = self
-            .http
-            .get(self.url(&format!("/v1/events?after={after}")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
+        let resp = self.get(&format!("/v1/events?after={after}"), token).await;
         assert_eq!(resp.status(), StatusCode::OK);
         resp.json().await.unwrap()
     }
 
     pub async fn claim(&self, token: &str, waba: &str) -> reqwest::Response {
-        self.http
-            .post(self.url("/v1/wabas"))
-            .bearer_auth(token)
-            .json(&json!({ "waba_id": waba }))
-            .send()
+        self.post_json("/v1/wabas", token, &json!({ "waba_id": waba }))
             .await
-            .unwrap()
     }
 
     pub async fn append(&self, token: &str, client_id: &str, sealed: &[u8]) -> reqwest::Response {
-        self.http
-            .post(self.url("/v1/events"))
-            .bearer_auth(token)
-            .json(&json!({
+        self.post_json(
+            "/v1/events",
+            token,
+            &json!({
                 "client_event_id": client_id,
                 "sealed": protocol::sealed::to_base64(sealed),
-            }))
-            .send()
-            .await
-            .unwrap()
+            }),
+        )
+        .await
     }
 
     pub async fn metrics(&self) -> String {
-        let resp = self.http.get(self.url("/metrics")).send().await.unwrap();
+        let resp = self.get_anon("/metrics").await;
         assert_eq!(resp.status(), StatusCode::OK);
         resp.text().await.unwrap()
     }
