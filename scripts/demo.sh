@@ -27,6 +27,8 @@ sim_port="${DATAOPTIX_SIM_PORT:-18080}"
 relay_port="${DATAOPTIX_RELAY_PORT:-18443}"
 random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 app_secret="demo-app-secret-$(random_hex 8)"
+# The simulator plays Meta's app: the relay's Embedded Signup page loads the simulator's SDK.
+app_id="4242424242424242"
 
 # The relay's secrets live only in its environment, as in production.
 echo "==> starting the relay on 127.0.0.1:$relay_port"
@@ -37,6 +39,9 @@ DATAOPTIX_RELAY_META_APP_SECRET="$app_secret" \
 DATAOPTIX_RELAY_META_VERIFY_TOKEN="demo-verify-$(random_hex 8)" \
 DATAOPTIX_RELAY_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64)" \
 DATAOPTIX_RELAY_GRAPH_BASE_URL="http://127.0.0.1:$sim_port" \
+DATAOPTIX_RELAY_META_APP_ID="$app_id" \
+DATAOPTIX_RELAY_META_CONFIG_ID="demo-embedded-signup" \
+DATAOPTIX_RELAY_SDK_URL="http://127.0.0.1:$sim_port/sdk.js" \
   "$bin_dir/dataoptix-relay" serve > "$state_dir/relay.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
@@ -49,7 +54,7 @@ curl -fsS "http://127.0.0.1:$relay_port/healthz" >/dev/null || {
 }
 
 echo "==> starting the Cloud API simulator on 127.0.0.1:$sim_port"
-"$bin_dir/dataoptix-sim" --listen "127.0.0.1:$sim_port" --app-secret "$app_secret" \
+"$bin_dir/dataoptix-sim" --listen "127.0.0.1:$sim_port" --app-secret "$app_secret" --app-id "$app_id" \
   --webhook-url "http://127.0.0.1:$relay_port/webhooks/meta" --personas \
   > "$state_dir/sim.out" 2> "$state_dir/sim.log" &
 pids+=($!)
@@ -64,8 +69,10 @@ fi
 sim_info=$(head -n 1 "$state_dir/sim.out")
 echo "    simulated number: $(jq -r .display_phone_number <<<"$sim_info") (phone number id $(jq -r .phone_number_id <<<"$sim_info"), WABA $(jq -r .waba_id <<<"$sim_info"))"
 
-export DATAOPTIX_GRAPH_BASE_URL="http://127.0.0.1:$sim_port"
-export DATAOPTIX_RELAY_URL="http://127.0.0.1:$relay_port"
+# The sign-up form suggests the demo relay; the app learns the Graph API (the simulator)
+# from the relay once signed in.
+export DATAOPTIX_DEFAULT_RELAY="http://127.0.0.1:$relay_port"
+export DATAOPTIX_DATA_DIR="$state_dir/app"
 echo "==> starting the DataOptix desktop app"
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   "$bin_dir/dataoptix" &

@@ -1,8 +1,27 @@
+/// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
+const COMMANDS: [&str; 15] = [
+    "app_info",
+    "session_state",
+    "unlock_with_passphrase",
+    "register",
+    "sign_in",
+    "join_workspace",
+    "sign_out",
+    "start_onboarding",
+    "onboarding_status",
+    "setup_manual",
+    "list_conversations",
+    "conversation",
+    "list_messages",
+    "search",
+    "sync_state",
+];
+
 fn main() {
     // Permissions are generated for the app's own commands, so capabilities can grant them one
     // by one (least privilege) instead of allowing every command.
     let attributes = tauri_build::Attributes::new()
-        .app_manifest(tauri_build::AppManifest::new().commands(&["app_info"]));
+        .app_manifest(tauri_build::AppManifest::new().commands(&COMMANDS));
     #[allow(clippy::expect_used)] // A broken tauri.conf.json must stop the build loudly.
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

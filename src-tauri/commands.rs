@@ -1,10 +1,22 @@
-//! IPC commands. Each one parses its input, calls the core, and maps errors to [`IpcError`].
+//! IPC commands. Each one parses its input, calls the core's [`Device`], and maps errors to
+//! [`IpcError`] — no decisions here.
 
+use dataoptix_core::device::views::{
+    ConversationFilter, ConversationSummary, MessageView, PageCursor, SearchView, ViewPage,
+};
+use dataoptix_core::device::{
+    Account, Device, JoinInput, ManualSetupInput, OnboardingOutcome, OnboardingStart,
+    PhoneNumberView, RegisterInput, SignInInput, SyncState,
+};
 use serde::Serialize;
 use specta::Type;
+use tauri::{AppHandle, State};
+use tauri_plugin_opener::OpenerExt;
 
-#[cfg(doc)]
-use crate::ipc::IpcError;
+use crate::ipc::{IpcError, IpcErrorKind};
+use crate::state::AppState;
+
+type Result<T> = std::result::Result<T, IpcError>;
 
 /// What the welcome screen shows about this build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
@@ -27,4 +39,199 @@ pub fn app_info() -> AppInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         graph_version: cloud_api::DEFAULT_GRAPH_VERSION.to_owned(),
     }
+}
+
+/// What the app shows at start: the passphrase prompt, sign-in/up, or the inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum SessionState {
+    /// No OS keyring: choose (first run) or enter the passphrase.
+    #[serde(rename_all = "camelCase")]
+    NeedsPassphrase { first_run: bool },
+    /// Not signed in.
+    #[serde(rename_all = "camelCase")]
+    SignedOut {
+        last_relay_url: Option<String>,
+        default_relay_url: Option<String>,
+    },
+    /// Signed in.
+    SignedIn { account: Account },
+}
+
+async fn session_of(state: &AppState, device: &Device) -> Result<SessionState> {
+    Ok(match device.account().await? {
+        Some(account) => SessionState::SignedIn { account },
+        None => SessionState::SignedOut {
+            last_relay_url: device.last_relay_url().await?,
+            default_relay_url: state.default_relay.clone(),
+        },
+    })
+}
+
+/// Where the app stands.
+#[tauri::command]
+#[specta::specta]
+pub async fn session_state(state: State<'_, AppState>) -> Result<SessionState> {
+    if let Some(first_run) = *state.needs_passphrase.read().await {
+        return Ok(SessionState::NeedsPassphrase { first_run });
+    }
+    let device = state.device().await?;
+    session_of(&state, &device).await
+}
+
+/// Unlocks (or, on first run, creates) the data protected by a passphrase.
+#[tauri::command]
+#[specta::specta]
+pub async fn unlock_with_passphrase(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    passphrase: String,
+) -> Result<SessionState> {
+    if passphrase.chars().count() < 8 {
+        return Err(IpcError {
+            kind: IpcErrorKind::InvalidInput,
+            message: "the passphrase needs at least 8 characters".into(),
+        });
+    }
+    let device = state.open(Some(passphrase)).await?;
+    crate::background::start(&app, &device).await;
+    session_of(&state, &device).await
+}
+
+/// Registers a new workspace (this device becomes the owner's).
+#[tauri::command]
+#[specta::specta]
+pub async fn register(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    input: RegisterInput,
+) -> Result<Account> {
+    let device = state.device().await?;
+    let account = device.register(input).await?;
+    crate::background::start(&app, &device).await;
+    Ok(account)
+}
+
+/// Signs in on a device that holds the workspace key.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    input: SignInInput,
+) -> Result<Account> {
+    let device = state.device().await?;
+    let account = device.sign_in(input).await?;
+    crate::background::start(&app, &device).await;
+    Ok(account)
+}
+
+/// Joins a workspace with an invitation link.
+#[tauri::command]
+#[specta::specta]
+pub async fn join_workspace(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    input: JoinInput,
+) -> Result<Account> {
+    let device = state.device().await?;
+    let account = device.join(input).await?;
+    crate::background::start(&app, &device).await;
+    Ok(account)
+}
+
+/// Signs out (the local history stays).
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_out(state: State<'_, AppState>) -> Result<()> {
+    state.device().await?.sign_out().await?;
+    Ok(())
+}
+
+/// Starts Embedded Signup and opens the relay's page in the system browser.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_onboarding(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> Result<OnboardingStart> {
+    let start = state.device().await?.start_onboarding().await?;
+    if let Err(e) = app.opener().open_url(start.url.as_str(), None::<&str>) {
+        // The screen shows the URL to open by hand.
+        tracing::warn!(error = %e, "could not open the system browser");
+    }
+    Ok(start)
+}
+
+/// Where an Embedded Signup session stands.
+#[tauri::command]
+#[specta::specta]
+pub async fn onboarding_status(
+    state: State<'_, AppState>,
+    session_id: String,
+) -> Result<OnboardingOutcome> {
+    Ok(state.device().await?.onboarding_status(&session_id).await?)
+}
+
+/// Connects a number with ids and a system-user token.
+#[tauri::command]
+#[specta::specta]
+pub async fn setup_manual(
+    state: State<'_, AppState>,
+    input: ManualSetupInput,
+) -> Result<PhoneNumberView> {
+    Ok(state.device().await?.setup_manual(input).await?)
+}
+
+/// One page of the inbox.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_conversations(
+    state: State<'_, AppState>,
+    filter: ConversationFilter,
+    after: Option<PageCursor>,
+    limit: u32,
+) -> Result<ViewPage<ConversationSummary>> {
+    Ok(state
+        .device()
+        .await?
+        .conversations(&filter, after, limit)
+        .await?)
+}
+
+/// One conversation's inbox row.
+#[tauri::command]
+#[specta::specta]
+pub async fn conversation(state: State<'_, AppState>, id: i64) -> Result<ConversationSummary> {
+    Ok(state.device().await?.conversation(id).await?)
+}
+
+/// One page of a thread, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_messages(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    before: Option<PageCursor>,
+    limit: u32,
+) -> Result<ViewPage<MessageView>> {
+    Ok(state
+        .device()
+        .await?
+        .messages(conversation_id, before, limit)
+        .await?)
+}
+
+/// Full-text search over the whole history.
+#[tauri::command]
+#[specta::specta]
+pub async fn search(state: State<'_, AppState>, query: String, limit: u32) -> Result<SearchView> {
+    Ok(state.device().await?.search(&query, limit).await?)
+}
+
+/// The sync state now (then follow `SyncStateChanged`).
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_state(state: State<'_, AppState>) -> Result<SyncState> {
+    Ok(state.device().await?.sync_state())
 }

@@ -1,8 +1,16 @@
 //! The desktop shell: thin by design (DESIGN.md). It builds the app's state once in `setup()`,
-//! registers the typed IPC commands, and leaves every decision to the Tauri-free crates.
+//! registers the plugins and the typed IPC commands, and leaves every decision to the
+//! Tauri-free `dataoptix-core` (through its `Device`).
 
+mod background;
 pub mod commands;
+mod deep_links;
+pub mod events;
 pub mod ipc;
+pub mod state;
+
+use tauri::Manager;
+use tauri_plugin_deep_link::DeepLinkExt;
 
 /// Starts the desktop app. Panics only if the window system cannot be initialised at all, which
 /// Tauri reports itself before we could show anything.
@@ -10,9 +18,56 @@ pub fn run() {
     let builder = ipc::specta_builder();
     #[allow(clippy::expect_used)] // Nothing to recover to: without a runtime there is no window.
     tauri::Builder::default()
+        // First: a second launch (e.g. the browser opening dataoptix://…) hands its arguments
+        // to this instance and exits; with `deep-link`, the URL reaches on_open_url below.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(
+            tauri_plugin_log::Builder::new()
+                .level(log::LevelFilter::Info)
+                .build(),
+        )
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
+            let data_dir = match std::env::var_os(state::DATA_DIR_ENV) {
+                Some(dir) => std::path::PathBuf::from(dir),
+                None => app.path().app_data_dir()?,
+            };
+            app.manage(state::AppState::new(data_dir));
+
+            // Open the data (keyring) and resume the session; a passphrase prompt otherwise.
+            let handle = app.handle().clone();
+            tauri::async_runtime::block_on(async {
+                let state = handle.state::<state::AppState>();
+                match state.open(None).await {
+                    Ok(device) => background::start(&handle, &device).await,
+                    Err(e) => tracing::warn!(error = %e, "the data is not open yet"),
+                }
+            });
+
+            #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
+            if let Err(e) = app.deep_link().register_all() {
+                tracing::warn!(error = %e, "the dataoptix:// scheme could not be registered");
+            }
+            let handle = app.handle().clone();
+            app.deep_link().on_open_url(move |event| {
+                let urls = event.urls().iter().map(|u| u.to_string()).collect();
+                deep_links::handle(&handle, urls);
+            });
+            // A cold start by a link: the URL is in the launch arguments.
+            if let Ok(Some(urls)) = app.deep_link().get_current() {
+                deep_links::handle(app.handle(), urls.iter().map(|u| u.to_string()).collect());
+            }
             Ok(())
         })
         .run(tauri::generate_context!("tauri.conf.json"))

@@ -25,6 +25,7 @@
 //! # let _ = store; Ok(()) }
 //! ```
 
+pub mod device;
 pub mod store;
 pub mod sync;
 pub mod vault;

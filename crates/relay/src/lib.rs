@@ -219,6 +219,18 @@ pub(crate) async fn stopping(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await.map(|_| ());
 }
 
+/// `GET /v1/config` (any signed-in device): the Graph API devices send through — the relay's
+/// own setting, so a workspace is pointed at Meta (or the simulator) in one place.
+async fn device_config(
+    State(state): State<AppState>,
+    _auth: auth::Auth,
+) -> error::Json<protocol::config::DeviceConfig> {
+    error::Json(protocol::config::DeviceConfig {
+        graph_base_url: state.config.graph_base_url.clone(),
+        graph_version: state.config.graph_version.clone(),
+    })
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -261,6 +273,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/invitations/{id}", delete(invitations::revoke))
         .route("/v1/invitations/{id}/accept", post(invitations::accept))
+        .route("/v1/config", get(device_config))
         .route("/v1/wabas", post(wabas::claim).get(wabas::list))
         .route("/v1/events", get(events::list).post(events::append))
         .route("/v1/events/ack", post(events::ack))

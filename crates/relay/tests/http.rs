@@ -313,6 +313,16 @@ async fn device_events_reach_other_devices_once_and_no_other_workspace() {
     assert_eq!(sessions["sessions"].as_array().unwrap().len(), 1);
     let wabas: Value = t.get_json("/v1/wabas", &other.token).await;
     assert_eq!(wabas["waba_ids"].as_array().unwrap().len(), 0);
+    // Devices learn the Graph API they send through from the relay's own setting.
+    let config: Value = t.get_json("/v1/config", &other.token).await;
+    assert_eq!(
+        config["graph_base_url"],
+        t.state.config.graph_base_url.as_str()
+    );
+    assert_eq!(
+        config["graph_version"],
+        t.state.config.graph_version.as_str()
+    );
     t.stop().await;
 }
 
@@ -321,6 +331,7 @@ async fn every_device_route_requires_a_session() {
     let t = TestRelay::start().await;
     let routes: &[(&str, &str)] = &[
         ("GET", "/v1/sessions"),
+        ("GET", "/v1/config"),
         ("DELETE", "/v1/sessions/current"),
         (
             "DELETE",

@@ -32,7 +32,7 @@ use crate::vault::MasterKey;
 pub use phone::normalize_phone;
 pub(crate) use repo::{
     apply_reactions_in, apply_revisions_in, apply_statuses_in, ensure_conversation_in,
-    insert_messages_in, set_sync_cursor_in, upsert_contact_in,
+    insert_messages_in, paginate, set_sync_cursor_in, start as cursor_start, upsert_contact_in,
 };
 pub use repo::{
     ContactHit, ContactInput, ConversationRow, Cursor, Direction, InsertReport, MessageHit,

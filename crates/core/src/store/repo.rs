@@ -1017,11 +1017,11 @@ pub(crate) async fn set_sync_cursor_in(
     Ok(())
 }
 
-fn start(cursor: Option<Cursor>) -> (i64, i64) {
+pub(crate) fn start(cursor: Option<Cursor>) -> (i64, i64) {
     cursor.map_or((i64::MAX, i64::MAX), |c| (c.ts, c.id))
 }
 
-fn paginate<T>(mut rows: Vec<T>, limit: u32, cursor: impl Fn(&T) -> Cursor) -> Page<T> {
+pub(crate) fn paginate<T>(mut rows: Vec<T>, limit: u32, cursor: impl Fn(&T) -> Cursor) -> Page<T> {
     let limit = limit as usize;
     let more = rows.len() > limit;
     rows.truncate(limit);
@@ -1031,7 +1031,7 @@ fn paginate<T>(mut rows: Vec<T>, limit: u32, cursor: impl Fn(&T) -> Cursor) -> P
 
 /// Turns what the user typed into an FTS5 query: every word quoted (so punctuation and FTS
 /// syntax in it are plain text) and matched as a prefix; all words must match.
-fn fts_query(input: &str) -> Option<String> {
+pub(crate) fn fts_query(input: &str) -> Option<String> {
     let terms: Vec<String> = input
         .split_whitespace()
         .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))

@@ -118,6 +118,79 @@ impl RelayClient {
         decode(resp).await
     }
 
+    /// `GET /v1/config`: the Graph API this workspace sends through.
+    pub async fn device_config(&self) -> Result<protocol::config::DeviceConfig, SyncError> {
+        let resp = self
+            .authed(self.http.get(self.url("/v1/config")))?
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `DELETE /v1/sessions/current`: signs this device out at the relay.
+    pub async fn sign_out(&self) -> Result<(), SyncError> {
+        let resp = self
+            .authed(self.http.delete(self.url("/v1/sessions/current")))?
+            .send()
+            .await?;
+        decode_empty(resp).await
+    }
+
+    /// `POST /v1/invitations/{id}/accept`: joins a workspace with an invitation (no session).
+    pub async fn accept_invitation(
+        &self,
+        invitation_id: &str,
+        request: &protocol::invitations::AcceptInvitationRequest,
+    ) -> Result<protocol::invitations::InvitationAccepted, SyncError> {
+        let resp = self
+            .http
+            .post(self.url(&format!("/v1/invitations/{invitation_id}/accept")))
+            .json(request)
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `POST /v1/invitations` (owner, admin): registers an invitation whose secret stays with
+    /// the caller.
+    pub async fn create_invitation(
+        &self,
+        request: &protocol::invitations::CreateInvitationRequest,
+    ) -> Result<protocol::invitations::InvitationInfo, SyncError> {
+        let resp = self
+            .authed(self.http.post(self.url("/v1/invitations")))?
+            .json(request)
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `POST /v1/onboarding` (owner, admin): starts an Embedded Signup session.
+    pub async fn start_onboarding(
+        &self,
+    ) -> Result<protocol::onboarding::OnboardingCreated, SyncError> {
+        let resp = self
+            .authed(self.http.post(self.url("/v1/onboarding")))?
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `GET /v1/onboarding/{id}`: where an Embedded Signup session stands.
+    pub async fn onboarding_result(
+        &self,
+        session_id: &str,
+    ) -> Result<protocol::onboarding::OnboardingResult, SyncError> {
+        let resp = self
+            .authed(
+                self.http
+                    .get(self.url(&format!("/v1/onboarding/{session_id}"))),
+            )?
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -128,11 +201,23 @@ impl RelayClient {
     }
 }
 
+async fn decode_empty(resp: reqwest::Response) -> Result<(), SyncError> {
+    if resp.status().is_success() {
+        return Ok(());
+    }
+    Err(error_of(resp).await)
+}
+
 async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, SyncError> {
     let status = resp.status();
     if status.is_success() {
         return Ok(resp.json().await?);
     }
+    Err(error_of(resp).await)
+}
+
+async fn error_of(resp: reqwest::Response) -> SyncError {
+    let status = resp.status();
     let body = resp.bytes().await.unwrap_or_default();
     let (kind, message) = match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(e) => (
@@ -144,9 +229,9 @@ async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, SyncE
         ),
         Err(_) => (String::new(), String::new()),
     };
-    Err(SyncError::Api {
+    SyncError::Api {
         status: status.as_u16(),
         kind,
         message,
-    })
+    }
 }

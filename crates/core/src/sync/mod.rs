@@ -212,6 +212,18 @@ impl Syncer {
         apply_page(&self.store, &self.key, &self.workspace_id, page).await
     }
 
+    /// One live round: waits up to `wait` for events after the committed cursor, applies and
+    /// acknowledges the page if one came. `None` when the wait ended without events.
+    pub async fn poll_once(&self, wait: Duration) -> Result<Option<PageReport>, SyncError> {
+        let page = self.fetch(wait).await?;
+        if page.events.is_empty() {
+            return Ok(None);
+        }
+        let report = self.apply(&page).await?;
+        self.client.ack(report.cursor).await?;
+        Ok(Some(report))
+    }
+
     /// Catches up: fetches and applies every page until the relay has nothing more, acking
     /// each page after its commit. Returns the totals.
     pub async fn run_once(&self) -> Result<SyncProgress, SyncError> {

@@ -12,12 +12,179 @@ export const commands = {
  */
 async appInfo() : Promise<AppInfo> {
     return await TAURI_INVOKE("app_info");
+},
+/**
+ * Where the app stands.
+ */
+async sessionState() : Promise<Result<SessionState, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("session_state") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Unlocks (or, on first run, creates) the data protected by a passphrase.
+ */
+async unlockWithPassphrase(passphrase: string) : Promise<Result<SessionState, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("unlock_with_passphrase", { passphrase }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Registers a new workspace (this device becomes the owner's).
+ */
+async register(input: RegisterInput) : Promise<Result<Account, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("register", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Signs in on a device that holds the workspace key.
+ */
+async signIn(input: SignInInput) : Promise<Result<Account, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sign_in", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Joins a workspace with an invitation link.
+ */
+async joinWorkspace(input: JoinInput) : Promise<Result<Account, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("join_workspace", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Signs out (the local history stays).
+ */
+async signOut() : Promise<Result<null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sign_out") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Starts Embedded Signup and opens the relay's page in the system browser.
+ */
+async startOnboarding() : Promise<Result<OnboardingStart, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("start_onboarding") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Where an Embedded Signup session stands.
+ */
+async onboardingStatus(sessionId: string) : Promise<Result<OnboardingOutcome, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("onboarding_status", { sessionId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Connects a number with ids and a system-user token.
+ */
+async setupManual(input: ManualSetupInput) : Promise<Result<PhoneNumberView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("setup_manual", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * One page of the inbox.
+ */
+async listConversations(filter: ConversationFilter, after: PageCursor | null, limit: number) : Promise<Result<ViewPage<ConversationSummary>, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_conversations", { filter, after, limit }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * One conversation's inbox row.
+ */
+async conversation(id: number) : Promise<Result<ConversationSummary, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("conversation", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * One page of a thread, newest first.
+ */
+async listMessages(conversationId: number, before: PageCursor | null, limit: number) : Promise<Result<ViewPage<MessageView>, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_messages", { conversationId, before, limit }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Full-text search over the whole history.
+ */
+async search(query: string, limit: number) : Promise<Result<SearchView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("search", { query, limit }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The sync state now (then follow `SyncStateChanged`).
+ */
+async syncState() : Promise<Result<SyncState, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_state") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
 /** user-defined events **/
 
 
+export const events = __makeEvents__<{
+deepLinkRejected: DeepLinkRejected,
+inboxChanged: InboxChanged,
+joinLink: JoinLink,
+onboardingLink: OnboardingLink,
+syncStateChanged: SyncStateChanged
+}>({
+deepLinkRejected: "deep-link-rejected",
+inboxChanged: "inbox-changed",
+joinLink: "join-link",
+onboardingLink: "onboarding-link",
+syncStateChanged: "sync-state-changed"
+})
 
 /** user-defined constants **/
 
@@ -25,6 +192,18 @@ async appInfo() : Promise<AppInfo> {
 
 /** user-defined types **/
 
+/**
+ * The signed-in user and workspace.
+ */
+export type Account = { userId: string; userName: string; email: string; 
+/**
+ * `owner`, `admin` or `agent`.
+ */
+role: string; workspaceId: string; company: string; relayUrl: string; 
+/**
+ * Connected WhatsApp numbers (filled when read, not stored with the account).
+ */
+numbers?: PhoneNumberView[] }
 /**
  * What the welcome screen shows about this build.
  */
@@ -42,6 +221,47 @@ version: string;
  */
 graphVersion: string }
 /**
+ * A contact as the screens show it.
+ */
+export type ContactView = { id: number; 
+/**
+ * The best name: the one the business set, else the WhatsApp profile name, else the number.
+ */
+name: string; waId: string | null; userId: string | null; phone: string | null; restricted: boolean; optedOut: boolean }
+/**
+ * Which conversations the inbox lists.
+ */
+export type ConversationFilter = { 
+/**
+ * Only conversations with unread messages.
+ */
+unreadOnly: boolean; 
+/**
+ * Only conversations with this label.
+ */
+label: string | null; 
+/**
+ * Only conversations assigned to the signed-in user.
+ */
+assignedToMe: boolean }
+/**
+ * One row of the inbox.
+ */
+export type ConversationSummary = { id: number; phoneNumberId: string; contact: ContactView; 
+/**
+ * Unix seconds.
+ */
+lastMessageAt: number; lastPreview: string | null; lastKind: string | null; lastDirection: string | null; lastStatus: string | null; unreadCount: number; window: WindowState; labels: string[]; assignedTo: string | null }
+/**
+ * A deep link was refused (shown as a notice; the link itself is not echoed).
+ */
+export type DeepLinkRejected = { reason: string }
+/**
+ * Messages, statuses or conversation fields changed: refetch these conversations (all
+ * visible ones when the list is empty).
+ */
+export type InboxChanged = { conversationIds: number[] }
+/**
  * The only error type that crosses IPC. The UI switches on `kind`; `message` is for people.
  */
 export type IpcError = { kind: IpcErrorKind; message: string }
@@ -56,7 +276,271 @@ export type IpcErrorKind =
 /**
  * Something unexpected happened inside the app; details are in the log.
  */
-"internal"
+"internal" | 
+/**
+ * Not signed in, wrong email or password, or the session ended: sign in again.
+ */
+"unauthenticated" | 
+/**
+ * The relay cannot be reached (the message names it).
+ */
+"relayUnreachable" | 
+/**
+ * The role of the signed-in user does not allow this.
+ */
+"forbidden" | 
+/**
+ * Not found (or not this workspace's).
+ */
+"notFound" | 
+/**
+ * Conflicts with what exists (e.g. the email is taken).
+ */
+"conflict" | 
+/**
+ * The data is locked: a passphrase is needed (no OS keyring).
+ */
+"needsPassphrase" | 
+/**
+ * The passphrase is wrong.
+ */
+"wrongPassphrase" | 
+/**
+ * The OS keyring is unavailable or locked.
+ */
+"keyringUnavailable" | 
+/**
+ * This device lacks the workspace key: join with an invitation link.
+ */
+"keyMissing" | 
+/**
+ * The relay or Meta refused; the message explains.
+ */
+"remote" | 
+/**
+ * Free-form messages are not allowed outside the 24-hour window: send a template.
+ */
+"windowClosed" | 
+/**
+ * The contact is restricted or opted out.
+ */
+"restricted"
+/**
+ * Joining with an invitation link.
+ */
+export type JoinInput = { inviteLink: string; name: string; password: string }
+/**
+ * An invitation link arrived: the UI opens the join form with it.
+ */
+export type JoinLink = { inviteLink: string }
+/**
+ * A location.
+ */
+export type LocationView = { latitude: number; longitude: number; name: string | null; address: string | null }
+/**
+ * Manual setup: ids and a system-user token from Meta's Business Manager.
+ */
+export type ManualSetupInput = { wabaId: string; phoneNumberId: string; token: string }
+/**
+ * A media attachment.
+ */
+export type MediaView = { metaId: string | null; mimeType: string | null; fileName: string | null; sizeBytes: number | null; 
+/**
+ * `pending`, `downloading`, `done` or `failed`.
+ */
+state: string; 
+/**
+ * Where the webview may load the decrypted file from, once downloaded.
+ */
+localUrl: string | null }
+/**
+ * A failed message's error, explained.
+ */
+export type MessageError = { code: number; title: string; 
+/**
+ * Plain language for the user (cloud-api's table).
+ */
+explanation: string; 
+/**
+ * The fix offered (`send_template`, `reconnect`, …), if any.
+ */
+action: string | null }
+/**
+ * A search hit.
+ */
+export type MessageSearchHit = { message: MessageView; conversationId: number; contactName: string; 
+/**
+ * The matching text with `[`…`]` around matches (render as text).
+ */
+snippet: string }
+/**
+ * A message as the thread shows it.
+ */
+export type MessageView = { id: number; wamid: string; conversationId: number; 
+/**
+ * `in` or `out`.
+ */
+direction: string; 
+/**
+ * Meta's type (`text`, `image`, …, `unsupported`).
+ */
+kind: string; ts: number; text: string | null; caption: string | null; media: MediaView | null; location: LocationView | null; replyTo: QuotedView | null; reactions: ReactionView[]; 
+/**
+ * `pending`, `sent`, `delivered`, `read`, `played`, `failed` (outbound).
+ */
+status: string | null; error: MessageError | null; editedAt: number | null; deleted: boolean; 
+/**
+ * The staff member who sent it, when known.
+ */
+author: string | null; 
+/**
+ * The JSON Meta sent (or we sent).
+ */
+raw: string }
+/**
+ * `dataoptix://onboarding/complete?session=…` arrived for a session this app started.
+ */
+export type OnboardingLink = { sessionId: string }
+/**
+ * Where an onboarding session stands, for the "Connect WhatsApp" screen.
+ */
+export type OnboardingOutcome = 
+/**
+ * Still in the browser, or the relay is talking to Meta.
+ */
+{ state: "waiting" } | 
+/**
+ * Done: the number is connected.
+ */
+{ state: "connected"; number: PhoneNumberView } | 
+/**
+ * The user left Embedded Signup.
+ */
+{ state: "cancelled"; step: string | null; explanation: string } | 
+/**
+ * Meta or the relay reported an error.
+ */
+{ state: "failed"; code: string; metaCode: string | null; explanation: string }
+/**
+ * An Embedded Signup session this device started.
+ */
+export type OnboardingStart = { sessionId: string; 
+/**
+ * The relay's onboarding page, to open in the system browser.
+ */
+url: string }
+/**
+ * A keyset position, as the UI passes it back.
+ */
+export type PageCursor = { 
+/**
+ * The row's time (Unix seconds).
+ */
+ts: number; 
+/**
+ * The row's id.
+ */
+id: number }
+/**
+ * A connected WhatsApp number.
+ */
+export type PhoneNumberView = { id: string; wabaId: string; displayPhoneNumber: string | null; verifiedName: string | null; qualityRating: string | null; messagingLimit: string | null; nameStatus: string | null; 
+/**
+ * Meta refused the token: connect again.
+ */
+reconnectRequired: boolean }
+/**
+ * The message a reply quotes.
+ */
+export type QuotedView = { wamid: string; preview: string | null }
+/**
+ * A reaction on a message.
+ */
+export type ReactionView = { emoji: string; by: string }
+/**
+ * Registration of a new workspace.
+ */
+export type RegisterInput = { relayUrl: string; name: string; email: string; company: string; password: string }
+/**
+ * Search results.
+ */
+export type SearchView = { messages: MessageSearchHit[]; contacts: ContactView[] }
+/**
+ * What the app shows at start: the passphrase prompt, sign-in/up, or the inbox.
+ */
+export type SessionState = 
+/**
+ * No OS keyring: choose (first run) or enter the passphrase.
+ */
+{ kind: "needsPassphrase"; firstRun: boolean } | 
+/**
+ * Not signed in.
+ */
+{ kind: "signedOut"; lastRelayUrl: string | null; defaultRelayUrl: string | null } | 
+/**
+ * Signed in.
+ */
+{ kind: "signedIn"; account: Account }
+/**
+ * Signing in.
+ */
+export type SignInInput = { relayUrl: string; email: string; password: string }
+/**
+ * Where the sync with the relay stands, for the offline banner.
+ */
+export type SyncState = 
+/**
+ * Not signed in: nothing to sync.
+ */
+{ state: "signedOut" } | 
+/**
+ * Starting or reconnecting.
+ */
+{ state: "connecting" } | 
+/**
+ * Applying a backlog; `applied` events so far.
+ */
+{ state: "catchingUp"; applied: number } | 
+/**
+ * Live: new events arrive within a round trip.
+ */
+{ state: "online" } | 
+/**
+ * The relay cannot be reached; retrying.
+ */
+{ state: "offline"; retryInSeconds: number } | 
+/**
+ * The relay pruned events this device never got.
+ */
+{ state: "resyncRequired" } | 
+/**
+ * The relay refused the session (revoked or expired): sign in again.
+ */
+{ state: "sessionExpired" }
+/**
+ * The sync with the relay changed state (offline banner).
+ */
+export type SyncStateChanged = SyncState
+/**
+ * A page of a list.
+ */
+export type ViewPage<T> = { items: T[]; 
+/**
+ * Pass back for the next (older) page; `None` at the end.
+ */
+next: PageCursor | null }
+/**
+ * Whether free-form messages may be sent now.
+ */
+export type WindowState = { 
+/**
+ * The window is open.
+ */
+open: boolean; 
+/**
+ * When it closes (Unix seconds), if the customer ever wrote.
+ */
+expiresAt: number | null }
 
 /** tauri-specta globals **/
 

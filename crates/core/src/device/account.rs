@@ -1,0 +1,429 @@
+//! Accounts on this device: register a workspace, sign in, join by invitation, sign out.
+//!
+//! What is kept where: the session token and the workspace secret key sealed in the vault
+//! (`sync::TOKEN_RECORD`, `sync::WORKSPACE_KEY_RECORD`); the relay URL and workspace id in the
+//! store's `relay` setting; who is signed in (name, email, role — not secret) in the `account`
+//! setting; the relay's Graph configuration in the `graph` setting.
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use protocol::auth::{RegisterRequest, SessionCreated, SignInRequest};
+use protocol::invitations::{AcceptInvitationRequest, InvitationSecret};
+use protocol::WorkspaceSecretKey;
+
+use super::{Device, DeviceError, DeviceEvent, Session, SyncState};
+use crate::sync::{self, RelayClient};
+
+/// Store setting with the signed-in user.
+const ACCOUNT_SETTING: &str = "account";
+/// Store setting with the relay's Graph configuration (`protocol::config::DeviceConfig`).
+pub(crate) const GRAPH_SETTING: &str = "graph";
+/// Store setting remembering the last relay URL, kept after sign-out for the sign-in form.
+const LAST_RELAY_SETTING: &str = "last_relay_url";
+
+/// The signed-in user and workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub user_id: String,
+    pub user_name: String,
+    pub email: String,
+    /// `owner`, `admin` or `agent`.
+    pub role: String,
+    pub workspace_id: String,
+    pub company: String,
+    pub relay_url: String,
+    /// Connected WhatsApp numbers (filled when read, not stored with the account).
+    #[serde(default)]
+    pub numbers: Vec<PhoneNumberView>,
+}
+
+/// A connected WhatsApp number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct PhoneNumberView {
+    pub id: String,
+    pub waba_id: String,
+    pub display_phone_number: Option<String>,
+    pub verified_name: Option<String>,
+    pub quality_rating: Option<String>,
+    pub messaging_limit: Option<String>,
+    pub name_status: Option<String>,
+    /// Meta refused the token: connect again.
+    pub reconnect_required: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct NumberRow {
+    id: String,
+    waba_id: String,
+    display_phone_number: Option<String>,
+    verified_name: Option<String>,
+    quality_rating: Option<String>,
+    messaging_limit: Option<String>,
+    name_status: Option<String>,
+}
+
+/// Registration of a new workspace.
+#[derive(Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterInput {
+    pub relay_url: String,
+    pub name: String,
+    pub email: String,
+    pub company: String,
+    pub password: String,
+}
+
+/// Signing in.
+#[derive(Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct SignInInput {
+    pub relay_url: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// Joining with an invitation link.
+#[derive(Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct JoinInput {
+    pub invite_link: String,
+    pub name: String,
+    pub password: String,
+}
+
+// Passwords must never reach a log through `{:?}`.
+macro_rules! redacted_debug {
+    ($t:ty, $($field:ident),*) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+redacted_debug!(RegisterInput, relay_url, name, email, company);
+redacted_debug!(SignInInput, relay_url, email);
+redacted_debug!(JoinInput, name);
+
+/// Checks and normalises a relay URL typed by a person.
+fn relay_url(input: &str) -> Result<String, DeviceError> {
+    let trimmed = input.trim().trim_end_matches('/');
+    let url = url::Url::parse(trimmed).map_err(|_| {
+        DeviceError::InvalidInput(format!(
+            "{trimmed:?} is not a server address; use the full address, e.g. https://relay.example.com"
+        ))
+    })?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(DeviceError::InvalidInput(
+            "the server address must start with https://".into(),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn non_empty(value: &str, what: &str) -> Result<String, DeviceError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(DeviceError::InvalidInput(format!("{what} is required")));
+    }
+    Ok(v.to_owned())
+}
+
+impl Device {
+    /// Who is signed in, with the connected numbers; `None` when signed out.
+    pub async fn account(&self) -> Result<Option<Account>, DeviceError> {
+        let Some(session) = self.inner.session.read().await.clone() else {
+            return Ok(None);
+        };
+        let mut account = session.account;
+        account.numbers = self.numbers(&account.workspace_id).await?;
+        Ok(Some(account))
+    }
+
+    /// The relay URL last used on this device (for the sign-in form).
+    pub async fn last_relay_url(&self) -> Result<Option<String>, DeviceError> {
+        Ok(self
+            .inner
+            .store
+            .setting(LAST_RELAY_SETTING)
+            .await?
+            .and_then(|v| v.as_str().map(str::to_owned)))
+    }
+
+    /// The workspace's numbers.
+    pub async fn numbers(&self, workspace_id: &str) -> Result<Vec<PhoneNumberView>, DeviceError> {
+        let rows: Vec<NumberRow> = sqlx::query_as(
+            "SELECT id, waba_id, display_phone_number, verified_name, quality_rating,
+                    messaging_limit, name_status
+             FROM phone_numbers WHERE workspace_id = ? ORDER BY display_phone_number, id",
+        )
+        .bind(workspace_id)
+        .fetch_all(self.inner.store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        let mut numbers = Vec::with_capacity(rows.len());
+        for row in rows {
+            let reconnect_required = self.reconnect_required(&row.id).await?;
+            numbers.push(PhoneNumberView {
+                id: row.id,
+                waba_id: row.waba_id,
+                display_phone_number: row.display_phone_number,
+                verified_name: row.verified_name,
+                quality_rating: row.quality_rating,
+                messaging_limit: row.messaging_limit,
+                name_status: row.name_status,
+                reconnect_required,
+            });
+        }
+        Ok(numbers)
+    }
+
+    /// Registers a new workspace at the relay; this device becomes its owner's first device and
+    /// generates the workspace key pair (the relay only ever gets the public half).
+    pub async fn register(&self, input: RegisterInput) -> Result<Account, DeviceError> {
+        let relay = relay_url(&input.relay_url)?;
+        let password = Zeroizing::new(input.password);
+        if password.chars().count() < protocol::auth::MIN_PASSWORD_CHARS {
+            return Err(DeviceError::InvalidInput(format!(
+                "the password needs at least {} characters",
+                protocol::auth::MIN_PASSWORD_CHARS
+            )));
+        }
+        let key = WorkspaceSecretKey::generate();
+        let client = RelayClient::new(&relay);
+        let created = client
+            .register(&RegisterRequest {
+                name: non_empty(&input.name, "your name")?,
+                email: non_empty(&input.email, "the email")?,
+                company: non_empty(&input.company, "the company name")?,
+                password: password.to_string(),
+                workspace_public_key: key.public_key().to_base64(),
+                device_name: self.inner.device_name.clone(),
+            })
+            .await
+            .map_err(|e| DeviceError::from_sync(e, &relay))?;
+        self.adopt(&relay, created, key).await
+    }
+
+    /// Signs in on a device that already holds the workspace key (it was registered or joined
+    /// here before). A new device joins with an invitation link instead ([`Device::join`]).
+    pub async fn sign_in(&self, input: SignInInput) -> Result<Account, DeviceError> {
+        let relay = relay_url(&input.relay_url)?;
+        let password = Zeroizing::new(input.password);
+        let client = RelayClient::new(&relay);
+        let created = client
+            .sign_in(&SignInRequest {
+                email: non_empty(&input.email, "the email")?,
+                password: password.to_string(),
+                device_name: self.inner.device_name.clone(),
+            })
+            .await
+            .map_err(|e| DeviceError::from_sync(e, &relay))?;
+        let key = self
+            .inner
+            .vault
+            .get_record(sync::WORKSPACE_KEY_RECORD)?
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+            .map(WorkspaceSecretKey::from_bytes)
+            .filter(|k| k.public_key().to_base64() == created.workspace.public_key);
+        let Some(key) = key else {
+            // Do not keep a session this device cannot use.
+            let _ = client.with_token(created.token).sign_out().await;
+            return Err(DeviceError::KeyMissing);
+        };
+        self.adopt(&relay, created, key).await
+    }
+
+    /// Joins a workspace with an invitation link (`dataoptix://join?…#secret`): the link's
+    /// secret unwraps the workspace key the inviting device left at the relay.
+    pub async fn join(&self, input: JoinInput) -> Result<Account, DeviceError> {
+        let link = super::DeepLink::parse(input.invite_link.trim())
+            .map_err(|e| DeviceError::InvalidInput(e.to_string()))?;
+        let super::DeepLink::Join {
+            relay_url,
+            invitation_id,
+            secret,
+        } = link
+        else {
+            return Err(DeviceError::InvalidInput(
+                "this is not an invitation link".into(),
+            ));
+        };
+        let secret = InvitationSecret::from_fragment(&secret)
+            .map_err(|_| DeviceError::InvalidInput("the invitation link is damaged".into()))?;
+        let password = Zeroizing::new(input.password);
+        let client = RelayClient::new(&relay_url);
+        let accepted = client
+            .accept_invitation(
+                &invitation_id,
+                &AcceptInvitationRequest {
+                    accept_token: secret.accept_token(),
+                    name: non_empty(&input.name, "your name")?,
+                    password: password.to_string(),
+                    device_name: self.inner.device_name.clone(),
+                },
+            )
+            .await
+            .map_err(|e| match DeviceError::from_sync(e, &relay_url) {
+                DeviceError::NotFound(_) => DeviceError::NotFound(
+                    "this invitation is unknown, expired, revoked or already used; ask for a new one"
+                        .into(),
+                ),
+                other => other,
+            })?;
+        let wrapped = protocol::sealed::from_base64(&accepted.wrapped_workspace_key)
+            .map_err(|_| DeviceError::Internal("the relay sent a damaged workspace key".into()))?;
+        let key = secret
+            .unwrap_workspace_key(&wrapped)
+            .map_err(|_| DeviceError::Internal("the workspace key does not open".into()))?;
+        self.adopt(&relay_url, accepted.session, key).await
+    }
+
+    /// Creates an invitation for a staff member and returns the link to give them (its secret
+    /// never reaches the relay).
+    pub async fn invite(
+        &self,
+        email: &str,
+        role: protocol::auth::Role,
+    ) -> Result<String, DeviceError> {
+        let session = self.session().await?;
+        let secret = InvitationSecret::generate();
+        let wrapped = secret
+            .wrap_workspace_key(&session.key)
+            .map_err(|e| DeviceError::Internal(e.to_string()))?;
+        let info = session
+            .client
+            .create_invitation(&protocol::invitations::CreateInvitationRequest {
+                email: non_empty(email, "the email")?,
+                role,
+                accept_token: secret.accept_token(),
+                wrapped_workspace_key: protocol::sealed::to_base64(&wrapped),
+            })
+            .await
+            .map_err(|e| DeviceError::from_sync(e, &session.account.relay_url))?;
+        let relay: String =
+            url::form_urlencoded::byte_serialize(session.account.relay_url.as_bytes()).collect();
+        Ok(format!(
+            "dataoptix://join?relay={relay}&invitation={}#{}",
+            info.id,
+            secret.to_fragment()
+        ))
+    }
+
+    /// Signs out: ends the session at the relay (best effort when offline), forgets the token,
+    /// stops syncing. The local history stays (erasing it is a separate, explicit action).
+    pub async fn sign_out(&self) -> Result<(), DeviceError> {
+        self.stop_background().await;
+        let session = self.inner.session.write().await.take();
+        if let Some(session) = session {
+            if let Err(e) = session.client.sign_out().await {
+                tracing::warn!(error = %e, "sign-out: the relay was not told");
+            }
+        }
+        self.inner.vault.delete_record(sync::TOKEN_RECORD)?;
+        self.inner
+            .store
+            .set_setting(sync::RELAY_SETTING, &serde_json::json!({}))
+            .await?;
+        self.set_sync_state(SyncState::SignedOut);
+        Ok(())
+    }
+
+    /// Keeps a new session: secrets sealed in the vault, the rest in the store; fetches the
+    /// relay's Graph configuration.
+    async fn adopt(
+        &self,
+        relay: &str,
+        created: SessionCreated,
+        key: WorkspaceSecretKey,
+    ) -> Result<Account, DeviceError> {
+        let store = &self.inner.store;
+        sync::save_session(&self.inner.vault, store, relay, &created, &key)
+            .await
+            .map_err(|e| DeviceError::from_sync(e, relay))?;
+        let account = Account {
+            user_id: created.user.id.to_string(),
+            user_name: created.user.name.clone(),
+            email: created.user.email.clone(),
+            role: created.user.role.as_str().to_owned(),
+            workspace_id: created.workspace.id.to_string(),
+            company: created.workspace.company.clone(),
+            relay_url: relay.to_owned(),
+            numbers: Vec::new(),
+        };
+        store
+            .set_setting(
+                ACCOUNT_SETTING,
+                &serde_json::to_value(&account)
+                    .map_err(|e| DeviceError::Internal(e.to_string()))?,
+            )
+            .await?;
+        store
+            .set_setting(LAST_RELAY_SETTING, &serde_json::json!(relay))
+            .await?;
+        let client = RelayClient::new(relay).with_token(created.token);
+        match client.device_config().await {
+            Ok(config) => {
+                store
+                    .set_setting(
+                        GRAPH_SETTING,
+                        &serde_json::json!({
+                            "base_url": config.graph_base_url,
+                            "version": config.graph_version,
+                        }),
+                    )
+                    .await?
+            }
+            Err(e) => tracing::warn!(error = %e, "the relay's Graph configuration is unavailable"),
+        }
+        *self.inner.session.write().await = Some(Session {
+            account: account.clone(),
+            client,
+            key,
+        });
+        self.emit(DeviceEvent::NumbersChanged);
+        Ok(self.account().await?.unwrap_or(account))
+    }
+
+    /// Restores the session saved by an earlier run, if any.
+    pub(super) async fn restore_session(&self) -> Result<(), DeviceError> {
+        let store = &self.inner.store;
+        let Some(syncer) = sync::saved_syncer(&self.inner.vault, store)
+            .await
+            .map_err(|e| DeviceError::from_sync(e, ""))?
+        else {
+            return Ok(());
+        };
+        let Some(account) = store
+            .setting(ACCOUNT_SETTING)
+            .await?
+            .and_then(|v| serde_json::from_value::<Account>(v).ok())
+        else {
+            return Ok(());
+        };
+        let key = self
+            .inner
+            .vault
+            .get_record(sync::WORKSPACE_KEY_RECORD)?
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+            .map(WorkspaceSecretKey::from_bytes)
+            .ok_or(DeviceError::KeyMissing)?;
+        *self.inner.session.write().await = Some(Session {
+            account,
+            client: syncer.client().clone(),
+            key,
+        });
+        self.set_sync_state(SyncState::Connecting);
+        Ok(())
+    }
+}

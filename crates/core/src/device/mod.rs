@@ -1,0 +1,394 @@
+//! The device: everything one installation of DataOptix does, behind one handle, for the
+//! desktop shell and `dataoptix-cli` alike.
+//!
+//! [`Device`] owns the unlocked [`Vault`], the encrypted [`Store`] and, once signed in, the
+//! relay session and the workspace key. It turns user actions (register, sign in, join by
+//! invitation, connect a number, read the inbox) into calls on the core modules, keeps the sync
+//! with the relay running in the background, and announces what changed as [`DeviceEvent`]s
+//! (the shell forwards them to the UI as typed events).
+//!
+//! Why a facade: the shell's commands stay "parse → call → map error" (DESIGN.md), the CLI
+//! and the tests drive exactly the code the app runs, and the rules that belong to no single
+//! screen (onboarding links accepted only for sessions this device started, the Graph API
+//! taken from the relay's configuration, the token kept only in the vault) live in one place.
+
+mod account;
+mod error;
+pub mod links;
+mod onboarding;
+pub mod views;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{broadcast, watch, Mutex, RwLock};
+
+use crate::store::{Store, DB_FILE};
+use crate::sync::{RelayClient, SyncError, Syncer};
+use crate::vault::{PassphraseSource, SecretStore, Vault, VaultError};
+
+pub use account::{Account, JoinInput, PhoneNumberView, RegisterInput, SignInInput};
+pub use error::DeviceError;
+pub use links::{DeepLink, LinkError};
+pub use onboarding::{ManualSetupInput, OnboardingOutcome, OnboardingStart};
+
+/// Where the sync with the relay stands, for the offline banner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum SyncState {
+    /// Not signed in: nothing to sync.
+    SignedOut,
+    /// Starting or reconnecting.
+    Connecting,
+    /// Applying a backlog; `applied` events so far.
+    #[serde(rename_all = "camelCase")]
+    CatchingUp { applied: u64 },
+    /// Live: new events arrive within a round trip.
+    Online,
+    /// The relay cannot be reached; retrying.
+    #[serde(rename_all = "camelCase")]
+    Offline { retry_in_seconds: u64 },
+    /// The relay pruned events this device never got.
+    ResyncRequired,
+    /// The relay refused the session (revoked or expired): sign in again.
+    SessionExpired,
+}
+
+/// What changed, for whoever shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceEvent {
+    /// Messages, statuses or conversation fields changed; empty = possibly all.
+    InboxChanged { conversation_ids: Vec<i64> },
+    /// The sync state changed.
+    SyncState(SyncState),
+    /// A number was connected (or its state changed).
+    NumbersChanged,
+}
+
+/// One installation of DataOptix over its data directory. Cheap to clone.
+#[derive(Clone)]
+pub struct Device {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    data_dir: PathBuf,
+    vault: Vault,
+    store: Store,
+    device_name: String,
+    session: RwLock<Option<Session>>,
+    /// Onboarding sessions this device started (deep links for others are refused).
+    onboarding: Mutex<HashSet<String>>,
+    events: broadcast::Sender<DeviceEvent>,
+    sync_state: watch::Sender<SyncState>,
+    /// Stops the background tasks of the current session.
+    background: Mutex<Option<watch::Sender<bool>>>,
+}
+
+/// The signed-in part.
+#[derive(Clone)]
+pub(crate) struct Session {
+    pub(crate) account: Account,
+    pub(crate) client: RelayClient,
+    pub(crate) key: protocol::WorkspaceSecretKey,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("data_dir", &self.inner.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Device {
+    /// Opens the data directory: unlocks the vault (OS keyring, else `passphrase`), opens the
+    /// encrypted store, and restores the saved session if there is one. Does not start syncing
+    /// (see [`Device::start_background`]).
+    pub async fn open(
+        data_dir: &Path,
+        secrets: &dyn SecretStore,
+        passphrase: &PassphraseSource<'_>,
+        device_name: impl Into<String>,
+    ) -> Result<Self, DeviceError> {
+        let vault = Self::unlock(data_dir, secrets, passphrase)?;
+        Self::open_with(vault, device_name).await
+    }
+
+    /// Unlocks the vault of `data_dir` (OS keyring, else `passphrase`); synchronous, so that
+    /// callers whose futures must be `Send` can drop the passphrase source before awaiting.
+    pub fn unlock(
+        data_dir: &Path,
+        secrets: &dyn SecretStore,
+        passphrase: &PassphraseSource<'_>,
+    ) -> Result<Vault, DeviceError> {
+        let first_run = Vault::info(data_dir)?.is_none();
+        Vault::open(data_dir, secrets, passphrase).map_err(|e| match e {
+            VaultError::PassphraseRequired { .. } => DeviceError::NeedsPassphrase { first_run },
+            other => DeviceError::Vault(other),
+        })
+    }
+
+    /// Opens the device over an unlocked vault: the encrypted store, and the saved session if
+    /// there is one.
+    pub async fn open_with(
+        vault: Vault,
+        device_name: impl Into<String>,
+    ) -> Result<Self, DeviceError> {
+        let data_dir = vault.data_dir().to_path_buf();
+        let store = Store::open(&data_dir.join(DB_FILE), &vault.store_key()?).await?;
+        let (events, _) = broadcast::channel(256);
+        let (sync_state, _) = watch::channel(SyncState::SignedOut);
+        let device = Self {
+            inner: Arc::new(Inner {
+                data_dir,
+                vault,
+                store,
+                device_name: device_name.into(),
+                session: RwLock::new(None),
+                onboarding: Mutex::new(HashSet::new()),
+                events,
+                sync_state,
+                background: Mutex::new(None),
+            }),
+        };
+        device.restore_session().await?;
+        Ok(device)
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    /// The encrypted store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The unlocked vault.
+    pub fn vault(&self) -> &Vault {
+        &self.inner.vault
+    }
+
+    /// Events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<DeviceEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// The current sync state.
+    pub fn sync_state(&self) -> SyncState {
+        self.inner.sync_state.borrow().clone()
+    }
+
+    pub(crate) fn emit(&self, event: DeviceEvent) {
+        // No receiver is fine (the CLI does not listen).
+        let _ = self.inner.events.send(event);
+    }
+
+    fn set_sync_state(&self, state: SyncState) {
+        let changed = self.inner.sync_state.send_if_modified(|current| {
+            if *current == state {
+                false
+            } else {
+                *current = state.clone();
+                true
+            }
+        });
+        if changed {
+            self.emit(DeviceEvent::SyncState(state));
+        }
+    }
+
+    pub(crate) async fn session(&self) -> Result<Session, DeviceError> {
+        self.inner
+            .session
+            .read()
+            .await
+            .clone()
+            .ok_or(DeviceError::SignedOut)
+    }
+
+    /// The syncer of the current session.
+    pub async fn syncer(&self) -> Result<Syncer, DeviceError> {
+        let session = self.session().await?;
+        Ok(Syncer::new(
+            self.inner.store.clone(),
+            session.client.clone(),
+            session.key.clone(),
+            session.account.workspace_id.clone(),
+        ))
+    }
+
+    /// Starts syncing with the relay in the background (idempotent per session): catch-up,
+    /// then long-polls, reconnecting with backoff; state changes and applied pages are
+    /// announced as events. Stopped by [`Device::stop_background`] or signing out.
+    pub async fn start_background(&self) -> Result<(), DeviceError> {
+        let syncer = self.syncer().await?;
+        let mut background = self.inner.background.lock().await;
+        if background.is_some() {
+            return Ok(());
+        }
+        let (stop, stopped) = watch::channel(false);
+        *background = Some(stop);
+        let device = self.clone();
+        tokio::spawn(async move { device.sync_loop(syncer, stopped).await });
+        Ok(())
+    }
+
+    /// Stops the background tasks.
+    pub async fn stop_background(&self) {
+        if let Some(stop) = self.inner.background.lock().await.take() {
+            let _ = stop.send(true);
+        }
+    }
+
+    async fn sync_loop(&self, syncer: Syncer, mut stopped: watch::Receiver<bool>) {
+        let mut backoff = Duration::from_millis(500);
+        'outer: loop {
+            self.set_sync_state(SyncState::Connecting);
+            // Catch up first (re-acking the stored cursor), announcing progress per page.
+            let catch_up = syncer.run_once_with(|p| {
+                self.set_sync_state(SyncState::CatchingUp {
+                    applied: p.events as u64,
+                });
+                self.emit(DeviceEvent::InboxChanged {
+                    conversation_ids: Vec::new(),
+                });
+            });
+            let outcome = tokio::select! {
+                _ = stopped.changed() => return,
+                outcome = catch_up => outcome,
+            };
+            if let Err(e) = outcome {
+                if self.stop_on(&e) {
+                    return;
+                }
+                self.set_sync_state(SyncState::Offline {
+                    retry_in_seconds: backoff.as_secs().max(1),
+                });
+                tracing::warn!(error = %e, "sync: relay unreachable, retrying");
+                tokio::select! {
+                    _ = stopped.changed() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+            backoff = Duration::from_millis(500);
+            self.set_sync_state(SyncState::Online);
+            // Live: long-poll; each page is applied and acked as it comes.
+            loop {
+                let round = syncer.poll_once(Duration::from_secs(25));
+                let outcome = tokio::select! {
+                    _ = stopped.changed() => return,
+                    outcome = round => outcome,
+                };
+                match outcome {
+                    Ok(Some(_report)) => self.emit(DeviceEvent::InboxChanged {
+                        conversation_ids: Vec::new(),
+                    }),
+                    Ok(None) => {}
+                    Err(e) => {
+                        if self.stop_on(&e) {
+                            return;
+                        }
+                        tracing::warn!(error = %e, "sync: connection lost");
+                        continue 'outer;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records a sync error that retrying cannot fix; `true` if the loop must stop.
+    fn stop_on(&self, error: &SyncError) -> bool {
+        match error {
+            SyncError::ResyncRequired { .. } => {
+                self.set_sync_state(SyncState::ResyncRequired);
+                true
+            }
+            e if e.is_unauthenticated() => {
+                self.set_sync_state(SyncState::SessionExpired);
+                true
+            }
+            e if e.is_transient() => false,
+            e => {
+                tracing::error!(error = %e, "sync stopped");
+                self.set_sync_state(SyncState::Offline {
+                    retry_in_seconds: 0,
+                });
+                true
+            }
+        }
+    }
+}
+
+/// Reading the inbox.
+impl Device {
+    /// One page of the inbox.
+    pub async fn conversations(
+        &self,
+        filter: &views::ConversationFilter,
+        after: Option<views::PageCursor>,
+        limit: u32,
+    ) -> Result<views::ViewPage<views::ConversationSummary>, DeviceError> {
+        let session = self.session().await?;
+        Ok(views::conversations(
+            &self.inner.store,
+            &session.account.workspace_id,
+            Some(&session.account.user_name),
+            filter,
+            after.map(Into::into),
+            limit.clamp(1, 500),
+            now(),
+        )
+        .await?)
+    }
+
+    /// One conversation's inbox row.
+    pub async fn conversation(&self, id: i64) -> Result<views::ConversationSummary, DeviceError> {
+        let session = self.session().await?;
+        views::conversation(&self.inner.store, id, now())
+            .await?
+            .filter(|_| !session.account.workspace_id.is_empty())
+            .ok_or_else(|| DeviceError::NotFound("no such conversation".into()))
+    }
+
+    /// One page of a thread, newest first.
+    pub async fn messages(
+        &self,
+        conversation_id: i64,
+        before: Option<views::PageCursor>,
+        limit: u32,
+    ) -> Result<views::ViewPage<views::MessageView>, DeviceError> {
+        self.conversation(conversation_id).await?;
+        Ok(views::messages(
+            &self.inner.store,
+            conversation_id,
+            before.map(Into::into),
+            limit.clamp(1, 500),
+        )
+        .await?)
+    }
+
+    /// Full-text search over the whole history (works offline).
+    pub async fn search(&self, query: &str, limit: u32) -> Result<views::SearchView, DeviceError> {
+        let session = self.session().await?;
+        Ok(views::search(
+            &self.inner.store,
+            &session.account.workspace_id,
+            query,
+            limit.clamp(1, 200),
+        )
+        .await?)
+    }
+}
+
+pub(crate) fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,307 @@
+//! Connecting a WhatsApp number: Embedded Signup through the relay's page (with the
+//! `dataoptix://onboarding/complete` deep link back), or manual setup with a system-user token.
+//!
+//! The business token never touches the database: it arrives sealed to the workspace key
+//! (Embedded Signup) or typed by the user (manual setup), and is kept sealed in the vault under
+//! [`token_record`].
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use cloud_api::client::{ClientConfig, CloudApiClient};
+use protocol::onboarding::OnboardingStatus;
+
+use super::{account::GRAPH_SETTING, Device, DeviceError, DeviceEvent, PhoneNumberView};
+use crate::store::PhoneNumberInput;
+
+/// The vault record holding a number's business token.
+pub fn token_record(phone_number_id: &str) -> String {
+    format!("number.{phone_number_id}.token")
+}
+
+/// The store setting flagging a number whose token Meta refused.
+pub(crate) fn reconnect_setting(phone_number_id: &str) -> String {
+    format!("number.{phone_number_id}.reconnect_required")
+}
+
+/// An Embedded Signup session this device started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct OnboardingStart {
+    pub session_id: String,
+    /// The relay's onboarding page, to open in the system browser.
+    pub url: String,
+}
+
+/// Where an onboarding session stands, for the "Connect WhatsApp" screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum OnboardingOutcome {
+    /// Still in the browser, or the relay is talking to Meta.
+    Waiting,
+    /// Done: the number is connected.
+    Connected { number: PhoneNumberView },
+    /// The user left Embedded Signup.
+    Cancelled {
+        step: Option<String>,
+        explanation: String,
+    },
+    /// Meta or the relay reported an error.
+    #[serde(rename_all = "camelCase")]
+    Failed {
+        code: String,
+        meta_code: Option<String>,
+        explanation: String,
+    },
+}
+
+/// Manual setup: ids and a system-user token from Meta's Business Manager.
+#[derive(Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ManualSetupInput {
+    pub waba_id: String,
+    pub phone_number_id: String,
+    pub token: String,
+}
+
+impl std::fmt::Debug for ManualSetupInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManualSetupInput")
+            .field("waba_id", &self.waba_id)
+            .field("phone_number_id", &self.phone_number_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn numeric_id(value: &str, what: &str) -> Result<String, DeviceError> {
+    let v = value.trim();
+    if v.is_empty() || v.len() > 32 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DeviceError::InvalidInput(format!(
+            "{what} is the numeric id shown in WhatsApp Manager"
+        )));
+    }
+    Ok(v.to_owned())
+}
+
+impl Device {
+    /// Starts Embedded Signup at the relay; the caller opens `url` in the system browser.
+    pub async fn start_onboarding(&self) -> Result<OnboardingStart, DeviceError> {
+        let session = self.session().await?;
+        let created = session
+            .client
+            .start_onboarding()
+            .await
+            .map_err(|e| DeviceError::from_sync(e, &session.account.relay_url))?;
+        self.inner
+            .onboarding
+            .lock()
+            .await
+            .insert(created.session_id.clone());
+        Ok(OnboardingStart {
+            session_id: created.session_id,
+            url: created.url,
+        })
+    }
+
+    /// Whether `session_id` is an onboarding session this device started (deep links naming
+    /// any other session are refused).
+    pub async fn started_onboarding(&self, session_id: &str) -> bool {
+        self.inner.onboarding.lock().await.contains(session_id)
+    }
+
+    /// Asks the relay how the session went; on success opens the sealed business token, keeps
+    /// it in the vault and records the number.
+    pub async fn onboarding_status(
+        &self,
+        session_id: &str,
+    ) -> Result<OnboardingOutcome, DeviceError> {
+        if !self.started_onboarding(session_id).await {
+            return Err(DeviceError::NotFound(
+                "this onboarding session was not started on this device".into(),
+            ));
+        }
+        let session = self.session().await?;
+        let result = session
+            .client
+            .onboarding_result(session_id)
+            .await
+            .map_err(|e| DeviceError::from_sync(e, &session.account.relay_url))?;
+        match result.status {
+            OnboardingStatus::Pending | OnboardingStatus::InProgress => {
+                Ok(OnboardingOutcome::Waiting)
+            }
+            OnboardingStatus::Cancelled => {
+                let error = result.error.unwrap_or_default();
+                Ok(OnboardingOutcome::Cancelled {
+                    explanation: error.explanation.unwrap_or_else(|| {
+                        "Embedded Signup was closed before the number was connected.".into()
+                    }),
+                    step: error.step,
+                })
+            }
+            OnboardingStatus::Failed => {
+                let error = result.error.unwrap_or_default();
+                Ok(OnboardingOutcome::Failed {
+                    explanation: error
+                        .explanation
+                        .or(error.message)
+                        .unwrap_or_else(|| "Connecting the number failed.".into()),
+                    code: error.code,
+                    meta_code: error.meta_code,
+                })
+            }
+            OnboardingStatus::Done => {
+                let (Some(waba_id), Some(phone_number_id), Some(sealed)) =
+                    (result.waba_id, result.phone_number_id, result.sealed_token)
+                else {
+                    return Err(DeviceError::Internal(
+                        "the relay reported success without the number or its token".into(),
+                    ));
+                };
+                let envelope = protocol::sealed::from_base64(&sealed)
+                    .map_err(|_| DeviceError::Internal("the sealed token is damaged".into()))?;
+                let token =
+                    Zeroizing::new(protocol::sealed::open(&session.key, &envelope).map_err(
+                        |_| DeviceError::Internal("the sealed token does not open".into()),
+                    )?);
+                let token = std::str::from_utf8(&token)
+                    .map_err(|_| DeviceError::Internal("the token is not text".into()))?;
+                let number = self
+                    .connect_number(
+                        &waba_id,
+                        &phone_number_id,
+                        token,
+                        result.display_phone_number,
+                    )
+                    .await?;
+                self.inner.onboarding.lock().await.remove(session_id);
+                Ok(OnboardingOutcome::Connected { number })
+            }
+        }
+    }
+
+    /// Manual setup: checks the token and ids against the Graph API, claims the WABA at the
+    /// relay (its webhooks start flowing here) and keeps the token in the vault.
+    pub async fn setup_manual(
+        &self,
+        input: ManualSetupInput,
+    ) -> Result<PhoneNumberView, DeviceError> {
+        let session = self.session().await?;
+        let waba_id = numeric_id(&input.waba_id, "the WhatsApp Business Account id")?;
+        let phone_number_id = numeric_id(&input.phone_number_id, "the phone number id")?;
+        let token = Zeroizing::new(input.token.trim().to_owned());
+        if token.is_empty() {
+            return Err(DeviceError::InvalidInput(
+                "the access token is required".into(),
+            ));
+        }
+        let graph = self.graph().await?.with_token(token.as_str());
+        let number = graph
+            .phone_number(
+                &phone_number_id,
+                Some("id,display_phone_number,verified_name,quality_rating,name_status"),
+            )
+            .await
+            .map_err(|e| match e.meta() {
+                Some(meta) => DeviceError::Meta(format!(
+                    "Meta refused these details ({}): {}",
+                    meta.code,
+                    meta.explanation()
+                )),
+                None => DeviceError::Meta(format!("the Graph API could not be reached: {e}")),
+            })?;
+        session
+            .client
+            .claim_waba(&waba_id)
+            .await
+            .map_err(|e| DeviceError::from_sync(e, &session.account.relay_url))?;
+        self.connect_number(
+            &waba_id,
+            &phone_number_id,
+            &token,
+            number.display_phone_number,
+        )
+        .await
+    }
+
+    /// Keeps a connected number: token in the vault, row in the store.
+    async fn connect_number(
+        &self,
+        waba_id: &str,
+        phone_number_id: &str,
+        token: &str,
+        display_phone_number: Option<String>,
+    ) -> Result<PhoneNumberView, DeviceError> {
+        let session = self.session().await?;
+        self.inner
+            .vault
+            .put_record(&token_record(phone_number_id), token.as_bytes())?;
+        let store = &self.inner.store;
+        store
+            .upsert_phone_number(&PhoneNumberInput {
+                id: phone_number_id.to_owned(),
+                workspace_id: session.account.workspace_id.clone(),
+                waba_id: waba_id.to_owned(),
+                display_phone_number,
+                verified_name: None,
+            })
+            .await?;
+        store
+            .set_setting(
+                &reconnect_setting(phone_number_id),
+                &serde_json::json!(false),
+            )
+            .await?;
+        self.emit(DeviceEvent::NumbersChanged);
+        self.numbers(&session.account.workspace_id)
+            .await?
+            .into_iter()
+            .find(|n| n.id == phone_number_id)
+            .ok_or_else(|| DeviceError::Internal("the number was not recorded".into()))
+    }
+
+    /// Whether Meta refused this number's token (connect again).
+    pub(crate) async fn reconnect_required(
+        &self,
+        phone_number_id: &str,
+    ) -> Result<bool, DeviceError> {
+        Ok(self
+            .inner
+            .store
+            .setting(&reconnect_setting(phone_number_id))
+            .await?
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false))
+    }
+
+    /// A Graph API client for the relay's configured Graph (no token).
+    pub async fn graph(&self) -> Result<CloudApiClient, DeviceError> {
+        let setting = self.inner.store.setting(GRAPH_SETTING).await?;
+        let mut config = ClientConfig::default();
+        if let Some(s) = setting {
+            if let Some(base) = s.get("base_url").and_then(|v| v.as_str()) {
+                config.base_url = base.to_owned();
+            }
+            if let Some(version) = s.get("version").and_then(|v| v.as_str()) {
+                config.graph_version = version.to_owned();
+            }
+        }
+        CloudApiClient::new(config).map_err(|e| DeviceError::Internal(e.to_string()))
+    }
+
+    /// The business token of a number, from the vault.
+    pub fn number_token(
+        &self,
+        phone_number_id: &str,
+    ) -> Result<Option<Zeroizing<String>>, DeviceError> {
+        Ok(self
+            .inner
+            .vault
+            .get_record(&token_record(phone_number_id))?
+            .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+            .map(Zeroizing::new))
+    }
+}

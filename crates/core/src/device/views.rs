@@ -1,0 +1,591 @@
+//! What the app's screens read: conversations, messages and search results shaped for display,
+//! with the 24-hour window, ticks and error explanations worked out here rather than in the UI.
+//!
+//! Every list is a keyset page (newest first) over an index; message content is returned as
+//! plain strings and the original JSON (`raw`) for the kinds the UI renders from it (contacts,
+//! interactive, orders, referrals, unsupported). Nothing here is HTML.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::store::{cursor_start, paginate, Cursor, Store, StoreError};
+
+/// The customer-service window: free-form messages are allowed for 24 hours after the
+/// customer's last message (Meta: "customer service window").
+pub const WINDOW_SECONDS: i64 = 24 * 60 * 60;
+
+/// A keyset position, as the UI passes it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PageCursor {
+    /// The row's time (Unix seconds).
+    pub ts: i64,
+    /// The row's id.
+    pub id: i64,
+}
+
+impl From<Cursor> for PageCursor {
+    fn from(c: Cursor) -> Self {
+        Self { ts: c.ts, id: c.id }
+    }
+}
+
+impl From<PageCursor> for Cursor {
+    fn from(c: PageCursor) -> Self {
+        Self { ts: c.ts, id: c.id }
+    }
+}
+
+/// Whether free-form messages may be sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct WindowState {
+    /// The window is open.
+    pub open: bool,
+    /// When it closes (Unix seconds), if the customer ever wrote.
+    pub expires_at: Option<i64>,
+}
+
+impl WindowState {
+    /// The window given the customer's last message time, at `now`.
+    pub fn at(last_inbound_at: Option<i64>, now: i64) -> Self {
+        let expires_at = last_inbound_at.map(|t| t + WINDOW_SECONDS);
+        Self {
+            open: expires_at.is_some_and(|e| e > now),
+            expires_at,
+        }
+    }
+}
+
+/// A contact as the screens show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ContactView {
+    pub id: i64,
+    /// The best name: the one the business set, else the WhatsApp profile name, else the number.
+    pub name: String,
+    pub wa_id: Option<String>,
+    pub user_id: Option<String>,
+    pub phone: Option<String>,
+    pub restricted: bool,
+    pub opted_out: bool,
+}
+
+/// One row of the inbox.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationSummary {
+    pub id: i64,
+    pub phone_number_id: String,
+    pub contact: ContactView,
+    /// Unix seconds.
+    pub last_message_at: i64,
+    pub last_preview: Option<String>,
+    pub last_kind: Option<String>,
+    pub last_direction: Option<String>,
+    pub last_status: Option<String>,
+    pub unread_count: i64,
+    pub window: WindowState,
+    pub labels: Vec<String>,
+    pub assigned_to: Option<String>,
+}
+
+/// Which conversations the inbox lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationFilter {
+    /// Only conversations with unread messages.
+    pub unread_only: bool,
+    /// Only conversations with this label.
+    pub label: Option<String>,
+    /// Only conversations assigned to the signed-in user.
+    pub assigned_to_me: bool,
+}
+
+/// A page of a list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ViewPage<T> {
+    pub items: Vec<T>,
+    /// Pass back for the next (older) page; `None` at the end.
+    pub next: Option<PageCursor>,
+}
+
+/// A media attachment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct MediaView {
+    pub meta_id: Option<String>,
+    pub mime_type: Option<String>,
+    pub file_name: Option<String>,
+    pub size_bytes: Option<i64>,
+    /// `pending`, `downloading`, `done` or `failed`.
+    pub state: String,
+    /// Where the webview may load the decrypted file from, once downloaded.
+    pub local_url: Option<String>,
+}
+
+/// A failed message's error, explained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct MessageError {
+    pub code: i64,
+    pub title: String,
+    /// Plain language for the user (cloud-api's table).
+    pub explanation: String,
+    /// The fix offered (`send_template`, `reconnect`, …), if any.
+    pub action: Option<String>,
+}
+
+/// A location.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct LocationView {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+/// The message a reply quotes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct QuotedView {
+    pub wamid: String,
+    pub preview: Option<String>,
+}
+
+/// A reaction on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionView {
+    pub emoji: String,
+    pub by: String,
+}
+
+/// A message as the thread shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub id: i64,
+    pub wamid: String,
+    pub conversation_id: i64,
+    /// `in` or `out`.
+    pub direction: String,
+    /// Meta's type (`text`, `image`, …, `unsupported`).
+    pub kind: String,
+    pub ts: i64,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub media: Option<MediaView>,
+    pub location: Option<LocationView>,
+    pub reply_to: Option<QuotedView>,
+    pub reactions: Vec<ReactionView>,
+    /// `pending`, `sent`, `delivered`, `read`, `played`, `failed` (outbound).
+    pub status: Option<String>,
+    pub error: Option<MessageError>,
+    pub edited_at: Option<i64>,
+    pub deleted: bool,
+    /// The staff member who sent it, when known.
+    pub author: Option<String>,
+    /// The JSON Meta sent (or we sent).
+    pub raw: String,
+}
+
+/// A search hit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSearchHit {
+    pub message: MessageView,
+    pub conversation_id: i64,
+    pub contact_name: String,
+    /// The matching text with `[`…`]` around matches (render as text).
+    pub snippet: String,
+}
+
+/// Search results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct SearchView {
+    pub messages: Vec<MessageSearchHit>,
+    pub contacts: Vec<ContactView>,
+}
+
+const CONTACT_COLUMNS: &str = "ct.id AS contact_id, ct.wa_id, ct.user_id, ct.phone_normalized,
+    ct.profile_name, ct.display_name, ct.restricted, ct.opted_out";
+
+fn contact_of(row: &sqlx::sqlite::SqliteRow) -> Result<ContactView, sqlx::Error> {
+    let wa_id: Option<String> = row.try_get("wa_id")?;
+    let user_id: Option<String> = row.try_get("user_id")?;
+    let phone: Option<String> = row.try_get("phone_normalized")?;
+    let display: Option<String> = row.try_get("display_name")?;
+    let profile: Option<String> = row.try_get("profile_name")?;
+    let name = [&display, &profile]
+        .into_iter()
+        .flatten()
+        .find(|s| !s.trim().is_empty())
+        .cloned()
+        .or_else(|| {
+            phone
+                .as_ref()
+                .map(|p| format!("+{}", p.trim_start_matches('+')))
+        })
+        .or_else(|| wa_id.as_ref().map(|w| format!("+{w}")))
+        .or_else(|| user_id.clone())
+        .unwrap_or_default();
+    Ok(ContactView {
+        id: row.try_get("contact_id")?,
+        name,
+        wa_id,
+        user_id,
+        phone,
+        restricted: row.try_get::<i64, _>("restricted")? != 0,
+        opted_out: row.try_get::<i64, _>("opted_out")? != 0,
+    })
+}
+
+/// One page of the inbox for `workspace_id`, newest first.
+pub async fn conversations(
+    store: &Store,
+    workspace_id: &str,
+    me: Option<&str>,
+    filter: &ConversationFilter,
+    after: Option<Cursor>,
+    limit: u32,
+    now: i64,
+) -> Result<ViewPage<ConversationSummary>, StoreError> {
+    let (ts, id) = cursor_start(after);
+    let sql = format!(
+        "SELECT c.id, c.phone_number_id, c.last_message_at, c.last_inbound_at, c.unread_count,
+                c.assigned_to, {CONTACT_COLUMNS},
+                m.kind AS last_kind, m.direction AS last_direction, m.status AS last_status,
+                COALESCE(m.text_body, m.caption, m.document_filename, m.location_name,
+                         m.reply_title) AS last_preview
+         FROM conversations c
+         JOIN contacts ct ON ct.id = c.contact_id
+         LEFT JOIN messages m ON m.id = c.last_message_id
+         WHERE c.workspace_id = ? AND (c.last_message_at, c.id) < (?, ?)
+           AND (? = 0 OR c.unread_count > 0)
+           AND (? IS NULL OR c.assigned_to = ?)
+           AND (? IS NULL OR EXISTS (SELECT 1 FROM conversation_labels l
+                                     WHERE l.conversation_id = c.id AND l.label = ?))
+         ORDER BY c.last_message_at DESC, c.id DESC
+         LIMIT ?"
+    );
+    let assigned = if filter.assigned_to_me { me } else { None };
+    let rows = sqlx::query(&sql)
+        .bind(workspace_id)
+        .bind(ts)
+        .bind(id)
+        .bind(i64::from(filter.unread_only))
+        .bind(assigned)
+        .bind(assigned)
+        .bind(filter.label.as_deref())
+        .bind(filter.label.as_deref())
+        .bind(i64::from(limit) + 1)
+        .fetch_all(store.pool())
+        .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        items.push(summary_of(row, now)?);
+    }
+    let page = paginate(items, limit, |c: &ConversationSummary| Cursor {
+        ts: c.last_message_at,
+        id: c.id,
+    });
+    let mut items = page.items;
+    attach_labels(store, &mut items).await?;
+    Ok(ViewPage {
+        items,
+        next: page.next.map(Into::into),
+    })
+}
+
+/// One conversation's inbox row.
+pub async fn conversation(
+    store: &Store,
+    conversation_id: i64,
+    now: i64,
+) -> Result<Option<ConversationSummary>, StoreError> {
+    let sql = format!(
+        "SELECT c.id, c.phone_number_id, c.last_message_at, c.last_inbound_at, c.unread_count,
+                c.assigned_to, {CONTACT_COLUMNS},
+                m.kind AS last_kind, m.direction AS last_direction, m.status AS last_status,
+                COALESCE(m.text_body, m.caption, m.document_filename, m.location_name,
+                         m.reply_title) AS last_preview
+         FROM conversations c
+         JOIN contacts ct ON ct.id = c.contact_id
+         LEFT JOIN messages m ON m.id = c.last_message_id
+         WHERE c.id = ?"
+    );
+    let Some(row) = sqlx::query(&sql)
+        .bind(conversation_id)
+        .fetch_optional(store.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut items = vec![summary_of(&row, now)?];
+    attach_labels(store, &mut items).await?;
+    Ok(items.pop())
+}
+
+fn summary_of(row: &sqlx::sqlite::SqliteRow, now: i64) -> Result<ConversationSummary, sqlx::Error> {
+    Ok(ConversationSummary {
+        id: row.try_get("id")?,
+        phone_number_id: row.try_get("phone_number_id")?,
+        contact: contact_of(row)?,
+        last_message_at: row.try_get("last_message_at")?,
+        last_preview: row.try_get("last_preview")?,
+        last_kind: row.try_get("last_kind")?,
+        last_direction: row.try_get("last_direction")?,
+        last_status: row.try_get("last_status")?,
+        unread_count: row.try_get("unread_count")?,
+        window: WindowState::at(row.try_get("last_inbound_at")?, now),
+        labels: Vec::new(),
+        assigned_to: row.try_get("assigned_to")?,
+    })
+}
+
+async fn attach_labels(store: &Store, items: &mut [ConversationSummary]) -> Result<(), StoreError> {
+    for item in items.iter_mut() {
+        item.labels = sqlx::query_scalar(
+            "SELECT label FROM conversation_labels WHERE conversation_id = ? ORDER BY label",
+        )
+        .bind(item.id)
+        .fetch_all(store.pool())
+        .await?;
+    }
+    Ok(())
+}
+
+const MESSAGE_COLUMNS: &str = "m.id, m.wamid, m.conversation_id, m.direction, m.kind, m.ts,
+    m.text_body, m.caption, m.document_filename, m.media_meta_id, m.mime_type, m.latitude,
+    m.longitude, m.location_name, m.location_address, m.reply_title, m.context_wamid, m.status,
+    m.error_code, m.error_title, m.edited_at, m.deleted_at, m.raw_json, m.author,
+    md.path AS media_path, md.size_bytes AS media_size, md.download_state AS media_state,
+    q.text_body AS quoted_text, q.caption AS quoted_caption, q.kind AS quoted_kind";
+
+const MESSAGE_JOINS: &str = "LEFT JOIN media md ON md.id = (SELECT id FROM media
+        WHERE message_id = m.id ORDER BY id LIMIT 1)
+    LEFT JOIN messages q ON q.wamid = m.context_wamid";
+
+/// One page of a thread, newest first.
+pub async fn messages(
+    store: &Store,
+    conversation_id: i64,
+    before: Option<Cursor>,
+    limit: u32,
+) -> Result<ViewPage<MessageView>, StoreError> {
+    let (ts, id) = cursor_start(before);
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS}
+         WHERE m.conversation_id = ? AND (m.ts, m.id) < (?, ?)
+         ORDER BY m.ts DESC, m.id DESC LIMIT ?"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(conversation_id)
+        .bind(ts)
+        .bind(id)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(store.pool())
+        .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        items.push(message_of(row)?);
+    }
+    let page = paginate(items, limit, |m: &MessageView| Cursor {
+        ts: m.ts,
+        id: m.id,
+    });
+    let mut items = page.items;
+    attach_reactions(store, &mut items).await?;
+    Ok(ViewPage {
+        items,
+        next: page.next.map(Into::into),
+    })
+}
+
+/// One message by row id.
+pub async fn message(store: &Store, id: i64) -> Result<Option<MessageView>, StoreError> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS} WHERE m.id = ?");
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut items = vec![message_of(&row)?];
+    attach_reactions(store, &mut items).await?;
+    Ok(items.pop())
+}
+
+fn message_of(row: &sqlx::sqlite::SqliteRow) -> Result<MessageView, sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
+    let media_meta_id: Option<String> = row.try_get("media_meta_id")?;
+    let media_state: Option<String> = row.try_get("media_state")?;
+    let media_path: Option<String> = row.try_get("media_path")?;
+    let has_media = media_meta_id.is_some() || media_state.is_some();
+    let media = has_media.then(|| MediaView {
+        meta_id: media_meta_id.clone(),
+        mime_type: row.try_get("mime_type").ok().flatten(),
+        file_name: row.try_get("document_filename").ok().flatten(),
+        size_bytes: row.try_get("media_size").ok().flatten(),
+        state: media_state.clone().unwrap_or_else(|| "pending".into()),
+        local_url: media_path
+            .filter(|_| media_state.as_deref() == Some("done"))
+            .map(|_| {
+                format!(
+                    "media://localhost/{}",
+                    row.try_get::<i64, _>("id").unwrap_or(0)
+                )
+            }),
+    });
+    let latitude: Option<f64> = row.try_get("latitude")?;
+    let longitude: Option<f64> = row.try_get("longitude")?;
+    let location = match (latitude, longitude) {
+        (Some(latitude), Some(longitude)) => Some(LocationView {
+            latitude,
+            longitude,
+            name: row.try_get("location_name")?,
+            address: row.try_get("location_address")?,
+        }),
+        _ => None,
+    };
+    let context: Option<String> = row.try_get("context_wamid")?;
+    let reply_to = context.map(|wamid| {
+        let text: Option<String> = row.try_get("quoted_text").ok().flatten();
+        let caption: Option<String> = row.try_get("quoted_caption").ok().flatten();
+        let quoted_kind: Option<String> = row.try_get("quoted_kind").ok().flatten();
+        QuotedView {
+            wamid,
+            preview: text.or(caption).or(quoted_kind),
+        }
+    });
+    let error = row.try_get::<Option<i64>, _>("error_code")?.map(|code| {
+        let info = cloud_api::error::classify(code);
+        MessageError {
+            code,
+            title: row
+                .try_get::<Option<String>, _>("error_title")
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            explanation: info.explanation.to_owned(),
+            action: serde_json::to_value(info.action)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned)),
+        }
+    });
+    let text: Option<String> = row.try_get("text_body")?;
+    let reply_title: Option<String> = row.try_get("reply_title")?;
+    Ok(MessageView {
+        id: row.try_get("id")?,
+        wamid: row.try_get("wamid")?,
+        conversation_id: row.try_get("conversation_id")?,
+        direction: row.try_get("direction")?,
+        kind,
+        ts: row.try_get("ts")?,
+        text: text.or(reply_title),
+        caption: row.try_get("caption")?,
+        media,
+        location,
+        reply_to,
+        reactions: Vec::new(),
+        status: row.try_get("status")?,
+        error,
+        edited_at: row.try_get("edited_at")?,
+        deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+        author: row.try_get("author")?,
+        raw: row.try_get("raw_json")?,
+    })
+}
+
+async fn attach_reactions(store: &Store, items: &mut [MessageView]) -> Result<(), StoreError> {
+    for item in items.iter_mut() {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT emoji, reactor FROM reactions
+             WHERE message_wamid = ? AND emoji IS NOT NULL AND emoji != '' ORDER BY ts, id",
+        )
+        .bind(&item.wamid)
+        .fetch_all(store.pool())
+        .await?;
+        item.reactions = rows
+            .into_iter()
+            .map(|(emoji, by)| ReactionView { emoji, by })
+            .collect();
+    }
+    Ok(())
+}
+
+/// Full-text search: messages newest first, and contacts.
+pub async fn search(
+    store: &Store,
+    workspace_id: &str,
+    query: &str,
+    limit: u32,
+) -> Result<SearchView, StoreError> {
+    let found = store.search(workspace_id, query, None, limit).await?;
+    let mut messages = Vec::with_capacity(found.messages.len());
+    for hit in found.messages {
+        let Some(message) = message(store, hit.message_id).await? else {
+            continue;
+        };
+        let contact_name = conversation(store, hit.conversation_id, 0)
+            .await?
+            .map(|c| c.contact.name)
+            .unwrap_or_default();
+        messages.push(MessageSearchHit {
+            message,
+            conversation_id: hit.conversation_id,
+            contact_name,
+            snippet: hit.snippet,
+        });
+    }
+    let mut contacts = Vec::with_capacity(found.contacts.len());
+    for hit in found.contacts {
+        let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts ct WHERE ct.id = ?");
+        if let Some(row) = sqlx::query(&sql)
+            .bind(hit.id)
+            .fetch_optional(store.pool())
+            .await?
+        {
+            contacts.push(contact_of(&row)?);
+        }
+    }
+    Ok(SearchView { messages, contacts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_is_24_hours_after_the_last_inbound_message() {
+        assert_eq!(
+            WindowState::at(None, 1_000),
+            WindowState {
+                open: false,
+                expires_at: None
+            }
+        );
+        let open = WindowState::at(Some(1_000), 1_000 + WINDOW_SECONDS - 1);
+        assert!(open.open);
+        assert_eq!(open.expires_at, Some(1_000 + WINDOW_SECONDS));
+        assert!(!WindowState::at(Some(1_000), 1_000 + WINDOW_SECONDS).open);
+    }
+}

@@ -1,0 +1,399 @@
+//! The device facade against the real relay and `dataoptix-sim` over HTTP: register, connect
+//! a number through Embedded Signup (the page's completion played by the test, as the browser
+//! would), receive a message through sync, read it through the inbox views; deep-link rules;
+//! manual setup; sign-out and restore.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use dataoptix_core::device::views::ConversationFilter;
+use dataoptix_core::device::{
+    Device, DeviceError, ManualSetupInput, OnboardingOutcome, RegisterInput, SignInInput, SyncState,
+};
+use dataoptix_core::vault::{MemoryStore, PassphraseSource};
+use dataoptix_sim::{RunningSim, SimConfig};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+const SECRET: &str = "device-test-app-secret";
+const CONFIG_ID: &str = "cfg-device";
+const PASSWORD: &str = "correct horse battery staple";
+
+struct World {
+    base: String,
+    sim: RunningSim,
+    stop: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+    relay: Option<relay::Relay>,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    /// The relay's listener first (the simulator needs its webhook URL), then the simulator,
+    /// then the relay configured with the simulator as its Graph API.
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let sim = dataoptix_sim::spawn(SimConfig {
+            webhook_url: Some(format!("{base}/webhooks/meta")),
+            ..SimConfig::for_tests(SECRET)
+        })
+        .await
+        .unwrap();
+        let mut config = relay::Config::for_tests(dir.path(), SECRET);
+        config.public_origin = Some(base.clone());
+        config.graph_base_url = sim.info.base_url.clone();
+        config.graph_version = sim.info.graph_version.clone();
+        config.meta_app_id = Some(sim.info.app_id.clone());
+        config.meta_config_id = Some(CONFIG_ID.into());
+        config.sdk_url = Some(sim.info.sdk_url.clone());
+        let relay = relay::Relay::open(config).await.unwrap();
+        let router = relay::app(relay.state());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            base,
+            sim,
+            stop: Some(stop),
+            server,
+            relay: Some(relay),
+            _dir: dir,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        (&mut self.server).await.unwrap();
+        self.relay.take().unwrap().close().await.unwrap();
+    }
+
+    /// What the onboarding page does once Meta's flow finishes: report code, ids and PIN.
+    async fn finish_signup_on_the_page(&self, session_id: &str) -> Value {
+        let http = reqwest::Client::new();
+        let s: Value = http
+            .post(self.sim.control_url("/signup/session"))
+            .json(&json!({"app_id": self.sim.info.app_id, "config_id": CONFIG_ID}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let resp = http
+            .post(format!("{}/onboarding/{session_id}/complete", self.base))
+            .json(
+                &json!({"event": "FINISH", "code": s["code"], "waba_id": s["waba_id"],
+                "phone_number_id": s["phone_number_id"], "business_id": s["business_id"],
+                "pin": "246810"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+        s
+    }
+}
+
+async fn device(dir: &std::path::Path, secrets: &MemoryStore) -> Device {
+    Device::open(dir, secrets, &PassphraseSource::none(), "Front desk")
+        .await
+        .unwrap()
+}
+
+async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..200 {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn register_connect_receive_and_read_the_inbox() {
+    let w = World::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let secrets = MemoryStore::new();
+    let d = device(data.path(), &secrets).await;
+    assert!(d.account().await.unwrap().is_none());
+    assert_eq!(d.sync_state(), SyncState::SignedOut);
+
+    let account = d
+        .register(RegisterInput {
+            relay_url: format!("{}/", w.base),
+            name: "Ana Owner".into(),
+            email: "ana@example.com".into(),
+            company: "Panadería Ana".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(account.role, "owner");
+    assert_eq!(account.relay_url, w.base);
+    assert!(account.numbers.is_empty());
+
+    // Embedded Signup: the device starts it, the page finishes it, the deep link names it.
+    let start = d.start_onboarding().await.unwrap();
+    assert!(start.url.starts_with(&w.base));
+    assert!(d.started_onboarding(&start.session_id).await);
+    assert_eq!(
+        d.onboarding_status(&start.session_id).await.unwrap(),
+        OnboardingOutcome::Waiting
+    );
+    let signup = w.finish_signup_on_the_page(&start.session_id).await;
+    let outcome = d.onboarding_status(&start.session_id).await.unwrap();
+    let OnboardingOutcome::Connected { number } = outcome else {
+        panic!("not connected: {outcome:?}");
+    };
+    assert_eq!(number.id, signup["phone_number_id"].as_str().unwrap());
+    assert_eq!(number.waba_id, signup["waba_id"].as_str().unwrap());
+    assert!(!number.reconnect_required);
+    // The token is in the vault, sealed (never in the database).
+    let token = d.number_token(&number.id).unwrap().unwrap();
+    assert!(!token.is_empty());
+    assert_eq!(d.account().await.unwrap().unwrap().numbers.len(), 1);
+    // A session this device did not start is refused.
+    assert!(matches!(
+        d.onboarding_status("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+            .await,
+        Err(DeviceError::NotFound(_))
+    ));
+
+    // A customer writes; the background sync brings it into the inbox.
+    let mut events = d.subscribe();
+    d.start_background().await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(w.sim.control_url("/inbound"))
+        .json(&json!({"from": "16505551234", "name": "Sheena Nelson",
+            "phone_number_id": number.id, "type": "text",
+            "text": {"body": "<script>alert(1)</script> Do you deliver?"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    let page = eventually("the conversation", async || {
+        let page = d
+            .conversations(&ConversationFilter::default(), None, 50)
+            .await
+            .unwrap();
+        (!page.items.is_empty()).then_some(page)
+    })
+    .await;
+    let c = &page.items[0];
+    assert_eq!(c.contact.name, "Sheena Nelson");
+    assert_eq!(c.phone_number_id, number.id);
+    assert!(c.window.open, "the customer just wrote: {c:?}");
+    assert_eq!(c.unread_count, 1);
+    assert_eq!(
+        c.last_preview.as_deref(),
+        Some("<script>alert(1)</script> Do you deliver?")
+    );
+    let thread = d.messages(c.id, None, 50).await.unwrap();
+    assert_eq!(thread.items.len(), 1);
+    assert_eq!(thread.items[0].direction, "in");
+    assert_eq!(thread.items[0].kind, "text");
+    assert!(thread.next.is_none());
+    let found = d.search("deliver", 20).await.unwrap();
+    assert_eq!(found.messages.len(), 1);
+    assert_eq!(found.messages[0].contact_name, "Sheena Nelson");
+    assert_eq!(found.contacts.len(), 0);
+    assert_eq!(d.search("sheena", 20).await.unwrap().contacts.len(), 1);
+    // The sync announced the change and went online.
+    let mut saw_inbox = false;
+    while let Ok(e) = events.try_recv() {
+        saw_inbox |= matches!(e, dataoptix_core::device::DeviceEvent::InboxChanged { .. });
+    }
+    assert!(saw_inbox);
+    eventually("online", async || {
+        (d.sync_state() == SyncState::Online).then_some(())
+    })
+    .await;
+
+    // Restart: the session and history come back from the vault and the store.
+    d.stop_background().await;
+    drop(d);
+    let again = device(data.path(), &secrets).await;
+    let restored = again.account().await.unwrap().unwrap();
+    assert_eq!(restored.email, "ana@example.com");
+    assert_eq!(restored.numbers.len(), 1);
+    assert_eq!(
+        again
+            .conversations(&ConversationFilter::default(), None, 50)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+
+    // Sign out keeps the history but forgets the session; signing in again restores it.
+    again.sign_out().await.unwrap();
+    assert!(again.account().await.unwrap().is_none());
+    assert!(matches!(
+        again
+            .conversations(&ConversationFilter::default(), None, 5)
+            .await,
+        Err(DeviceError::SignedOut)
+    ));
+    assert_eq!(
+        again.last_relay_url().await.unwrap().as_deref(),
+        Some(w.base.as_str())
+    );
+    let wrong = again
+        .sign_in(SignInInput {
+            relay_url: w.base.clone(),
+            email: "ana@example.com".into(),
+            password: "not the password".into(),
+        })
+        .await;
+    assert!(
+        matches!(wrong, Err(DeviceError::Unauthenticated(_))),
+        "{wrong:?}"
+    );
+    again
+        .sign_in(SignInInput {
+            relay_url: w.base.clone(),
+            email: "ana@example.com".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        again
+            .conversations(&ConversationFilter::default(), None, 50)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_device_joins_by_invitation_and_an_unknown_device_cannot_sign_in() {
+    let w = World::start().await;
+    let owner_dir = tempfile::tempdir().unwrap();
+    let secrets = MemoryStore::new();
+    let owner = device(owner_dir.path(), &secrets).await;
+    owner
+        .register(RegisterInput {
+            relay_url: w.base.clone(),
+            name: "Ana Owner".into(),
+            email: "ana@example.com".into(),
+            company: "Panadería Ana".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+
+    // Signing in on a fresh device without the workspace key is refused with the way out.
+    let laptop_dir = tempfile::tempdir().unwrap();
+    let laptop_secrets = MemoryStore::new();
+    let laptop = device(laptop_dir.path(), &laptop_secrets).await;
+    let refused = laptop
+        .sign_in(SignInInput {
+            relay_url: w.base.clone(),
+            email: "ana@example.com".into(),
+            password: PASSWORD.into(),
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(DeviceError::KeyMissing)),
+        "{refused:?}"
+    );
+
+    // An agent joins with the owner's invitation link.
+    let link = owner
+        .invite("bo@example.com", protocol::auth::Role::Agent)
+        .await
+        .unwrap();
+    assert!(link.starts_with("dataoptix://join?relay="));
+    let joined = laptop
+        .join(dataoptix_core::device::JoinInput {
+            invite_link: link.clone(),
+            name: "Bo Agent".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(joined.role, "agent");
+    assert_eq!(joined.company, "Panadería Ana");
+    // The link works once.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = device(other_dir.path(), &MemoryStore::new()).await;
+    let again = other
+        .join(dataoptix_core::device::JoinInput {
+            invite_link: link,
+            name: "Mallory".into(),
+            password: PASSWORD.into(),
+        })
+        .await;
+    assert!(matches!(again, Err(DeviceError::NotFound(_))), "{again:?}");
+    // Agents may not start onboarding.
+    assert!(matches!(
+        laptop.start_onboarding().await,
+        Err(DeviceError::Forbidden)
+    ));
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn manual_setup_checks_the_token_with_the_graph_api() {
+    let w = World::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let d = device(data.path(), &MemoryStore::new()).await;
+    d.register(RegisterInput {
+        relay_url: w.base.clone(),
+        name: "Ana Owner".into(),
+        email: "ana@example.com".into(),
+        company: "Panadería Ana".into(),
+        password: PASSWORD.into(),
+    })
+    .await
+    .unwrap();
+    let bad = d
+        .setup_manual(ManualSetupInput {
+            waba_id: w.sim.info.waba_id.clone(),
+            phone_number_id: w.sim.info.phone_number_id.clone(),
+            token: "EAAG-not-a-valid-token".into(),
+        })
+        .await;
+    assert!(matches!(bad, Err(DeviceError::Meta(_))), "{bad:?}");
+    assert!(matches!(
+        d.setup_manual(ManualSetupInput {
+            waba_id: "12ab".into(),
+            phone_number_id: w.sim.info.phone_number_id.clone(),
+            token: "x".into(),
+        })
+        .await,
+        Err(DeviceError::InvalidInput(_))
+    ));
+    let number = d
+        .setup_manual(ManualSetupInput {
+            waba_id: w.sim.info.waba_id.clone(),
+            phone_number_id: w.sim.info.phone_number_id.clone(),
+            token: w.sim.info.access_token.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(number.id, w.sim.info.phone_number_id);
+    assert!(number.display_phone_number.is_some());
+    w.stop().await;
+}

@@ -1,0 +1,39 @@
+//! Typed events from the Rust side to the UI (generated into `bindings.ts` with the commands).
+
+use dataoptix_core::device::SyncState;
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tauri_specta::Event;
+
+/// Messages, statuses or conversation fields changed: refetch these conversations (all
+/// visible ones when the list is empty).
+#[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxChanged {
+    pub conversation_ids: Vec<i64>,
+}
+
+/// The sync with the relay changed state (offline banner).
+#[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
+pub struct SyncStateChanged(pub SyncState);
+
+/// `dataoptix://onboarding/complete?session=…` arrived for a session this app started.
+#[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
+#[serde(rename_all = "camelCase")]
+pub struct OnboardingLink {
+    pub session_id: String,
+}
+
+/// An invitation link arrived: the UI opens the join form with it.
+#[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinLink {
+    pub invite_link: String,
+}
+
+/// A deep link was refused (shown as a notice; the link itself is not echoed).
+#[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
+#[serde(rename_all = "camelCase")]
+pub struct DeepLinkRejected {
+    pub reason: String,
+}

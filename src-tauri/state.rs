@@ -1,0 +1,92 @@
+//! The app's state, built once: where the data lives and the [`Device`] once it is unlocked.
+//!
+//! The device may not open at start-up: without an OS keyring a passphrase is needed first
+//! (`unlock_with_passphrase`). Everything else reaches the device through [`AppState::device`].
+
+use std::path::PathBuf;
+
+use dataoptix_core::device::{Device, DeviceError};
+use dataoptix_core::vault::{KeyringStore, PassphraseSource};
+use tokio::sync::RwLock;
+
+use crate::ipc::{IpcError, IpcErrorKind};
+
+/// Environment variable overriding the data directory (tests, several profiles side by side).
+pub const DATA_DIR_ENV: &str = "DATAOPTIX_DATA_DIR";
+/// Environment variable with the relay URL the sign-up form suggests (the demo sets it).
+pub const DEFAULT_RELAY_ENV: &str = "DATAOPTIX_DEFAULT_RELAY";
+
+/// Shared by every command.
+pub struct AppState {
+    pub data_dir: PathBuf,
+    pub default_relay: Option<String>,
+    device: RwLock<Option<Device>>,
+    /// Set while the device waits for a passphrase: `Some(first_run)`.
+    pub needs_passphrase: RwLock<Option<bool>>,
+}
+
+impl AppState {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            default_relay: std::env::var(DEFAULT_RELAY_ENV)
+                .ok()
+                .filter(|s| !s.trim().is_empty()),
+            device: RwLock::new(None),
+            needs_passphrase: RwLock::new(None),
+        }
+    }
+
+    /// Opens the device with the OS keyring, or with `passphrase`.
+    pub async fn open(&self, passphrase: Option<String>) -> Result<Device, DeviceError> {
+        let unlocked = {
+            let source = match passphrase {
+                Some(p) => PassphraseSource::value(p),
+                // The environment variable works for the app too (documented in the README).
+                None => PassphraseSource::from_env_value(
+                    std::env::var(dataoptix_core::vault::PASSPHRASE_ENV).ok(),
+                ),
+            };
+            Device::unlock(&self.data_dir, &KeyringStore::default(), &source)
+        };
+        let result = match unlocked {
+            Ok(vault) => Device::open_with(vault, device_name()).await,
+            Err(e) => Err(e),
+        };
+        match &result {
+            Ok(device) => {
+                *self.device.write().await = Some(device.clone());
+                *self.needs_passphrase.write().await = None;
+            }
+            Err(DeviceError::NeedsPassphrase { first_run }) => {
+                *self.needs_passphrase.write().await = Some(*first_run);
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// The unlocked device, or the error the UI shows the passphrase prompt for.
+    pub async fn device(&self) -> Result<Device, IpcError> {
+        if let Some(device) = self.device.read().await.clone() {
+            return Ok(device);
+        }
+        Err(IpcError {
+            kind: IpcErrorKind::NeedsPassphrase,
+            message: "DataOptix is locked: enter the passphrase first".into(),
+        })
+    }
+}
+
+/// How this device appears in the workspace's session list.
+fn device_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty());
+    match host {
+        Some(h) => format!("DataOptix desktop on {h}"),
+        None => "DataOptix desktop".into(),
+    }
+}
