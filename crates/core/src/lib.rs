@@ -25,6 +25,8 @@
 //! # let _ = store; Ok(()) }
 //! ```
 
+pub mod send;
 pub mod store;
 pub mod sync;
+pub mod team;
 pub mod vault;

@@ -5,6 +5,7 @@
 //! ([`sealed`]) that keeps message content unreadable to the relay.
 
 pub mod auth;
+pub mod device_events;
 pub mod error;
 pub mod events;
 pub mod invitations;

@@ -45,7 +45,7 @@ use protocol::WorkspaceSecretKey;
 
 use crate::store::{Store, StoreError};
 
-pub use apply::{apply_page, PageReport};
+pub use apply::{apply_page, apply_page_with, PageReport};
 pub use client::RelayClient;
 
 /// The `sync_cursor` stream of the relay's event log.
@@ -151,6 +151,8 @@ pub struct Syncer {
     client: RelayClient,
     key: WorkspaceSecretKey,
     workspace_id: String,
+    /// Receives the tokens of `number_connected` device events.
+    vault: Option<std::sync::Arc<crate::vault::Vault>>,
 }
 
 impl std::fmt::Debug for Syncer {
@@ -176,7 +178,15 @@ impl Syncer {
             client,
             key,
             workspace_id: workspace_id.into(),
+            vault: None,
         }
+    }
+
+    /// The same syncer, storing the business tokens of `number_connected` device events in
+    /// `vault` (without one, such events are kept sealed in `sync_raw_events`).
+    pub fn with_vault(mut self, vault: std::sync::Arc<crate::vault::Vault>) -> Self {
+        self.vault = Some(vault);
+        self
     }
 
     /// The relay client (with its session).
@@ -209,7 +219,14 @@ impl Syncer {
 
     /// Applies (and commits, with its cursor) a page without acknowledging it.
     pub async fn apply(&self, page: &protocol::events::EventPage) -> Result<PageReport, SyncError> {
-        apply_page(&self.store, &self.key, &self.workspace_id, page).await
+        apply_page_with(
+            &self.store,
+            &self.key,
+            &self.workspace_id,
+            page,
+            self.vault.as_deref(),
+        )
+        .await
     }
 
     /// Catches up: fetches and applies every page until the relay has nothing more, acking
