@@ -328,6 +328,18 @@ async fn a_crash_after_graph_success_does_not_send_twice() {
         real
     );
     assert_eq!(env.sim_sent(CUSTOMER).await.len(), 1, "sent exactly once");
+    // The statuses synced before the swap apply when it happens.
+    let best: String = device
+        .scalar("SELECT status FROM message_statuses ORDER BY rank DESC LIMIT 1")
+        .await;
+    assert_eq!(
+        device
+            .status_of_message(done.message_id.unwrap())
+            .await
+            .1
+            .as_deref(),
+        Some(best.as_str())
+    );
 
     // No proof at all (the crash happened before Graph got it) and the grace is over: sent.
     let lost = device
@@ -658,5 +670,37 @@ async fn reactions_media_and_read_receipts_use_the_right_bodies() {
         .scalar("SELECT kind FROM messages WHERE caption = 'Seeded sourdough'")
         .await;
     assert_eq!(kind, "image");
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn the_worker_loop_sends_what_is_enqueued_and_stops_on_shutdown() {
+    let (env, device, conversation) = replying_world(|_| {}).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let outbox = device.outbox.clone();
+    let worker = tokio::spawn(async move {
+        outbox
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let item = device
+        .outbox
+        .enqueue(
+            conversation,
+            OutgoingMessage::text("On its way", false),
+            "loop-1",
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while device.outbox.item(item).await.unwrap().unwrap().state != "sent" {
+        assert!(Instant::now() < deadline, "the worker never sent it");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+    assert_eq!(env.sim_sent(CUSTOMER).await.len(), 1);
     env.stop().await;
 }

@@ -66,6 +66,12 @@ async fn a_reply_and_a_label_from_device_one_appear_on_device_two() {
         .await
         .unwrap();
     assert_eq!(
+        two.scalar::<i64>("SELECT unread_count FROM conversations")
+            .await,
+        1
+    );
+    one.team.mark_read(c1).await.unwrap();
+    assert_eq!(
         team::labels(&one.store, c1).await.unwrap(),
         ["cakes", "vip"]
     );
@@ -80,6 +86,9 @@ async fn a_reply_and_a_label_from_device_one_appear_on_device_two() {
         .unwrap();
         read.flatten().as_deref() == Some("read")
             && team::labels(&d.store, c2).await.unwrap() == ["cakes", "vip"]
+            && d.scalar::<i64>("SELECT unread_count FROM conversations")
+                .await
+                == 0
     })
     .await;
     let (origin, author): (String, Option<String>) =

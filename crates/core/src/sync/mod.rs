@@ -6,7 +6,8 @@
 //!   the [`crate::vault`]), claim a WABA, fetch pages (`GET /v1/events`, long-poll), ack.
 //! - [`apply_page`]: opens every event with the workspace secret key, parses it with
 //!   `cloud_api::webhook`, and writes the whole page — contacts, conversations, messages,
-//!   statuses, reactions, edits and deletions, what is kept raw, **and the sync cursor** — in
+//!   statuses, reactions, edits and deletions, device events (the team inbox, through
+//!   [`crate::team::apply_device_event`]), what is kept raw, **and the sync cursor** — in
 //!   **one transaction**.
 //! - [`Syncer`]: [`Syncer::run_once`] catches up every page; [`Syncer::run`] keeps going with
 //!   long-polls and reconnects with backoff.
@@ -25,7 +26,8 @@
 //!   re-apply pages forever.
 //! - **A bad event never blocks the log.** An envelope that does not open, a plaintext that is
 //!   not JSON, unknown webhook fields, and parts nothing applies yet (template, phone-number
-//!   and account updates, device events, in this increment) are kept in `sync_raw_events`
+//!   and account updates; device events of unknown types, kept sealed) are kept in
+//!   `sync_raw_events`
 //!   and the cursor moves on: stopping the whole workspace's sync on one event would be worse
 //!   than keeping it for inspection (and for a later applier). Unknown message types are
 //!   stored as messages of kind `unsupported` with their JSON, never dropped.
