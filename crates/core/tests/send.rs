@@ -236,23 +236,37 @@ async fn offline_the_item_waits_then_goes_out_once() {
             .as_deref(),
         Some("pending")
     );
-    // Not due yet: a run sends nothing.
-    assert_eq!(device.outbox.run_once().await.unwrap().sent, 0);
+    // A second message queued meanwhile waits behind the first (order kept), and a run
+    // before the backoff is over sends nothing.
+    let second = device
+        .outbox
+        .enqueue(
+            conversation,
+            OutgoingMessage::text("And Sunday 8-12", false),
+            "o-2",
+        )
+        .await
+        .unwrap();
+    assert_eq!(device.outbox.run_once().await.unwrap(), Default::default());
 
     proxy.up().await;
     let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if device.outbox.run_once().await.unwrap().sent == 1 {
-            break;
-        }
+    let mut sent = 0;
+    while sent < 2 {
+        sent += device.outbox.run_once().await.unwrap().sent;
         assert!(Instant::now() < deadline, "never sent after reconnecting");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(
-        device.outbox.item(item).await.unwrap().unwrap().state,
-        "sent"
-    );
-    assert_eq!(env.sim_sent(CUSTOMER).await.len(), 1);
+    for id in [item, second] {
+        assert_eq!(device.outbox.item(id).await.unwrap().unwrap().state, "sent");
+    }
+    let bodies: Vec<_> = env
+        .sim_sent(CUSTOMER)
+        .await
+        .iter()
+        .map(|m| m["request"]["text"]["body"].clone())
+        .collect();
+    assert_eq!(bodies, [json!("Yes, until 6"), json!("And Sunday 8-12")]);
     env.stop().await;
 }
 

@@ -8,6 +8,10 @@
 //! | token invalid (190, 0, 102, 104, 401) | stays `queued`; the NUMBER becomes reconnect-required and its items wait | retrying with a dead token is a retry storm; a new token releases them |
 //! | anything else (131047, 131026, 131049, 131050, 368, media, template, parameters) | `failed`, message `failed` with code and explanation | retrying the same request cannot help |
 //!
+//! Messages to one conversation go out in the order they were queued: an item waits while an
+//! earlier one of its conversation is still queued (say, backing off), so a customer never
+//! reads the second message before the first.
+//!
 //! A timeout is retryable but *in doubt*: Meta may have accepted the message (see the module
 //! docs of [`crate::send`] for the at-least-once choice).
 
@@ -125,6 +129,9 @@ impl Outbox {
                     o.in_doubt_since_ms, o.author_id, o.author_name
              FROM outbox o LEFT JOIN number_state ns ON ns.phone_number_id = o.phone_number_id
              WHERE o.state = 'queued' AND o.due_ms <= ? AND COALESCE(ns.reconnect_required, 0) = 0
+                 AND NOT EXISTS (SELECT 1 FROM outbox p
+                     WHERE p.conversation_id = o.conversation_id AND p.id < o.id
+                         AND p.state IN ('queued', 'sending') AND p.kind != 'mark_read')
              ORDER BY o.due_ms, o.id LIMIT 1",
         )
         .bind(now_ms())
@@ -149,11 +156,19 @@ impl Outbox {
             }
             // No proof within the grace period: send again (at-least-once).
         }
-        let token = match token_record(&phone).map(|r| self.inner.team.vault().get_record(&r)) {
-            Ok(Ok(Some(token))) => String::from_utf8(token.to_vec()).ok(),
-            Ok(Ok(None)) | Err(_) => None,
-            Ok(Err(e)) => return Err(e.into()),
+        let Ok(record) = token_record(&phone) else {
+            // Not a number this app can send from: waiting would never help.
+            let e = CloudApiError::InvalidRequest(format!("no valid phone number id {phone:?}"));
+            self.fail(&item, &phone, &e).await?;
+            report.failed += 1;
+            return Ok(());
         };
+        let token = self
+            .inner
+            .team
+            .vault()
+            .get_record(&record)?
+            .and_then(|t| String::from_utf8(t.to_vec()).ok());
         let Some(token) = token else {
             self.reconnect_required(
                 &phone,
