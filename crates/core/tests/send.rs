@@ -170,6 +170,24 @@ async fn a_closed_window_refuses_free_form_but_a_template_goes_out() {
         matches!(refused, Err(SendError::WindowClosed { last_inbound_at: Some(t) }) if t == then),
         "{refused:?}"
     );
+    // An opted-out or restricted customer gets nothing, even a template.
+    let stopped = device.local_conversation(&env, "16505550002").await;
+    sqlx::query("UPDATE contacts SET opted_out = 1 WHERE wa_id = '16505550002'")
+        .execute(device.store.pool())
+        .await
+        .unwrap();
+    let refused = device
+        .outbox
+        .enqueue(
+            stopped,
+            OutgoingMessage::new(Template::new("hello_world", "en_US")),
+            "w-4",
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(SendError::ContactBlocked(why)) if why.contains("asked not to")),
+        "{refused:?}"
+    );
     // Nothing was queued or shown for the refused sends.
     assert_eq!(device.scalar::<i64>("SELECT count(*) FROM outbox").await, 0);
     // A template needs no window.

@@ -6,7 +6,7 @@
 //!   outbox row AND the message's local row (status `pending`, placeholder wamid
 //!   `local:<uuid>`) in one transaction, idempotent by key: the UI shows the message at once.
 //! - [`Outbox::run_once`] / [`Outbox::run`] send what is due, paced per number and per
-//!   customer ([`throttle`]), and act on Meta's answer by its error class (see [`worker`]).
+//!   customer (`send::throttle`), and act on Meta's answer by its error class (see `send::worker`).
 //!   On success the real wamid replaces the placeholder — statuses that came earlier are then
 //!   applied — and a `message_sent` device event tells the other devices.
 //!

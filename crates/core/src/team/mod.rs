@@ -5,7 +5,7 @@
 //! published as a sealed device event ([`protocol::device_events`]) appended to the relay's
 //! log. Every device, the author included, applies the log through
 //! [`crate::sync::apply_page`], which calls [`apply_device_event`]; applying is idempotent and
-//! order-independent (see [`apply`]), so the author's echo changes nothing and concurrent
+//! order-independent (see `team::apply`), so the author's echo changes nothing and concurrent
 //! changes converge.
 //!
 //! Why a durable queue (`pending_events`): an action taken offline must not be lost, and must
