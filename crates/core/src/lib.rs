@@ -26,6 +26,8 @@
 //! ```
 
 pub mod device;
+pub mod send;
 pub mod store;
 pub mod sync;
+pub mod team;
 pub mod vault;

@@ -6,7 +6,6 @@
 // report a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use cloud_api::client::{ClientConfig, CloudApiClient};
@@ -19,59 +18,14 @@ use protocol::auth::{RegisterRequest, SignInRequest};
 use protocol::events::{Event, EventKind, EventPage};
 use protocol::WorkspaceSecretKey;
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
+
+mod common;
+use common::TestRelay;
 
 const SECRET: &str = "test-app-secret";
 const CUSTOMER: &str = "16505551234";
 const PASSWORD: &str = "correct horse battery staple";
 const TOKEN_RECORD: &str = "relay-session-token";
-
-struct TestRelay {
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    server: tokio::task::JoinHandle<()>,
-    relay: Option<relay::Relay>,
-    _dir: tempfile::TempDir,
-}
-
-impl TestRelay {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let mut config = relay::Config::for_tests(dir.path(), SECRET);
-        config.public_origin = Some(base.clone());
-        let relay = relay::Relay::open(config).await.unwrap();
-        let router = relay::app(relay.state());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-        Self {
-            base,
-            stop: Some(stop),
-            server,
-            relay: Some(relay),
-            _dir: dir,
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        (&mut self.server).await.unwrap();
-        self.relay.take().unwrap().close().await.unwrap();
-    }
-}
 
 /// Everything one test needs: relay, sim, a device (vault + store) registered and syncing.
 struct World {
@@ -87,7 +41,7 @@ struct World {
 }
 
 async fn world(reorder_statuses: bool) -> World {
-    let relay = TestRelay::start().await;
+    let relay = TestRelay::start(SECRET).await;
     let data = tempfile::tempdir().unwrap();
     let vault = Vault::open(data.path(), &MemoryStore::new(), &PassphraseSource::none()).unwrap();
     let store = Store::open(
@@ -631,7 +585,7 @@ async fn cli(home: &std::path::Path, args: &[&str], stdin: &[u8]) -> (bool, Stri
 
 #[tokio::test]
 async fn cli_register_claim_and_sync() {
-    let relay = TestRelay::start().await;
+    let relay = TestRelay::start(SECRET).await;
     let sim = dataoptix_sim::spawn(SimConfig {
         webhook_url: Some(format!("{}/webhooks/meta", relay.base)),
         ..SimConfig::for_tests(SECRET)

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod device_events;
 pub mod error;
 pub mod events;
 pub mod invitations;

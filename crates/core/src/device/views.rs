@@ -375,7 +375,7 @@ async fn attach_labels(store: &Store, items: &mut [ConversationSummary]) -> Resu
 const MESSAGE_COLUMNS: &str = "m.id, m.wamid, m.conversation_id, m.direction, m.kind, m.ts,
     m.text_body, m.caption, m.document_filename, m.media_meta_id, m.mime_type, m.latitude,
     m.longitude, m.location_name, m.location_address, m.reply_title, m.context_wamid, m.status,
-    m.error_code, m.error_title, m.edited_at, m.deleted_at, m.raw_json, m.author,
+    m.error_code, m.error_title, m.edited_at, m.deleted_at, m.raw_json, m.author_name AS author,
     md.path AS media_path, md.size_bytes AS media_size, md.download_state AS media_state,
     q.text_body AS quoted_text, q.caption AS quoted_caption, q.kind AS quoted_kind";
 

@@ -36,6 +36,8 @@ pub struct PageReport {
     pub revisions: usize,
     /// Parts kept raw in `sync_raw_events` (unopenable, not JSON, not applied yet, unknown).
     pub kept_raw: usize,
+    /// Device events (team inbox) applied.
+    pub device_events: usize,
     /// The cursor committed with the page (the relay's `next_after`).
     pub cursor: i64,
 }
@@ -48,6 +50,8 @@ struct Batch {
     reactions: Vec<ReactionUpdate>,
     revisions: Vec<Revision>,
     raw: Vec<RawPart>,
+    /// Device events applied (through [`crate::team::apply_device_event`]).
+    device_events: usize,
     /// The event being collected, and how many parts of it were kept raw so far: parts are
     /// numbered in a fixed order, so a redelivered event maps to the same keys.
     event_id: String,
@@ -103,6 +107,18 @@ pub async fn apply_page(
     workspace_id: &str,
     page: &EventPage,
 ) -> Result<PageReport, SyncError> {
+    apply_page_with(store, key, workspace_id, page, None).await
+}
+
+/// [`apply_page`] with the vault that receives the business tokens of `number_connected`
+/// device events. Without a vault such events are kept raw (sealed) instead of applied.
+pub async fn apply_page_with(
+    store: &Store,
+    key: &WorkspaceSecretKey,
+    workspace_id: &str,
+    page: &EventPage,
+    vault: Option<&crate::vault::Vault>,
+) -> Result<PageReport, SyncError> {
     let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
     let mut report = PageReport {
         events: page.events.len(),
@@ -112,8 +128,9 @@ pub async fn apply_page(
     ensure_workspace(&mut tx, workspace_id).await?;
     let mut batch = Batch::default();
     for event in &page.events {
-        collect_event(&mut tx, key, workspace_id, event, &mut batch).await?;
+        collect_event(&mut tx, key, workspace_id, vault, event, &mut batch).await?;
     }
+    report.device_events = batch.device_events;
     let inserted = insert_messages_in(&mut tx, &batch.messages).await?;
     report.messages_inserted = inserted.inserted;
     report.messages_duplicate = inserted.duplicates;
@@ -177,6 +194,7 @@ async fn collect_event(
     conn: &mut SqliteConnection,
     key: &WorkspaceSecretKey,
     workspace_id: &str,
+    vault: Option<&crate::vault::Vault>,
     event: &Event,
     batch: &mut Batch,
 ) -> Result<(), StoreError> {
@@ -204,8 +222,17 @@ async fn collect_event(
         }
     };
     if event.kind == EventKind::Device {
-        // Device events (team inbox) are a later increment: kept, not applied.
-        batch.keep("unapplied", "device", entry.to_string());
+        // Team inbox events. What cannot be applied is kept SEALED (a number_connected
+        // carries a token), so a later build or a call with a vault can still apply it.
+        match crate::team::apply_device_event(conn, workspace_id, vault, &entry).await? {
+            crate::team::DeviceOutcome::Applied => batch.device_events += 1,
+            crate::team::DeviceOutcome::KeepRaw { reason, kind } => {
+                batch.keep(reason, &kind, event.sealed.clone());
+            }
+            crate::team::DeviceOutcome::NeedsVault => {
+                batch.keep("unapplied", "number_connected", event.sealed.clone());
+            }
+        }
         return Ok(());
     }
     let wrapped = serde_json::json!({"object": "whatsapp_business_account", "entry": [entry]});

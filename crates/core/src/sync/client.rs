@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use protocol::auth::{RegisterRequest, SessionCreated, SignInRequest};
 use protocol::error::ErrorBody;
-use protocol::events::{AckRequest, AckResponse, EventPage, MAX_PAGE};
+use protocol::events::{
+    AckRequest, AckResponse, AppendEventRequest, AppendEventResponse, EventPage, MAX_PAGE,
+};
 use protocol::wabas::{ClaimWabaRequest, ClaimWabaResponse};
 use serde::de::DeserializeOwned;
 
@@ -186,6 +188,25 @@ impl RelayClient {
                 self.http
                     .get(self.url(&format!("/v1/onboarding/{session_id}"))),
             )?
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `POST /v1/events`: appends a device event `sealed` (base64 envelope, sealed to the
+    /// workspace public key). A retry with the same `client_event_id` appends nothing and
+    /// answers the first event (`created: false`).
+    pub async fn append_event(
+        &self,
+        client_event_id: &str,
+        sealed: &str,
+    ) -> Result<AppendEventResponse, SyncError> {
+        let resp = self
+            .authed(self.http.post(self.url("/v1/events")))?
+            .json(&AppendEventRequest {
+                client_event_id: client_event_id.to_string(),
+                sealed: sealed.to_string(),
+            })
             .send()
             .await?;
         decode(resp).await

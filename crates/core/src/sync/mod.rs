@@ -6,7 +6,8 @@
 //!   the [`crate::vault`]), claim a WABA, fetch pages (`GET /v1/events`, long-poll), ack.
 //! - [`apply_page`]: opens every event with the workspace secret key, parses it with
 //!   `cloud_api::webhook`, and writes the whole page — contacts, conversations, messages,
-//!   statuses, reactions, edits and deletions, what is kept raw, **and the sync cursor** — in
+//!   statuses, reactions, edits and deletions, device events (the team inbox, through
+//!   [`crate::team::apply_device_event`]), what is kept raw, **and the sync cursor** — in
 //!   **one transaction**.
 //! - [`Syncer`]: [`Syncer::run_once`] catches up every page; [`Syncer::run`] keeps going with
 //!   long-polls and reconnects with backoff.
@@ -25,7 +26,8 @@
 //!   re-apply pages forever.
 //! - **A bad event never blocks the log.** An envelope that does not open, a plaintext that is
 //!   not JSON, unknown webhook fields, and parts nothing applies yet (template, phone-number
-//!   and account updates, device events, in this increment) are kept in `sync_raw_events`
+//!   and account updates; device events of unknown types, kept sealed) are kept in
+//!   `sync_raw_events`
 //!   and the cursor moves on: stopping the whole workspace's sync on one event would be worse
 //!   than keeping it for inspection (and for a later applier). Unknown message types are
 //!   stored as messages of kind `unsupported` with their JSON, never dropped.
@@ -45,7 +47,7 @@ use protocol::WorkspaceSecretKey;
 
 use crate::store::{Store, StoreError};
 
-pub use apply::{apply_page, PageReport};
+pub use apply::{apply_page, apply_page_with, PageReport};
 pub use client::RelayClient;
 
 /// The `sync_cursor` stream of the relay's event log.
@@ -151,6 +153,8 @@ pub struct Syncer {
     client: RelayClient,
     key: WorkspaceSecretKey,
     workspace_id: String,
+    /// Receives the tokens of `number_connected` device events.
+    vault: Option<std::sync::Arc<crate::vault::Vault>>,
 }
 
 impl std::fmt::Debug for Syncer {
@@ -176,7 +180,15 @@ impl Syncer {
             client,
             key,
             workspace_id: workspace_id.into(),
+            vault: None,
         }
+    }
+
+    /// The same syncer, storing the business tokens of `number_connected` device events in
+    /// `vault` (without one, such events are kept sealed in `sync_raw_events`).
+    pub fn with_vault(mut self, vault: std::sync::Arc<crate::vault::Vault>) -> Self {
+        self.vault = Some(vault);
+        self
     }
 
     /// The relay client (with its session).
@@ -209,7 +221,14 @@ impl Syncer {
 
     /// Applies (and commits, with its cursor) a page without acknowledging it.
     pub async fn apply(&self, page: &protocol::events::EventPage) -> Result<PageReport, SyncError> {
-        apply_page(&self.store, &self.key, &self.workspace_id, page).await
+        apply_page_with(
+            &self.store,
+            &self.key,
+            &self.workspace_id,
+            page,
+            self.vault.as_deref(),
+        )
+        .await
     }
 
     /// One live round: waits up to `wait` for events after the committed cursor, applies and

@@ -1,0 +1,427 @@
+//! Shared harness of the integration tests: the real relay in-process on port 0, the real
+//! `dataoptix-sim` over HTTP, and devices (vault + encrypted store + team + outbox + syncer)
+//! signed in to one workspace.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cloud_api::client::{ClientConfig, CloudApiClient};
+use dataoptix_core::send::{Outbox, OutboxConfig};
+use dataoptix_core::store::{ContactInput, Direction, NewMessage, Origin, Store};
+use dataoptix_core::sync::{RelayClient, Syncer};
+use dataoptix_core::team::{Identity, Team};
+use dataoptix_core::vault::{MemoryStore, PassphraseSource, Vault};
+use dataoptix_sim::{RunningSim, SimConfig};
+use protocol::auth::{RegisterRequest, SessionCreated, SignInRequest};
+use protocol::WorkspaceSecretKey;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+pub const SECRET: &str = "test-app-secret";
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const EMAIL: &str = "ana@example.com";
+
+/// The relay, serving on 127.0.0.1:<free port> until stopped.
+pub struct TestRelay {
+    pub base: String,
+    stop: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+    relay: Option<relay::Relay>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestRelay {
+    pub async fn start(secret: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = relay::Config::for_tests(dir.path(), secret);
+        config.public_origin = Some(base.clone());
+        let relay = relay::Relay::open(config).await.unwrap();
+        let router = relay::app(relay.state());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            base,
+            stop: Some(stop),
+            server,
+            relay: Some(relay),
+            _dir: dir,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        (&mut self.server).await.unwrap();
+        self.relay.take().unwrap().close().await.unwrap();
+    }
+}
+
+/// A plain TCP forwarder in front of the simulator, so a test can make "Graph" unreachable
+/// (nothing listening on the port) and reachable again (same port, forwarding).
+pub struct TcpProxy {
+    pub port: u16,
+    task: Option<tokio::task::JoinHandle<()>>,
+    target: String,
+}
+
+impl TcpProxy {
+    /// A free port with nothing listening yet.
+    pub async fn down(target: &str) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        Self {
+            port,
+            task: None,
+            target: target.trim_start_matches("http://").to_string(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts forwarding on the port.
+    pub async fn up(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let target = self.target.clone();
+        self.task = Some(tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let target = target.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        }));
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+/// Relay + simulator + a registered workspace whose owner claimed the simulator's WABA.
+pub struct Env {
+    pub relay: TestRelay,
+    pub sim: RunningSim,
+    pub http: reqwest::Client,
+    pub key: WorkspaceSecretKey,
+    pub workspace_id: String,
+    owner: SessionCreated,
+}
+
+/// One device: its own data directory, vault, store, team inbox, outbox and syncer.
+pub struct Device {
+    pub store: Store,
+    pub vault: Arc<Vault>,
+    pub team: Team,
+    pub outbox: Outbox,
+    pub syncer: Syncer,
+    pub session: SessionCreated,
+    _dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub async fn start(tweak: impl FnOnce(&mut SimConfig)) -> Self {
+        let relay = TestRelay::start(SECRET).await;
+        let key = WorkspaceSecretKey::generate();
+        let owner = RelayClient::new(&relay.base)
+            .register(&RegisterRequest {
+                name: "Ana Owner".into(),
+                email: EMAIL.into(),
+                company: "Panadería Ana".into(),
+                password: PASSWORD.into(),
+                workspace_public_key: key.public_key().to_base64(),
+                device_name: "Front desk".into(),
+            })
+            .await
+            .unwrap();
+        let mut config = SimConfig {
+            webhook_url: Some(format!("{}/webhooks/meta", relay.base)),
+            ..SimConfig::for_tests(SECRET)
+        };
+        tweak(&mut config);
+        let sim = dataoptix_sim::spawn(config).await.unwrap();
+        RelayClient::new(&relay.base)
+            .with_token(owner.token.clone())
+            .claim_waba(&sim.info.waba_id)
+            .await
+            .unwrap();
+        Self {
+            relay,
+            sim,
+            http: reqwest::Client::new(),
+            workspace_id: owner.workspace.id.to_string(),
+            key,
+            owner,
+        }
+    }
+
+    /// The owner's first device (the session made at registration), sending to the simulator.
+    pub async fn first_device(&self, config: OutboxConfig) -> Device {
+        let session = self.owner.clone();
+        self.device_with(session, &self.sim.info.base_url, config)
+            .await
+    }
+
+    /// Another device of the owner (a new session).
+    pub async fn another_device(&self, name: &str, config: OutboxConfig) -> Device {
+        let session = RelayClient::new(&self.relay.base)
+            .sign_in(&SignInRequest {
+                email: EMAIL.into(),
+                password: PASSWORD.into(),
+                device_name: name.into(),
+            })
+            .await
+            .unwrap();
+        self.device_with(session, &self.sim.info.base_url, config)
+            .await
+    }
+
+    pub async fn device_with(
+        &self,
+        session: SessionCreated,
+        graph_base: &str,
+        config: OutboxConfig,
+    ) -> Device {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Arc::new(
+            Vault::open(dir.path(), &MemoryStore::new(), &PassphraseSource::none()).unwrap(),
+        );
+        let store = Store::open(
+            &dir.path().join("dataoptix.db"),
+            &vault.store_key().unwrap(),
+        )
+        .await
+        .unwrap();
+        store
+            .upsert_workspace(&self.workspace_id, "Panadería Ana")
+            .await
+            .unwrap();
+        let client = RelayClient::new(&self.relay.base).with_token(session.token.clone());
+        let team = Team::new(
+            store.clone(),
+            vault.clone(),
+            Some(client.clone()),
+            self.key.public_key(),
+            self.workspace_id.clone(),
+            Identity {
+                user_id: session.user.id.to_string(),
+                name: session.user.name.clone(),
+                device: session.session.id.to_string(),
+            },
+        );
+        let graph = CloudApiClient::new(ClientConfig {
+            base_url: graph_base.to_string(),
+            timeout: Duration::from_secs(5),
+            ..ClientConfig::default()
+        })
+        .unwrap();
+        let outbox = Outbox::new(team.clone(), graph, config);
+        let syncer = Syncer::new(
+            store.clone(),
+            client,
+            self.key.clone(),
+            self.workspace_id.clone(),
+        )
+        .with_vault(vault.clone());
+        Device {
+            store,
+            vault,
+            team,
+            outbox,
+            syncer,
+            session,
+            _dir: dir,
+        }
+    }
+
+    /// Connects the simulator's number on `device` (token into its vault, event published).
+    pub async fn connect_number(&self, device: &Device, token: &str) {
+        device
+            .team
+            .publish_number_connected(
+                &self.sim.info.waba_id,
+                &self.sim.info.phone_number_id,
+                Some(&self.sim.info.display_phone_number),
+                Some(&self.sim.info.verified_name),
+                token,
+            )
+            .await
+            .unwrap();
+    }
+
+    /// `customer` writes to the business (through the simulator → relay).
+    pub async fn inbound(&self, customer: &str, text: &str) -> String {
+        let v = self
+            .control(
+                "/inbound",
+                json!({"from": customer, "name": "Sheena Nelson", "type": "text",
+                       "text": {"body": text}}),
+            )
+            .await;
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn control(&self, path: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .post(self.sim.control_url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// What the business sent, per the simulator (`GET /_sim/sent`).
+    pub async fn sim_sent(&self, to: &str) -> Vec<Value> {
+        let v: Value = self
+            .http
+            .get(self.sim.control_url(&format!("/sent?to={to}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v.as_array()
+            .cloned()
+            .or_else(|| v["sent"].as_array().cloned())
+            .or_else(|| v["data"].as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    pub async fn stop(self) {
+        self.sim.stop();
+        self.relay.stop().await;
+    }
+}
+
+impl Device {
+    /// Syncs until `done` holds (webhooks and device events reach the relay asynchronously).
+    pub async fn sync_until(&self, what: &str, done: impl AsyncFn(&Device) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            self.syncer.run_once().await.unwrap();
+            if done(self).await {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn scalar<T>(&self, sql: &str) -> T
+    where
+        T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    {
+        sqlx::query_scalar(sql)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
+    }
+
+    /// The conversation with `customer` (wa_id) on the simulator's number.
+    pub async fn conversation(&self, customer: &str) -> Option<i64> {
+        sqlx::query_scalar(
+            "SELECT c.id FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+             WHERE ct.wa_id = ?",
+        )
+        .bind(customer)
+        .fetch_optional(self.store.pool())
+        .await
+        .unwrap()
+    }
+
+    /// A conversation this device knows without the customer having written (through the
+    /// simulator): for template sends and local-window tests.
+    pub async fn local_conversation(&self, env: &Env, customer: &str) -> i64 {
+        self.store
+            .upsert_phone_number(&dataoptix_core::store::PhoneNumberInput {
+                id: env.sim.info.phone_number_id.clone(),
+                workspace_id: env.workspace_id.clone(),
+                waba_id: env.sim.info.waba_id.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let contact = self
+            .store
+            .upsert_contact(&ContactInput {
+                workspace_id: env.workspace_id.clone(),
+                wa_id: Some(customer.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        self.store
+            .ensure_conversation(&env.workspace_id, &env.sim.info.phone_number_id, contact)
+            .await
+            .unwrap()
+    }
+
+    /// Records an inbound message locally only (the simulator does not know it).
+    pub async fn local_inbound(&self, conversation: i64, wamid: &str, ts: i64) {
+        self.store
+            .insert_messages(&[NewMessage {
+                conversation_id: conversation,
+                wamid: wamid.into(),
+                direction: Direction::In,
+                origin: Origin::Cloud,
+                kind: "text".into(),
+                ts,
+                text_body: Some("hello".into()),
+                raw_json: "{}".into(),
+                ..Default::default()
+            }])
+            .await
+            .unwrap();
+    }
+
+    pub async fn status_of_message(
+        &self,
+        message_id: i64,
+    ) -> (String, Option<String>, Option<i64>) {
+        sqlx::query_as("SELECT wamid, status, error_code FROM messages WHERE id = ?")
+            .bind(message_id)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
+    }
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,404 @@
+//! The team inbox across devices, against the real relay and `dataoptix-sim`: sent messages
+//! and labels reach the other device, concurrent changes converge whatever the order, notes
+//! and quick replies, the number's token, offline publishing, unknown event types.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Device, Env};
+use dataoptix_core::send::{OutboxConfig, OutgoingMessage};
+use dataoptix_core::store::Store;
+use dataoptix_core::sync::RelayClient;
+use dataoptix_core::team::{self, apply_device_event, DeviceOutcome, Team};
+use dataoptix_core::vault::{MemoryStore, PassphraseSource, Vault};
+use protocol::device_events::{
+    Author, ContactRef, ConversationField, ConversationFieldName, DeviceEnvelope, DeviceEvent,
+    QuickReplySet,
+};
+use serde_json::{json, Value};
+
+const CUSTOMER: &str = "16505551234";
+
+async fn two_devices() -> (Env, Device, Device, i64, i64) {
+    let env = Env::start(|_| {}).await;
+    let one = env.first_device(OutboxConfig::default()).await;
+    let two = env.another_device("Laptop", OutboxConfig::default()).await;
+    env.connect_number(&one, &env.sim.info.access_token.clone())
+        .await;
+    env.inbound(CUSTOMER, "Is the cake ready?").await;
+    for d in [&one, &two] {
+        d.sync_until("the customer's message", async |d: &Device| {
+            d.conversation(CUSTOMER).await.is_some()
+        })
+        .await;
+    }
+    let c1 = one.conversation(CUSTOMER).await.unwrap();
+    let c2 = two.conversation(CUSTOMER).await.unwrap();
+    (env, one, two, c1, c2)
+}
+
+#[tokio::test]
+async fn a_reply_and_a_label_from_device_one_appear_on_device_two() {
+    let (env, one, two, c1, c2) = two_devices().await;
+    // Device two learnt the number's token from device one's number_connected event.
+    two.sync_until("the number's token", async |d: &Device| {
+        team::number_state(&d.store, &d.vault, &env.sim.info.phone_number_id)
+            .await
+            .unwrap()
+            .has_token
+    })
+    .await;
+
+    one.outbox
+        .enqueue(
+            c1,
+            OutgoingMessage::text("Yes, come by at 4", false),
+            "d1-1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(one.outbox.run_once().await.unwrap().sent, 1);
+    one.team
+        .set_labels(c1, &["vip", " cakes ", "vip"])
+        .await
+        .unwrap();
+    assert_eq!(
+        two.scalar::<i64>("SELECT unread_count FROM conversations")
+            .await,
+        1
+    );
+    one.team.mark_read(c1).await.unwrap();
+    assert_eq!(
+        team::labels(&one.store, c1).await.unwrap(),
+        ["cakes", "vip"]
+    );
+
+    two.sync_until("the reply read and the labels", async |d: &Device| {
+        let read: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT status FROM messages WHERE direction = 'out' AND text_body = ?",
+        )
+        .bind("Yes, come by at 4")
+        .fetch_optional(d.store.pool())
+        .await
+        .unwrap();
+        read.flatten().as_deref() == Some("read")
+            && team::labels(&d.store, c2).await.unwrap() == ["cakes", "vip"]
+            && d.scalar::<i64>("SELECT unread_count FROM conversations")
+                .await
+                == 0
+    })
+    .await;
+    let (origin, author): (String, Option<String>) =
+        sqlx::query_as("SELECT origin, author_name FROM messages WHERE direction = 'out'")
+            .fetch_one(two.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (origin.as_str(), author.as_deref()),
+        ("device", Some("Ana Owner"))
+    );
+    // The same wamid on both devices, one row each.
+    let w1: String = one
+        .scalar("SELECT wamid FROM messages WHERE direction = 'out'")
+        .await;
+    let w2: String = two
+        .scalar("SELECT wamid FROM messages WHERE direction = 'out'")
+        .await;
+    assert_eq!(w1, w2);
+    // Device one's own events came back and changed nothing.
+    one.syncer.run_once().await.unwrap();
+    assert_eq!(
+        one.scalar::<i64>("SELECT count(*) FROM messages WHERE direction = 'out'")
+            .await,
+        1
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_label_changes_converge_on_both_devices() {
+    let (env, one, two, c1, c2) = two_devices().await;
+    // Both change the labels before seeing each other's change.
+    one.team.set_labels(c1, &["one"]).await.unwrap();
+    two.team.set_labels(c2, &["two"]).await.unwrap();
+    one.team.set_archived(c1, true).await.unwrap();
+    two.team.assign(c2, Some("user-2")).await.unwrap();
+    two.team
+        .add_note(c2, "Prefers pickup after 4")
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        one.syncer.run_once().await.unwrap();
+        two.syncer.run_once().await.unwrap();
+    }
+    let l1 = team::labels(&one.store, c1).await.unwrap();
+    let l2 = team::labels(&two.store, c2).await.unwrap();
+    assert_eq!(l1, l2);
+    assert!(l1 == ["one"] || l1 == ["two"], "{l1:?}");
+    let fields = |d: &Device, c: i64| {
+        let pool = d.store.pool().clone();
+        async move {
+            sqlx::query_as::<_, (bool, Option<String>)>(
+                "SELECT archived, assigned_to FROM conversations WHERE id = ?",
+            )
+            .bind(c)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(fields(&one, c1).await, (true, Some("user-2".to_string())));
+    assert_eq!(fields(&two, c2).await, (true, Some("user-2".to_string())));
+    let notes = team::notes(&one.store, c1).await.unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes, team::notes(&two.store, c2).await.unwrap());
+    env.stop().await;
+}
+
+fn field(field: ConversationFieldName, value: Value, at: i64, device: &str) -> Value {
+    serde_json::to_value(DeviceEnvelope::new(
+        format!("{device}-{at}-{}", field.as_str()),
+        DeviceEvent::ConversationField(ConversationField {
+            phone_number_id: "106540352242922".into(),
+            contact: ContactRef {
+                wa_id: Some(CUSTOMER.into()),
+                user_id: None,
+            },
+            field,
+            value,
+            at,
+            device: device.into(),
+            author: Author {
+                user_id: device.into(),
+                name: device.into(),
+            },
+        }),
+    ))
+    .unwrap()
+}
+
+fn quick_reply(id: &str, text: &str, deleted: bool, at: i64, device: &str) -> Value {
+    serde_json::to_value(DeviceEnvelope::new(
+        format!("qr-{device}-{at}"),
+        DeviceEvent::QuickReplySet(QuickReplySet {
+            id: id.into(),
+            shortcut: "/hours".into(),
+            text: text.into(),
+            deleted,
+            at,
+            device: device.into(),
+            author: Author {
+                user_id: device.into(),
+                name: device.into(),
+            },
+        }),
+    ))
+    .unwrap()
+}
+
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![vec![]];
+    }
+    let mut out = Vec::new();
+    for p in permutations(n - 1) {
+        for i in 0..=p.len() {
+            let mut q = p.clone();
+            q.insert(i, n - 1);
+            out.push(q);
+        }
+    }
+    out
+}
+
+/// Every order of the same events gives the same state (last writer wins by (at, device);
+/// the same `at` is broken by the device id; a deletion is not undone by an older edit).
+#[tokio::test]
+async fn every_apply_order_converges() {
+    use ConversationFieldName::*;
+    let events = [
+        field(Labels, json!(["a"]), 10, "dev-a"),
+        field(Labels, json!(["b"]), 10, "dev-b"),
+        field(Labels, json!(["c"]), 9, "dev-c"),
+        field(Archived, json!(true), 11, "dev-a"),
+        field(Archived, json!(false), 5, "dev-b"),
+        quick_reply("q1", "Open 8-18", false, 20, "dev-a"),
+        quick_reply("q1", "", true, 21, "dev-b"),
+    ];
+    let orders = permutations(events.len());
+    assert_eq!(orders.len(), 5040);
+    let dir = tempfile::tempdir().unwrap();
+    let vault = Vault::open(dir.path(), &MemoryStore::new(), &PassphraseSource::none()).unwrap();
+    let store = Store::open(&dir.path().join("db"), &vault.store_key().unwrap())
+        .await
+        .unwrap();
+    store.upsert_workspace("ws", "ws").await.unwrap();
+    let mut seen = None;
+    // A spread of the orders (every 11th and the reversed ones) keeps the test quick.
+    for order in orders
+        .iter()
+        .step_by(11)
+        .chain(orders.iter().rev().take(20))
+    {
+        let mut tx = store.pool().begin().await.unwrap();
+        for table in [
+            "conversation_fields",
+            "conversation_labels",
+            "quick_replies",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE conversations SET archived = 0")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        for &i in order {
+            // Applying twice is the author's echo: no change.
+            for _ in 0..2 {
+                let outcome = apply_device_event(&mut tx, "ws", Some(&vault), &events[i])
+                    .await
+                    .unwrap();
+                assert_eq!(outcome, DeviceOutcome::Applied);
+            }
+        }
+        tx.commit().await.unwrap();
+        let labels = team::labels(&store, 1).await.unwrap();
+        let archived: bool = sqlx::query_scalar("SELECT archived FROM conversations")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let replies = team::quick_replies(&store).await.unwrap();
+        let state = (labels, archived, replies);
+        assert_eq!(state.0, ["b"], "order {order:?}");
+        assert!(state.1, "order {order:?}");
+        assert!(state.2.is_empty(), "order {order:?}");
+        match &seen {
+            None => seen = Some(state),
+            Some(s) => assert_eq!(*s, state, "order {order:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn quick_replies_and_notes_reach_the_other_device_once() {
+    let (env, one, two, c1, c2) = two_devices().await;
+    let id = one
+        .team
+        .quick_reply_set(None, "/hours", "We are open 8-18")
+        .await
+        .unwrap();
+    let note = one.team.add_note(c1, "Allergic to nuts").await.unwrap();
+    two.sync_until("the quick reply and the note", async |d: &Device| {
+        !team::quick_replies(&d.store).await.unwrap().is_empty()
+            && !team::notes(&d.store, c2).await.unwrap().is_empty()
+    })
+    .await;
+    let replies = team::quick_replies(&two.store).await.unwrap();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(
+        (replies[0].id.as_str(), replies[0].text.as_str()),
+        (id.as_str(), "We are open 8-18")
+    );
+    let notes = team::notes(&two.store, c2).await.unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].id, note.to_string());
+    assert_eq!(notes[0].author_name.as_deref(), Some("Ana Owner"));
+    // Device two edits, device one deletes afterwards: deleted everywhere.
+    two.team
+        .quick_reply_set(Some(&id), "/hours", "Open 8-20")
+        .await
+        .unwrap();
+    one.syncer.run_once().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    one.team.quick_reply_delete(&id).await.unwrap();
+    two.sync_until("the deletion", async |d: &Device| {
+        team::quick_replies(&d.store).await.unwrap().is_empty()
+    })
+    .await;
+    assert!(team::quick_replies(&one.store).await.unwrap().is_empty());
+    env.stop().await;
+}
+
+/// Changes made while the relay is unreachable are kept (sealed) and published later.
+#[tokio::test]
+async fn offline_changes_are_published_later() {
+    let (env, one, two, c1, c2) = two_devices().await;
+    let dead = common::TcpProxy::down(&env.relay.base).await;
+    let offline = Team::new(
+        one.store.clone(),
+        one.vault.clone(),
+        Some(RelayClient::new(&dead.url()).with_token(one.session.token.clone())),
+        env.key.public_key(),
+        env.workspace_id.clone(),
+        one.team.identity().clone(),
+    );
+    offline.set_labels(c1, &["offline"]).await.unwrap();
+    // Written locally at once, queued for the relay.
+    assert_eq!(team::labels(&one.store, c1).await.unwrap(), ["offline"]);
+    assert_eq!(offline.pending_count().await.unwrap(), 1);
+    let sealed: String = one.scalar("SELECT sealed FROM pending_events").await;
+    assert!(!sealed.contains("offline"), "queued sealed, not in clear");
+    // Back online (the worker drains the queue on every run).
+    let report = one.outbox.run_once().await.unwrap();
+    assert_eq!(report.published, 1);
+    assert_eq!(one.team.pending_count().await.unwrap(), 0);
+    two.sync_until("the offline label", async |d: &Device| {
+        team::labels(&d.store, c2).await.unwrap() == ["offline"]
+    })
+    .await;
+    env.stop().await;
+}
+
+/// A device event of a type this build does not know (a newer desktop) is kept, sealed, and
+/// the page goes on; the token of a number_connected applied without a vault is kept too.
+#[tokio::test]
+async fn unknown_device_events_are_kept_and_never_fail_the_page() {
+    let (env, one, _two, c1, _c2) = two_devices().await;
+    let client = RelayClient::new(&env.relay.base).with_token(one.session.token.clone());
+    let future = json!({"v": 2, "id": "future-1", "event": {"type": "poll_created", "q": "?"}});
+    let sealed = protocol::sealed::to_base64(
+        &protocol::seal(&env.key.public_key(), future.to_string().as_bytes()).unwrap(),
+    );
+    client.append_event("future-1", &sealed).await.unwrap();
+    one.team.set_labels(c1, &["after"]).await.unwrap();
+
+    // A third device without a vault for tokens: its number_connected is kept, not lost.
+    let three = env.another_device("Tablet", OutboxConfig::default()).await;
+    let novault = dataoptix_core::sync::Syncer::new(
+        three.store.clone(),
+        RelayClient::new(&env.relay.base).with_token(three.session.token.clone()),
+        env.key.clone(),
+        env.workspace_id.clone(),
+    );
+    novault.run_once().await.unwrap();
+    let kept: Vec<(String, String)> =
+        sqlx::query_as("SELECT reason, kind FROM sync_raw_events ORDER BY seq")
+            .fetch_all(three.store.pool())
+            .await
+            .unwrap();
+    assert!(
+        kept.contains(&("unapplied".into(), "number_connected".into())),
+        "{kept:?}"
+    );
+    assert!(
+        kept.contains(&("unknown".into(), "poll_created".into())),
+        "{kept:?}"
+    );
+    let c3 = three.conversation(CUSTOMER).await.unwrap();
+    assert_eq!(team::labels(&three.store, c3).await.unwrap(), ["after"]);
+    // Nothing kept raw holds the token in clear.
+    let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM sync_raw_events")
+        .fetch_all(three.store.pool())
+        .await
+        .unwrap();
+    assert!(payloads
+        .iter()
+        .all(|p| !p.contains(&env.sim.info.access_token)));
+    env.stop().await;
+}
