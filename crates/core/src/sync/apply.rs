@@ -36,6 +36,9 @@ pub struct PageReport {
     pub revisions: usize,
     /// Parts kept raw in `sync_raw_events` (unopenable, not JSON, not applied yet, unknown).
     pub kept_raw: usize,
+    /// Template, phone-number, account and preference updates applied
+    /// (`super::apply_account`).
+    pub account_updates: usize,
     /// The cursor committed with the page (the relay's `next_after`).
     pub cursor: i64,
 }
@@ -48,6 +51,7 @@ struct Batch {
     reactions: Vec<ReactionUpdate>,
     revisions: Vec<Revision>,
     raw: Vec<RawPart>,
+    account_updates: usize,
     /// The event being collected, and how many parts of it were kept raw so far: parts are
     /// numbered in a fixed order, so a redelivered event maps to the same keys.
     event_id: String,
@@ -123,6 +127,7 @@ pub async fn apply_page(
     report.reactions = batch.reactions.len();
     let statuses = apply_statuses_in(&mut tx, &batch.statuses).await?;
     report.statuses_recorded = statuses.recorded;
+    report.account_updates = batch.account_updates;
     let created = crate::store::now();
     for raw in &batch.raw {
         let new = sqlx::query(
@@ -282,6 +287,19 @@ async fn collect_event(
                         )
                         .await?;
                     }
+                }
+                other if super::apply_account::handles(other) => {
+                    let cx = super::apply_account::ChangeContext {
+                        workspace_id,
+                        waba_id,
+                        ts: entry_typed
+                            .time
+                            .as_ref()
+                            .and_then(|t| t.as_i64())
+                            .unwrap_or_else(crate::store::now),
+                    };
+                    super::apply_account::apply_change(conn, cx, &change.field, other).await?;
+                    batch.account_updates += 1;
                 }
                 other => {
                     // Template, phone-number, account and preference updates: kept whole

@@ -36,6 +36,7 @@
 //! which gives the same latency within a round trip.
 
 mod apply;
+pub(crate) mod apply_account;
 mod client;
 
 use std::future::Future;
