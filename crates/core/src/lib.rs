@@ -28,6 +28,7 @@
 //! # let _ = store; Ok(()) }
 //! ```
 
+pub mod privacy;
 pub mod store;
 pub mod sync;
 pub mod templates;
