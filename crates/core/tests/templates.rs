@@ -10,13 +10,12 @@ use std::time::Duration;
 
 use cloud_api::messages::SendMessage;
 use cloud_api::templates::{
-    NewTemplate, TemplateButton, TemplateCategory, TemplateComponent, TemplateEdit,
-    TemplateQuery,
+    NewTemplate, TemplateButton, TemplateCategory, TemplateComponent, TemplateEdit, TemplateQuery,
 };
 use common_templates::{world, World};
 use dataoptix_core::templates::{
-    create_template, delete_template, edit_template, find_template, get_template,
-    list_templates, render, send_template, sync_templates_with, Params, TemplateError,
+    create_template, delete_template, edit_template, find_template, get_template, list_templates,
+    render, send_template, sync_templates_with, Params, TemplateError,
 };
 use serde_json::{json, Value};
 
@@ -49,9 +48,10 @@ async fn delivered(w: &World, field: &str, n: usize) {
     loop {
         let log: Value = w
             .http
-            .get(w.sim.control_url(&format!(
-                "/webhooks?field={field}&state=delivered"
-            )))
+            .get(
+                w.sim
+                    .control_url(&format!("/webhooks?field={field}&state=delivered")),
+            )
             .send()
             .await
             .unwrap()
@@ -237,7 +237,9 @@ async fn sync_reads_every_page_replaces_stale_rows_and_records_changes() {
     assert_eq!(report.fetched, remote.len());
     assert_eq!(report.inserted, remote.len());
     assert_eq!(report.deleted, 1);
-    let local = list_templates(&w.store, &w.workspace_id, None).await.unwrap();
+    let local = list_templates(&w.store, &w.workspace_id, None)
+        .await
+        .unwrap();
     let names = |it: Vec<(String, String)>| it.into_iter().collect::<BTreeSet<_>>();
     assert_eq!(
         names(
@@ -253,7 +255,9 @@ async fn sync_reads_every_page_replaces_stale_rows_and_records_changes() {
                 .collect()
         )
     );
-    assert!(local.iter().any(|t| t.name == "hello_world" && t.language == "de"));
+    assert!(local
+        .iter()
+        .any(|t| t.name == "hello_world" && t.language == "de"));
     let approved = list_templates(&w.store, &w.workspace_id, Some("APPROVED"))
         .await
         .unwrap();
@@ -328,7 +332,11 @@ async fn quality_and_category_webhooks_land_on_the_template() {
     )
     .await;
     w.sync_until("quality and category", async |w: &World| {
-        let t = get_template(&w.store, t.id).await.unwrap().unwrap().template;
+        let t = get_template(&w.store, t.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .template;
         t.quality.as_deref() == Some("RED") && t.category.as_deref() == Some("MARKETING")
     })
     .await;

@@ -207,7 +207,11 @@ pub async fn list(
             .await?;
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
-    let next = if more { items.last().map(|e| e.id) } else { None };
+    let next = if more {
+        items.last().map(|e| e.id)
+    } else {
+        None
+    };
     Ok(ActivityPage { items, next })
 }
 
@@ -244,12 +248,27 @@ mod tests {
     fn hash_depends_on_every_field_and_the_link() {
         let base = row_hash(GENESIS_HASH, 1, 10, "ana", "a", Some("s"), "{}");
         assert_eq!(base.len(), 64);
-        assert_ne!(base, row_hash(GENESIS_HASH, 2, 10, "ana", "a", Some("s"), "{}"));
-        assert_ne!(base, row_hash(GENESIS_HASH, 1, 11, "ana", "a", Some("s"), "{}"));
-        assert_ne!(base, row_hash(GENESIS_HASH, 1, 10, "ann", "a", Some("s"), "{}"));
-        assert_ne!(base, row_hash(GENESIS_HASH, 1, 10, "ana", "b", Some("s"), "{}"));
+        assert_ne!(
+            base,
+            row_hash(GENESIS_HASH, 2, 10, "ana", "a", Some("s"), "{}")
+        );
+        assert_ne!(
+            base,
+            row_hash(GENESIS_HASH, 1, 11, "ana", "a", Some("s"), "{}")
+        );
+        assert_ne!(
+            base,
+            row_hash(GENESIS_HASH, 1, 10, "ann", "a", Some("s"), "{}")
+        );
+        assert_ne!(
+            base,
+            row_hash(GENESIS_HASH, 1, 10, "ana", "b", Some("s"), "{}")
+        );
         assert_ne!(base, row_hash(GENESIS_HASH, 1, 10, "ana", "a", None, "{}"));
-        assert_ne!(base, row_hash(GENESIS_HASH, 1, 10, "ana", "a", Some("s"), "[]"));
+        assert_ne!(
+            base,
+            row_hash(GENESIS_HASH, 1, 10, "ana", "a", Some("s"), "[]")
+        );
         assert_ne!(base, row_hash(&base, 1, 10, "ana", "a", Some("s"), "{}"));
         // Field boundaries matter: ("ab", "c") is not ("a", "bc").
         assert_ne!(

@@ -106,13 +106,12 @@ async fn erase_rows(
             .replace('%', "\\%")
             .replace('_', "\\_");
         let pattern = format!("%\"{escaped}\"%");
-        report.other_rows += sqlx::query(
-            "DELETE FROM sync_raw_events WHERE payload LIKE ? ESCAPE '\\'",
-        )
-            .bind(&pattern)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        report.other_rows +=
+            sqlx::query("DELETE FROM sync_raw_events WHERE payload LIKE ? ESCAPE '\\'")
+                .bind(&pattern)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         report.other_rows += sqlx::query(
             "DELETE FROM account_events WHERE kind = 'user_preferences'
                  AND (json_extract(payload_json, '$.value.wa_id') = ?1

@@ -201,7 +201,10 @@ async fn contact_data(
 ) -> Result<serde_json::Map<String, Value>, StoreError> {
     let mut out = serde_json::Map::new();
     let fixed = [
-        ("contact", "SELECT * FROM contacts WHERE id = ?1".to_string()),
+        (
+            "contact",
+            "SELECT * FROM contacts WHERE id = ?1".to_string(),
+        ),
         (
             "conversations",
             "SELECT * FROM conversations WHERE contact_id = ?1 ORDER BY id".to_string(),

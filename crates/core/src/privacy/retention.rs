@@ -118,8 +118,14 @@ pub async fn apply(
         }
     }
     let details = json!({"policy": policy, "deleted": report});
-    super::activity::record(store, "retention", "privacy.retention_applied", None, &details)
-        .await?;
+    super::activity::record(
+        store,
+        "retention",
+        "privacy.retention_applied",
+        None,
+        &details,
+    )
+    .await?;
     Ok(report)
 }
 

@@ -302,8 +302,8 @@ async fn collect_event(
                     batch.account_updates += 1;
                 }
                 other => {
-                    // Template, phone-number, account and preference updates: kept whole
-                    // until their appliers land (issue 4, "Sync with the relay").
+                    // Account alerts, security and group updates, and unknown fields: kept
+                    // whole until an applier handles them.
                     let reason = if other.is_unknown() {
                         "unknown"
                     } else {

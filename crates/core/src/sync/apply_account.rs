@@ -81,11 +81,7 @@ struct TemplateRef<'a> {
 }
 
 impl<'a> TemplateRef<'a> {
-    fn new(
-        id: Option<&NumberOrString>,
-        name: Option<&'a str>,
-        language: Option<&'a str>,
-    ) -> Self {
+    fn new(id: Option<&NumberOrString>, name: Option<&'a str>, language: Option<&'a str>) -> Self {
         Self {
             meta_id: id.map(ToString::to_string),
             name,

@@ -255,7 +255,11 @@ fn lint_header(
             let text = c.text.as_deref().unwrap_or_default();
             let text_field = format!("{field}.text");
             if text.trim().is_empty() {
-                out.error("header_text_empty", &text_field, "The text header is empty.");
+                out.error(
+                    "header_text_empty",
+                    &text_field,
+                    "The text header is empty.",
+                );
             }
             if text.chars().count() > MAX_HEADER_TEXT {
                 out.error(
@@ -315,7 +319,9 @@ fn lint_header(
         Some(HeaderFormat::Other(f)) => out.error(
             "header_format",
             &format!("{field}.format"),
-            format!("\"{f}\" is not a header format: use TEXT, IMAGE, VIDEO, DOCUMENT or LOCATION."),
+            format!(
+                "\"{f}\" is not a header format: use TEXT, IMAGE, VIDEO, DOCUMENT or LOCATION."
+            ),
         ),
     }
 }
@@ -446,9 +452,8 @@ fn lint_body(
         let row = example
             .and_then(|e| e.body_text.as_ref())
             .and_then(|rows| rows.first());
-        let complete = row.is_some_and(|r| {
-            r.len() == numbers.len() && r.iter().all(|x| !x.trim().is_empty())
-        });
+        let complete =
+            row.is_some_and(|r| r.len() == numbers.len() && r.iter().all(|x| !x.trim().is_empty()));
         if !complete {
             out.error(
                 "body_example",
@@ -479,9 +484,7 @@ fn lint_footer(draft: &TemplateDraft, c: &TemplateComponent, field: &str, out: &
                 out.error(
                     "auth_code_expiration",
                     &format!("{field}.code_expiration_minutes"),
-                    format!(
-                        "A code can expire after 1 to {MAX_CODE_EXPIRATION_MINUTES} minutes."
-                    ),
+                    format!("A code can expire after 1 to {MAX_CODE_EXPIRATION_MINUTES} minutes."),
                 );
             }
         }
@@ -567,7 +570,13 @@ fn lint_buttons(draft: &TemplateDraft, c: &TemplateComponent, field: &str, out: 
     let auth = draft.category == TemplateCategory::Authentication;
     for (i, b) in buttons.iter().enumerate() {
         let bf = format!("{buttons_field}[{i}]");
-        lint_button(b, &bf, auth, draft.category == TemplateCategory::Marketing, out);
+        lint_button(
+            b,
+            &bf,
+            auth,
+            draft.category == TemplateCategory::Marketing,
+            out,
+        );
     }
 }
 
@@ -644,7 +653,11 @@ fn lint_button(b: &TemplateButton, field: &str, auth: bool, marketing: bool, out
 fn lint_url_button(b: &TemplateButton, field: &str, out: &mut Issues) {
     let url_field = format!("{field}.url");
     let Some(url) = b.url.as_deref().filter(|u| !u.trim().is_empty()) else {
-        out.error("button_url_missing", &url_field, "Enter the website address.");
+        out.error(
+            "button_url_missing",
+            &url_field,
+            "Enter the website address.",
+        );
         return;
     };
     if !(url.starts_with("https://") || url.starts_with("http://")) {

@@ -322,7 +322,9 @@ pub fn send_template(template: &Template, params: &Params) -> Result<SendTemplat
                     };
                     match &b.kind {
                         ButtonType::Url
-                            if b.url.as_deref().is_some_and(|u| !placeholders(u).is_empty()) =>
+                            if b.url
+                                .as_deref()
+                                .is_some_and(|u| !placeholders(u).is_empty()) =>
                         {
                             let v = value()?;
                             check_value(&field, v)?;
@@ -405,14 +407,20 @@ mod tests {
              <script>alert(1)</script>!"
         );
         assert_eq!(r.footer.as_deref(), Some("Sweet Crumbs"));
-        assert_eq!(r.buttons[1].url.as_deref(), Some("https://b.example/o/A-17"));
+        assert_eq!(
+            r.buttons[1].url.as_deref(),
+            Some("https://b.example/o/A-17")
+        );
         assert!(r.missing.is_empty());
     }
 
     #[test]
     fn preview_lists_what_is_missing() {
         let r = render(&order_ready(), &Params::default());
-        assert_eq!(r.body, "Hi {{1}}, your order {{2}} is ready. See you, {{1}}!");
+        assert_eq!(
+            r.body,
+            "Hi {{1}}, your order {{2}} is ready. See you, {{1}}!"
+        );
         assert_eq!(
             r.missing,
             ["header.{{1}}", "body.{{1}}", "body.{{2}}", "buttons[1]"]
@@ -501,15 +509,18 @@ mod tests {
             TemplateComponent::header_media(HeaderFormat::Image, "4::x"),
             TemplateComponent::body("Fresh bread today."),
         ]);
-        assert_eq!(render(&t, &Params::default()).header.as_deref(), Some("[IMAGE]"));
+        assert_eq!(
+            render(&t, &Params::default()).header.as_deref(),
+            Some("[IMAGE]")
+        );
         assert_eq!(
             send_template(&t, &Params::default()),
             Err(RenderError::Missing("header.media".into()))
         );
         let p = Params {
-            header_media: Some(Parameter::image(
-                cloud_api::messages::Image::link("https://b.example/bread.jpg"),
-            )),
+            header_media: Some(Parameter::image(cloud_api::messages::Image::link(
+                "https://b.example/bread.jpg",
+            ))),
             ..Params::default()
         };
         let v = serde_json::to_value(send_template(&t, &p).unwrap()).unwrap();

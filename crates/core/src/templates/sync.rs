@@ -285,7 +285,16 @@ pub async fn create_template(
     let ts = now();
     let id = upsert(&mut tx, workspace_id, waba_id, &listed, ts).await?;
     let raw = serde_json::to_string(&created).unwrap_or_default();
-    record_history(&mut tx, id, "status", created.status.as_str(), None, ts, &raw).await?;
+    record_history(
+        &mut tx,
+        id,
+        "status",
+        created.status.as_str(),
+        None,
+        ts,
+        &raw,
+    )
+    .await?;
     tx.commit().await?;
     loaded(store, id).await
 }
