@@ -133,15 +133,15 @@ pub async fn sync_templates_with(
     };
     let mut tx = store.pool().begin().await?;
     ensure_workspace(&mut tx, workspace_id).await?;
-    let local: Vec<(i64, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let local: Vec<LocalRow> = sqlx::query_as(
         "SELECT id, name, language, status, quality FROM templates WHERE waba_id = ?",
     )
     .bind(waba_id)
     .fetch_all(&mut *tx)
     .await?;
-    let local: HashMap<(String, String), (i64, Option<String>, Option<String>)> = local
-        .into_iter()
-        .map(|(id, name, lang, status, quality)| ((name, lang), (id, status, quality)))
+    let local: HashMap<(String, String), &LocalRow> = local
+        .iter()
+        .map(|r| ((r.name.clone(), r.language.clone()), r))
         .collect();
     let ts = now();
     let mut seen = HashSet::new();
@@ -154,18 +154,18 @@ pub async fn sync_templates_with(
         let raw = serde_json::to_string(t).unwrap_or_default();
         let status = t.status.as_ref().map(|s| s.as_str());
         match before {
-            Some((_, old_status, old_quality)) => {
+            Some(old) => {
                 report.updated += 1;
-                if status.is_some() && old_status.as_deref() != status {
+                if status.is_some() && old.status.as_deref() != status {
                     let reason = rejected_reason(t);
                     let value = status.unwrap_or_default();
                     record_history(&mut tx, id, "status", value, reason, ts, &raw).await?;
                     report.status_changes += 1;
                 }
                 let quality = quality(t);
-                if quality.is_some() && old_quality.as_deref() != quality {
+                if quality.is_some() && old.quality.as_deref() != quality {
                     let value = quality.unwrap_or_default();
-                    let previous = old_quality.as_deref();
+                    let previous = old.quality.as_deref();
                     record_history(&mut tx, id, "quality", value, previous, ts, &raw).await?;
                 }
             }
@@ -179,10 +179,10 @@ pub async fn sync_templates_with(
             }
         }
     }
-    for (id, _, _) in local.values() {
-        if !seen.contains(id) {
+    for old in local.values() {
+        if !seen.contains(&old.id) {
             sqlx::query("DELETE FROM templates WHERE id = ?")
-                .bind(id)
+                .bind(old.id)
                 .execute(&mut *tx)
                 .await?;
             report.deleted += 1;
@@ -190,6 +190,16 @@ pub async fn sync_templates_with(
     }
     tx.commit().await?;
     Ok(report)
+}
+
+/// A local template as the sync diff needs it.
+#[derive(sqlx::FromRow)]
+struct LocalRow {
+    id: i64,
+    name: String,
+    language: String,
+    status: Option<String>,
+    quality: Option<String>,
 }
 
 fn rejected_reason(t: &MessageTemplate) -> Option<&str> {
