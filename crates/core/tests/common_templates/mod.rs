@@ -116,10 +116,15 @@ pub async fn world() -> World {
         })
         .await
         .unwrap();
-    let config = SimConfig {
+    let mut config = SimConfig {
         webhook_url: Some(format!("{}/webhooks/meta", relay.base)),
         ..SimConfig::for_tests(SECRET)
     };
+    // The test profile gives up on a webhook after ~1 s of retries; on a loaded machine (the
+    // whole suite in parallel) the relay can be slower than that, and a dropped status update
+    // would fail a test for the wrong reason. Meta itself retries for days.
+    config.webhooks.max_attempts = 200;
+    config.webhooks.max_backoff_ms = 250;
     let sim = dataoptix_sim::spawn(config).await.unwrap();
     client.claim_waba(&sim.info.waba_id).await.unwrap();
     let workspace_id = created.workspace.id.to_string();
@@ -180,7 +185,18 @@ impl World {
             if done(self).await {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+            if tokio::time::Instant::now() >= deadline {
+                let log = self
+                    .http
+                    .get(self.sim.control_url("/webhooks"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                panic!("timed out: {what}; the simulator's deliveries: {log}");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
