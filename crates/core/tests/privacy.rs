@@ -566,6 +566,14 @@ async fn retention_deletes_old_data_in_batches_and_keeps_the_rest() {
     // Nothing happens without a policy.
     let none = retention::apply(&f.store, f.data(), now).await.unwrap();
     assert_eq!(none.messages + none.raw_events, 0);
+    assert!(
+        activity::list(&f.store, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "a run that deletes nothing is not logged"
+    );
 
     retention::set_policy(
         &f.store,

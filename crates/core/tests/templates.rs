@@ -160,7 +160,11 @@ async fn create_review_webhook_approval_edit_and_delete() {
     })
     .await;
     let row = get_template(&w.store, rejected.id).await.unwrap().unwrap();
-    assert!(row.template.rejected_reason.is_some(), "{row:?}");
+    assert_eq!(
+        row.template.rejected_reason.as_deref(),
+        Some("INVALID_FORMAT"),
+        "{row:?}"
+    );
 
     // Edit: back to review, then approved again. The simulator's clock moves on first: an
     // approval in the same second as the first one would be a byte-identical webhook, which

@@ -49,17 +49,39 @@ pub async fn erase_contact(
         .execute(&mut *conn)
         .await?;
     let outcome = erase_rows(&mut conn, actor, contact_id).await;
-    let reclaimed = match &outcome {
-        Ok(_) => reclaim(&mut conn).await,
-        Err(_) => Ok(()),
+    let (mut report, paths) = match outcome {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = sqlx::query("PRAGMA secure_delete = OFF")
+                .execute(&mut *conn)
+                .await;
+            return Err(e);
+        }
     };
+    // The rows are gone (committed): the files go now, whatever happens to the reclaim.
+    report.media_files = remove_files(data_dir, &paths);
+    let reclaimed = reclaim(&mut conn).await;
     let _ = sqlx::query("PRAGMA secure_delete = OFF")
         .execute(&mut *conn)
         .await;
-    let (mut report, paths) = outcome?;
-    reclaimed?;
-    report.media_files = remove_files(data_dir, &paths);
+    // A failed reclaim (say, the database busy for longer than the busy timeout) leaves the
+    // erased pages in free space until `reclaim_space` succeeds; the caller is told.
+    reclaimed.map_err(|e| PrivacyError::ReclaimFailed(Box::new(e)))?;
     Ok(report)
+}
+
+/// Merges the search indexes, vacuums and truncates the WAL (what [`erase_contact`] does after
+/// deleting); for retrying after [`PrivacyError::ReclaimFailed`].
+pub async fn reclaim_space(store: &Store) -> Result<(), PrivacyError> {
+    let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
+    sqlx::query("PRAGMA secure_delete = ON")
+        .execute(&mut *conn)
+        .await?;
+    let result = reclaim(&mut conn).await;
+    let _ = sqlx::query("PRAGMA secure_delete = OFF")
+        .execute(&mut *conn)
+        .await;
+    result.map_err(PrivacyError::from)
 }
 
 async fn erase_rows(

@@ -41,6 +41,10 @@ pub enum PrivacyError {
     /// The vault could not remove its records.
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// The contact was erased (rows committed, files removed) but the space could not be
+    /// reclaimed yet; call `erase::reclaim_space` again later.
+    #[error("the contact was erased, but reclaiming the freed space failed: {0}")]
+    ReclaimFailed(Box<StoreError>),
     /// No such contact.
     #[error("there is no contact {0}")]
     ContactNotFound(i64),

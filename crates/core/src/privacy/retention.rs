@@ -117,15 +117,19 @@ pub async fn apply(
             }
         }
     }
-    let details = json!({"policy": policy, "deleted": report});
-    super::activity::record(
-        store,
-        "retention",
-        "privacy.retention_applied",
-        None,
-        &details,
-    )
-    .await?;
+    // Retention runs on a timer: only runs that deleted something are logged, so the log is
+    // not flooded with empty entries.
+    if report != RetentionReport::default() {
+        let details = json!({"policy": policy, "deleted": report});
+        super::activity::record(
+            store,
+            "retention",
+            "privacy.retention_applied",
+            None,
+            &details,
+        )
+        .await?;
+    }
     Ok(report)
 }
 

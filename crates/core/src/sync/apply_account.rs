@@ -205,11 +205,12 @@ async fn template_status(
     let Some(id) = find_template(conn, cx, &t, create).await? else {
         return Ok(());
     };
+    // Meta's reason code (INVALID_FORMAT, PROMOTIONAL…) is stable and translatable; the
+    // longer `rejection_info` text stays in the history's raw JSON.
     let reason = v
-        .rejection_info
-        .as_ref()
-        .and_then(|r| r.reason.as_deref())
-        .or(v.reason().filter(|r| *r != "NONE"));
+        .reason()
+        .filter(|r| *r != "NONE")
+        .or_else(|| v.rejection_info.as_ref().and_then(|r| r.reason.as_deref()));
     if let Some(status) = status_after(&v.event) {
         sqlx::query(
             "UPDATE templates SET status = ?,
