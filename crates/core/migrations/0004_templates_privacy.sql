@@ -7,6 +7,11 @@ CREATE UNIQUE INDEX template_status_history_once
 CREATE UNIQUE INDEX account_events_once
     ON account_events(workspace_id, kind, ts, payload_json);
 
+-- Meta's time (entry.time) of the status a webhook last set. Webhooks may arrive out of order:
+-- an older status update is recorded in the history but does not overwrite a newer one. NULL
+-- after a Graph sync, create or edit (their status is current as of that moment).
+ALTER TABLE templates ADD COLUMN status_at INTEGER;
+
 -- Finds a template from a webhook, which names it by Meta's id.
 CREATE INDEX templates_meta_id ON templates(meta_id) WHERE meta_id IS NOT NULL;
 

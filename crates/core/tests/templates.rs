@@ -370,3 +370,63 @@ async fn quality_and_category_webhooks_land_on_the_template() {
     );
     w.stop().await;
 }
+
+#[tokio::test]
+async fn an_older_status_webhook_does_not_overwrite_a_newer_one() {
+    let w = world().await;
+    sync_templates_with(&w.store, &w.api, &w.workspace_id, &w.waba_id, 100)
+        .await
+        .unwrap();
+    let t = find_template(&w.store, &w.waba_id, "order_ready", "en_US")
+        .await
+        .unwrap()
+        .unwrap();
+    let id: i64 = t.meta_id.clone().unwrap().parse().unwrap();
+    let update = |event: &str| {
+        json!({"event": event, "message_template_id": id,
+               "message_template_name": "order_ready", "message_template_language": "en_US",
+               "reason": "NONE", "message_template_category": "UTILITY"})
+    };
+    let t0 = 1_767_225_600;
+    // Meta paused it at t0+100, and the approval of t0 is delivered late.
+    w.meta_webhook(t0 + 100, "message_template_status_update", update("PAUSED"))
+        .await;
+    w.meta_webhook(t0, "message_template_status_update", update("APPROVED"))
+        .await;
+    w.sync_until("both updates applied", async |w: &World| {
+        w.scalar::<i64>(
+            "SELECT count(*) FROM template_status_history WHERE raw_json LIKE '%event%'",
+        )
+        .await
+            == 2
+    })
+    .await;
+    let detail = get_template(&w.store, t.id).await.unwrap().unwrap();
+    assert_eq!(detail.template.status.as_deref(), Some("PAUSED"));
+    let timeline: Vec<(&str, i64)> = detail
+        .history
+        .iter()
+        .filter(|h| h.ts <= t0 + 100)
+        .map(|h| (h.value.as_str(), h.ts))
+        .collect();
+    assert_eq!(timeline, [("PAUSED", t0 + 100), ("APPROVED", t0)]);
+    // A newer one applies.
+    w.meta_webhook(
+        t0 + 200,
+        "message_template_status_update",
+        update("REINSTATED"),
+    )
+    .await;
+    w.sync_until("reinstated", async |w: &World| {
+        get_template(&w.store, t.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .template
+            .status
+            .as_deref()
+            == Some("REINSTATED")
+    })
+    .await;
+    w.stop().await;
+}

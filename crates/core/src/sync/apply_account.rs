@@ -212,18 +212,22 @@ async fn template_status(
         .filter(|r| *r != "NONE")
         .or_else(|| v.rejection_info.as_ref().and_then(|r| r.reason.as_deref()));
     if let Some(status) = status_after(&v.event) {
+        // Only a status at least as recent as the one a webhook set last (out-of-order
+        // delivery must not bring an old status back).
         sqlx::query(
             "UPDATE templates SET status = ?,
                  rejected_reason = CASE WHEN ? = 'REJECTED' THEN ? ELSE NULL END,
-                 category = COALESCE(?, category), updated_at = ?
-             WHERE id = ?",
+                 category = COALESCE(?, category), updated_at = ?, status_at = ?
+             WHERE id = ? AND (status_at IS NULL OR status_at <= ?)",
         )
         .bind(status)
         .bind(status)
         .bind(reason)
         .bind(v.message_template_category.as_deref())
         .bind(cx.ts)
+        .bind(cx.ts)
         .bind(id)
+        .bind(cx.ts)
         .execute(&mut *conn)
         .await?;
     }

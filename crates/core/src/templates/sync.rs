@@ -242,7 +242,8 @@ async fn upsert(
              meta_id = excluded.meta_id, category = excluded.category, status = excluded.status,
              quality = COALESCE(excluded.quality, quality),
              rejected_reason = excluded.rejected_reason,
-             components_json = excluded.components_json, updated_at = excluded.updated_at
+             components_json = excluded.components_json, updated_at = excluded.updated_at,
+             status_at = NULL
          RETURNING id",
     )
     .bind(workspace_id)
@@ -343,7 +344,7 @@ pub async fn edit_template(
     let mut tx = store.pool().begin().await?;
     sqlx::query(
         "UPDATE templates SET components_json = ?, category = ?, status = 'PENDING',
-             rejected_reason = NULL, updated_at = ? WHERE id = ?",
+             rejected_reason = NULL, updated_at = ?, status_at = NULL WHERE id = ?",
     )
     .bind(serde_json::to_string(&as_draft.components).unwrap_or_else(|_| "[]".into()))
     .bind(as_draft.category.as_str())

@@ -177,6 +177,28 @@ impl World {
         resp.json().await.unwrap()
     }
 
+    /// A signed webhook straight to the relay, as Meta would send it (for orders and times the
+    /// simulator does not produce).
+    pub async fn meta_webhook(&self, time: i64, field: &str, value: Value) {
+        let body = serde_json::to_vec(&serde_json::json!({"object": "whatsapp_business_account",
+            "entry": [{"id": self.waba_id, "time": time,
+                       "changes": [{"field": field, "value": value}]}]}))
+        .unwrap();
+        let resp = self
+            .http
+            .post(format!("{}/webhooks/meta", self.relay.base))
+            .header("content-type", "application/json")
+            .header(
+                cloud_api::signature::SIGNATURE_HEADER,
+                cloud_api::signature::sign(SECRET.as_bytes(), &body),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+    }
+
     /// Syncs until `done` holds (webhooks reach the relay asynchronously).
     pub async fn sync_until(&self, what: &str, done: impl AsyncFn(&World) -> bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
