@@ -12,7 +12,10 @@
 //! - [`store`]: the local message store, SQLite through sqlx, encrypted with SQLCipher under a
 //!   raw key from the vault, with FTS5 search and keyset pagination.
 //! - [`sync`]: the relay's sealed event log applied to the store, one transaction per page,
-//!   acknowledged only after the commit.
+//!   acknowledged only after the commit, including template, account and preference webhooks.
+//! - [`templates`]: lint, preview and send objects for message templates, kept in step with
+//!   Graph.
+//! - [`privacy`]: the hash-chained activity log, retention, export and erasure.
 //!
 //! Typical start-up:
 //! ```no_run
@@ -26,8 +29,10 @@
 //! ```
 
 pub mod device;
+pub mod privacy;
 pub mod send;
 pub mod store;
 pub mod sync;
 pub mod team;
+pub mod templates;
 pub mod vault;

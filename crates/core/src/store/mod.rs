@@ -35,9 +35,9 @@ pub(crate) use repo::{
     insert_messages_in, paginate, set_sync_cursor_in, start as cursor_start, upsert_contact_in,
 };
 pub use repo::{
-    ContactHit, ContactInput, ConversationRow, Cursor, Direction, InsertReport, MessageHit,
-    MessageRow, MessageStatus, NewMessage, Origin, Page, PhoneNumberInput, ReactionUpdate,
-    Revision, SearchResults, StatusReport, StatusUpdate,
+    AccountEventRow, ContactHit, ContactInput, ConversationRow, Cursor, Direction, InsertReport,
+    MessageHit, MessageRow, MessageStatus, NewMessage, Origin, Page, PhoneNumberInput,
+    PhoneNumberRow, ReactionUpdate, Revision, SearchResults, StatusReport, StatusUpdate,
 };
 
 /// The database file's name inside the data directory.

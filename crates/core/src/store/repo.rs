@@ -1064,3 +1064,79 @@ mod tests {
         assert_eq!(MessageStatus::parse("deleted"), None);
     }
 }
+
+/// A business phone number with what Meta last told us about its standing
+/// (`phone_number_quality_update`, `phone_number_name_update`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct PhoneNumberRow {
+    /// Meta's phone number id.
+    pub id: String,
+    /// The WhatsApp Business Account.
+    pub waba_id: String,
+    /// As Meta displays it.
+    pub display_phone_number: Option<String>,
+    /// The approved display name.
+    pub verified_name: Option<String>,
+    /// `GREEN`, `YELLOW`, `RED`.
+    pub quality_rating: Option<String>,
+    /// The messaging limit tier, e.g. `TIER_250`.
+    pub messaging_limit: Option<String>,
+    /// The display name's review decision, e.g. `APPROVED`.
+    pub name_status: Option<String>,
+    /// When any of this last changed (Unix seconds).
+    pub updated_at: i64,
+}
+
+/// One account, number or preference event from Meta, as received.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct AccountEventRow {
+    /// Local id.
+    pub id: i64,
+    /// The number concerned, when the event names one.
+    pub phone_number_id: Option<String>,
+    /// The webhook field, e.g. `account_update`.
+    pub kind: String,
+    /// When (Unix seconds).
+    pub ts: i64,
+    /// `{"waba_id", "value"}` with the webhook's value.
+    pub payload_json: String,
+}
+
+impl Store {
+    /// The workspace's business numbers with their quality, limit and name status.
+    pub async fn phone_numbers(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Vec<PhoneNumberRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, waba_id, display_phone_number, verified_name, quality_rating,
+                    messaging_limit, name_status, updated_at
+             FROM phone_numbers WHERE workspace_id = ? ORDER BY display_phone_number, id",
+        )
+        .bind(workspace_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// One page of the workspace's account events, newest first (keyset over `(ts, id)`).
+    pub async fn account_events(
+        &self,
+        workspace_id: &str,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Page<AccountEventRow>, StoreError> {
+        let (ts, id) = start(after);
+        let rows: Vec<AccountEventRow> = sqlx::query_as(
+            "SELECT id, phone_number_id, kind, ts, payload_json FROM account_events
+             WHERE workspace_id = ? AND (ts, id) < (?, ?)
+             ORDER BY ts DESC, id DESC LIMIT ?",
+        )
+        .bind(workspace_id)
+        .bind(ts)
+        .bind(id)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(paginate(rows, limit, |r| Cursor { ts: r.ts, id: r.id }))
+    }
+}

@@ -38,6 +38,9 @@ pub struct PageReport {
     pub kept_raw: usize,
     /// Device events (team inbox) applied.
     pub device_events: usize,
+    /// Template, phone-number, account and preference updates applied
+    /// (`super::apply_account`).
+    pub account_updates: usize,
     /// The cursor committed with the page (the relay's `next_after`).
     pub cursor: i64,
 }
@@ -52,6 +55,7 @@ struct Batch {
     raw: Vec<RawPart>,
     /// Device events applied (through [`crate::team::apply_device_event`]).
     device_events: usize,
+    account_updates: usize,
     /// The event being collected, and how many parts of it were kept raw so far: parts are
     /// numbered in a fixed order, so a redelivered event maps to the same keys.
     event_id: String,
@@ -140,6 +144,7 @@ pub async fn apply_page_with(
     report.reactions = batch.reactions.len();
     let statuses = apply_statuses_in(&mut tx, &batch.statuses).await?;
     report.statuses_recorded = statuses.recorded;
+    report.account_updates = batch.account_updates;
     let created = crate::store::now();
     for raw in &batch.raw {
         let new = sqlx::query(
@@ -310,9 +315,22 @@ async fn collect_event(
                         .await?;
                     }
                 }
+                other if super::apply_account::handles(other) => {
+                    let cx = super::apply_account::ChangeContext {
+                        workspace_id,
+                        waba_id,
+                        ts: entry_typed
+                            .time
+                            .as_ref()
+                            .and_then(|t| t.as_i64())
+                            .unwrap_or_else(crate::store::now),
+                    };
+                    super::apply_account::apply_change(conn, cx, &change.field, other).await?;
+                    batch.account_updates += 1;
+                }
                 other => {
-                    // Template, phone-number, account and preference updates: kept whole
-                    // until their appliers land (issue 4, "Sync with the relay").
+                    // Account alerts, security and group updates, and unknown fields: kept
+                    // whole until an applier handles them.
                     let reason = if other.is_unknown() {
                         "unknown"
                     } else {

@@ -38,6 +38,7 @@
 //! which gives the same latency within a round trip.
 
 mod apply;
+pub(crate) mod apply_account;
 mod client;
 
 use std::future::Future;
@@ -128,6 +129,8 @@ pub struct SyncProgress {
     pub revisions: usize,
     /// Parts newly kept raw.
     pub kept_raw: usize,
+    /// Template, account and preference updates applied.
+    pub account_updates: usize,
     /// The committed (and acknowledged) cursor.
     pub cursor: i64,
 }
@@ -142,6 +145,7 @@ impl SyncProgress {
         self.reactions += page.reactions;
         self.revisions += page.revisions;
         self.kept_raw += page.kept_raw;
+        self.account_updates += page.account_updates;
         self.cursor = page.cursor;
     }
 }

@@ -1,0 +1,275 @@
+//! Erasure: one contact for good, or all of the app's data on this device.
+//!
+//! Erasing a contact deletes, in one transaction: their messages and everything hanging off
+//! them (statuses, reactions, edits, media rows), rows of any other table referring to the
+//! contact or their conversations (notes, labels, outbox…), the webhook parts kept raw that
+//! mention them, their preference events, their conversations and the contact row. The search
+//! index follows through the FTS triggers. Then the media files are removed, the FTS indexes
+//! merged (so deleted terms leave their segments) and the database vacuumed with
+//! `secure_delete` on, and the WAL truncated: the erased content is not left in free pages, old
+//! index segments or the WAL. The activity log records the erasure with counts only.
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+use super::activity::record_in;
+use super::retention::{delete_message_rows, remove_files};
+use super::{ident, tables_with_column, PrivacyError, MEDIA_DIR};
+use crate::store::{Store, StoreError, DB_FILE};
+use crate::vault::{SecretStore, Vault, VaultInfo, META_FILE};
+
+/// What erasing a contact removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct EraseReport {
+    /// Messages deleted.
+    pub messages: u64,
+    /// Conversations deleted.
+    pub conversations: u64,
+    /// Media files removed from disk.
+    pub media_files: u64,
+    /// Rows of other tables (notes, labels, raw events, preference events…) deleted.
+    pub other_rows: u64,
+}
+
+/// Erases contact `contact_id` and everything about them, logs it as `actor`, then reclaims
+/// the space. Media files are removed after the commit (a failure there is logged; the rows
+/// pointing at them are already gone).
+pub async fn erase_contact(
+    store: &Store,
+    data_dir: &Path,
+    actor: &str,
+    contact_id: i64,
+) -> Result<EraseReport, PrivacyError> {
+    let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
+    // Overwrite deleted content with zeros as it is deleted, on this connection.
+    sqlx::query("PRAGMA secure_delete = ON")
+        .execute(&mut *conn)
+        .await?;
+    let outcome = erase_rows(&mut conn, actor, contact_id).await;
+    let (mut report, paths) = match outcome {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = sqlx::query("PRAGMA secure_delete = OFF")
+                .execute(&mut *conn)
+                .await;
+            return Err(e);
+        }
+    };
+    // The rows are gone (committed): the files go now, whatever happens to the reclaim.
+    report.media_files = remove_files(data_dir, &paths);
+    let reclaimed = reclaim(&mut conn).await;
+    let _ = sqlx::query("PRAGMA secure_delete = OFF")
+        .execute(&mut *conn)
+        .await;
+    // A failed reclaim (say, the database busy for longer than the busy timeout) leaves the
+    // erased pages in free space until `reclaim_space` succeeds; the caller is told.
+    reclaimed.map_err(|e| PrivacyError::ReclaimFailed(Box::new(e)))?;
+    Ok(report)
+}
+
+/// Merges the search indexes, vacuums and truncates the WAL (what [`erase_contact`] does after
+/// deleting); for retrying after [`PrivacyError::ReclaimFailed`].
+pub async fn reclaim_space(store: &Store) -> Result<(), PrivacyError> {
+    let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
+    sqlx::query("PRAGMA secure_delete = ON")
+        .execute(&mut *conn)
+        .await?;
+    let result = reclaim(&mut conn).await;
+    let _ = sqlx::query("PRAGMA secure_delete = OFF")
+        .execute(&mut *conn)
+        .await;
+    result.map_err(PrivacyError::from)
+}
+
+async fn erase_rows(
+    conn: &mut SqliteConnection,
+    actor: &str,
+    contact_id: i64,
+) -> Result<(EraseReport, Vec<Option<String>>), PrivacyError> {
+    let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+    let contact: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT wa_id, user_id FROM contacts WHERE id = ?")
+            .bind(contact_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((wa_id, user_id)) = contact else {
+        return Err(PrivacyError::ContactNotFound(contact_id));
+    };
+    let mut report = EraseReport::default();
+    let conversations: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM conversations WHERE contact_id = ?")
+            .bind(contact_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let messages: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, wamid FROM messages WHERE conversation_id IN
+             (SELECT id FROM conversations WHERE contact_id = ?)",
+    )
+    .bind(contact_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let paths = delete_message_rows(&mut tx, &messages).await?;
+    report.messages = messages.len() as u64;
+
+    // Their reactions to the business's messages, by their ids.
+    for id in [&wa_id, &user_id].into_iter().flatten() {
+        report.other_rows += sqlx::query("DELETE FROM reactions WHERE reactor = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // Webhook parts kept raw that carry their id (unknown message types, errors…), and
+        // their marketing-preference events.
+        let escaped = id
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%\"{escaped}\"%");
+        report.other_rows +=
+            sqlx::query("DELETE FROM sync_raw_events WHERE payload LIKE ? ESCAPE '\\'")
+                .bind(&pattern)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        report.other_rows += sqlx::query(
+            "DELETE FROM account_events WHERE kind = 'user_preferences'
+                 AND (json_extract(payload_json, '$.value.wa_id') = ?1
+                      OR json_extract(payload_json, '$.value.user_id') = ?1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+
+    let known = [
+        "contacts",
+        "conversations",
+        "messages",
+        "message_statuses",
+        "reactions",
+        "message_revisions",
+        "media",
+    ];
+    for table in tables_with_column(&mut tx, "conversation_id", &known).await? {
+        report.other_rows += sqlx::query(&format!(
+            "DELETE FROM {} WHERE conversation_id IN
+                 (SELECT id FROM conversations WHERE contact_id = ?)",
+            ident(&table)
+        ))
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    for table in tables_with_column(&mut tx, "contact_id", &known).await? {
+        report.other_rows += sqlx::query(&format!(
+            "DELETE FROM {} WHERE contact_id = ?",
+            ident(&table)
+        ))
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    report.conversations = sqlx::query("DELETE FROM conversations WHERE contact_id = ?")
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query("DELETE FROM contacts WHERE id = ?")
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await?;
+    debug_assert_eq!(report.conversations as usize, conversations.len());
+    // Counts only: the log must not keep what was erased (not even the phone number).
+    let details = json!({
+        "messages": report.messages,
+        "conversations": report.conversations,
+        "media_rows": paths.len(),
+        "other_rows": report.other_rows,
+    });
+    let subject = format!("contact:{contact_id}");
+    record_in(
+        &mut tx,
+        actor,
+        "privacy.erase_contact",
+        Some(&subject),
+        &details,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((report, paths))
+}
+
+/// Merges the FTS indexes (deleted entries leave their segments), vacuums (free pages are
+/// dropped from the file) and truncates the WAL (which held the deleted pages' old versions).
+async fn reclaim(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    for fts in ["messages_fts", "contacts_fts"] {
+        sqlx::query(&format!("INSERT INTO {fts}({fts}) VALUES ('optimize')"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("VACUUM").execute(&mut *conn).await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// What [`erase_everything`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EraseAllReport {
+    /// Files and folders removed, relative to the data directory.
+    pub removed: Vec<String>,
+    /// Whether the master key's keyring entry was deleted.
+    pub keyring_entry_deleted: bool,
+}
+
+/// Removes all of the app's data on this device: the database (and its WAL and shared-memory
+/// files), the media folder, the vault's sealed records and metadata, and the master key's
+/// keyring entry in `secrets`. The store and the vault are consumed: they must not be used
+/// afterwards. Nothing can be recovered, which is the point.
+pub async fn erase_everything(
+    store: Store,
+    vault: Vault,
+    secrets: &dyn SecretStore,
+) -> Result<EraseAllReport, PrivacyError> {
+    let data_dir = vault.data_dir().to_path_buf();
+    let info: Option<VaultInfo> = Vault::info(&data_dir)?;
+    store.close().await;
+    drop(vault);
+    let mut report = EraseAllReport::default();
+    let files = [
+        DB_FILE.to_string(),
+        format!("{DB_FILE}-wal"),
+        format!("{DB_FILE}-shm"),
+        format!("{DB_FILE}-journal"),
+        META_FILE.to_string(),
+    ];
+    for name in files {
+        let path = data_dir.join(&name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => report.removed.push(name),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // `<data dir>/vault/` holds the sealed records (Vault::put_record).
+    for dir in [MEDIA_DIR, "vault"] {
+        let path = data_dir.join(dir);
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => report.removed.push(format!("{dir}/")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(info) = info {
+        secrets.delete(&info.keyring_entry())?;
+        report.keyring_entry_deleted = true;
+    }
+    Ok(report)
+}
