@@ -1,4 +1,5 @@
 import '@testing-library/jest-dom/vitest';
+import { cleanup } from '@testing-library/svelte';
 import { afterEach } from 'vitest';
 import { setLocaleOverride } from '$lib/i18n';
 import { clearIpcMocks } from '$lib/ipc/testing';
@@ -7,6 +8,8 @@ import { clearIpcMocks } from '$lib/ipc/testing';
 setLocaleOverride('en-US');
 
 afterEach(() => {
+  // Unmount first: components unsubscribe from IPC events while the mocks still exist.
+  cleanup();
   clearIpcMocks();
   setLocaleOverride('en-US');
 });

@@ -206,6 +206,22 @@ type EventPayloads = {
  * called before Tauri has finished registering, and then unregisters as soon as it has.
  * Without a bridge (tests, a plain browser) the subscription quietly does nothing.
  */
+/**
+ * Calls Tauri's unlisten, which is typed void but returns a promise that rejects when the
+ * bridge is already gone (window closing): that is not worth an unhandled rejection.
+ */
+function release(name: string, unlisten: () => void): void {
+  const warn = (error: unknown): void => {
+    console.warn(`DataOptix: cannot unsubscribe from ${name}`, error);
+  };
+  try {
+    const result: unknown = unlisten();
+    if (result instanceof Promise) result.catch(warn);
+  } catch (error) {
+    warn(error);
+  }
+}
+
 function subscribe<K extends keyof EventPayloads>(
   name: K,
   handler: (payload: EventPayloads[K]) => void,
@@ -216,8 +232,11 @@ function subscribe<K extends keyof EventPayloads>(
     if (!stopped) handler(event.payload);
   }).then(
     (unlisten) => {
-      if (stopped) unlisten();
-      else stop = unlisten;
+      const quiet = (): void => {
+        release(name, unlisten);
+      };
+      if (stopped) quiet();
+      else stop = quiet;
     },
     (error: unknown) => {
       console.warn(`DataOptix: cannot subscribe to ${name}`, error);
