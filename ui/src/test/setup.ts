@@ -4,6 +4,15 @@ import { afterEach } from 'vitest';
 import { setLocaleOverride } from '$lib/i18n';
 import { clearIpcMocks } from '$lib/ipc/testing';
 
+// jsdom has no layout, so no ResizeObserver; Svelte's bind:clientHeight needs one to exist.
+// Sizes stay 0 in tests, and components fall back on their default sizes.
+class NoLayoutResizeObserver {
+  observe(): void {}
+  unobserve(): void {}
+  disconnect(): void {}
+}
+globalThis.ResizeObserver ??= NoLayoutResizeObserver;
+
 // Deterministic formatting whatever the machine's locale.
 setLocaleOverride('en-US');
 
