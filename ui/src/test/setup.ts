@@ -11,7 +11,13 @@ class NoLayoutResizeObserver {
   unobserve(): void {}
   disconnect(): void {}
 }
-globalThis.ResizeObserver ??= NoLayoutResizeObserver;
+if (!('ResizeObserver' in globalThis)) {
+  Object.defineProperty(globalThis, 'ResizeObserver', {
+    value: NoLayoutResizeObserver,
+    configurable: true,
+    writable: true,
+  });
+}
 
 // Deterministic formatting whatever the machine's locale.
 setLocaleOverride('en-US');

@@ -204,7 +204,7 @@ describe('Message renders every kind', () => {
     });
     const chips = screen.getAllByTestId('reaction');
     expect(chips).toHaveLength(2);
-    expect(chips[0]?.textContent?.replace(/\s/g, '')).toBe('👍2');
+    expect(chips[0]?.textContent.replace(/\s/g, '')).toBe('👍2');
     expect(chips[0]).toHaveAttribute('title', 'Lucía, Ana');
   });
 

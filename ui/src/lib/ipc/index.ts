@@ -210,12 +210,12 @@ type EventPayloads = {
  * Calls Tauri's unlisten, which is typed void but returns a promise that rejects when the
  * bridge is already gone (window closing): that is not worth an unhandled rejection.
  */
-function release(name: string, unlisten: () => void): void {
+function release(name: string, unlisten: () => unknown): void {
   const warn = (error: unknown): void => {
     console.warn(`DataOptix: cannot unsubscribe from ${name}`, error);
   };
   try {
-    const result: unknown = unlisten();
+    const result = unlisten();
     if (result instanceof Promise) result.catch(warn);
   } catch (error) {
     warn(error);
