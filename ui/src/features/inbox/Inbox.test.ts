@@ -147,7 +147,8 @@ describe('Inbox', () => {
   it('refetches the conversations an inboxChanged event names, and the open thread', async () => {
     let preview = 'old';
     const { log } = setup([conversation(1), conversation(2)], {
-      conversation: (args) => conversation(Number(args?.id), { lastPreview: preview, lastMessageAt: NOW_S + 10 }),
+      conversation: (args) =>
+        conversation(Number(args?.id), { lastPreview: preview, lastMessageAt: NOW_S + 10, unreadCount: 1 }),
     });
     const rows = await screen.findAllByTestId('conversation-row');
     await fireEvent.click(rows[1] as HTMLElement);
@@ -155,6 +156,7 @@ describe('Inbox', () => {
     const before = log.filter((c) => c.cmd === 'list_messages').length;
 
     preview = 'Is it still available?';
+    const reads = log.filter((c) => c.cmd === 'mark_read').length;
     await emitEvent('inboxChanged', { conversationIds: [2] });
     await waitFor(() => {
       expect(screen.getAllByTestId('conversation-row')[0]).toHaveTextContent('Is it still available?');
@@ -163,6 +165,11 @@ describe('Inbox', () => {
     await waitFor(() => {
       expect(log.filter((c) => c.cmd === 'list_messages').length).toBe(before + 1);
     });
+    // The new message arrived in the open conversation: it is marked read right away.
+    await waitFor(() => {
+      expect(log.filter((c) => c.cmd === 'mark_read')).toHaveLength(reads + 1);
+    });
+    expect(log.filter((c) => c.cmd === 'mark_read').at(-1)?.args).toEqual({ conversationId: 2 });
   });
 
   it('empty states: connect WhatsApp without a number, waiting with one', async () => {

@@ -140,6 +140,10 @@ describe('composer', () => {
     await user.click(screen.getByRole('button', { name: 'Insert 🙏' }));
     expect(screen.getByTestId('composer-input')).toHaveValue('Thanks 🙏');
     expect(screen.queryByRole('dialog', { name: 'Emoji' })).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Emoji' }));
+    expect(screen.getByRole('dialog', { name: 'Emoji' })).toBeInTheDocument();
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('dialog', { name: 'Emoji' })).toBeNull();
   });
 
   it('a windowClosed refusal replaces the composer with the template panel', async () => {
