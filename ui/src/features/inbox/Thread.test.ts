@@ -132,6 +132,18 @@ describe('composer', () => {
     });
   });
 
+  it('a draft stays with its conversation', async () => {
+    mockCommands({ list_messages: () => ({ items: [], next: null }) });
+    const thread = new ThreadStore();
+    await thread.open(1);
+    const view = render(Thread, { conversation: conversation(1), thread, onsent: vi.fn() });
+    const user = userEvent.setup();
+    await user.type(screen.getByTestId('composer-input'), 'For customer one');
+    await thread.open(2);
+    await view.rerender({ conversation: conversation(2), thread, onsent: vi.fn() });
+    expect(screen.getByTestId('composer-input')).toHaveValue('');
+  });
+
   it('inserts emoji from the built-in picker', async () => {
     await openThread(conversation(1), {});
     const user = userEvent.setup();
