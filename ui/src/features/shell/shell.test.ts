@@ -83,6 +83,17 @@ describe('App shell', () => {
     expect(await screen.findByTestId('inbox-empty')).toBeInTheDocument();
   });
 
+  it('says when the shell refused a deep link, until dismissed', async () => {
+    mockCommands(signedInHandlers());
+    render(App);
+    await screen.findByTestId('inbox-empty');
+    await emitEvent('deepLinkRejected', { reason: 'unknown onboarding session' });
+    const notice = await screen.findByTestId('deep-link-rejected');
+    expect(notice).toHaveTextContent('A DataOptix link was not accepted: unknown onboarding session');
+    await fireEvent.click(screen.getByRole('button', { name: 'Dismiss' }));
+    expect(screen.queryByTestId('deep-link-rejected')).toBeNull();
+  });
+
   it('signing out returns to the account screens', async () => {
     let signedIn = true;
     mockCommands({

@@ -35,6 +35,9 @@ export const en = {
 
   'common.retry': 'Try again',
   'common.cancel': 'Cancel',
+  'common.dismiss': 'Dismiss',
+
+  'shell.linkRejected': 'A DataOptix link was not accepted: {reason}',
   'common.error.unavailable':
     'The app engine isn’t responding. Restart DataOptix; your data is safe.',
 
