@@ -248,6 +248,31 @@ describe('template panel', () => {
 });
 
 describe('thread', () => {
+  it('loads older pages by itself while the history does not fill the view', async () => {
+    // jsdom has no layout: give the thread a 600 px view holding 300 px of messages.
+    const clientHeight = vi.spyOn(HTMLElement.prototype, 'clientHeight', 'get').mockReturnValue(600);
+    const scrollHeight = vi.spyOn(HTMLElement.prototype, 'scrollHeight', 'get').mockReturnValue(300);
+    const log: CommandCall[] = [];
+    mockCommands(
+      {
+        list_messages: (args) =>
+          args?.before === null
+            ? { items: [message({ id: 2, ts: 20, text: 'newer' })], next: { ts: 20, id: 2 } }
+            : { items: [message({ id: 1, ts: 10, text: 'older' })], next: null },
+      },
+      log,
+    );
+    const thread = new ThreadStore();
+    await thread.open(1);
+    render(Thread, { conversation: conversation(1), thread, onsent: vi.fn() });
+    await waitFor(() => {
+      expect(screen.getAllByTestId('message-text').map((el) => el.textContent)).toEqual(['older', 'newer']);
+    });
+    expect(log.filter((c) => c.cmd === 'list_messages')).toHaveLength(2);
+    clientHeight.mockRestore();
+    scrollHeight.mockRestore();
+  });
+
   it('shows newest at the bottom and loads older pages on scroll up', async () => {
     const log: CommandCall[] = [];
     mockCommands(
