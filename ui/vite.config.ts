@@ -47,6 +47,8 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.test.ts'],
     setupFiles: ['./src/test/setup.ts'],
+    // Times in tests are written for UTC, whatever the machine's zone.
+    env: { TZ: 'UTC' },
     restoreMocks: true,
   },
 });

@@ -9,7 +9,23 @@ import type { IpcErrorKind as ShellErrorKind, Result } from './bindings';
  *   inside the DataOptix shell, or the shell went away). Nothing the user did is at fault;
  * - `unknown`: a rejection that is not the shell's error type (a bare string, say).
  */
-export type IpcErrorKind = ShellErrorKind | 'unavailable' | 'unknown';
+export type IpcErrorKind = ShellErrorKind | ContractErrorKind | 'unavailable' | 'unknown';
+
+/**
+ * The kinds the IPC contract (contract.ts) adds to the generated ones. Kept here until the
+ * Rust side exports them through tauri-specta, at which point ShellErrorKind covers them.
+ */
+export type ContractErrorKind =
+  | 'invalidInput'
+  | 'internal'
+  | 'unauthenticated'
+  | 'relayUnreachable'
+  | 'windowClosed'
+  | 'restricted'
+  | 'notFound'
+  | 'conflict'
+  | 'wrongPassphrase'
+  | 'keyringUnavailable';
 
 export class IpcError extends Error {
   override readonly name = 'IpcError';

@@ -1,0 +1,302 @@
+import { render, screen, waitFor, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ConversationSummary, MessageView } from '$lib/ipc';
+import { mockCommands, type CommandCall, type CommandHandler } from '$lib/ipc/testing';
+import { conversation, message, NOW_S, template } from '../../test/fixtures';
+import { ThreadStore } from './inbox.svelte';
+import Thread from './Thread.svelte';
+
+const NOW_MS = NOW_S * 1000;
+
+// The fixtures' windows are relative to NOW_S: pin the clock there (timers stay real).
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(NOW_MS);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+async function openThread(
+  convo: ConversationSummary,
+  handlers: Record<string, CommandHandler>,
+  messages: MessageView[] = [message({ id: 1, conversationId: convo.id, text: 'Do you deliver?' })],
+) {
+  const log: CommandCall[] = [];
+  mockCommands({ list_messages: () => ({ items: messages, next: null }), ...handlers }, log);
+  const thread = new ThreadStore();
+  await thread.open(convo.id);
+  const onsent = vi.fn();
+  render(Thread, { conversation: convo, thread, onsent });
+  return { log, thread, onsent };
+}
+
+function sent(body: string, overrides: Partial<MessageView> = {}): MessageView {
+  return message({ id: 99, conversationId: 1, direction: 'out', text: body, status: 'pending', ts: NOW_S, ...overrides });
+}
+
+describe('24-hour window', () => {
+  it('counts down live and switches to templates when the window closes', async () => {
+    vi.useRealTimers();
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(NOW_MS);
+    await openThread(conversation(1, { window: { open: true, expiresAt: NOW_S + 3 * 3600 + 12 * 60 } }), {
+      list_templates: () => [template(1)],
+    });
+    expect(screen.getByTestId('window-state')).toHaveTextContent('Window open · 3 h 12 m left');
+    expect(screen.getByTestId('composer-input')).toBeInTheDocument();
+
+    await vi.advanceTimersByTimeAsync(61_000);
+    expect(screen.getByTestId('window-state')).toHaveTextContent('Window open · 3 h 11 m left');
+
+    await vi.advanceTimersByTimeAsync((3 * 3600 + 11 * 60) * 1000);
+    expect(screen.getByTestId('window-state')).toHaveTextContent('Window closed');
+    expect(screen.queryByTestId('composer-input')).toBeNull();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(screen.getByTestId('template-picker')).toBeInTheDocument();
+  });
+
+  it('a closed window shows the template panel instead of the composer', async () => {
+    await openThread(conversation(1, { window: { open: false, expiresAt: null } }), {
+      list_templates: () => [template(1)],
+    });
+    expect(screen.getByTestId('window-state')).toHaveTextContent('Window closed');
+    expect(screen.queryByTestId('composer-input')).toBeNull();
+    expect(await screen.findByTestId('template-picker')).toBeInTheDocument();
+  });
+});
+
+describe('composer', () => {
+  it('Enter sends, Shift+Enter adds a line, and the pending message is appended', async () => {
+    const { log, onsent } = await openThread(conversation(1), {
+      send_message: (args) => {
+        const m = args?.message as { body: string };
+        return sent(m.body);
+      },
+    });
+    const user = userEvent.setup();
+    const input = screen.getByTestId('composer-input');
+    await user.type(input, 'First line{Shift>}{Enter}{/Shift}second line');
+    expect(log.filter((c) => c.cmd === 'send_message')).toHaveLength(0);
+    expect(input).toHaveValue('First line\nsecond line');
+
+    await user.keyboard('{Enter}');
+    await waitFor(() => {
+      expect(onsent).toHaveBeenCalled();
+    });
+    expect(log.find((c) => c.cmd === 'send_message')?.args).toEqual({
+      conversationId: 1,
+      message: { type: 'text', body: 'First line\nsecond line', previewUrl: false },
+      replyTo: null,
+    });
+    expect(input).toHaveValue('');
+    const appended = screen.getAllByTestId('message').at(-1);
+    expect(appended).toHaveAttribute('data-wamid', 'wamid.test-99');
+    expect(appended).toHaveAttribute('data-status', 'pending');
+  });
+
+  it('the send button sends, links ask for a preview, and an empty message cannot be sent', async () => {
+    const { log } = await openThread(conversation(1), {
+      send_message: () => sent('x'),
+    });
+    const user = userEvent.setup();
+    expect(screen.getByTestId('composer-send')).toBeDisabled();
+    await user.type(screen.getByTestId('composer-input'), 'See https://lumen.example');
+    await user.click(screen.getByTestId('composer-send'));
+    await waitFor(() => {
+      expect(log.some((c) => c.cmd === 'send_message')).toBe(true);
+    });
+    expect(log.find((c) => c.cmd === 'send_message')?.args?.message).toEqual({
+      type: 'text',
+      body: 'See https://lumen.example',
+      previewUrl: true,
+    });
+  });
+
+  it('replies quote the chosen message; Escape drops the quote', async () => {
+    const { log } = await openThread(conversation(1), { send_message: () => sent('Yes') });
+    const user = userEvent.setup();
+    await user.click(screen.getByRole('button', { name: 'Reply' }));
+    expect(screen.getByTestId('reply-chip')).toHaveTextContent('Do you deliver?');
+    await user.keyboard('{Escape}');
+    expect(screen.queryByTestId('reply-chip')).toBeNull();
+
+    await user.click(screen.getByRole('button', { name: 'Reply' }));
+    await user.type(screen.getByTestId('composer-input'), 'Yes{Enter}');
+    await waitFor(() => {
+      expect(log.find((c) => c.cmd === 'send_message')?.args?.replyTo).toBe('wamid.test-1');
+    });
+    await waitFor(() => {
+      expect(screen.queryByTestId('reply-chip')).toBeNull();
+    });
+  });
+
+  it('a draft stays with its conversation', async () => {
+    mockCommands({ list_messages: () => ({ items: [], next: null }) });
+    const thread = new ThreadStore();
+    await thread.open(1);
+    const view = render(Thread, { conversation: conversation(1), thread, onsent: vi.fn() });
+    const user = userEvent.setup();
+    await user.type(screen.getByTestId('composer-input'), 'For customer one');
+    await thread.open(2);
+    await view.rerender({ conversation: conversation(2), thread, onsent: vi.fn() });
+    expect(screen.getByTestId('composer-input')).toHaveValue('');
+  });
+
+  it('inserts emoji from the built-in picker', async () => {
+    await openThread(conversation(1), {});
+    const user = userEvent.setup();
+    await user.type(screen.getByTestId('composer-input'), 'Thanks ');
+    await user.click(screen.getByRole('button', { name: 'Emoji' }));
+    await user.click(screen.getByRole('button', { name: 'Insert 🙏' }));
+    expect(screen.getByTestId('composer-input')).toHaveValue('Thanks 🙏');
+    expect(screen.queryByRole('dialog', { name: 'Emoji' })).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Emoji' }));
+    expect(screen.getByRole('dialog', { name: 'Emoji' })).toBeInTheDocument();
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('dialog', { name: 'Emoji' })).toBeNull();
+  });
+
+  it('a windowClosed refusal replaces the composer with the template panel', async () => {
+    await openThread(conversation(1), {
+      send_message: () => Promise.reject({ kind: 'windowClosed', message: '131047' }),
+      list_templates: () => [template(1)],
+    });
+    const user = userEvent.setup();
+    await user.type(screen.getByTestId('composer-input'), 'Hello again{Enter}');
+    expect(await screen.findByTestId('template-picker')).toBeInTheDocument();
+    expect(screen.queryByTestId('composer-input')).toBeNull();
+  });
+
+  it('other refusals are explained and keep the text', async () => {
+    await openThread(conversation(1), {
+      send_message: () => Promise.reject({ kind: 'restricted', message: 'user restricted' }),
+    });
+    const user = userEvent.setup();
+    await user.type(screen.getByTestId('composer-input'), 'Hello{Enter}');
+    expect(await screen.findByRole('alert')).toHaveTextContent('can’t receive messages');
+    expect(screen.getByTestId('composer-input')).toHaveValue('Hello');
+  });
+});
+
+describe('template panel', () => {
+  it('offers approved templates, previews with the values, and sends', async () => {
+    const renders: unknown[] = [];
+    const { log, onsent } = await openThread(conversation(1, { window: { open: false, expiresAt: null } }), {
+      list_templates: (args) => {
+        expect(args?.approvedOnly).toBe(true);
+        return [
+          template(1, { name: 'order_ready', paramCount: 2, headerParamCount: 1 }),
+          template(2, { name: 'old_promo', status: 'PAUSED' }),
+        ];
+      },
+      render_template: (args) => {
+        renders.push(args);
+        const [name, order] = (args?.params as string[] | undefined) ?? [];
+        const [header] = (args?.headerParams as string[] | undefined) ?? [];
+        return {
+          header: `Order ${header ?? ''}`,
+          body: `Hi ${name ?? ''}, your order ${order ?? ''} is ready.`,
+          footer: 'Lumen Flowers',
+          buttons: ['Track'],
+        };
+      },
+      send_message: () =>
+        sent('Hi Lucía, your order 42 is ready.', { kind: 'template' }),
+    });
+    const user = userEvent.setup();
+    const options = await screen.findAllByTestId('template-option');
+    expect(options.map((o) => o.getAttribute('data-name'))).toEqual(['order_ready']);
+
+    await user.click(options[0] as HTMLElement);
+    const params = screen.getAllByTestId('template-param');
+    expect(params).toHaveLength(3);
+    expect(screen.getByTestId('template-send')).toBeDisabled();
+    await user.type(params[0] as HTMLElement, '#42');
+    await user.type(params[1] as HTMLElement, 'Lucía');
+    await user.type(params[2] as HTMLElement, '42');
+
+    const preview = screen.getByTestId('template-preview');
+    await waitFor(() => {
+      expect(preview).toHaveTextContent('Hi Lucía, your order 42 is ready.');
+    });
+    expect(preview).toHaveTextContent('Order #42');
+    expect(preview).toHaveTextContent('Track');
+    expect(renders.at(-1)).toEqual({ templateId: 1, params: ['Lucía', '42'], headerParams: ['#42'] });
+
+    await user.click(screen.getByTestId('template-send'));
+    await waitFor(() => {
+      expect(onsent).toHaveBeenCalled();
+    });
+    expect(log.find((c) => c.cmd === 'send_message')?.args).toEqual({
+      conversationId: 1,
+      message: { type: 'template', name: 'order_ready', language: 'en_US', params: ['Lucía', '42'], headerParams: ['#42'] },
+      replyTo: null,
+    });
+    const last = screen.getAllByTestId('message').at(-1);
+    expect(last).toHaveAttribute('data-status', 'pending');
+    expect(within(last as HTMLElement).getByTestId('message-text')).toHaveTextContent('your order 42');
+  });
+
+  it('says when there is no approved template', async () => {
+    await openThread(conversation(1, { window: { open: false, expiresAt: null } }), {
+      list_templates: () => [],
+    });
+    expect(await screen.findByTestId('template-none')).toHaveTextContent('No approved templates yet');
+  });
+});
+
+describe('thread', () => {
+  it('loads older pages by itself while the history does not fill the view', async () => {
+    // jsdom has no layout: give the thread a 600 px view holding 300 px of messages.
+    const clientHeight = vi.spyOn(HTMLElement.prototype, 'clientHeight', 'get').mockReturnValue(600);
+    const scrollHeight = vi.spyOn(HTMLElement.prototype, 'scrollHeight', 'get').mockReturnValue(300);
+    const log: CommandCall[] = [];
+    mockCommands(
+      {
+        list_messages: (args) =>
+          args?.before === null
+            ? { items: [message({ id: 2, ts: 20, text: 'newer' })], next: { ts: 20, id: 2 } }
+            : { items: [message({ id: 1, ts: 10, text: 'older' })], next: null },
+      },
+      log,
+    );
+    const thread = new ThreadStore();
+    await thread.open(1);
+    render(Thread, { conversation: conversation(1), thread, onsent: vi.fn() });
+    await waitFor(() => {
+      expect(screen.getAllByTestId('message-text').map((el) => el.textContent)).toEqual(['older', 'newer']);
+    });
+    expect(log.filter((c) => c.cmd === 'list_messages')).toHaveLength(2);
+    clientHeight.mockRestore();
+    scrollHeight.mockRestore();
+  });
+
+  it('shows newest at the bottom and loads older pages on scroll up', async () => {
+    const log: CommandCall[] = [];
+    mockCommands(
+      {
+        list_messages: (args) =>
+          args?.before === null
+            ? { items: [message({ id: 3, ts: 30, text: 'newest' }), message({ id: 2, ts: 20, text: 'middle' })], next: { ts: 20, id: 2 } }
+            : { items: [message({ id: 1, ts: 10, text: 'oldest' })], next: null },
+      },
+      log,
+    );
+    const thread = new ThreadStore();
+    await thread.open(1);
+    render(Thread, { conversation: conversation(1), thread, onsent: vi.fn() });
+    let texts = screen.getAllByTestId('message-text').map((el) => el.textContent);
+    expect(texts).toEqual(['middle', 'newest']);
+
+    const scroller = screen.getByTestId('thread');
+    scroller.scrollTop = 0;
+    scroller.dispatchEvent(new Event('scroll'));
+    await waitFor(() => {
+      texts = screen.getAllByTestId('message-text').map((el) => el.textContent);
+      expect(texts).toEqual(['oldest', 'middle', 'newest']);
+    });
+    expect(screen.getByText('Start of the conversation')).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * The inbox's state: the conversation list (keyset-paged, merged by id, newest activity
+ * first) and the open thread (pages of older messages prepended, new ones merged in).
+ */
+import {
+  conversation,
+  listConversations,
+  listMessages,
+  toIpcError,
+  type ConversationFilter,
+  type ConversationSummary,
+  type Cursor,
+  type IpcError,
+  type MessageView,
+} from '$lib/ipc';
+import { byActivity, chronological, mergeConversations, mergeMessages } from './merge';
+
+export { byActivity, chronological, mergeConversations, mergeMessages } from './merge';
+
+export const CONVERSATION_PAGE = 50;
+export const MESSAGE_PAGE = 50;
+
+export const NO_FILTER: ConversationFilter = { unreadOnly: false, label: null, assignedToMe: false };
+
+type Status = 'idle' | 'loading' | 'ready' | 'error';
+
+export class ConversationsStore {
+  items = $state<ConversationSummary[]>([]);
+  filter = $state<ConversationFilter>(NO_FILTER);
+  next = $state<Cursor | null>(null);
+  status = $state<Status>('idle');
+  loadingMore = $state(false);
+  error = $state<IpcError | null>(null);
+
+  // A newer load() makes answers to older requests stale.
+  #generation = 0;
+
+  readonly hasMore = $derived(this.next !== null);
+
+  async load(filter: ConversationFilter = this.filter): Promise<void> {
+    const mine = ++this.#generation;
+    this.filter = filter;
+    this.status = 'loading';
+    this.error = null;
+    try {
+      const page = await listConversations(filter, null, CONVERSATION_PAGE);
+      if (mine !== this.#generation) return;
+      this.items = [...page.items].sort(byActivity);
+      this.next = page.next;
+      this.status = 'ready';
+    } catch (error) {
+      if (mine !== this.#generation) return;
+      this.error = toIpcError(error);
+      this.status = 'error';
+    }
+  }
+
+  /** The next page after the keyset cursor; does nothing while one is loading or at the end. */
+  async loadMore(): Promise<void> {
+    if (this.next === null || this.loadingMore || this.status !== 'ready') return;
+    const mine = this.#generation;
+    this.loadingMore = true;
+    try {
+      const page = await listConversations(this.filter, this.next, CONVERSATION_PAGE);
+      if (mine !== this.#generation) return;
+      this.items = mergeConversations(this.items, page.items);
+      this.next = page.next;
+    } catch (error) {
+      if (mine === this.#generation) this.error = toIpcError(error);
+    } finally {
+      if (mine === this.#generation) this.loadingMore = false;
+    }
+  }
+
+  /** Re-reads the given conversations (after an inboxChanged event) and merges them in. */
+  async refresh(ids: readonly number[]): Promise<void> {
+    const mine = this.#generation;
+    const results = await Promise.allSettled(ids.map((id) => conversation(id)));
+    if (mine !== this.#generation) return;
+    const fresh: ConversationSummary[] = [];
+    const gone: number[] = [];
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') fresh.push(result.value);
+      else if (toIpcError(result.reason).kind === 'notFound') gone.push(ids[i] ?? -1);
+    });
+    this.items = mergeConversations(
+      this.items.filter((c) => !gone.includes(c.id)),
+      fresh.filter((c) => this.matches(c)),
+    );
+  }
+
+  /** Sets a conversation's unread count locally (after markRead). */
+  markReadLocally(id: number): void {
+    this.items = this.items.map((c) => (c.id === id ? { ...c, unreadCount: 0 } : c));
+  }
+
+  get(id: number): ConversationSummary | undefined {
+    return this.items.find((c) => c.id === id);
+  }
+
+  // A refreshed conversation that is not in the list yet only joins it when it passes the
+  // filter; one already shown stays (so the open conversation does not vanish when read).
+  private matches(c: ConversationSummary): boolean {
+    if (this.items.some((item) => item.id === c.id)) return true;
+    const f = this.filter;
+    if (f.unreadOnly && c.unreadCount === 0) return false;
+    if (f.label !== null && !c.labels.includes(f.label)) return false;
+    return true;
+  }
+}
+
+export class ThreadStore {
+  conversationId = $state<number | null>(null);
+  /** Oldest first. */
+  messages = $state<MessageView[]>([]);
+  before = $state<Cursor | null>(null);
+  status = $state<Status>('idle');
+  loadingOlder = $state(false);
+  error = $state<IpcError | null>(null);
+
+  #generation = 0;
+
+  readonly hasOlder = $derived(this.before !== null);
+
+  async open(conversationId: number): Promise<void> {
+    const mine = ++this.#generation;
+    this.conversationId = conversationId;
+    this.messages = [];
+    this.before = null;
+    this.status = 'loading';
+    this.error = null;
+    try {
+      const page = await listMessages(conversationId, null, MESSAGE_PAGE);
+      if (mine !== this.#generation) return;
+      this.messages = [...page.items].sort(chronological);
+      this.before = page.next;
+      this.status = 'ready';
+    } catch (error) {
+      if (mine !== this.#generation) return;
+      this.error = toIpcError(error);
+      this.status = 'error';
+    }
+  }
+
+  close(): void {
+    this.#generation++;
+    this.conversationId = null;
+    this.messages = [];
+    this.before = null;
+    this.status = 'idle';
+    this.error = null;
+  }
+
+  /** Prepends the next older page. */
+  async loadOlder(): Promise<void> {
+    const id = this.conversationId;
+    if (id === null || this.before === null || this.loadingOlder || this.status !== 'ready') {
+      return;
+    }
+    const mine = this.#generation;
+    this.loadingOlder = true;
+    try {
+      const page = await listMessages(id, this.before, MESSAGE_PAGE);
+      if (mine !== this.#generation) return;
+      this.messages = mergeMessages(this.messages, page.items);
+      this.before = page.next;
+    } catch (error) {
+      if (mine === this.#generation) this.error = toIpcError(error);
+    } finally {
+      if (mine === this.#generation) this.loadingOlder = false;
+    }
+  }
+
+  /** Re-reads the newest page (new messages, statuses, edits) and merges it in. */
+  async refresh(): Promise<void> {
+    const id = this.conversationId;
+    if (id === null || this.status !== 'ready') return;
+    const mine = this.#generation;
+    try {
+      const page = await listMessages(id, null, MESSAGE_PAGE);
+      if (mine === this.#generation) this.messages = mergeMessages(this.messages, page.items);
+    } catch (error) {
+      if (mine === this.#generation) this.error = toIpcError(error);
+    }
+  }
+
+  /** Adds a message the user just sent (optimistic: status pending until the next refresh). */
+  append(message: MessageView): void {
+    if (message.conversationId !== this.conversationId) return;
+    this.messages = mergeMessages(this.messages, [message]);
+  }
+}

@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest';
+import type { CommandCall } from '$lib/ipc/testing';
+import { mockCommands } from '$lib/ipc/testing';
+import { conversation, conversations, message } from '../../test/fixtures';
+import {
+  CONVERSATION_PAGE,
+  ConversationsStore,
+  mergeConversations,
+  mergeMessages,
+  NO_FILTER,
+  ThreadStore,
+} from './inbox.svelte';
+import { groupReactions } from './merge';
+
+describe('mergeConversations', () => {
+  it('replaces by id and keeps newest activity first', () => {
+    const current = [conversation(1, { lastMessageAt: 300 }), conversation(2, { lastMessageAt: 200 })];
+    const merged = mergeConversations(current, [
+      conversation(2, { lastMessageAt: 400, lastPreview: 'new' }),
+      conversation(3, { lastMessageAt: 100 }),
+    ]);
+    expect(merged.map((c) => c.id)).toEqual([2, 1, 3]);
+    expect(merged[0]?.lastPreview).toBe('new');
+  });
+
+  it('orders equal times by id so the list does not jump', () => {
+    const merged = mergeConversations([], [
+      conversation(5, { lastMessageAt: 10 }),
+      conversation(9, { lastMessageAt: 10 }),
+    ]);
+    expect(merged.map((c) => c.id)).toEqual([9, 5]);
+  });
+});
+
+describe('mergeMessages', () => {
+  it('keeps messages oldest first and updates statuses by id', () => {
+    const a = message({ id: 10, ts: 100, status: 'pending', direction: 'out' });
+    const b = message({ id: 11, ts: 50 });
+    const merged = mergeMessages([a], [b, { ...a, status: 'read' }]);
+    expect(merged.map((m) => m.id)).toEqual([11, 10]);
+    expect(merged[1]?.status).toBe('read');
+  });
+});
+
+describe('groupReactions', () => {
+  it('counts reactions per emoji and drops removals', () => {
+    expect(
+      groupReactions([
+        { emoji: '👍', by: 'Ana' },
+        { emoji: '👍', by: 'Ben' },
+        { emoji: '', by: 'Cy' },
+        { emoji: '❤️', by: 'Cy' },
+      ]),
+    ).toEqual([
+      { emoji: '👍', by: ['Ana', 'Ben'] },
+      { emoji: '❤️', by: ['Cy'] },
+    ]);
+  });
+});
+
+describe('ConversationsStore', () => {
+  it('loads the first page and follows the keyset cursor', async () => {
+    const log: CommandCall[] = [];
+    mockCommands(
+      {
+        list_conversations: (args) =>
+          args?.after === null
+            ? { items: conversations(CONVERSATION_PAGE), next: { ts: 5, id: 50 } }
+            : { items: conversations(10, 51), next: null },
+      },
+      log,
+    );
+    const store = new ConversationsStore();
+    await store.load();
+    expect(store.status).toBe('ready');
+    expect(store.items).toHaveLength(CONVERSATION_PAGE);
+    expect(store.hasMore).toBe(true);
+
+    await store.loadMore();
+    expect(store.items).toHaveLength(CONVERSATION_PAGE + 10);
+    expect(store.hasMore).toBe(false);
+    expect(log[1]?.args).toEqual({ filter: NO_FILTER, after: { ts: 5, id: 50 }, limit: CONVERSATION_PAGE });
+
+    await store.loadMore(); // at the end: no request
+    expect(log).toHaveLength(2);
+  });
+
+  it('passes the filter and reports errors', async () => {
+    const log: CommandCall[] = [];
+    mockCommands({ list_conversations: () => Promise.reject({ kind: 'internal', message: 'db' }) }, log);
+    const store = new ConversationsStore();
+    const filter = { unreadOnly: true, label: 'vip', assignedToMe: false };
+    await store.load(filter);
+    expect(log[0]?.args?.filter).toEqual(filter);
+    expect(store.status).toBe('error');
+    expect(store.error?.kind).toBe('internal');
+  });
+
+  it('refreshes changed conversations, moving them to the top, and drops deleted ones', async () => {
+    mockCommands({
+      list_conversations: () => ({ items: conversations(3), next: null }),
+      conversation: (args) =>
+        args?.id === 3
+          ? conversation(3, { lastMessageAt: 2_000_000_000, unreadCount: 1 })
+          : Promise.reject({ kind: 'notFound', message: 'gone' }),
+    });
+    const store = new ConversationsStore();
+    await store.load();
+    await store.refresh([3, 2]);
+    expect(store.items.map((c) => c.id)).toEqual([3, 1]);
+    expect(store.get(3)?.unreadCount).toBe(1);
+  });
+
+  it('does not add a refreshed conversation that fails the filter', async () => {
+    mockCommands({
+      list_conversations: () => ({ items: [conversation(1, { unreadCount: 2 })], next: null }),
+      conversation: () => conversation(7, { unreadCount: 0 }),
+    });
+    const store = new ConversationsStore();
+    await store.load({ ...NO_FILTER, unreadOnly: true });
+    await store.refresh([7]);
+    expect(store.items.map((c) => c.id)).toEqual([1]);
+  });
+
+  it('drops the answer of a superseded load', async () => {
+    let release: (value: unknown) => void = () => undefined;
+    mockCommands({
+      list_conversations: (args) =>
+        (args?.filter as { unreadOnly: boolean }).unreadOnly
+          ? { items: [conversation(2)], next: null }
+          : new Promise((resolve) => {
+              release = resolve;
+            }),
+    });
+    const store = new ConversationsStore();
+    const slow = store.load(NO_FILTER);
+    await store.load({ ...NO_FILTER, unreadOnly: true });
+    release({ items: conversations(5), next: null });
+    await slow;
+    expect(store.items.map((c) => c.id)).toEqual([2]);
+  });
+});
+
+describe('ThreadStore', () => {
+  it('opens newest page in chronological order, prepends older pages, appends sends', async () => {
+    const log: CommandCall[] = [];
+    mockCommands(
+      {
+        list_messages: (args) =>
+          args?.before === null
+            ? {
+                items: [message({ id: 3, ts: 30 }), message({ id: 2, ts: 20 })],
+                next: { ts: 20, id: 2 },
+              }
+            : { items: [message({ id: 1, ts: 10 })], next: null },
+      },
+      log,
+    );
+    const thread = new ThreadStore();
+    await thread.open(1);
+    expect(thread.messages.map((m) => m.id)).toEqual([2, 3]);
+    expect(thread.hasOlder).toBe(true);
+
+    await thread.loadOlder();
+    expect(thread.messages.map((m) => m.id)).toEqual([1, 2, 3]);
+    expect(thread.hasOlder).toBe(false);
+    expect(log[1]?.args).toMatchObject({ conversationId: 1, before: { ts: 20, id: 2 } });
+
+    thread.append(message({ id: 4, ts: 40, direction: 'out', status: 'pending' }));
+    expect(thread.messages.at(-1)?.status).toBe('pending');
+    // A message of another conversation is not mixed in.
+    thread.append(message({ id: 5, ts: 50, conversationId: 2 }));
+    expect(thread.messages).toHaveLength(4);
+  });
+
+  it('refresh merges new messages and status updates', async () => {
+    let round = 0;
+    mockCommands({
+      list_messages: () => {
+        round++;
+        return round === 1
+          ? { items: [message({ id: 1, ts: 10, direction: 'out', status: 'sent' })], next: null }
+          : {
+              items: [
+                message({ id: 2, ts: 20 }),
+                message({ id: 1, ts: 10, direction: 'out', status: 'delivered' }),
+              ],
+              next: null,
+            };
+      },
+    });
+    const thread = new ThreadStore();
+    await thread.open(1);
+    await thread.refresh();
+    expect(thread.messages.map((m) => [m.id, m.status])).toEqual([
+      [1, 'delivered'],
+      [2, null],
+    ]);
+  });
+});
