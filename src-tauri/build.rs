@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 15] = [
+const COMMANDS: [&str; 23] = [
     "app_info",
     "session_state",
     "unlock_with_passphrase",
@@ -15,6 +15,14 @@ const COMMANDS: [&str; 15] = [
     "list_messages",
     "search",
     "sync_state",
+    "send_message",
+    "mark_read",
+    "set_labels",
+    "assign",
+    "outbox_count",
+    "list_templates",
+    "sync_templates",
+    "render_template",
 ];
 
 fn main() {

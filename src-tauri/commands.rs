@@ -5,8 +5,8 @@ use dataoptix_core::device::views::{
     ConversationFilter, ConversationSummary, MessageView, PageCursor, SearchView, ViewPage,
 };
 use dataoptix_core::device::{
-    Account, Device, JoinInput, ManualSetupInput, OnboardingOutcome, OnboardingStart,
-    PhoneNumberView, RegisterInput, SignInInput, SyncState,
+    Account, Device, JoinInput, ManualSetupInput, OnboardingOutcome, OnboardingStart, Outgoing,
+    PhoneNumberView, RegisterInput, RenderedPreview, SignInInput, SyncState, TemplateView,
 };
 use serde::Serialize;
 use specta::Type;
@@ -234,4 +234,101 @@ pub async fn search(state: State<'_, AppState>, query: String, limit: u32) -> Re
 #[specta::specta]
 pub async fn sync_state(state: State<'_, AppState>) -> Result<SyncState> {
     Ok(state.device().await?.sync_state())
+}
+
+/// Sends a message (queued in the durable outbox; the returned message is `pending`).
+#[tauri::command]
+#[specta::specta]
+pub async fn send_message(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    message: Outgoing,
+    reply_to: Option<String>,
+) -> Result<MessageView> {
+    Ok(state
+        .device()
+        .await?
+        .send(conversation_id, message, reply_to)
+        .await?)
+}
+
+/// Marks a conversation read (every device, and a read receipt to the customer).
+#[tauri::command]
+#[specta::specta]
+pub async fn mark_read(state: State<'_, AppState>, conversation_id: i64) -> Result<()> {
+    state.device().await?.mark_read(conversation_id).await?;
+    Ok(())
+}
+
+/// Sets a conversation's labels (every device).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_labels(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    labels: Vec<String>,
+) -> Result<()> {
+    state
+        .device()
+        .await?
+        .set_labels(conversation_id, &labels)
+        .await?;
+    Ok(())
+}
+
+/// Assigns a conversation to a staff member (user id), or unassigns it.
+#[tauri::command]
+#[specta::specta]
+pub async fn assign(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    user_id: Option<String>,
+) -> Result<()> {
+    state
+        .device()
+        .await?
+        .assign(conversation_id, user_id.as_deref())
+        .await?;
+    Ok(())
+}
+
+/// Messages waiting in the outbox.
+#[tauri::command]
+#[specta::specta]
+pub async fn outbox_count(state: State<'_, AppState>) -> Result<i64> {
+    Ok(state.device().await?.outbox_count().await?)
+}
+
+/// The workspace's templates (approved only for the picker).
+#[tauri::command]
+#[specta::specta]
+pub async fn list_templates(
+    state: State<'_, AppState>,
+    approved_only: bool,
+) -> Result<Vec<TemplateView>> {
+    Ok(state.device().await?.templates(approved_only).await?)
+}
+
+/// Fetches the templates from Meta; returns how many Meta listed.
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_templates(state: State<'_, AppState>) -> Result<u32> {
+    let n = state.device().await?.sync_templates().await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// A template filled with the form's values, as text (live preview).
+#[tauri::command]
+#[specta::specta]
+pub async fn render_template(
+    state: State<'_, AppState>,
+    template_id: i64,
+    params: Vec<String>,
+    header_params: Vec<String>,
+) -> Result<RenderedPreview> {
+    Ok(state
+        .device()
+        .await?
+        .render_template(template_id, &params, &header_params)
+        .await?)
 }

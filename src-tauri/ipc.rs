@@ -105,6 +105,14 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::list_messages,
             commands::search,
             commands::sync_state,
+            commands::send_message,
+            commands::mark_read,
+            commands::set_labels,
+            commands::assign,
+            commands::outbox_count,
+            commands::list_templates,
+            commands::sync_templates,
+            commands::render_template,
         ])
         .events(collect_events![
             events::InboxChanged,

@@ -12,7 +12,7 @@ use protocol::auth::{RegisterRequest, SessionCreated, SignInRequest};
 use protocol::invitations::{AcceptInvitationRequest, InvitationSecret};
 use protocol::WorkspaceSecretKey;
 
-use super::{Device, DeviceError, DeviceEvent, Session, SyncState};
+use super::{Device, DeviceError, DeviceEvent, SyncState};
 use crate::sync::{self, RelayClient};
 
 /// Store setting with the signed-in user.
@@ -35,8 +35,10 @@ pub struct Account {
     pub workspace_id: String,
     pub company: String,
     pub relay_url: String,
-    /// Connected WhatsApp numbers (filled when read, not stored with the account).
+    /// This device's session id at the relay (the tie-breaker of team-inbox clocks).
     #[serde(default)]
+    pub session_id: String,
+    /// Connected WhatsApp numbers (filled when read; stored empty with the account).
     pub numbers: Vec<PhoneNumberView>,
 }
 
@@ -359,6 +361,7 @@ impl Device {
             workspace_id: created.workspace.id.to_string(),
             company: created.workspace.company.clone(),
             relay_url: relay.to_owned(),
+            session_id: created.session.id.to_string(),
             numbers: Vec::new(),
         };
         store
@@ -386,11 +389,8 @@ impl Device {
             }
             Err(e) => tracing::warn!(error = %e, "the relay's Graph configuration is unavailable"),
         }
-        *self.inner.session.write().await = Some(Session {
-            account: account.clone(),
-            client,
-            key,
-        });
+        let session = self.session_for(account.clone(), client, key).await?;
+        *self.inner.session.write().await = Some(session);
         self.emit(DeviceEvent::NumbersChanged);
         Ok(self.account().await?.unwrap_or(account))
     }
@@ -418,11 +418,10 @@ impl Device {
             .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
             .map(WorkspaceSecretKey::from_bytes)
             .ok_or(DeviceError::KeyMissing)?;
-        *self.inner.session.write().await = Some(Session {
-            account,
-            client: syncer.client().clone(),
-            key,
-        });
+        let session = self
+            .session_for(account, syncer.client().clone(), key)
+            .await?;
+        *self.inner.session.write().await = Some(session);
         self.set_sync_state(SyncState::Connecting);
         Ok(())
     }

@@ -57,6 +57,12 @@ pub enum DeviceError {
         /// Its message.
         message: String,
     },
+    /// Free-form messages are not allowed outside the 24-hour window: send a template.
+    #[error("{0}")]
+    WindowClosed(String),
+    /// The contact is restricted or opted out.
+    #[error("{0}")]
+    Restricted(String),
     /// The Graph API refused (manual setup, sends).
     #[error("{0}")]
     Meta(String),
@@ -83,6 +89,8 @@ impl DeviceError {
             Self::Conflict(_) => "conflict",
             Self::Forbidden => "forbidden",
             Self::KeyMissing => "keyMissing",
+            Self::WindowClosed(_) => "windowClosed",
+            Self::Restricted(_) => "restricted",
             Self::Relay { .. } | Self::Meta(_) => "remote",
             Self::Vault(VaultError::WrongPassphrase) => "wrongPassphrase",
             Self::Vault(e) if e.is_keyring_unavailable() => "keyringUnavailable",

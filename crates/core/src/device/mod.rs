@@ -14,6 +14,7 @@
 
 mod account;
 mod error;
+mod inbox;
 pub mod links;
 mod onboarding;
 pub mod views;
@@ -33,6 +34,7 @@ use crate::vault::{PassphraseSource, SecretStore, Vault, VaultError};
 pub use account::{Account, JoinInput, PhoneNumberView, RegisterInput, SignInInput};
 pub use error::DeviceError;
 pub use links::{DeepLink, LinkError};
+pub use inbox::{Outgoing, RenderedPreview, TemplateView};
 pub use onboarding::{ManualSetupInput, OnboardingOutcome, OnboardingStart};
 
 /// Where the sync with the relay stands, for the offline banner.
@@ -77,7 +79,7 @@ pub struct Device {
 
 struct Inner {
     data_dir: PathBuf,
-    vault: Vault,
+    vault: Arc<Vault>,
     store: Store,
     device_name: String,
     session: RwLock<Option<Session>>,
@@ -95,6 +97,10 @@ pub(crate) struct Session {
     pub(crate) account: Account,
     pub(crate) client: RelayClient,
     pub(crate) key: protocol::WorkspaceSecretKey,
+    /// What this device publishes to the workspace (labels, notes, sent messages, numbers).
+    pub(crate) team: crate::team::Team,
+    /// Sends, through the durable outbox.
+    pub(crate) outbox: crate::send::Outbox,
 }
 
 impl std::fmt::Debug for Device {
@@ -146,7 +152,7 @@ impl Device {
         let device = Self {
             inner: Arc::new(Inner {
                 data_dir,
-                vault,
+                vault: Arc::new(vault),
                 store,
                 device_name: device_name.into(),
                 session: RwLock::new(None),
@@ -213,6 +219,39 @@ impl Device {
             .ok_or(DeviceError::SignedOut)
     }
 
+    /// Builds the signed-in state: team inbox and outbox over this device's store and vault.
+    pub(crate) async fn session_for(
+        &self,
+        account: Account,
+        client: RelayClient,
+        key: protocol::WorkspaceSecretKey,
+    ) -> Result<Session, DeviceError> {
+        let team = crate::team::Team::new(
+            self.inner.store.clone(),
+            self.inner.vault.clone(),
+            Some(client.clone()),
+            key.public_key(),
+            account.workspace_id.clone(),
+            crate::team::Identity {
+                user_id: account.user_id.clone(),
+                name: account.user_name.clone(),
+                device: account.session_id.clone(),
+            },
+        );
+        let outbox = crate::send::Outbox::new(
+            team.clone(),
+            self.graph().await?,
+            crate::send::OutboxConfig::default(),
+        );
+        Ok(Session {
+            account,
+            client,
+            key,
+            team,
+            outbox,
+        })
+    }
+
     /// The syncer of the current session.
     pub async fn syncer(&self) -> Result<Syncer, DeviceError> {
         let session = self.session().await?;
@@ -221,7 +260,8 @@ impl Device {
             session.client.clone(),
             session.key.clone(),
             session.account.workspace_id.clone(),
-        ))
+        )
+        .with_vault(self.inner.vault.clone()))
     }
 
     /// Starts syncing with the relay in the background (idempotent per session): catch-up,
@@ -233,10 +273,40 @@ impl Device {
         if background.is_some() {
             return Ok(());
         }
+        let session = self.session().await?;
         let (stop, stopped) = watch::channel(false);
         *background = Some(stop);
         let device = self.clone();
-        tokio::spawn(async move { device.sync_loop(syncer, stopped).await });
+        let sync_stopped = stopped.clone();
+        tokio::spawn(async move { device.sync_loop(syncer, sync_stopped).await });
+        // The outbox: sends wait here while offline and go out when Meta is reachable.
+        let outbox = session.outbox.clone();
+        let mut outbox_stopped = stopped.clone();
+        tokio::spawn(async move {
+            if let Err(e) = outbox.recover().await {
+                tracing::error!(error = %e, "outbox: recovery failed");
+            }
+            let shutdown = async move {
+                let _ = outbox_stopped.changed().await;
+            };
+            if let Err(e) = outbox.run(shutdown).await {
+                tracing::error!(error = %e, "outbox stopped");
+            }
+        });
+        // Team events made offline are published when the relay is back.
+        let team = session.team.clone();
+        let mut publish_stopped = stopped;
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = team.publish_pending().await {
+                    tracing::debug!(error = %e, "team: events still queued");
+                }
+                tokio::select! {
+                    _ = publish_stopped.changed() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                }
+            }
+        });
         Ok(())
     }
 

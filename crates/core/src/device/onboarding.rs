@@ -3,7 +3,7 @@
 //!
 //! The business token never touches the database: it arrives sealed to the workspace key
 //! (Embedded Signup) or typed by the user (manual setup), and is kept sealed in the vault under
-//! [`token_record`].
+//! `team::token_record`.
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -12,17 +12,6 @@ use cloud_api::client::{ClientConfig, CloudApiClient};
 use protocol::onboarding::OnboardingStatus;
 
 use super::{account::GRAPH_SETTING, Device, DeviceError, DeviceEvent, PhoneNumberView};
-use crate::store::PhoneNumberInput;
-
-/// The vault record holding a number's business token.
-pub fn token_record(phone_number_id: &str) -> String {
-    format!("number.{phone_number_id}.token")
-}
-
-/// The store setting flagging a number whose token Meta refused.
-pub(crate) fn reconnect_setting(phone_number_id: &str) -> String {
-    format!("number.{phone_number_id}.reconnect_required")
-}
 
 /// An Embedded Signup session this device started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -227,7 +216,8 @@ impl Device {
         .await
     }
 
-    /// Keeps a connected number: token in the vault, row in the store.
+    /// Keeps a connected number — token in the vault, row in the store — and hands it to
+    /// the workspace's other devices (a `number_connected` event, sealed to the workspace).
     async fn connect_number(
         &self,
         waba_id: &str,
@@ -236,25 +226,17 @@ impl Device {
         display_phone_number: Option<String>,
     ) -> Result<PhoneNumberView, DeviceError> {
         let session = self.session().await?;
-        self.inner
-            .vault
-            .put_record(&token_record(phone_number_id), token.as_bytes())?;
-        let store = &self.inner.store;
-        store
-            .upsert_phone_number(&PhoneNumberInput {
-                id: phone_number_id.to_owned(),
-                workspace_id: session.account.workspace_id.clone(),
-                waba_id: waba_id.to_owned(),
-                display_phone_number,
-                verified_name: None,
-            })
-            .await?;
-        store
-            .set_setting(
-                &reconnect_setting(phone_number_id),
-                &serde_json::json!(false),
+        session
+            .team
+            .publish_number_connected(
+                waba_id,
+                phone_number_id,
+                display_phone_number.as_deref(),
+                None,
+                token,
             )
-            .await?;
+            .await
+            .map_err(|e| DeviceError::Internal(e.to_string()))?;
         self.emit(DeviceEvent::NumbersChanged);
         self.numbers(&session.account.workspace_id)
             .await?
@@ -264,17 +246,12 @@ impl Device {
     }
 
     /// Whether Meta refused this number's token (connect again).
-    pub(crate) async fn reconnect_required(
-        &self,
-        phone_number_id: &str,
-    ) -> Result<bool, DeviceError> {
-        Ok(self
-            .inner
-            .store
-            .setting(&reconnect_setting(phone_number_id))
-            .await?
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false))
+    pub(crate) async fn reconnect_required(&self, phone_number_id: &str) -> Result<bool, DeviceError> {
+        Ok(
+            crate::team::number_state(&self.inner.store, &self.inner.vault, phone_number_id)
+                .await?
+                .reconnect_required,
+        )
     }
 
     /// A Graph API client for the relay's configured Graph (no token).
@@ -300,7 +277,10 @@ impl Device {
         Ok(self
             .inner
             .vault
-            .get_record(&token_record(phone_number_id))?
+            .get_record(
+                &crate::team::token_record(phone_number_id)
+                    .map_err(|e| DeviceError::InvalidInput(e.to_string()))?,
+            )?
             .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
             .map(Zeroizing::new))
     }

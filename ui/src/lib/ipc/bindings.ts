@@ -166,6 +166,94 @@ async syncState() : Promise<Result<SyncState, IpcError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Sends a message (queued in the durable outbox; the returned message is `pending`).
+ */
+async sendMessage(conversationId: number, message: Outgoing, replyTo: string | null) : Promise<Result<MessageView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("send_message", { conversationId, message, replyTo }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Marks a conversation read (every device, and a read receipt to the customer).
+ */
+async markRead(conversationId: number) : Promise<Result<null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("mark_read", { conversationId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sets a conversation's labels (every device).
+ */
+async setLabels(conversationId: number, labels: string[]) : Promise<Result<null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_labels", { conversationId, labels }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Assigns a conversation to a staff member (user id), or unassigns it.
+ */
+async assign(conversationId: number, userId: string | null) : Promise<Result<null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("assign", { conversationId, userId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Messages waiting in the outbox.
+ */
+async outboxCount() : Promise<Result<number, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("outbox_count") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The workspace's templates (approved only for the picker).
+ */
+async listTemplates(approvedOnly: boolean) : Promise<Result<TemplateView[], IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_templates", { approvedOnly }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Fetches the templates from Meta; returns how many Meta listed.
+ */
+async syncTemplates() : Promise<Result<number, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_templates") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * A template filled with the form's values, as text (live preview).
+ */
+async renderTemplate(templateId: number, params: string[], headerParams: string[]) : Promise<Result<RenderedPreview, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("render_template", { templateId, params, headerParams }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -201,9 +289,13 @@ export type Account = { userId: string; userName: string; email: string;
  */
 role: string; workspaceId: string; company: string; relayUrl: string; 
 /**
- * Connected WhatsApp numbers (filled when read, not stored with the account).
+ * This device's session id at the relay (the tie-breaker of team-inbox clocks).
  */
-numbers?: PhoneNumberView[] }
+sessionId?: string; 
+/**
+ * Connected WhatsApp numbers (filled when read; stored empty with the account).
+ */
+numbers: PhoneNumberView[] }
 /**
  * What the welcome screen shows about this build.
  */
@@ -220,6 +312,10 @@ version: string;
  * The Graph API version the app calls by default.
  */
 graphVersion: string }
+/**
+ * A template button.
+ */
+export type ButtonView = { kind: string; text: string }
 /**
  * A contact as the screens show it.
  */
@@ -430,6 +526,27 @@ export type OnboardingStart = { sessionId: string;
  */
 url: string }
 /**
+ * What the composer sends.
+ */
+export type Outgoing = 
+/**
+ * Text; `preview_url` renders a preview of its first link.
+ */
+{ type: "text"; body: string; previewUrl: boolean } | 
+/**
+ * A reaction to a message; an empty emoji removes ours.
+ */
+{ type: "reaction"; messageWamid: string; emoji: string } | 
+/**
+ * An approved template; `params` fill the body's variables in order of appearance,
+ * `header_params` the text header's.
+ */
+{ type: "template"; name: string; language: string; params: string[]; headerParams: string[] } | 
+/**
+ * A location pin.
+ */
+{ type: "location"; latitude: number; longitude: number; name: string | null; address: string | null }
+/**
  * A keyset position, as the UI passes it back.
  */
 export type PageCursor = { 
@@ -461,6 +578,14 @@ export type ReactionView = { emoji: string; by: string }
  * Registration of a new workspace.
  */
 export type RegisterInput = { relayUrl: string; name: string; email: string; company: string; password: string }
+/**
+ * A template filled with parameters, as text.
+ */
+export type RenderedPreview = { header: string | null; body: string; footer: string | null; buttons: string[]; 
+/**
+ * Variables still without a value.
+ */
+missing: string[] }
 /**
  * Search results.
  */
@@ -521,6 +646,18 @@ export type SyncState =
  * The sync with the relay changed state (offline banner).
  */
 export type SyncStateChanged = SyncState
+/**
+ * A template as the picker and the studio list it.
+ */
+export type TemplateView = { id: number; name: string; language: string; category: string | null; status: string | null; quality: string | null; rejectedReason: string | null; bodyText: string | null; headerText: string | null; footerText: string | null; 
+/**
+ * The body's variables (distinct, in order of appearance).
+ */
+paramCount: number; 
+/**
+ * The text header's variables.
+ */
+headerParamCount: number; buttons: ButtonView[] }
 /**
  * A page of a list.
  */

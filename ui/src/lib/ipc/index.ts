@@ -137,8 +137,8 @@ export function setLabels(conversationId: number, labels: string[]): Promise<nul
   return call(() => invoke<null>('set_labels', { conversationId, labels }));
 }
 
-export function assign(conversationId: number, userName: string | null): Promise<null> {
-  return call(() => invoke<null>('assign', { conversationId, userName }));
+export function assign(conversationId: number, userId: string | null): Promise<null> {
+  return call(() => invoke<null>('assign', { conversationId, userId }));
 }
 
 // ---- templates -----------------------------------------------------------------------------

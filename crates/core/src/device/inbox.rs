@@ -1,0 +1,400 @@
+//! Acting on the inbox: send (through the durable outbox), mark read, labels and assignment
+//! (published to the other devices), and the approved templates with their preview.
+
+use serde::{Deserialize, Serialize};
+
+use cloud_api::messages::{Location, Reaction};
+use cloud_api::templates::{placeholders, ComponentType, HeaderFormat, Placeholder};
+
+use super::views::{self, MessageView};
+use super::{Device, DeviceError, DeviceEvent};
+use crate::send::{OutgoingMessage, SendError};
+use crate::templates::{self, Params, Template};
+
+/// What the composer sends.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Outgoing {
+    /// Text; `preview_url` renders a preview of its first link.
+    #[serde(rename_all = "camelCase")]
+    Text { body: String, preview_url: bool },
+    /// A reaction to a message; an empty emoji removes ours.
+    #[serde(rename_all = "camelCase")]
+    Reaction { message_wamid: String, emoji: String },
+    /// An approved template; `params` fill the body's variables in order of appearance,
+    /// `header_params` the text header's.
+    #[serde(rename_all = "camelCase")]
+    Template {
+        name: String,
+        language: String,
+        params: Vec<String>,
+        header_params: Vec<String>,
+    },
+    /// A location pin.
+    Location {
+        latitude: f64,
+        longitude: f64,
+        name: Option<String>,
+        address: Option<String>,
+    },
+}
+
+/// A template as the picker and the studio list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateView {
+    pub id: i64,
+    pub name: String,
+    pub language: String,
+    pub category: Option<String>,
+    pub status: Option<String>,
+    pub quality: Option<String>,
+    pub rejected_reason: Option<String>,
+    pub body_text: Option<String>,
+    pub header_text: Option<String>,
+    pub footer_text: Option<String>,
+    /// The body's variables (distinct, in order of appearance).
+    pub param_count: u32,
+    /// The text header's variables.
+    pub header_param_count: u32,
+    pub buttons: Vec<ButtonView>,
+}
+
+/// A template button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ButtonView {
+    pub kind: String,
+    pub text: String,
+}
+
+/// A template filled with parameters, as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct RenderedPreview {
+    pub header: Option<String>,
+    pub body: String,
+    pub footer: Option<String>,
+    pub buttons: Vec<String>,
+    /// Variables still without a value.
+    pub missing: Vec<String>,
+}
+
+/// The distinct variables of a text, in order of first appearance.
+fn variables(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for p in placeholders(text) {
+        let name = match p {
+            Placeholder::Positional(n) => n.to_string(),
+            Placeholder::Named(n) => n,
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+fn component_text(template: &Template, kind: ComponentType) -> Option<String> {
+    template
+        .components
+        .iter()
+        .find(|c| c.kind == kind)
+        .filter(|c| kind != ComponentType::Header || matches!(c.format, Some(HeaderFormat::Text) | None))
+        .and_then(|c| c.text.clone())
+}
+
+/// Positional values from the form, keyed by the template's own variable names.
+fn params_for(template: &Template, body: &[String], header: &[String]) -> Params {
+    let zip = |text: Option<String>, values: &[String]| {
+        variables(text.as_deref().unwrap_or_default())
+            .into_iter()
+            .zip(values.iter().cloned())
+            .filter(|(_, v)| !v.trim().is_empty())
+            .collect()
+    };
+    Params {
+        body: zip(component_text(template, ComponentType::Body), body),
+        header: zip(component_text(template, ComponentType::Header), header),
+        ..Params::default()
+    }
+}
+
+fn template_view(t: &Template) -> TemplateView {
+    let body_text = component_text(t, ComponentType::Body);
+    let header_text = component_text(t, ComponentType::Header);
+    let count = |text: &Option<String>| variables(text.as_deref().unwrap_or_default()).len() as u32;
+    TemplateView {
+        id: t.id,
+        name: t.name.clone(),
+        language: t.language.clone(),
+        category: t.category.clone(),
+        status: t.status.clone(),
+        quality: t.quality.clone(),
+        rejected_reason: t.rejected_reason.clone(),
+        param_count: count(&body_text),
+        header_param_count: count(&header_text),
+        body_text,
+        header_text,
+        footer_text: component_text(t, ComponentType::Footer),
+        buttons: t
+            .components
+            .iter()
+            .filter(|c| c.kind == ComponentType::Buttons)
+            .flat_map(|c| c.buttons.iter().flatten())
+            .map(|b| ButtonView {
+                kind: serde_json::to_value(&b.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                text: b.text.clone().unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
+impl From<SendError> for DeviceError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::WindowClosed { .. } => Self::WindowClosed(e.to_string()),
+            SendError::ContactBlocked(_) => Self::Restricted(e.to_string()),
+            SendError::Invalid(_) | SendError::KeyReused(_) => Self::InvalidInput(e.to_string()),
+            SendError::UnknownConversation(_) => Self::NotFound(e.to_string()),
+            SendError::Store(e) => Self::Store(e),
+            SendError::Vault(e) => Self::Vault(e),
+            SendError::Team(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl Device {
+    /// Queues a message in the durable outbox (sent at once when online, later otherwise) and
+    /// returns it as the thread shows it (status `pending` until Meta accepts it).
+    pub async fn send(
+        &self,
+        conversation_id: i64,
+        message: Outgoing,
+        reply_to: Option<String>,
+    ) -> Result<MessageView, DeviceError> {
+        let session = self.session().await?;
+        let conversation = self.conversation(conversation_id).await?;
+        let outgoing = match message {
+            Outgoing::Text { body, preview_url } => {
+                if body.trim().is_empty() {
+                    return Err(DeviceError::InvalidInput("the message is empty".into()));
+                }
+                OutgoingMessage::text(body, preview_url)
+            }
+            Outgoing::Reaction {
+                message_wamid,
+                emoji,
+            } => OutgoingMessage::new(if emoji.is_empty() {
+                Reaction::remove(message_wamid)
+            } else {
+                Reaction::new(message_wamid, emoji)
+            }),
+            Outgoing::Location {
+                latitude,
+                longitude,
+                name,
+                address,
+            } => {
+                let mut location = Location::new(latitude, longitude);
+                if let Some(n) = name.filter(|n| !n.trim().is_empty()) {
+                    location = location.name(n);
+                }
+                if let Some(a) = address.filter(|a| !a.trim().is_empty()) {
+                    location = location.address(a);
+                }
+                OutgoingMessage::new(location)
+            }
+            Outgoing::Template {
+                name,
+                language,
+                params,
+                header_params,
+            } => {
+                let waba_id = self
+                    .numbers(&session.account.workspace_id)
+                    .await?
+                    .into_iter()
+                    .find(|n| n.id == conversation.phone_number_id)
+                    .map(|n| n.waba_id)
+                    .ok_or_else(|| DeviceError::NotFound("the conversation's number is not connected".into()))?;
+                let template = templates::find_template(&self.inner.store, &waba_id, &name, &language)
+                    .await?
+                    .ok_or_else(|| {
+                        DeviceError::NotFound(format!("no template {name} ({language}); sync templates first"))
+                    })?;
+                if template.status.as_deref() != Some("APPROVED") {
+                    return Err(DeviceError::InvalidInput(format!(
+                        "the template {name} is not approved ({})",
+                        template.status.as_deref().unwrap_or("unknown status")
+                    )));
+                }
+                let send = templates::send_template(
+                    &template,
+                    &params_for(&template, &params, &header_params),
+                )
+                .map_err(|e| DeviceError::InvalidInput(e.to_string()))?;
+                OutgoingMessage::new(send)
+            }
+        };
+        let outgoing = match reply_to {
+            Some(wamid) if !wamid.is_empty() => outgoing.reply_to(wamid),
+            _ => outgoing,
+        };
+        let key = uuid::Uuid::new_v4().to_string();
+        let item_id = session.outbox.enqueue(conversation_id, outgoing, &key).await?;
+        let item = session
+            .outbox
+            .item(item_id)
+            .await?
+            .ok_or_else(|| DeviceError::Internal("the queued message vanished".into()))?;
+        self.emit(DeviceEvent::InboxChanged {
+            conversation_ids: vec![conversation_id],
+        });
+        let message_id = item
+            .message_id
+            .ok_or_else(|| DeviceError::Internal("the queued item has no message".into()))?;
+        views::message(&self.inner.store, message_id)
+            .await?
+            .ok_or_else(|| DeviceError::Internal("the queued message vanished".into()))
+    }
+
+    /// Marks the conversation read on every device, and sends Meta a read receipt for the
+    /// newest inbound message (blue ticks for the customer).
+    pub async fn mark_read(&self, conversation_id: i64) -> Result<(), DeviceError> {
+        let session = self.session().await?;
+        self.conversation(conversation_id).await?;
+        session
+            .team
+            .mark_read(conversation_id)
+            .await
+            .map_err(|e| DeviceError::Internal(e.to_string()))?;
+        let newest_inbound: Option<String> = sqlx::query_scalar(
+            "SELECT wamid FROM messages WHERE conversation_id = ? AND direction = 'in'
+             ORDER BY ts DESC, id DESC LIMIT 1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(self.inner.store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        if let Some(wamid) = newest_inbound {
+            session
+                .outbox
+                .mark_read(conversation_id, &wamid, false)
+                .await?;
+        }
+        self.emit(DeviceEvent::InboxChanged {
+            conversation_ids: vec![conversation_id],
+        });
+        Ok(())
+    }
+
+    /// Sets the conversation's labels on every device.
+    pub async fn set_labels(&self, conversation_id: i64, labels: &[String]) -> Result<(), DeviceError> {
+        let session = self.session().await?;
+        self.conversation(conversation_id).await?;
+        session
+            .team
+            .set_labels(conversation_id, labels)
+            .await
+            .map_err(|e| DeviceError::InvalidInput(e.to_string()))?;
+        self.emit(DeviceEvent::InboxChanged {
+            conversation_ids: vec![conversation_id],
+        });
+        Ok(())
+    }
+
+    /// Assigns the conversation to a staff member (by user id), or unassigns it.
+    pub async fn assign(&self, conversation_id: i64, user_id: Option<&str>) -> Result<(), DeviceError> {
+        let session = self.session().await?;
+        self.conversation(conversation_id).await?;
+        session
+            .team
+            .assign(conversation_id, user_id)
+            .await
+            .map_err(|e| DeviceError::InvalidInput(e.to_string()))?;
+        self.emit(DeviceEvent::InboxChanged {
+            conversation_ids: vec![conversation_id],
+        });
+        Ok(())
+    }
+
+    /// Messages waiting in the outbox (queued or being sent).
+    pub async fn outbox_count(&self) -> Result<i64, DeviceError> {
+        self.session().await?;
+        Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending') AND kind != 'mark_read'",
+        )
+        .fetch_one(self.inner.store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?)
+    }
+
+    /// The workspace's templates (approved ones only for the picker).
+    pub async fn templates(&self, approved_only: bool) -> Result<Vec<TemplateView>, DeviceError> {
+        let session = self.session().await?;
+        let status = approved_only.then_some("APPROVED");
+        Ok(templates::list_templates(&self.inner.store, &session.account.workspace_id, status)
+            .await?
+            .iter()
+            .map(template_view)
+            .collect())
+    }
+
+    /// Fetches every template of the workspace's WABAs from Meta.
+    pub async fn sync_templates(&self) -> Result<usize, DeviceError> {
+        let session = self.session().await?;
+        let mut synced = 0;
+        let mut wabas: Vec<(String, String)> = Vec::new();
+        for n in self.numbers(&session.account.workspace_id).await? {
+            if !wabas.iter().any(|(w, _)| *w == n.waba_id) {
+                wabas.push((n.waba_id, n.id));
+            }
+        }
+        for (waba_id, phone_number_id) in wabas {
+            let Some(token) = self.number_token(&phone_number_id)? else {
+                continue;
+            };
+            let graph = self.graph().await?.with_token(token.as_str());
+            let report = templates::sync_templates(
+                &self.inner.store,
+                &graph,
+                &session.account.workspace_id,
+                &waba_id,
+            )
+            .await
+            .map_err(|e| DeviceError::Meta(e.to_string()))?;
+            synced += report.fetched;
+        }
+        Ok(synced)
+    }
+
+    /// A template filled with the form's values, as text (the live preview).
+    pub async fn render_template(
+        &self,
+        template_id: i64,
+        params: &[String],
+        header_params: &[String],
+    ) -> Result<RenderedPreview, DeviceError> {
+        self.session().await?;
+        let detail = templates::get_template(&self.inner.store, template_id)
+            .await?
+            .ok_or_else(|| DeviceError::NotFound("no such template".into()))?;
+        let template = detail.template;
+        let rendered = templates::render(&template, &params_for(&template, params, header_params));
+        Ok(RenderedPreview {
+            header: rendered.header,
+            body: rendered.body,
+            footer: rendered.footer,
+            buttons: rendered.buttons.into_iter().map(|b| b.text).collect(),
+            missing: rendered.missing,
+        })
+    }
+}
