@@ -11,7 +11,10 @@ scripts/install-deps.sh
 
 echo "==> building the UI and the binaries (the first build takes several minutes)"
 (cd ui && npm run --silent build)
-cargo build --locked -p dataoptix-sim -p dataoptix-relay -p dataoptix --features dataoptix/custom-protocol
+# Two builds, as scripts/test.sh does them: building the app together with the servers would
+# unify their features into a third variant of every shared crate (a cold build of its own).
+cargo build --locked -p dataoptix --features dataoptix/custom-protocol
+cargo build --locked -p dataoptix-sim -p dataoptix-relay
 bin_dir="$CARGO_TARGET_DIR/debug"
 
 state_dir="${DATAOPTIX_DEMO_DIR:-$HOME/.local/share/dataoptix-demo}"
@@ -83,7 +86,8 @@ else
   Xvfb :77 -screen 0 1280x800x24 -nolisten tcp >"$state_dir/xvfb.log" 2>&1 &
   pids+=($!)
   sleep 1
-  DISPLAY=:77 dbus-run-session -- "$bin_dir/dataoptix" &
+  # A private session bus with an unlocked keyring, as a desktop session would have.
+  DISPLAY=:77 dbus-run-session -- sh -c 'echo -n demo | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec "$0"' "$bin_dir/dataoptix" &
   pids+=($!)
   (sleep 8; DISPLAY=:77 import -window root "$state_dir/screenshot.png" 2>/dev/null || true) &
 fi
