@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use dataoptix_core::device::views::ConversationFilter;
 use dataoptix_core::device::{
-    Device, DeviceError, ManualSetupInput, OnboardingOutcome, RegisterInput, SignInInput, SyncState,
+    Device, DeviceError, ManualSetupInput, OnboardingOutcome, Outgoing, RegisterInput, SignInInput,
+    SyncState,
 };
 use dataoptix_core::vault::{MemoryStore, PassphraseSource};
 use dataoptix_sim::{RunningSim, SimConfig};
@@ -152,6 +153,10 @@ async fn register_connect_receive_and_read_the_inbox() {
     let start = d.start_onboarding().await.unwrap();
     assert!(start.url.starts_with(&w.base));
     assert!(d.started_onboarding(&start.session_id).await);
+    // A cold start by the deep link (a new process; here a second handle) still knows it.
+    let cold = device(data.path(), &secrets).await;
+    assert!(cold.started_onboarding(&start.session_id).await);
+    drop(cold);
     assert_eq!(
         d.onboarding_status(&start.session_id).await.unwrap(),
         OnboardingOutcome::Waiting
@@ -224,6 +229,71 @@ async fn register_connect_receive_and_read_the_inbox() {
         (d.sync_state() == SyncState::Online).then_some(())
     })
     .await;
+
+    // Reply: queued as pending, sent by the background outbox, ticks reach read via sync.
+    let reply = d
+        .send(
+            c.id,
+            Outgoing::Text {
+                body: "Yes, every morning!".into(),
+                preview_url: false,
+            },
+            Some(thread.items[0].wamid.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status.as_deref(), Some("pending"));
+    assert_eq!(reply.author.as_deref(), Some("Ana Owner"));
+    assert_eq!(
+        reply.reply_to.as_ref().map(|q| q.wamid.as_str()),
+        Some(thread.items[0].wamid.as_str())
+    );
+    let read = eventually("the reply read", async || {
+        let page = d.messages(c.id, None, 10).await.unwrap();
+        page.items
+            .into_iter()
+            .find(|m| m.id == reply.id && m.status.as_deref() == Some("read"))
+    })
+    .await;
+    assert!(read.wamid.starts_with("wamid."), "{}", read.wamid);
+    assert_eq!(d.outbox_count().await.unwrap(), 0);
+    // Labels and read state.
+    d.set_labels(c.id, &["vip".into(), "bakery".into()])
+        .await
+        .unwrap();
+    d.mark_read(c.id).await.unwrap();
+    let c2 = d.conversation(c.id).await.unwrap();
+    assert_eq!(c2.labels, vec!["bakery".to_string(), "vip".to_string()]);
+    assert_eq!(c2.unread_count, 0);
+    let vip = d
+        .conversations(
+            &ConversationFilter {
+                label: Some("vip".into()),
+                ..ConversationFilter::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(vip.items.len(), 1);
+    // An unknown template is refused plainly; free-form text stays allowed in the window.
+    let missing = d
+        .send(
+            c.id,
+            Outgoing::Template {
+                name: "nope".into(),
+                language: "en_US".into(),
+                params: vec![],
+                header_params: vec![],
+            },
+            None,
+        )
+        .await;
+    assert!(
+        matches!(missing, Err(DeviceError::NotFound(_))),
+        "{missing:?}"
+    );
 
     // Restart: the session and history come back from the vault and the store.
     d.stop_background().await;

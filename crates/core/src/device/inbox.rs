@@ -21,7 +21,10 @@ pub enum Outgoing {
     Text { body: String, preview_url: bool },
     /// A reaction to a message; an empty emoji removes ours.
     #[serde(rename_all = "camelCase")]
-    Reaction { message_wamid: String, emoji: String },
+    Reaction {
+        message_wamid: String,
+        emoji: String,
+    },
     /// An approved template; `params` fill the body's variables in order of appearance,
     /// `header_params` the text header's.
     #[serde(rename_all = "camelCase")]
@@ -104,7 +107,9 @@ fn component_text(template: &Template, kind: ComponentType) -> Option<String> {
         .components
         .iter()
         .find(|c| c.kind == kind)
-        .filter(|c| kind != ComponentType::Header || matches!(c.format, Some(HeaderFormat::Text) | None))
+        .filter(|c| {
+            kind != ComponentType::Header || matches!(c.format, Some(HeaderFormat::Text) | None)
+        })
         .and_then(|c| c.text.clone())
 }
 
@@ -224,12 +229,17 @@ impl Device {
                     .into_iter()
                     .find(|n| n.id == conversation.phone_number_id)
                     .map(|n| n.waba_id)
-                    .ok_or_else(|| DeviceError::NotFound("the conversation's number is not connected".into()))?;
-                let template = templates::find_template(&self.inner.store, &waba_id, &name, &language)
-                    .await?
                     .ok_or_else(|| {
-                        DeviceError::NotFound(format!("no template {name} ({language}); sync templates first"))
+                        DeviceError::NotFound("the conversation's number is not connected".into())
                     })?;
+                let template =
+                    templates::find_template(&self.inner.store, &waba_id, &name, &language)
+                        .await?
+                        .ok_or_else(|| {
+                            DeviceError::NotFound(format!(
+                                "no template {name} ({language}); sync templates first"
+                            ))
+                        })?;
                 if template.status.as_deref() != Some("APPROVED") {
                     return Err(DeviceError::InvalidInput(format!(
                         "the template {name} is not approved ({})",
@@ -249,7 +259,10 @@ impl Device {
             _ => outgoing,
         };
         let key = uuid::Uuid::new_v4().to_string();
-        let item_id = session.outbox.enqueue(conversation_id, outgoing, &key).await?;
+        let item_id = session
+            .outbox
+            .enqueue(conversation_id, outgoing, &key)
+            .await?;
         let item = session
             .outbox
             .item(item_id)
@@ -297,7 +310,11 @@ impl Device {
     }
 
     /// Sets the conversation's labels on every device.
-    pub async fn set_labels(&self, conversation_id: i64, labels: &[String]) -> Result<(), DeviceError> {
+    pub async fn set_labels(
+        &self,
+        conversation_id: i64,
+        labels: &[String],
+    ) -> Result<(), DeviceError> {
         let session = self.session().await?;
         self.conversation(conversation_id).await?;
         session
@@ -312,7 +329,11 @@ impl Device {
     }
 
     /// Assigns the conversation to a staff member (by user id), or unassigns it.
-    pub async fn assign(&self, conversation_id: i64, user_id: Option<&str>) -> Result<(), DeviceError> {
+    pub async fn assign(
+        &self,
+        conversation_id: i64,
+        user_id: Option<&str>,
+    ) -> Result<(), DeviceError> {
         let session = self.session().await?;
         self.conversation(conversation_id).await?;
         session
@@ -341,11 +362,13 @@ impl Device {
     pub async fn templates(&self, approved_only: bool) -> Result<Vec<TemplateView>, DeviceError> {
         let session = self.session().await?;
         let status = approved_only.then_some("APPROVED");
-        Ok(templates::list_templates(&self.inner.store, &session.account.workspace_id, status)
-            .await?
-            .iter()
-            .map(template_view)
-            .collect())
+        Ok(
+            templates::list_templates(&self.inner.store, &session.account.workspace_id, status)
+                .await?
+                .iter()
+                .map(template_view)
+                .collect(),
+        )
     }
 
     /// Fetches every template of the workspace's WABAs from Meta.

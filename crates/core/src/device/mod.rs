@@ -19,7 +19,6 @@ pub mod links;
 mod onboarding;
 pub mod views;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,8 +32,8 @@ use crate::vault::{PassphraseSource, SecretStore, Vault, VaultError};
 
 pub use account::{Account, JoinInput, PhoneNumberView, RegisterInput, SignInInput};
 pub use error::DeviceError;
-pub use links::{DeepLink, LinkError};
 pub use inbox::{Outgoing, RenderedPreview, TemplateView};
+pub use links::{DeepLink, LinkError};
 pub use onboarding::{ManualSetupInput, OnboardingOutcome, OnboardingStart};
 
 /// Where the sync with the relay stands, for the offline banner.
@@ -83,8 +82,8 @@ struct Inner {
     store: Store,
     device_name: String,
     session: RwLock<Option<Session>>,
-    /// Onboarding sessions this device started (deep links for others are refused).
-    onboarding: Mutex<HashSet<String>>,
+    /// Serialises updates of the onboarding sessions this device started (kept in the store).
+    onboarding: Mutex<()>,
     events: broadcast::Sender<DeviceEvent>,
     sync_state: watch::Sender<SyncState>,
     /// Stops the background tasks of the current session.
@@ -156,7 +155,7 @@ impl Device {
                 store,
                 device_name: device_name.into(),
                 session: RwLock::new(None),
-                onboarding: Mutex::new(HashSet::new()),
+                onboarding: Mutex::new(()),
                 events,
                 sync_state,
                 background: Mutex::new(None),

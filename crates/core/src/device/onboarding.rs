@@ -13,6 +13,9 @@ use protocol::onboarding::OnboardingStatus;
 
 use super::{account::GRAPH_SETTING, Device, DeviceError, DeviceEvent, PhoneNumberView};
 
+/// Store setting: the onboarding sessions this device started, `[[id, expires_at], …]`.
+const ONBOARDING_SETTING: &str = "onboarding_sessions";
+
 /// An Embedded Signup session this device started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -84,11 +87,8 @@ impl Device {
             .start_onboarding()
             .await
             .map_err(|e| DeviceError::from_sync(e, &session.account.relay_url))?;
-        self.inner
-            .onboarding
-            .lock()
-            .await
-            .insert(created.session_id.clone());
+        self.remember_onboarding(&created.session_id, created.expires_at.unix_timestamp())
+            .await?;
         Ok(OnboardingStart {
             session_id: created.session_id,
             url: created.url,
@@ -97,8 +97,59 @@ impl Device {
 
     /// Whether `session_id` is an onboarding session this device started (deep links naming
     /// any other session are refused).
+    /// Kept in the store, not in memory: the deep link may start the app cold (the browser
+    /// finishes after the app was closed), and that new process must still recognise it.
     pub async fn started_onboarding(&self, session_id: &str) -> bool {
-        self.inner.onboarding.lock().await.contains(session_id)
+        self.onboarding_sessions()
+            .await
+            .map(|sessions| sessions.iter().any(|(id, _)| id == session_id))
+            .unwrap_or(false)
+    }
+
+    /// The onboarding sessions this device started that have not expired: (id, expires_at).
+    async fn onboarding_sessions(&self) -> Result<Vec<(String, i64)>, DeviceError> {
+        let now = super::now();
+        Ok(self
+            .inner
+            .store
+            .setting(ONBOARDING_SETTING)
+            .await?
+            .and_then(|v| serde_json::from_value::<Vec<(String, i64)>>(v).ok())
+            .unwrap_or_default()
+            .into_iter()
+            // A day of grace past the relay's expiry, so a slow browser still lands.
+            .filter(|(_, expires_at)| *expires_at + 86_400 > now)
+            .collect())
+    }
+
+    async fn remember_onboarding(
+        &self,
+        session_id: &str,
+        expires_at: i64,
+    ) -> Result<(), DeviceError> {
+        let _guard = self.inner.onboarding.lock().await;
+        let mut sessions = self.onboarding_sessions().await?;
+        sessions.push((session_id.to_owned(), expires_at));
+        self.inner
+            .store
+            .set_setting(ONBOARDING_SETTING, &serde_json::json!(sessions))
+            .await?;
+        Ok(())
+    }
+
+    async fn forget_onboarding(&self, session_id: &str) -> Result<(), DeviceError> {
+        let _guard = self.inner.onboarding.lock().await;
+        let sessions: Vec<(String, i64)> = self
+            .onboarding_sessions()
+            .await?
+            .into_iter()
+            .filter(|(id, _)| id != session_id)
+            .collect();
+        self.inner
+            .store
+            .set_setting(ONBOARDING_SETTING, &serde_json::json!(sessions))
+            .await?;
+        Ok(())
     }
 
     /// Asks the relay how the session went; on success opens the sealed business token, keeps
@@ -166,7 +217,7 @@ impl Device {
                         result.display_phone_number,
                     )
                     .await?;
-                self.inner.onboarding.lock().await.remove(session_id);
+                self.forget_onboarding(session_id).await?;
                 Ok(OnboardingOutcome::Connected { number })
             }
         }
@@ -246,7 +297,10 @@ impl Device {
     }
 
     /// Whether Meta refused this number's token (connect again).
-    pub(crate) async fn reconnect_required(&self, phone_number_id: &str) -> Result<bool, DeviceError> {
+    pub(crate) async fn reconnect_required(
+        &self,
+        phone_number_id: &str,
+    ) -> Result<bool, DeviceError> {
         Ok(
             crate::team::number_state(&self.inner.store, &self.inner.vault, phone_number_id)
                 .await?

@@ -231,7 +231,7 @@ impl Outbox {
             ));
         }
         let store = self.inner.team.store();
-        let mut tx = store.pool().begin().await?;
+        let mut tx = store.begin_write().await?;
         if let Some(id) = existing_item(&mut tx, key, conversation_id).await? {
             return Ok(id);
         }

@@ -312,7 +312,7 @@ impl Outbox {
     /// first applied), item sent, and the `message_sent` event queued — in one transaction.
     async fn succeed(&self, item: &Due, wamid: &str) -> Result<(), SendError> {
         let team = &self.inner.team;
-        let mut tx = team.store().pool().begin().await?;
+        let mut tx = team.store().begin_write().await?;
         sqlx::query(
             "UPDATE outbox SET state = 'sent', wamid = NULLIF(?, ''), error_code = NULL,
                  error_message = NULL, error_class = NULL, in_doubt_since_ms = NULL,
@@ -463,7 +463,7 @@ impl Outbox {
                 Ok(false)
             }
             ErrorClass::NeedsTemplate | ErrorClass::FixableByUser | ErrorClass::Permanent => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 sqlx::query(
                     "UPDATE outbox SET state = 'failed', error_code = ?, error_message = ?,
                          error_class = ?, in_doubt_since_ms = NULL, updated_at = ?

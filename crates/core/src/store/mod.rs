@@ -143,6 +143,16 @@ impl Store {
         })
     }
 
+    /// Starts a write transaction (`BEGIN IMMEDIATE`): it takes the write lock up front, so a
+    /// transaction that reads and then writes never fails with SQLITE_BUSY_SNAPSHOT when
+    /// another connection (sync, outbox, UI) committed in between — it waits its turn within
+    /// the busy timeout instead. Every transaction that writes starts here.
+    pub async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// The connection pool, for code in this crate that needs queries of its own.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool

@@ -404,7 +404,7 @@ impl Store {
     /// of a known number — e.g. without Brazil's 9th digit — lands on the same contact, whose
     /// `wa_id` is updated to the one Meta used last).
     pub async fn upsert_contact(&self, input: &ContactInput) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = upsert_contact_in(&mut tx, input).await?;
         tx.commit().await?;
         Ok(id)
@@ -428,7 +428,7 @@ impl Store {
         &self,
         messages: &[NewMessage],
     ) -> Result<InsertReport, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let out = insert_messages_in(&mut tx, messages).await?;
         tx.commit().await?;
         Ok(out)
@@ -441,7 +441,7 @@ impl Store {
         &self,
         updates: &[StatusUpdate],
     ) -> Result<StatusReport, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let out = apply_statuses_in(&mut tx, updates).await?;
         tx.commit().await?;
         Ok(out)
@@ -450,7 +450,7 @@ impl Store {
     /// Applies a page of reactions in one transaction: per (message, reactor) the newest
     /// reaction wins, whatever order they arrive in; an empty emoji removes the reaction.
     pub async fn apply_reactions(&self, reactions: &[ReactionUpdate]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         apply_reactions_in(&mut tx, reactions).await?;
         tx.commit().await?;
         Ok(())
@@ -474,7 +474,7 @@ impl Store {
     /// revision history once; the newest edit's text is shown; a deletion is final and removes
     /// the content (typed columns, search rows and the raw JSON) of the message.
     pub async fn apply_revisions(&self, revisions: &[Revision]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         apply_revisions_in(&mut tx, revisions).await?;
         tx.commit().await?;
         Ok(())

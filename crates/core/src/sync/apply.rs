@@ -123,7 +123,7 @@ pub async fn apply_page_with(
     page: &EventPage,
     vault: Option<&crate::vault::Vault>,
 ) -> Result<PageReport, SyncError> {
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+    let mut tx = store.begin_write().await.map_err(StoreError::from)?;
     let mut report = PageReport {
         events: page.events.len(),
         cursor: page.next_after,

@@ -211,7 +211,7 @@ impl Team {
         field: ConversationFieldName,
         value: Value,
     ) -> Result<(), TeamError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let (phone_number_id, contact) = conversation_ref(&mut tx, conversation_id).await?;
         let event = ConversationField {
             phone_number_id,
@@ -256,7 +256,7 @@ impl Team {
                 "a note needs 1 to 10,000 characters".into(),
             ));
         }
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let (phone_number_id, contact) = conversation_ref(&mut tx, conversation_id).await?;
         let note = NoteAdded {
             note_id: Uuid::new_v4(),
@@ -304,7 +304,7 @@ impl Team {
         text: &str,
         deleted: bool,
     ) -> Result<(), TeamError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let current: Option<i64> = sqlx::query_scalar("SELECT at FROM quick_replies WHERE id = ?")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -350,7 +350,7 @@ impl Team {
             at: now_ms(),
             author: self.identity.author(),
         };
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         apply_number_connected_in(&mut tx, &self.workspace_id, &self.vault, &event).await?;
         self.queue_in(&mut tx, DeviceEvent::NumberConnected(event))
             .await?;

@@ -131,7 +131,7 @@ pub async fn sync_templates_with(
         fetched: remote.len(),
         ..TemplateSyncReport::default()
     };
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     ensure_workspace(&mut tx, workspace_id).await?;
     let local: Vec<LocalRow> = sqlx::query_as(
         "SELECT id, name, language, status, quality FROM templates WHERE waba_id = ?",
@@ -291,7 +291,7 @@ pub async fn create_template(
         quality_score: None,
         extra: serde_json::Map::new(),
     };
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     ensure_workspace(&mut tx, workspace_id).await?;
     let ts = now();
     let id = upsert(&mut tx, workspace_id, waba_id, &listed, ts).await?;
@@ -341,7 +341,7 @@ pub async fn edit_template(
     }
     api.edit_template(&meta_id, edit).await?;
     let ts = now();
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     sqlx::query(
         "UPDATE templates SET components_json = ?, category = ?, status = 'PENDING',
              rejected_reason = NULL, updated_at = ?, status_at = NULL WHERE id = ?",
