@@ -642,6 +642,74 @@ async fn cli_register_claim_and_sync() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // The inbox, search, labels, export, the activity log and erasure, headless.
+    let json_of = |out: &str| serde_json::from_str::<Value>(out.trim()).unwrap();
+    let (ok, out, err) = cli(h, &["conversations", "--json"], b"").await;
+    assert!(ok, "{err}");
+    let conversations = json_of(&out);
+    assert_eq!(conversations["items"].as_array().unwrap().len(), 1, "{out}");
+    let conversation = conversations["items"][0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let contact = conversations["items"][0]["contact"]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let (ok, out, err) = cli(h, &["messages", &conversation, "--json"], b"").await;
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out)["items"][0]["text"], "from the cli test");
+    let (ok, out, err) = cli(h, &["search", "cli", "--json"], b"").await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        json_of(&out)["messages"].as_array().unwrap().len(),
+        1,
+        "{out}"
+    );
+    let (ok, _, err) = cli(h, &["label", &conversation, "vip"], b"").await;
+    assert!(ok, "{err}");
+    let (ok, out, err) = cli(h, &["conversations", "--label", "vip", "--json"], b"").await;
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out)["items"][0]["labels"], json!(["vip"]));
+    let zip = h.join("contact.zip");
+    let (ok, out, err) = cli(
+        h,
+        &[
+            "export",
+            "--contact",
+            &contact,
+            "--out",
+            zip.to_str().unwrap(),
+            "--json",
+        ],
+        b"",
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out)["messages"], 1);
+    assert!(std::fs::metadata(&zip).unwrap().len() > 100);
+    let (ok, _, err) = cli(h, &["erase-contact", &contact], b"").await;
+    assert!(ok, "{err}");
+    let (ok, out, err) = cli(h, &["conversations", "--json"], b"").await;
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out)["items"], json!([]));
+    let (ok, out, err) = cli(h, &["activity", "--verify", "--json"], b"").await;
+    assert!(ok, "{err}");
+    let actions: Vec<String> = json_of(&out)["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(actions.iter().any(|a| a.contains("erase")), "{actions:?}");
+    assert!(actions.iter().any(|a| a.contains("export")), "{actions:?}");
+    // Signing out keeps the history but refuses workspace commands.
+    let (ok, _, err) = cli(h, &["logout"], b"").await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(h, &["conversations"], b"").await;
+    assert!(!ok);
+    assert!(err.contains("not signed in"), "{err}");
     sim.stop();
     relay.stop().await;
 }

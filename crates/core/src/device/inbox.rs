@@ -347,6 +347,12 @@ impl Device {
         Ok(())
     }
 
+    /// Sends what is due in the outbox now (the background worker does this continuously; the
+    /// CLI, which exits, calls it after queueing).
+    pub async fn flush_outbox(&self) -> Result<crate::send::RunReport, DeviceError> {
+        Ok(self.session().await?.outbox.run_once().await?)
+    }
+
     /// Messages waiting in the outbox (queued or being sent).
     pub async fn outbox_count(&self) -> Result<i64, DeviceError> {
         self.session().await?;

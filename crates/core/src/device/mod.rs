@@ -180,6 +180,17 @@ impl Device {
         &self.inner.vault
     }
 
+    /// Who acts on this device, for the activity log (`Name <email>`), once signed in.
+    pub async fn actor(&self) -> Result<String, DeviceError> {
+        let s = self.session().await?;
+        Ok(format!("{} <{}>", s.account.user_name, s.account.email))
+    }
+
+    /// The signed-in workspace's id.
+    pub async fn workspace_id(&self) -> Result<String, DeviceError> {
+        Ok(self.session().await?.account.workspace_id)
+    }
+
     /// Events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<DeviceEvent> {
         self.inner.events.subscribe()

@@ -11,19 +11,17 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod workspace;
+
 use clap::{Parser, Subcommand};
 use std::time::Duration;
 
 use dataoptix_core::store::{Store, StoreError, DB_FILE};
-use dataoptix_core::sync::{
-    save_session, saved_syncer, RelayClient, SyncError, SyncProgress, Syncer,
-};
+use dataoptix_core::sync::{saved_syncer, SyncError, SyncProgress, Syncer};
 use dataoptix_core::vault::{
     KeySource, KeyringStore, PassphrasePurpose, PassphraseSource, Vault, VaultError,
     KEYRING_SERVICE, PASSPHRASE_ENV, STORE_KEY_RECORD,
 };
-use protocol::auth::RegisterRequest;
-use protocol::WorkspaceSecretKey;
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -46,31 +44,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Workspace(workspace::WorkspaceCommand),
     /// The vault: the master key (OS keyring or passphrase) and the secrets sealed under it.
     #[command(subcommand)]
     Vault(VaultCommand),
     /// The encrypted local store.
     #[command(subcommand)]
     Store(StoreCommand),
-    /// Registers a new workspace at a relay (password from stdin) and remembers the session:
-    /// token and workspace key sealed in the vault, relay URL in the store.
-    Register {
-        /// The relay's URL, e.g. https://relay.example.com (remembered).
-        #[arg(long)]
-        relay: String,
-        /// Your name.
-        #[arg(long)]
-        name: String,
-        /// Your email (the sign-in name).
-        #[arg(long)]
-        email: String,
-        /// The company (workspace) name.
-        #[arg(long)]
-        company: String,
-        /// This device's name in session lists.
-        #[arg(long, default_value = "dataoptix-cli")]
-        device_name: String,
-    },
     /// Claims a WhatsApp Business Account for the workspace at the relay.
     ClaimWaba {
         /// The WABA id.
@@ -192,13 +173,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Vault(VaultCommand::Get { name }) => vault_get(&ctx, &name),
         Command::Store(StoreCommand::Init) => store_cmd(&ctx, true),
         Command::Store(StoreCommand::Stats) => store_cmd(&ctx, false),
-        Command::Register {
-            relay,
-            name,
-            email,
-            company,
-            device_name,
-        } => register(&ctx, &relay, name, email, company, device_name),
+        Command::Workspace(command) => workspace::run(&ctx, command),
         Command::ClaimWaba { waba_id } => claim_waba(&ctx, &waba_id),
         Command::Sync { once } => sync_cmd(&ctx, once),
     }
@@ -399,55 +374,17 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .build()?)
 }
 
-fn register(
-    ctx: &Context<'_>,
-    relay: &str,
-    name: String,
-    email: String,
-    company: String,
-    device_name: String,
-) -> Result<(), Failure> {
-    let password = read_secret("the new account's password")?;
-    let password = String::from_utf8(password.to_vec())
-        .map_err(|_| Failure("the password is not UTF-8 text".into()))?;
-    let password = Zeroizing::new(password.trim_end_matches(['\r', '\n']).to_string());
-    let vault = ctx.vault()?;
-    let key = WorkspaceSecretKey::generate();
-    let store_key = vault.store_key()?;
-    let path = ctx.data_dir.join(DB_FILE);
-    let created = runtime()?.block_on(async {
-        let store = Store::open(&path, &store_key).await?;
-        let client = RelayClient::new(relay);
-        let created = client
-            .register(&RegisterRequest {
-                name,
-                email,
-                company,
-                password: password.to_string(),
-                workspace_public_key: key.public_key().to_base64(),
-                device_name,
-            })
-            .await?;
-        save_session(&vault, &store, client.base_url(), &created, &key).await?;
-        store.close().await;
-        Ok::<_, Failure>(created)
-    })?;
-    if ctx.json {
-        print_json(&json!({"workspace_id": created.workspace.id, "user_id": created.user.id}));
-    } else {
-        println!(
-            "Registered workspace {} at {relay}; session saved in the vault.",
-            created.workspace.company
-        );
-    }
-    Ok(())
-}
-
 /// The store and the saved relay session, or a plain explanation.
 async fn linked(ctx: &Context<'_>, vault: &Vault) -> Result<(Store, Syncer), Failure> {
     let path = ctx.data_dir.join(DB_FILE);
     let store = Store::open(&path, &vault.store_key()?).await?;
-    let syncer = saved_syncer(vault, &store).await?.ok_or_else(|| {
+    // A second handle on the same vault directory, so that device events carrying a number's
+    // token (`number_connected`) are applied into the vault, not kept raw.
+    let tokens = Vault::open(ctx.data_dir, ctx.keyring, ctx.passphrase)?;
+    let syncer = saved_syncer(vault, &store)
+        .await?
+        .map(|s| s.with_vault(std::sync::Arc::new(tokens)));
+    let syncer = syncer.ok_or_else(|| {
         Failure(
             "this device is not linked to a relay yet; run `dataoptix-cli register` first".into(),
         )
