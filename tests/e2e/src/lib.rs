@@ -9,19 +9,22 @@
 //!   the app sees a real Secret Service exactly as on a desktop;
 //! - its own `tauri-driver` + `WebKitWebDriver` pair on free ports.
 //!
-//! [`run`] starts all of it, hands a WebDriver client to the test body, saves a screenshot and the
-//! page source as artefacts (always, and a `-failure` copy when the body fails), and tears
-//! everything down.
+//! [`run`] starts all of it, hands a WebDriver client (and the world) to the test body, saves a
+//! screenshot and the page source as artefacts (always, and a `-failure` copy when the body
+//! fails), and tears everything down. [`ui`] has the waits and page helpers the bodies use;
+//! [`RecordingBrowser`] stands in for the browser the app opens.
 
+mod browser;
+pub mod ui;
 mod world;
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use fantoccini::{Client, Locator};
 
+pub use browser::RecordingBrowser;
 pub use world::World;
 
 /// How long to wait for the window's content before a test fails.
@@ -64,21 +67,28 @@ pub fn artifacts_dir() -> PathBuf {
 }
 
 /// Runs `body` against a freshly started app in a world of its own, named `name` in artefacts.
-pub async fn run<F, Fut>(name: &str, body: F) -> Result<()>
+///
+/// `prepare` runs in the world's fresh home before anything starts (see [`World::start`]) and
+/// returns extra environment variables for the app. `body` gets the WebDriver client and the
+/// world (for its environment, screenshots or a second launch of the app).
+pub async fn run<P, F>(name: &str, prepare: P, body: F) -> Result<()>
 where
-    F: FnOnce(Client) -> Fut,
-    Fut: Future<Output = Result<()>>,
+    P: FnOnce(&Path) -> Result<Vec<(String, String)>> + Send + 'static,
+    F: for<'w> AsyncFnOnce(Client, &'w World) -> Result<()>,
 {
     let app = app_binary()?;
-    let world = World::start(name).await?;
+    let started = std::time::Instant::now();
+    let world = World::start(name, prepare).await?;
     eprintln!(
-        "[e2e {name}] world ready (display, D-Bus, keyring, tauri-driver); launching the app"
+        "[e2e {name}] world ready (display, D-Bus, keyring, tauri-driver) in {:.1?}; launching the app",
+        started.elapsed()
     );
     let client = world.connect(&app).await?;
     eprintln!("[e2e {name}] WebDriver session open");
-    let outcome = body(client.clone()).await;
+    let outcome = body(client.clone(), &world).await;
     eprintln!(
-        "[e2e {name}] test body finished: {}",
+        "[e2e {name}] test body finished after {:.1?}: {}",
+        started.elapsed(),
         if outcome.is_ok() { "ok" } else { "FAILED" }
     );
 

@@ -2,10 +2,10 @@
 //! WebDriver server, all torn down together.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 
@@ -20,6 +20,7 @@ pub struct World {
     _dbus: DbusSession,
     _xvfb: Guarded,
     driver_port: u16,
+    name: String,
     display: String,
     env: Vec<(String, String)>,
     home: tempfile::TempDir,
@@ -27,29 +28,30 @@ pub struct World {
 
 impl World {
     /// Starts a private desktop named `name` (used in log file names).
-    pub async fn start(name: &str) -> Result<Self> {
-        Self::start_with_env(name, &[]).await
-    }
-
-    /// Like [`World::start`], with extra environment variables for the app (e.g. its data dir
-    /// or the relay URL).
-    pub async fn start_with_env(name: &str, extra_env: &[(&str, &str)]) -> Result<Self> {
+    ///
+    /// `prepare` runs once the throwaway home exists and before any process starts: it may
+    /// write files there (a fake browser, MIME defaults) and returns extra environment
+    /// variables for the app (e.g. the relay URL).
+    pub async fn start<P>(name: &str, prepare: P) -> Result<Self>
+    where
+        P: FnOnce(&Path) -> Result<Vec<(String, String)>> + Send + 'static,
+    {
         let name = name.to_owned();
-        let extra: Vec<(String, String)> = extra_env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
         // Everything below blocks on processes; keep it off the async runtime's threads.
-        tokio::task::spawn_blocking(move || Self::start_blocking(&name, extra)).await?
+        tokio::task::spawn_blocking(move || Self::start_blocking(&name, prepare)).await?
     }
 
-    fn start_blocking(name: &str, extra_env: Vec<(String, String)>) -> Result<Self> {
+    fn start_blocking<P>(name: &str, prepare: P) -> Result<Self>
+    where
+        P: FnOnce(&Path) -> Result<Vec<(String, String)>>,
+    {
         let home = tempfile::Builder::new()
             .prefix(&format!("dataoptix-e2e-{name}-"))
             .tempdir()?;
         let root = home.path().to_path_buf();
         std::fs::create_dir_all(root.join("logs"))?;
         let logs = root.join("logs");
+        let extra_env = prepare(&root)?;
 
         let (xvfb, display) = start_xvfb(&logs)?;
         let dbus = DbusSession::start(&root)?;
@@ -91,6 +93,7 @@ impl World {
             _dbus: dbus,
             _xvfb: xvfb,
             driver_port,
+            name: name.to_owned(),
             display,
             env,
             home,
@@ -128,6 +131,55 @@ impl World {
     /// The environment the app runs in (HOME, DISPLAY, D-Bus, XDG dirs, extras).
     pub fn env(&self) -> &[(String, String)] {
         &self.env
+    }
+
+    /// Launches `app` a second time in this world with `args`, as the desktop does when the
+    /// browser opens a `dataoptix://` link: single-instance hands the arguments to the running
+    /// app over this world's D-Bus and the second process exits. Returns its exit status; fails
+    /// if it is still running after [`crate::UI_TIMEOUT`] (it then became a second app instead
+    /// of forwarding), after stopping it. Its output is appended to `logs/second-launch.log`.
+    pub async fn launch_again(&self, app: &Path, args: &[&str]) -> Result<ExitStatus> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.logs_dir().join("second-launch.log"))?;
+        let mut child = tokio::process::Command::new(app)
+            .args(args)
+            .env_remove("WAYLAND_DISPLAY")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            // Its own group, so a second app that did not exit goes with its WebKit helpers.
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("launching {} again", app.display()))?;
+        match tokio::time::timeout(crate::UI_TIMEOUT, child.wait()).await {
+            Ok(status) => Ok(status?),
+            Err(_) => {
+                if let Some(pid) = child.id() {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", "--", &format!("-{pid}")])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status();
+                }
+                let _ = child.wait().await;
+                Err(anyhow!(
+                    "the second launch of {} did not exit within {:?}: it did not hand its \
+                     arguments to the running app; logs in {}",
+                    app.display(),
+                    crate::UI_TIMEOUT,
+                    self.logs_dir().display()
+                ))
+            }
+        }
+    }
+
+    /// The name the world was started with (artefact and log names).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The throwaway home directory.

@@ -1,26 +1,44 @@
-//! The app opens a real window under Xvfb and shows its name and version, read through IPC.
+//! A fresh install opens a real window under Xvfb, signed out, on the registration form with
+//! the relay URL the build (here: the environment) suggests.
 
 use anyhow::ensure;
+use e2e::ui::{self, testid};
+
+/// A relay nobody listens on: this test never submits the form.
+const DEFAULT_RELAY: &str = "https://relay.dataoptix.test:8443";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn window_shows_product_name_and_version() -> anyhow::Result<()> {
-    e2e::run("welcome-window", |client| async move {
-        let name = e2e::text_of(&client, "[data-testid=app-name]").await?;
-        ensure!(name == "DataOptix", "app name reads {name:?}");
+async fn a_fresh_app_shows_the_registration_form_with_the_default_relay() -> anyhow::Result<()> {
+    e2e::run(
+        "first-start",
+        |_home| {
+            Ok(vec![(
+                "DATAOPTIX_DEFAULT_RELAY".to_owned(),
+                DEFAULT_RELAY.to_owned(),
+            )])
+        },
+        async |client, _world| {
+            // The session state arrives through IPC after the first paint; the form follows.
+            ui::expect_registration_form(&client).await?;
+            let selected = ui::element(&client, &testid("auth-tab-register"))
+                .await?
+                .attr("aria-selected")
+                .await?;
+            ensure!(
+                selected.as_deref() == Some("true"),
+                "the register tab is not the selected one: aria-selected={selected:?}"
+            );
+            let relay = ui::value_of(&client, &testid("register-relay")).await?;
+            ensure!(relay == DEFAULT_RELAY, "the relay field holds {relay:?}");
+            for field in ["register-email", "register-company", "register-password"] {
+                let value = ui::value_of(&client, &testid(field)).await?;
+                ensure!(value.is_empty(), "{field} is prefilled with {value:?}");
+            }
 
-        // The version arrives through the typed `app_info` IPC command, after first paint.
-        let version = e2e::wait_for_text(&client, "[data-testid=app-version]", |text| {
-            text.contains(env!("CARGO_PKG_VERSION"))
-        })
-        .await?;
-        ensure!(
-            version.contains("v23.0"),
-            "Graph version missing in {version:?}"
-        );
-
-        let title = client.title().await?;
-        ensure!(title == "DataOptix", "window title is {title:?}");
-        Ok(())
-    })
+            let title = client.title().await?;
+            ensure!(title == "DataOptix", "window title is {title:?}");
+            Ok(())
+        },
+    )
     .await
 }

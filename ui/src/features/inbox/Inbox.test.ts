@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ConversationSummary } from '$lib/ipc';
+import type { ConversationSummary, MessageView } from '$lib/ipc';
 import { emitEvent, mockCommands, type CommandCall, type CommandHandler } from '$lib/ipc/testing';
 import { contact, conversation, conversations, message, NOW_S } from '../../test/fixtures';
 import Inbox from './Inbox.svelte';
@@ -170,6 +170,43 @@ describe('Inbox', () => {
       expect(log.filter((c) => c.cmd === 'mark_read')).toHaveLength(reads + 1);
     });
     expect(log.filter((c) => c.cmd === 'mark_read').at(-1)?.args).toEqual({ conversationId: 2 });
+  });
+
+  it('an inboxChanged event naming no conversation (a sync page) brings new ones and the open thread', async () => {
+    let items = [conversation(1)];
+    let status: MessageView['status'] = 'sent';
+    const { log } = setup([], {
+      list_conversations: () => ({ items, next: null }),
+      list_messages: (args) => ({
+        items: [
+          message({
+            id: 100,
+            conversationId: Number(args?.conversationId),
+            direction: 'out',
+            status,
+          }),
+        ],
+        next: null,
+      }),
+    });
+    await fireEvent.click((await screen.findAllByTestId('conversation-row'))[0] as HTMLElement);
+    await waitFor(() => {
+      expect(screen.getByTestId('message')).toHaveAttribute('data-status', 'sent');
+    });
+    const loads = log.filter((c) => c.cmd === 'list_conversations').length;
+
+    items = [conversation(2, { lastMessageAt: NOW_S + 60 }), conversation(1)];
+    status = 'read';
+    await emitEvent('inboxChanged', { conversationIds: [] });
+    await waitFor(() => {
+      expect(screen.getAllByTestId('conversation-row').map((r) => r.dataset.conversationId)).toEqual(['2', '1']);
+    });
+    await waitFor(() => {
+      expect(screen.getByTestId('message')).toHaveAttribute('data-status', 'read');
+    });
+    expect(log.filter((c) => c.cmd === 'list_conversations')).toHaveLength(loads + 1);
+    // No loading state: the open conversation stays open.
+    expect(screen.getByTestId('thread')).toHaveAttribute('data-conversation-id', '1');
   });
 
   it('empty states: connect WhatsApp without a number, waiting with one', async () => {

@@ -89,6 +89,30 @@ export class ConversationsStore {
     );
   }
 
+  /**
+   * Re-reads the newest page and merges it in, after an inboxChanged event that names no
+   * conversation (the sync applied a page: anything, including new conversations, may have
+   * changed). Shown rows stay put: no loading state. A load still in flight may have read
+   * before the change, so it is started again instead.
+   */
+  async refreshAll(): Promise<void> {
+    if (this.status !== 'ready') {
+      await this.load();
+      return;
+    }
+    const mine = this.#generation;
+    try {
+      const page = await listConversations(this.filter, null, CONVERSATION_PAGE);
+      if (mine !== this.#generation) return;
+      this.items = mergeConversations(this.items, page.items);
+      // Everything was loaded before; the new page may not be everything any more.
+      if (this.next === null) this.next = page.next;
+    } catch (error) {
+      // The rows shown are still right as of the last read; the next event tries again.
+      console.warn('DataOptix: inbox refresh failed', error);
+    }
+  }
+
   /** Sets a conversation's unread count locally (after markRead). */
   markReadLocally(id: number): void {
     this.items = this.items.map((c) => (c.id === id ? { ...c, unreadCount: 0 } : c));

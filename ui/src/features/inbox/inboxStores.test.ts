@@ -111,6 +111,22 @@ describe('ConversationsStore', () => {
     expect(store.get(3)?.unreadCount).toBe(1);
   });
 
+  it('refreshAll merges the newest page without a loading state and learns of a next page', async () => {
+    let page = { items: conversations(2), next: null as { ts: number; id: number } | null };
+    mockCommands({ list_conversations: () => page });
+    const store = new ConversationsStore();
+    await store.load();
+    page = {
+      items: [conversation(9, { lastMessageAt: 2_000_000_000 }), ...conversations(2)],
+      next: { ts: 1, id: 1 },
+    };
+    const refreshing = store.refreshAll();
+    expect(store.status).toBe('ready');
+    await refreshing;
+    expect(store.items.map((c) => c.id)).toEqual([9, 1, 2]);
+    expect(store.hasMore).toBe(true);
+  });
+
   it('does not add a refreshed conversation that fails the filter', async () => {
     mockCommands({
       list_conversations: () => ({ items: [conversation(1, { unreadCount: 2 })], next: null }),

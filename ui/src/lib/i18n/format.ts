@@ -10,10 +10,22 @@ let override: string | undefined;
 /** The user's preferred locales, most preferred first (from the webview's settings). */
 export function userLocales(): readonly string[] {
   if (override !== undefined) return [override];
-  if (typeof navigator !== 'undefined' && navigator.languages.length > 0) {
-    return navigator.languages;
+  if (typeof navigator !== 'undefined') {
+    // WebKitGTK passes the POSIX locale through: with LANG=C (or C.UTF-8, POSIX) the
+    // language is "C", which every Intl constructor refuses with a RangeError — and a
+    // formatter that throws takes the whole list it renders with it. Keep valid tags only.
+    const valid = navigator.languages.filter(isLocale);
+    if (valid.length > 0) return valid;
   }
   return [FALLBACK_LOCALE];
+}
+
+function isLocale(tag: string): boolean {
+  try {
+    return Intl.getCanonicalLocales(tag).length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Forces one locale (settings, tests); `undefined` goes back to the system's. */

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { en } from './en';
 import {
   formatCurrency,
@@ -67,6 +67,20 @@ describe('format helpers', () => {
     expect(formatRelativeTime(instant - 5 * 60_000, instant)).toBe('5 minutes ago');
     expect(formatRelativeTime(instant + 2 * 3_600_000, instant)).toBe('in 2 hours');
     expect(formatRelativeTime(instant - 86_400_000, instant)).toBe('yesterday');
+  });
+
+  it('falls back to English when the system locale is not a language tag (LANG=C)', () => {
+    const languages = vi.spyOn(navigator, 'languages', 'get').mockReturnValue(['C']);
+    try {
+      setLocaleOverride(undefined);
+      expect(formatDate(instant, { dateStyle: 'long', timeZone: 'UTC' })).toBe('January 15, 2025');
+      expect(formatNumber(1234.5)).toBe('1,234.5');
+      languages.mockReturnValue(['C', 'de-DE']);
+      setLocaleOverride(undefined);
+      expect(formatNumber(1234.5)).toBe('1.234,5');
+    } finally {
+      languages.mockRestore();
+    }
   });
 
   it('formats lists', () => {

@@ -1,0 +1,463 @@
+//! The desktop store's budgets (issue #4), on generated data of realistic size, each beside a
+//! baseline measured in the same run:
+//!
+//! - catch-up apply rate: sealed webhook events → `sync::apply_page` (budget ≥ 30,000 events/s);
+//!   baseline: the same messages inserted with plain SQL, one transaction per page;
+//! - search, first page newest first (p95 < 20 ms); open a conversation (first screen of its
+//!   thread) and list the first screen of conversations (p95 < 5 ms each), through the same
+//!   `device::views` functions the app calls; baselines: the bare indexed SQL queries.
+//!
+//! The store (default 1,000,000 messages in 10,000 conversations; `DATAOPTIX_BENCH_MESSAGES`
+//! changes it) is generated once into the target dir and reused. Besides criterion's report,
+//! each query's p50/p95/p99 over `DATAOPTIX_BENCH_SAMPLES` (default 500) runs is printed and
+//! written to `<target>/dataoptix-bench/summary.json`. BENCHMARKS.md has the figures.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use dataoptix_core::device::views::{self, ConversationFilter};
+use dataoptix_core::store::Store;
+use dataoptix_core::sync::apply_page;
+use dataoptix_core::vault::MasterKey;
+use protocol::events::{Event, EventKind, EventPage};
+use protocol::WorkspaceSecretKey;
+use serde_json::json;
+use tokio::runtime::Runtime;
+
+const WORKSPACE: &str = "bench-workspace";
+const PHONE: &str = "109876543210";
+const WORDS: &[&str] = &[
+    "order", "delivery", "price", "cake", "bread", "tomorrow", "thanks", "hello", "invoice",
+    "address", "pickup", "sourdough", "croissant", "birthday", "gluten", "vegan", "open", "closed",
+    "monday", "friday", "payment", "receipt", "discount", "refund", "lisbon", "porto", "são",
+    "paulo", "café", "naïve", "smörgås", "straße", "ramen", "tapas", "zürich",
+];
+
+fn target_dir() -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"))
+        .join("dataoptix-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A fixed key, so the generated store can be reused between runs (benchmark data only).
+fn bench_key() -> MasterKey {
+    MasterKey::from_bytes(&[7u8; 32], "bench key").unwrap()
+}
+
+/// A deterministic text of 4–15 words.
+fn text(n: u64) -> String {
+    let mut x = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    let len = 4 + (x % 12) as usize;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            WORDS[(x >> 33) as usize % WORDS.len()]
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Opens (generating on first use) a store of `messages` messages in `conversations`
+/// conversations, 5 minutes apart per conversation, alternating in and out.
+async fn generated_store(messages: usize, conversations: usize) -> Store {
+    let path = target_dir().join(format!("store-{messages}-{conversations}.db"));
+    let ready = target_dir().join(format!("store-{messages}-{conversations}.ready"));
+    if !ready.exists() {
+        let _ = std::fs::remove_file(&path);
+        let started = Instant::now();
+        let store = Store::open(&path, &bench_key()).await.unwrap();
+        let pool = store.pool();
+        sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES (?, 'Bench', 0)")
+            .bind(WORKSPACE)
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO phone_numbers (id, workspace_id, waba_id, updated_at) VALUES (?, ?, '1', 0)",
+        )
+        .bind(PHONE)
+        .bind(WORKSPACE)
+        .execute(pool)
+        .await
+        .unwrap();
+        let per = messages / conversations;
+        let base: i64 = 1_700_000_000;
+        for c in 0..conversations {
+            let mut tx = store.begin_write().await.unwrap();
+            let wa_id = format!("{}", 15_550_000_000u64 + c as u64);
+            let contact: i64 = sqlx::query_scalar(
+                "INSERT INTO contacts (workspace_id, wa_id, phone_normalized, profile_name,
+                     created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0) RETURNING id",
+            )
+            .bind(WORKSPACE)
+            .bind(&wa_id)
+            .bind(&wa_id)
+            .bind(format!("Customer {c} {}", WORDS[c % WORDS.len()]))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+            let conv: i64 = sqlx::query_scalar(
+                "INSERT INTO conversations (workspace_id, phone_number_id, contact_id)
+                 VALUES (?, ?, ?) RETURNING id",
+            )
+            .bind(WORKSPACE)
+            .bind(PHONE)
+            .bind(contact)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+            let mut last = (0, 0);
+            for m in 0..per {
+                let n = (c * per + m) as u64;
+                let ts = base + (m as i64) * 300 + (c as i64 % 300);
+                let dir = if m % 2 == 0 { "in" } else { "out" };
+                let body = text(n);
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO messages (conversation_id, wamid, direction, kind, ts, from_id,
+                         text_body, status, raw_json, created_at)
+                     VALUES (?, ?, ?, 'text', ?, ?, ?, ?, ?, 0) RETURNING id",
+                )
+                .bind(conv)
+                .bind(format!("wamid.bench.{n}"))
+                .bind(dir)
+                .bind(ts)
+                .bind((dir == "in").then_some(&wa_id))
+                .bind(&body)
+                .bind((dir == "out").then_some("read"))
+                .bind(json!({"type": "text", "text": {"body": body}}).to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+                last = (id, ts);
+            }
+            sqlx::query(
+                "UPDATE conversations SET last_message_id = ?, last_message_at = ?,
+                     last_inbound_at = ?, unread_count = ? WHERE id = ?",
+            )
+            .bind(last.0)
+            .bind(last.1)
+            .bind(last.1 - 300)
+            .bind((c % 3) as i64)
+            .bind(conv)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+        sqlx::query("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query("ANALYZE").execute(pool).await.unwrap();
+        store.close().await;
+        std::fs::write(&ready, b"ok").unwrap();
+        println!(
+            "generated {messages} messages in {conversations} conversations in {:.1} s ({})",
+            started.elapsed().as_secs_f64(),
+            path.display()
+        );
+    }
+    Store::open(&path, &bench_key()).await.unwrap()
+}
+
+/// `count` sealed webhook events, one inbound text message each, from `count / 10` customers.
+fn sealed_events(key: &WorkspaceSecretKey, count: usize) -> Vec<EventPage> {
+    let public = key.public_key();
+    let events: Vec<Event> = (0..count)
+        .map(|i| {
+            let from = format!("{}", 16_660_000_000u64 + (i / 10) as u64);
+            let entry = json!({"id": "1", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE},
+                "contacts": [{"profile": {"name": format!("Catch-up {i}")}, "wa_id": from}],
+                "messages": [{"from": from, "id": format!("wamid.apply.{i}"),
+                    "timestamp": (1_700_000_000 + i).to_string(), "type": "text",
+                    "text": {"body": text(i as u64)}}]}}]});
+            let sealed = protocol::seal(&public, entry.to_string().as_bytes()).unwrap();
+            Event {
+                seq: i as i64 + 1,
+                id: uuid::Uuid::new_v4(),
+                kind: EventKind::MetaWebhook,
+                sealed: protocol::sealed::to_base64(&sealed),
+                created_at: time::OffsetDateTime::now_utc(),
+                origin_session: None,
+                client_event_id: None,
+            }
+        })
+        .collect();
+    events
+        .chunks(protocol::events::MAX_PAGE as usize)
+        .map(|chunk| EventPage {
+            next_after: chunk.last().map_or(0, |e| e.seq),
+            events: chunk.to_vec(),
+            resync_required: false,
+        })
+        .collect()
+}
+
+async fn empty_store(dir: &Path) -> Store {
+    let store = Store::open(&dir.join("apply.db"), &bench_key()).await.unwrap();
+    store.upsert_workspace(WORKSPACE, "Bench").await.unwrap();
+    store
+        .upsert_phone_number(&dataoptix_core::store::PhoneNumberInput {
+            id: PHONE.into(),
+            workspace_id: WORKSPACE.into(),
+            waba_id: "1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store
+}
+
+/// The baseline of the apply rate: the same messages, plain SQL, one transaction per page.
+async fn raw_insert(store: &Store, pages: &[EventPage]) {
+    let conv: i64 = sqlx::query_scalar(
+        "INSERT INTO contacts (workspace_id, wa_id, created_at, updated_at)
+         VALUES (?, 'raw', 0, 0) RETURNING id",
+    )
+    .bind(WORKSPACE)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    let conv: i64 = sqlx::query_scalar(
+        "INSERT INTO conversations (workspace_id, phone_number_id, contact_id) VALUES (?, ?, ?)
+         RETURNING id",
+    )
+    .bind(WORKSPACE)
+    .bind(PHONE)
+    .bind(conv)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    for page in pages {
+        let mut tx = store.begin_write().await.unwrap();
+        for e in &page.events {
+            sqlx::query(
+                "INSERT INTO messages (conversation_id, wamid, direction, kind, ts, text_body,
+                     raw_json, created_at) VALUES (?, ?, 'in', 'text', ?, ?, '{}', 0)
+                 ON CONFLICT(wamid) DO NOTHING",
+            )
+            .bind(conv)
+            .bind(format!("wamid.raw.{}", e.seq))
+            .bind(e.seq)
+            .bind(text(e.seq as u64))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+}
+
+fn percentiles(name: &str, mut samples: Vec<Duration>, summary: &mut serde_json::Map<String, serde_json::Value>) {
+    samples.sort();
+    let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
+    println!(
+        "{name:<40} p50 {:>8.3} ms   p95 {:>8.3} ms   p99 {:>8.3} ms   ({} runs)",
+        at(0.5),
+        at(0.95),
+        at(0.99),
+        samples.len()
+    );
+    summary.insert(
+        name.to_owned(),
+        json!({"p50_ms": at(0.5), "p95_ms": at(0.95), "p99_ms": at(0.99), "runs": samples.len()}),
+    );
+}
+
+fn benches(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let messages = env_usize("DATAOPTIX_BENCH_MESSAGES", 1_000_000);
+    let conversations = env_usize("DATAOPTIX_BENCH_CONVERSATIONS", 10_000);
+    let samples = env_usize("DATAOPTIX_BENCH_SAMPLES", 500);
+    let apply_events = env_usize("DATAOPTIX_BENCH_APPLY_EVENTS", 20_000);
+    let mut summary = serde_json::Map::new();
+
+    // --- Catch-up apply rate -------------------------------------------------------------
+    let key = WorkspaceSecretKey::generate();
+    let pages = sealed_events(&key, apply_events);
+    let mut group = c.benchmark_group("apply");
+    group.sample_size(10).throughput(Throughput::Elements(apply_events as u64));
+    group.bench_function("sealed_webhooks_apply_page", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().unwrap();
+                let store = rt.block_on(empty_store(dir.path()));
+                (dir, store)
+            },
+            |(dir, store)| {
+                rt.block_on(async {
+                    for page in &pages {
+                        apply_page(&store, &key, WORKSPACE, page).await.unwrap();
+                    }
+                    store.close().await;
+                });
+                dir
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("baseline_raw_sql_insert", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().unwrap();
+                let store = rt.block_on(empty_store(dir.path()));
+                (dir, store)
+            },
+            |(dir, store)| {
+                rt.block_on(async {
+                    raw_insert(&store, &pages).await;
+                    store.close().await;
+                });
+                dir
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+    // One timed pass of each for the summary (events per second).
+    for (name, raw) in [("apply_events_per_second", false), ("baseline_raw_rows_per_second", true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = rt.block_on(empty_store(dir.path()));
+        let started = Instant::now();
+        rt.block_on(async {
+            if raw {
+                raw_insert(&store, &pages).await;
+            } else {
+                for page in &pages {
+                    apply_page(&store, &key, WORKSPACE, page).await.unwrap();
+                }
+            }
+        });
+        let rate = apply_events as f64 / started.elapsed().as_secs_f64();
+        println!("{name:<40} {rate:>10.0} /s ({apply_events} events)");
+        summary.insert(name.to_owned(), json!(rate.round()));
+        rt.block_on(store.close());
+    }
+
+    // --- Reads on the large store --------------------------------------------------------
+    let store = rt.block_on(generated_store(messages, conversations));
+    let filter = ConversationFilter::default();
+    // A conversation in the middle of the list.
+    let conv_id: i64 = rt
+        .block_on(
+            sqlx::query_scalar("SELECT id FROM conversations ORDER BY id LIMIT 1 OFFSET ?")
+                .bind((conversations / 2) as i64)
+                .fetch_one(store.pool()),
+        )
+        .unwrap();
+    let now = 1_700_000_000 + 3_600;
+
+    let mut group = c.benchmark_group("reads");
+    group.bench_function("conversations_first_screen", |b| {
+        b.iter(|| rt.block_on(views::conversations(&store, WORKSPACE, None, &filter, None, 50, now)).unwrap())
+    });
+    group.bench_function("baseline_conversations_raw_sql", |b| {
+        b.iter(|| {
+            rt.block_on(
+                sqlx::query_as::<_, (i64, i64)>(
+                    "SELECT id, last_message_at FROM conversations WHERE workspace_id = ?
+                     ORDER BY last_message_at DESC, id DESC LIMIT 50",
+                )
+                .bind(WORKSPACE)
+                .fetch_all(store.pool()),
+            )
+            .unwrap()
+        })
+    });
+    group.bench_function("open_conversation_first_screen", |b| {
+        b.iter(|| rt.block_on(views::messages(&store, conv_id, None, 50)).unwrap())
+    });
+    group.bench_function("baseline_thread_raw_sql", |b| {
+        b.iter(|| {
+            rt.block_on(
+                sqlx::query_as::<_, (i64, i64, Option<String>)>(
+                    "SELECT id, ts, text_body FROM messages WHERE conversation_id = ?
+                     ORDER BY ts DESC, id DESC LIMIT 50",
+                )
+                .bind(conv_id)
+                .fetch_all(store.pool()),
+            )
+            .unwrap()
+        })
+    });
+    group.bench_function("search_first_page", |b| {
+        b.iter(|| rt.block_on(views::search(&store, WORKSPACE, "sourdough croissant", 20)).unwrap())
+    });
+    group.bench_function("baseline_search_raw_fts", |b| {
+        b.iter(|| {
+            rt.block_on(
+                sqlx::query_as::<_, (i64,)>(
+                    r#"SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+                     WHERE messages_fts MATCH '"sourdough"* "croissant"*'
+                     ORDER BY m.ts DESC, m.id DESC LIMIT 20"#,
+                )
+                .fetch_all(store.pool()),
+            )
+            .unwrap()
+        })
+    });
+    group.finish();
+
+    // Percentiles (the budgets are p95).
+    let time = |f: &dyn Fn()| {
+        (0..samples)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .collect::<Vec<_>>()
+    };
+    percentiles(
+        "conversations_first_screen",
+        time(&|| {
+            rt.block_on(views::conversations(&store, WORKSPACE, None, &filter, None, 50, now)).unwrap();
+        }),
+        &mut summary,
+    );
+    percentiles(
+        "open_conversation_first_screen",
+        time(&|| {
+            rt.block_on(views::messages(&store, conv_id, None, 50)).unwrap();
+        }),
+        &mut summary,
+    );
+    // Search terms vary so the page cache is not the only thing measured.
+    let terms = ["sourdough croissant", "delivery friday", "cafe", "sao paulo", "refund", "vegan birthday cake"];
+    let counter = std::cell::Cell::new(0usize);
+    percentiles(
+        "search_first_page",
+        time(&|| {
+            let q = terms[counter.get() % terms.len()];
+            counter.set(counter.get() + 1);
+            rt.block_on(views::search(&store, WORKSPACE, q, 20)).unwrap();
+        }),
+        &mut summary,
+    );
+    summary.insert("messages".into(), json!(messages));
+    summary.insert("conversations".into(), json!(conversations));
+    std::fs::write(
+        target_dir().join("summary.json"),
+        serde_json::to_string_pretty(&summary).unwrap(),
+    )
+    .unwrap();
+    rt.block_on(store.close());
+}
+
+criterion_group!(store_benches, benches);
+criterion_main!(store_benches);

@@ -1,0 +1,633 @@
+//! The main journey in the real window, against the real relay (in process) with the Cloud API
+//! simulator as its Graph API and webhook sender:
+//!
+//! register → Connect WhatsApp (the browser the app opens is a recorder; the Embedded Signup
+//! page's completion is played against the relay; the `dataoptix://` link comes back the way
+//! the OS delivers it: a second launch of the app binary, forwarded by single-instance) → a
+//! customer writes → the owner replies and watches the ticks reach "read" → hostile content
+//! stays text → full-text search finds an earlier message.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use dataoptix_sim::{RunningSim, SimConfig};
+use e2e::ui::{self, testid};
+use e2e::{RecordingBrowser, World, UI_TIMEOUT};
+use fantoccini::Client;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+const SECRET: &str = "e2e-journey-app-secret";
+const CONFIG_ID: &str = "cfg-e2e-journey";
+// Short: WebKitWebDriver types about 80 ms a key.
+const PASSWORD: &str = "Crumbs&Co-2026";
+const PIN: &str = "246810";
+
+const CUSTOMER: &str = "16505551234";
+const CUSTOMER_NAME: &str = "Sheena Nelson";
+const FIRST_MESSAGE: &str = "Hello! Do you deliver croissants on Sundays?";
+const REPLY: &str = "Yes, Sundays from 8 to 11!";
+
+/// What a hostile customer may send. Each must reach the thread as the exact text, and none
+/// may become markup, run script or become a link.
+const HOSTILE: [&str; 4] = [
+    "<script>window.__pwned=1</script>",
+    "<img src=x onerror=\"window.__pwned=1\">",
+    "[Track your order](javascript:alert(1)) javascript:alert(1)",
+    // U+202E RIGHT-TO-LEFT OVERRIDE: "invoice.exe" disguised as a PDF when rendered.
+    "Your invoice: \u{202E}fdp.exe",
+];
+
+/// The relay (in process, on a free port) with the simulator as its Graph API and the
+/// simulator's webhooks pointed at it.
+struct Servers {
+    base: String,
+    sim: RunningSim,
+    stop: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    relay: relay::Relay,
+    _dir: tempfile::TempDir,
+}
+
+impl Servers {
+    /// The relay's listener first (the simulator needs its webhook URL), then the simulator,
+    /// then the relay configured with the simulator as its Graph API.
+    async fn start() -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let mut sim_config = SimConfig {
+            webhook_url: Some(format!("{base}/webhooks/meta")),
+            ..SimConfig::for_tests(SECRET)
+        };
+        // Slow enough that the window shows the ticks move, fast enough for a test.
+        sim_config.statuses.sent_delay_ms = 150;
+        sim_config.statuses.delivered_delay_ms = 400;
+        sim_config.statuses.read_delay_ms = Some(800);
+        let sim = dataoptix_sim::spawn(sim_config)
+            .await
+            .context("starting the simulator")?;
+        let mut config = relay::Config::for_tests(dir.path(), SECRET);
+        config.public_origin = Some(base.clone());
+        config.graph_base_url = sim.info.base_url.clone();
+        config.graph_version = sim.info.graph_version.clone();
+        config.meta_app_id = Some(sim.info.app_id.clone());
+        config.meta_config_id = Some(CONFIG_ID.into());
+        config.sdk_url = Some(sim.info.sdk_url.clone());
+        let relay = relay::Relay::open(config)
+            .await
+            .context("opening the relay")?;
+        let router = relay::app(relay.state());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        Ok(Self {
+            base,
+            sim,
+            stop: Some(stop),
+            server,
+            relay,
+            _dir: dir,
+        })
+    }
+
+    async fn stop(mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // The app is gone by now; a stream it left open must not hold the test.
+        match tokio::time::timeout(Duration::from_secs(10), &mut self.server).await {
+            Ok(served) => served??,
+            Err(_) => self.server.abort(),
+        }
+        self.relay.close().await.context("closing the relay")?;
+        self.sim.stop();
+        Ok(())
+    }
+
+    /// What the onboarding page does once Meta's flow finishes (the simulator plays Meta):
+    /// report code, ids and PIN to the relay. Returns the signup and the page's redirect.
+    async fn finish_signup_on_the_page(&self, session_id: &str) -> Result<(Value, String)> {
+        let http = reqwest::Client::new();
+        let signup: Value = http
+            .post(self.sim.control_url("/signup/session"))
+            .json(
+                &json!({"app_id": self.sim.info.app_id, "config_id": CONFIG_ID,
+                "business_name": "Panadería Ana"}),
+            )
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let response = http
+            .post(format!("{}/onboarding/{session_id}/complete", self.base))
+            .json(&json!({"event": "FINISH", "code": signup["code"],
+                "waba_id": signup["waba_id"], "phone_number_id": signup["phone_number_id"],
+                "business_id": signup["business_id"], "pin": PIN}))
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        ensure!(
+            status.is_success(),
+            "the relay refused the completion: {body}"
+        );
+        let redirect = body["redirect"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no redirect in {body}"))?
+            .to_owned();
+        Ok((signup, redirect))
+    }
+
+    /// The customer sends `text` to `phone_number_id`; returns the message's wamid.
+    async fn customer_writes(&self, phone_number_id: &str, text: &str) -> Result<String> {
+        let sent: Value = reqwest::Client::new()
+            .post(self.sim.control_url("/inbound"))
+            .json(&json!({"from": CUSTOMER, "name": CUSTOMER_NAME,
+                "phone_number_id": phone_number_id, "type": "text", "text": {"body": text}}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        sent["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("the simulator returned no message id: {sent}"))
+    }
+
+    /// What the business sent to the customer, as Meta (the simulator) recorded it.
+    async fn sent_to_customer(&self) -> Result<Vec<Value>> {
+        let sent: Value = reqwest::get(self.sim.control_url(&format!("/sent?to={CUSTOMER}")))
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(sent["data"].as_array().cloned().unwrap_or_default())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn register_connect_receive_reply_and_search_in_the_real_window() -> Result<()> {
+    let servers = Servers::start().await?;
+    let relay_base = servers.base.clone();
+    let browser: Arc<OnceLock<RecordingBrowser>> = Arc::new(OnceLock::new());
+    let installed = Arc::clone(&browser);
+    let outcome = e2e::run(
+        "journey",
+        move |home| {
+            let recorder = RecordingBrowser::install(home)?;
+            let browser_env = recorder.env();
+            installed
+                .set(recorder)
+                .map_err(|_| anyhow!("the browser was installed twice"))?;
+            Ok(vec![
+                ("DATAOPTIX_DEFAULT_RELAY".to_owned(), relay_base),
+                browser_env,
+            ])
+        },
+        async |client, world| {
+            let browser = browser
+                .get()
+                .ok_or_else(|| anyhow!("the world was started without the recording browser"))?;
+            journey(&client, world, &servers, browser).await
+        },
+    )
+    .await;
+    let stopped = servers.stop().await;
+    outcome?;
+    stopped
+}
+
+/// Times each stage, for the test's output.
+struct Stages {
+    started: Instant,
+    last: Instant,
+}
+
+impl Stages {
+    fn new() -> Self {
+        let now = Instant::now();
+        Self {
+            started: now,
+            last: now,
+        }
+    }
+
+    fn done(&mut self, stage: &str) {
+        let now = Instant::now();
+        eprintln!(
+            "[e2e journey] {stage}: {:.1?} (total {:.1?})",
+            now - self.last,
+            now - self.started
+        );
+        self.last = now;
+    }
+}
+
+async fn journey(
+    client: &Client,
+    world: &World,
+    servers: &Servers,
+    browser: &RecordingBrowser,
+) -> Result<()> {
+    let mut stages = Stages::new();
+    register(client, world, servers).await?;
+    stages.done("registered");
+    let number = connect(client, world, servers, browser).await?;
+    stages.done("number connected through Embedded Signup and the deep link");
+    let (conversation, first_wamid) = receive(client, world, servers, &number).await?;
+    stages.done("customer message received and shown");
+    reply_and_watch_the_ticks(client, servers).await?;
+    stages.done("reply sent, ticks reached read");
+    hostile_content_stays_text(client, world, servers, &number).await?;
+    stages.done("hostile content shown as text");
+    search(client, &conversation, &first_wamid).await?;
+    stages.done("search");
+    Ok(())
+}
+
+/// The first start shows the registration form with the relay prefilled; the owner registers.
+async fn register(client: &Client, world: &World, servers: &Servers) -> Result<()> {
+    ui::expect_registration_form(client).await?;
+    let relay = ui::value_of(client, &testid("register-relay")).await?;
+    ensure!(
+        relay == servers.base,
+        "the relay field holds {relay:?}, not DATAOPTIX_DEFAULT_RELAY {:?}",
+        servers.base
+    );
+    for (field, value) in [
+        ("register-name", "Ana Owner"),
+        ("register-email", "ana@panaderia.example"),
+        ("register-company", "Panadería Ana"),
+        ("register-password", PASSWORD),
+        ("register-password-confirm", PASSWORD),
+    ] {
+        ui::type_into(client, &testid(field), value).await?;
+    }
+    ui::screenshot(client, world, "register").await?;
+    ui::click(client, &testid("register-submit")).await?;
+    // Signed in without a number: the app goes straight to Connect WhatsApp.
+    let connect = testid("connect-whatsapp");
+    let error = testid("auth-error");
+    let outcome = ui::eventually("the Connect WhatsApp screen", UI_TIMEOUT, async || {
+        if ui::exists(client, &connect).await? {
+            return Ok(Some(None));
+        }
+        if ui::exists(client, &error).await? {
+            return Ok(Some(Some(ui::text_content(client, &error).await?)));
+        }
+        Ok(None)
+    })
+    .await?;
+    if let Some(error) = outcome {
+        bail!("registering failed in the window: {error}");
+    }
+    Ok(())
+}
+
+/// Connect WhatsApp → the page opens in "the browser" → Meta's flow finishes there → the
+/// `dataoptix://` link reaches the running app through a second launch. Returns the
+/// connected number's id.
+async fn connect(
+    client: &Client,
+    world: &World,
+    servers: &Servers,
+    browser: &RecordingBrowser,
+) -> Result<String> {
+    let app = e2e::app_binary()?;
+    ui::screenshot(client, world, "connect").await?;
+    ui::click(client, &testid("connect-whatsapp")).await?;
+
+    let url = browser.wait_for_url(UI_TIMEOUT).await?;
+    let page = format!("{}/onboarding/", servers.base);
+    let session_id = url
+        .strip_prefix(&page)
+        .filter(|id| !id.is_empty() && !id.contains(['/', '?', '#']))
+        .ok_or_else(|| anyhow!("the app opened {url:?}, not a page under {page}"))?
+        .to_owned();
+    let waiting = format!("{}[data-state=\"waiting\"]", testid("onboarding-status"));
+    ui::element(client, &waiting).await?;
+
+    // The OS path for links works end to end: a link for a session this app did not start,
+    // handed over by a second launch, is refused with a notice (and changes nothing).
+    let foreign = format!(
+        "dataoptix://onboarding/complete?session={}",
+        "A".repeat(session_id.len().max(16))
+    );
+    let status = world.launch_again(&app, &[&foreign]).await?;
+    ensure!(
+        status.success(),
+        "the second launch with a link exited with {status}"
+    );
+    ui::element(client, &testid("deep-link-rejected")).await?;
+    ui::click(client, &format!("{} button", testid("deep-link-rejected"))).await?;
+    ensure!(
+        ui::exists(client, &waiting).await?,
+        "a refused link changed the Connect screen"
+    );
+
+    let (signup, redirect) = servers.finish_signup_on_the_page(&session_id).await?;
+    ensure!(
+        redirect == format!("dataoptix://onboarding/complete?session={session_id}"),
+        "the page would redirect to {redirect:?}"
+    );
+    let number = signup["phone_number_id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no phone_number_id in {signup}"))?
+        .to_owned();
+    let status = world.launch_again(&app, &[&redirect]).await?;
+    ensure!(
+        status.success(),
+        "the second launch with the onboarding link exited with {status}"
+    );
+    ensure!(
+        browser.opened().len() == 1,
+        "the browser was asked to open more than the onboarding page: {:?}",
+        browser.opened()
+    );
+
+    let card = ui::element(client, &testid("connected-number")).await?;
+    let shown = card.attr("data-phone-number-id").await?;
+    ensure!(
+        shown.as_deref() == Some(number.as_str()),
+        "the window shows number {shown:?}, Embedded Signup connected {number}"
+    );
+    let display = signup["display_phone_number"].as_str().unwrap_or_default();
+    let text = ui::text_content(client, &testid("connected-number")).await?;
+    ensure!(
+        !display.is_empty() && text.contains(display),
+        "the number card reads {text:?}, expected the display number {display:?}"
+    );
+    ui::click(client, &testid("connect-done")).await?;
+    ui::element(client, &testid("inbox-empty")).await?;
+    Ok(number)
+}
+
+/// A customer writes through Meta; the conversation appears and its thread shows the text.
+/// Returns the conversation id and the message's wamid.
+async fn receive(
+    client: &Client,
+    world: &World,
+    servers: &Servers,
+    number: &str,
+) -> Result<(String, String)> {
+    let wamid = servers.customer_writes(number, FIRST_MESSAGE).await?;
+    let conversation = ui::eventually("the customer's conversation row", UI_TIMEOUT, async || {
+        let rows = ui::js(
+            client,
+            "return Array.from(document.querySelectorAll('[data-testid=conversation-row]'))\
+               .map(r => [r.getAttribute('data-conversation-id'), r.textContent]);",
+            vec![],
+        )
+        .await?;
+        Ok(rows.as_array().and_then(|rows| {
+            rows.iter().find_map(|row| {
+                let text = row[1].as_str()?;
+                text.contains(CUSTOMER_NAME)
+                    .then(|| row[0].as_str().map(str::to_owned))
+                    .flatten()
+            })
+        }))
+    })
+    .await?;
+    ui::screenshot(client, world, "inbox").await?;
+    ui::click(
+        client,
+        &format!(
+            "{}[data-conversation-id=\"{conversation}\"]",
+            testid("conversation-row")
+        ),
+    )
+    .await?;
+    let message = wait_for_message(client, "the customer's message in the thread", |m| {
+        m.text.as_deref() == Some(FIRST_MESSAGE)
+    })
+    .await?;
+    ensure!(!message.out, "the customer's message is drawn as outgoing");
+    ensure!(
+        message.wamid.as_deref() == Some(wamid.as_str()),
+        "the thread's message has wamid {:?}, Meta sent {wamid}",
+        message.wamid
+    );
+    let window = ui::element(client, &testid("window-state"))
+        .await?
+        .attr("data-open")
+        .await?;
+    ensure!(
+        window.as_deref() == Some("true"),
+        "the 24-hour window should be open after the customer wrote (data-open={window:?})"
+    );
+    Ok((conversation, wamid))
+}
+
+/// The owner replies with the composer; the bubble's status climbs to `read` and never goes
+/// back, and Meta received exactly that text.
+async fn reply_and_watch_the_ticks(client: &Client, servers: &Servers) -> Result<()> {
+    ui::type_into(client, &testid("composer-input"), REPLY).await?;
+    ui::click(client, &testid("composer-send")).await?;
+
+    let rank = |status: &str| {
+        ["pending", "sent", "delivered", "read"]
+            .iter()
+            .position(|s| *s == status)
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let reply = ui::eventually("the reply to be read", UI_TIMEOUT, async || {
+        let Some(message) = thread_messages(client)
+            .await?
+            .into_iter()
+            .find(|m| m.out && m.text.as_deref() == Some(REPLY))
+        else {
+            return Ok(None);
+        };
+        let status = message.status.clone().unwrap_or_default();
+        if status == "failed" {
+            bail!("the reply failed: {message:?}");
+        }
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        Ok((status == "read").then_some(message))
+    })
+    .await
+    .with_context(|| format!("statuses seen on the reply: {seen:?}"))?;
+    let ranks: Vec<_> = seen.iter().map(|s| rank(s)).collect();
+    ensure!(
+        ranks.iter().all(Option::is_some) && ranks.windows(2).all(|w| w[0] < w[1]),
+        "the reply's status went {seen:?}: unknown or backwards"
+    );
+    eprintln!("[e2e journey] reply statuses seen in the window: {seen:?}");
+    let composer = ui::value_of(client, &testid("composer-input")).await?;
+    ensure!(
+        composer.is_empty(),
+        "the composer still holds {composer:?} after sending"
+    );
+
+    let wamid = reply
+        .wamid
+        .ok_or_else(|| anyhow!("the read reply has no wamid in the window"))?;
+    let sent = servers.sent_to_customer().await?;
+    let at_meta = sent
+        .iter()
+        .find(|m| m["id"] == wamid.as_str())
+        .ok_or_else(|| anyhow!("Meta has no message {wamid}; it has {sent:?}"))?;
+    ensure!(
+        at_meta["request"]["text"]["body"] == REPLY,
+        "Meta received {:?}",
+        at_meta["request"]
+    );
+    ensure!(
+        at_meta["statuses"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s == "read")),
+        "Meta never reported the reply read: {at_meta}"
+    );
+    Ok(())
+}
+
+/// Markup, script, `javascript:` links and bidi overrides from a customer are shown as the
+/// exact text they sent: nothing is parsed, run or linked.
+async fn hostile_content_stays_text(
+    client: &Client,
+    world: &World,
+    servers: &Servers,
+    number: &str,
+) -> Result<()> {
+    for text in HOSTILE {
+        servers.customer_writes(number, text).await?;
+    }
+    ui::eventually(
+        "every hostile message in the thread",
+        UI_TIMEOUT,
+        async || {
+            let texts: Vec<String> = thread_messages(client)
+                .await?
+                .into_iter()
+                .filter_map(|m| m.text)
+                .collect();
+            Ok(HOSTILE
+                .iter()
+                .all(|h| texts.iter().any(|t| t == h))
+                .then_some(()))
+        },
+    )
+    .await?;
+    let injected = ui::js(
+        client,
+        "return document.querySelectorAll(\
+           '[data-testid=thread] img[src=\"x\"], [data-testid=thread] script, \
+            [data-testid=thread] a[href^=\"javascript:\" i]').length;",
+        vec![],
+    )
+    .await?;
+    ensure!(
+        injected == json!(0),
+        "customer text became markup in the thread: {injected} injected elements"
+    );
+    let pwned = ui::js(client, "return typeof window.__pwned;", vec![]).await?;
+    ensure!(
+        pwned == json!("undefined"),
+        "customer text ran script: window.__pwned is {pwned}"
+    );
+    ui::screenshot(client, world, "thread").await?;
+    Ok(())
+}
+
+/// A word from the first message finds it; the result opens its conversation.
+async fn search(client: &Client, conversation: &str, first_wamid: &str) -> Result<()> {
+    ui::type_into(client, &testid("search-input"), "croissants").await?;
+    let hit = format!("{}[data-wamid=\"{first_wamid}\"]", testid("search-result"));
+    let result = ui::element(client, &hit).await?;
+    let text = ui::text_content(client, &hit).await?;
+    ensure!(
+        text.contains(CUSTOMER_NAME) && text.contains("croissants"),
+        "the search result reads {text:?}"
+    );
+    let others = ui::js(
+        client,
+        "return document.querySelectorAll('[data-testid=search-result]').length;",
+        vec![],
+    )
+    .await?;
+    ensure!(
+        others == json!(1),
+        "\"croissants\" is in one message, the search shows {others} results"
+    );
+    result.click().await?;
+    ui::element(
+        client,
+        &format!(
+            "{}[data-conversation-id=\"{conversation}\"]",
+            testid("thread")
+        ),
+    )
+    .await?;
+    let query = ui::value_of(client, &testid("search-input")).await?;
+    ensure!(
+        query.is_empty(),
+        "opening a result leaves the search at {query:?}"
+    );
+    Ok(())
+}
+
+/// One bubble of the open thread, as the page draws it.
+#[derive(Debug, Clone)]
+struct Bubble {
+    text: Option<String>,
+    status: Option<String>,
+    wamid: Option<String>,
+    out: bool,
+}
+
+async fn thread_messages(client: &Client) -> Result<Vec<Bubble>> {
+    let rows = ui::js(
+        client,
+        "return Array.from(document.querySelectorAll(\
+           '[data-testid=thread] [data-testid=message]')).map(m => {\
+           const text = m.querySelector('[data-testid=message-text]');\
+           return { text: text === null ? null : text.textContent,\
+                    status: m.getAttribute('data-status'),\
+                    wamid: m.getAttribute('data-wamid'),\
+                    out: m.classList.contains('out') };\
+         });",
+        vec![],
+    )
+    .await?;
+    let owned = |v: &Value| v.as_str().map(str::to_owned);
+    Ok(rows
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| Bubble {
+                    text: owned(&row["text"]),
+                    status: owned(&row["status"]),
+                    wamid: owned(&row["wamid"]),
+                    out: row["out"].as_bool().unwrap_or(false),
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+async fn wait_for_message(
+    client: &Client,
+    what: &str,
+    accept: impl Fn(&Bubble) -> bool,
+) -> Result<Bubble> {
+    ui::eventually(what, UI_TIMEOUT, async || {
+        Ok(thread_messages(client).await?.into_iter().find(&accept))
+    })
+    .await
+}
