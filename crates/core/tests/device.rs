@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use dataoptix_core::device::views::ConversationFilter;
@@ -16,26 +15,22 @@ use dataoptix_core::device::{
 use dataoptix_core::vault::{MemoryStore, PassphraseSource};
 use dataoptix_sim::{RunningSim, SimConfig};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
-const SECRET: &str = "device-test-app-secret";
+mod common;
+use common::{TestRelay, PASSWORD, SECRET};
+
 const CONFIG_ID: &str = "cfg-device";
-const PASSWORD: &str = "correct horse battery staple";
 
 struct World {
     base: String,
     sim: RunningSim,
-    stop: Option<oneshot::Sender<()>>,
-    server: tokio::task::JoinHandle<()>,
-    relay: Option<relay::Relay>,
-    _dir: tempfile::TempDir,
+    relay: TestRelay,
 }
 
 impl World {
     /// The relay's listener first (the simulator needs its webhook URL), then the simulator,
     /// then the relay configured with the simulator as its Graph API.
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let sim = dataoptix_sim::spawn(SimConfig {
@@ -44,43 +39,20 @@ impl World {
         })
         .await
         .unwrap();
-        let mut config = relay::Config::for_tests(dir.path(), SECRET);
-        config.public_origin = Some(base.clone());
-        config.graph_base_url = sim.info.base_url.clone();
-        config.graph_version = sim.info.graph_version.clone();
-        config.meta_app_id = Some(sim.info.app_id.clone());
-        config.meta_config_id = Some(CONFIG_ID.into());
-        config.sdk_url = Some(sim.info.sdk_url.clone());
-        let relay = relay::Relay::open(config).await.unwrap();
-        let router = relay::app(relay.state());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-        Self {
-            base,
-            sim,
-            stop: Some(stop),
-            server,
-            relay: Some(relay),
-            _dir: dir,
-        }
+        let info = sim.info.clone();
+        let relay = TestRelay::serve(listener, SECRET, |config| {
+            config.graph_base_url = info.base_url.clone();
+            config.graph_version = info.graph_version.clone();
+            config.meta_app_id = Some(info.app_id.clone());
+            config.meta_config_id = Some(CONFIG_ID.into());
+            config.sdk_url = Some(info.sdk_url.clone());
+        })
+        .await;
+        Self { base, sim, relay }
     }
 
-    async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        (&mut self.server).await.unwrap();
-        self.relay.take().unwrap().close().await.unwrap();
+    async fn stop(self) {
+        self.relay.stop().await;
     }
 
     /// What the onboarding page does once Meta's flow finishes: report code, ids and PIN.

@@ -36,11 +36,30 @@ pub struct TestRelay {
 
 impl TestRelay {
     pub async fn start(secret: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_configured(secret, |_| {}).await
+    }
+
+    /// A relay whose configuration `configure` adjusts (e.g. the simulator as its Graph API).
+    pub async fn start_configured(
+        secret: &str,
+        configure: impl FnOnce(&mut relay::Config),
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(listener, secret, configure).await
+    }
+
+    /// Serves on an already bound `listener` — bind first when something started before the
+    /// relay (the simulator) needs its URL.
+    pub async fn serve(
+        listener: tokio::net::TcpListener,
+        secret: &str,
+        configure: impl FnOnce(&mut relay::Config),
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut config = relay::Config::for_tests(dir.path(), secret);
         config.public_origin = Some(base.clone());
+        configure(&mut config);
         let relay = relay::Relay::open(config).await.unwrap();
         let router = relay::app(relay.state());
         let (stop, stopped) = oneshot::channel::<()>();

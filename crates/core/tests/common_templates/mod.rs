@@ -6,7 +6,6 @@
 // report a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use cloud_api::client::{ClientConfig, CloudApiClient};
@@ -17,56 +16,10 @@ use dataoptix_sim::{RunningSim, SimConfig};
 use protocol::auth::{RegisterRequest, SignInRequest};
 use protocol::WorkspaceSecretKey;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 pub const SECRET: &str = "test-app-secret";
 
-pub struct TestRelay {
-    pub base: String,
-    stop: Option<oneshot::Sender<()>>,
-    server: tokio::task::JoinHandle<()>,
-    relay: Option<relay::Relay>,
-    _dir: tempfile::TempDir,
-}
-
-impl TestRelay {
-    pub async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let mut config = relay::Config::for_tests(dir.path(), SECRET);
-        config.public_origin = Some(base.clone());
-        let relay = relay::Relay::open(config).await.unwrap();
-        let router = relay::app(relay.state());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-        Self {
-            base,
-            stop: Some(stop),
-            server,
-            relay: Some(relay),
-            _dir: dir,
-        }
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        (&mut self.server).await.unwrap();
-        self.relay.take().unwrap().close().await.unwrap();
-    }
-}
+pub use crate::common::TestRelay;
 
 /// Relay, simulator, and a device syncing into its own encrypted store.
 pub struct World {
@@ -83,7 +36,7 @@ pub struct World {
 }
 
 pub async fn world() -> World {
-    let relay = TestRelay::start().await;
+    let relay = TestRelay::start(SECRET).await;
     let data = tempfile::tempdir().unwrap();
     let vault = Vault::open(data.path(), &MemoryStore::new(), &PassphraseSource::none()).unwrap();
     let store = Store::open(
