@@ -30,10 +30,41 @@ use tokio::runtime::Runtime;
 const WORKSPACE: &str = "bench-workspace";
 const PHONE: &str = "109876543210";
 const WORDS: &[&str] = &[
-    "order", "delivery", "price", "cake", "bread", "tomorrow", "thanks", "hello", "invoice",
-    "address", "pickup", "sourdough", "croissant", "birthday", "gluten", "vegan", "open", "closed",
-    "monday", "friday", "payment", "receipt", "discount", "refund", "lisbon", "porto", "são",
-    "paulo", "café", "naïve", "smörgås", "straße", "ramen", "tapas", "zürich",
+    "order",
+    "delivery",
+    "price",
+    "cake",
+    "bread",
+    "tomorrow",
+    "thanks",
+    "hello",
+    "invoice",
+    "address",
+    "pickup",
+    "sourdough",
+    "croissant",
+    "birthday",
+    "gluten",
+    "vegan",
+    "open",
+    "closed",
+    "monday",
+    "friday",
+    "payment",
+    "receipt",
+    "discount",
+    "refund",
+    "lisbon",
+    "porto",
+    "são",
+    "paulo",
+    "café",
+    "naïve",
+    "smörgås",
+    "straße",
+    "ramen",
+    "tapas",
+    "zürich",
 ];
 
 fn target_dir() -> PathBuf {
@@ -59,7 +90,9 @@ fn bench_key() -> MasterKey {
 
 /// A deterministic text of 4–15 words.
 fn text(n: u64) -> String {
-    let mut x = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    let mut x = n
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
     let len = 4 + (x % 12) as usize;
     (0..len)
         .map(|_| {
@@ -209,7 +242,9 @@ fn sealed_events(key: &WorkspaceSecretKey, count: usize) -> Vec<EventPage> {
 }
 
 async fn empty_store(dir: &Path) -> Store {
-    let store = Store::open(&dir.join("apply.db"), &bench_key()).await.unwrap();
+    let store = Store::open(&dir.join("apply.db"), &bench_key())
+        .await
+        .unwrap();
     store.upsert_workspace(WORKSPACE, "Bench").await.unwrap();
     store
         .upsert_phone_number(&dataoptix_core::store::PhoneNumberInput {
@@ -263,9 +298,14 @@ async fn raw_insert(store: &Store, pages: &[EventPage]) {
     }
 }
 
-fn percentiles(name: &str, mut samples: Vec<Duration>, summary: &mut serde_json::Map<String, serde_json::Value>) {
+fn percentiles(
+    name: &str,
+    mut samples: Vec<Duration>,
+    summary: &mut serde_json::Map<String, serde_json::Value>,
+) {
     samples.sort();
-    let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
+    let at =
+        |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
     println!(
         "{name:<40} p50 {:>8.3} ms   p95 {:>8.3} ms   p99 {:>8.3} ms   ({} runs)",
         at(0.5),
@@ -291,7 +331,9 @@ fn benches(c: &mut Criterion) {
     let key = WorkspaceSecretKey::generate();
     let pages = sealed_events(&key, apply_events);
     let mut group = c.benchmark_group("apply");
-    group.sample_size(10).throughput(Throughput::Elements(apply_events as u64));
+    group
+        .sample_size(10)
+        .throughput(Throughput::Elements(apply_events as u64));
     group.bench_function("sealed_webhooks_apply_page", |b| {
         b.iter_batched(
             || {
@@ -330,7 +372,10 @@ fn benches(c: &mut Criterion) {
     });
     group.finish();
     // One timed pass of each for the summary (events per second).
-    for (name, raw) in [("apply_events_per_second", false), ("baseline_raw_rows_per_second", true)] {
+    for (name, raw) in [
+        ("apply_events_per_second", false),
+        ("baseline_raw_rows_per_second", true),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let store = rt.block_on(empty_store(dir.path()));
         let started = Instant::now();
@@ -364,7 +409,12 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("reads");
     group.bench_function("conversations_first_screen", |b| {
-        b.iter(|| rt.block_on(views::conversations(&store, WORKSPACE, None, &filter, None, 50, now)).unwrap())
+        b.iter(|| {
+            rt.block_on(views::conversations(
+                &store, WORKSPACE, None, &filter, None, 50, now,
+            ))
+            .unwrap()
+        })
     });
     group.bench_function("baseline_conversations_raw_sql", |b| {
         b.iter(|| {
@@ -380,7 +430,10 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.bench_function("open_conversation_first_screen", |b| {
-        b.iter(|| rt.block_on(views::messages(&store, conv_id, None, 50)).unwrap())
+        b.iter(|| {
+            rt.block_on(views::messages(&store, conv_id, None, 50))
+                .unwrap()
+        })
     });
     group.bench_function("baseline_thread_raw_sql", |b| {
         b.iter(|| {
@@ -396,7 +449,10 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.bench_function("search_first_page", |b| {
-        b.iter(|| rt.block_on(views::search(&store, WORKSPACE, "sourdough croissant", 20)).unwrap())
+        b.iter(|| {
+            rt.block_on(views::search(&store, WORKSPACE, "sourdough croissant", 20))
+                .unwrap()
+        })
     });
     group.bench_function("baseline_search_raw_fts", |b| {
         b.iter(|| {
@@ -426,26 +482,38 @@ fn benches(c: &mut Criterion) {
     percentiles(
         "conversations_first_screen",
         time(&|| {
-            rt.block_on(views::conversations(&store, WORKSPACE, None, &filter, None, 50, now)).unwrap();
+            rt.block_on(views::conversations(
+                &store, WORKSPACE, None, &filter, None, 50, now,
+            ))
+            .unwrap();
         }),
         &mut summary,
     );
     percentiles(
         "open_conversation_first_screen",
         time(&|| {
-            rt.block_on(views::messages(&store, conv_id, None, 50)).unwrap();
+            rt.block_on(views::messages(&store, conv_id, None, 50))
+                .unwrap();
         }),
         &mut summary,
     );
     // Search terms vary so the page cache is not the only thing measured.
-    let terms = ["sourdough croissant", "delivery friday", "cafe", "sao paulo", "refund", "vegan birthday cake"];
+    let terms = [
+        "sourdough croissant",
+        "delivery friday",
+        "cafe",
+        "sao paulo",
+        "refund",
+        "vegan birthday cake",
+    ];
     let counter = std::cell::Cell::new(0usize);
     percentiles(
         "search_first_page",
         time(&|| {
             let q = terms[counter.get() % terms.len()];
             counter.set(counter.get() + 1);
-            rt.block_on(views::search(&store, WORKSPACE, q, 20)).unwrap();
+            rt.block_on(views::search(&store, WORKSPACE, q, 20))
+                .unwrap();
         }),
         &mut summary,
     );

@@ -361,13 +361,25 @@ fn summary_of(row: &sqlx::sqlite::SqliteRow, now: i64) -> Result<ConversationSum
 }
 
 async fn attach_labels(store: &Store, items: &mut [ConversationSummary]) -> Result<(), StoreError> {
-    for item in items.iter_mut() {
-        item.labels = sqlx::query_scalar(
-            "SELECT label FROM conversation_labels WHERE conversation_id = ? ORDER BY label",
-        )
-        .bind(item.id)
-        .fetch_all(store.pool())
-        .await?;
+    if items.is_empty() {
+        return Ok(());
+    }
+    // One query for the page, not one per row.
+    let ids = items
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+        "SELECT conversation_id, label FROM conversation_labels
+         WHERE conversation_id IN ({ids}) ORDER BY label"
+    ))
+    .fetch_all(store.pool())
+    .await?;
+    for (conversation_id, label) in rows {
+        if let Some(item) = items.iter_mut().find(|c| c.id == conversation_id) {
+            item.labels.push(label);
+        }
     }
     Ok(())
 }
@@ -516,18 +528,23 @@ fn message_of(row: &sqlx::sqlite::SqliteRow) -> Result<MessageView, sqlx::Error>
 }
 
 async fn attach_reactions(store: &Store, items: &mut [MessageView]) -> Result<(), StoreError> {
-    for item in items.iter_mut() {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT emoji, reactor FROM reactions
-             WHERE message_wamid = ? AND emoji IS NOT NULL AND emoji != '' ORDER BY ts, id",
-        )
-        .bind(&item.wamid)
-        .fetch_all(store.pool())
-        .await?;
-        item.reactions = rows
-            .into_iter()
-            .map(|(emoji, by)| ReactionView { emoji, by })
-            .collect();
+    if items.is_empty() {
+        return Ok(());
+    }
+    // One query for the page, not one per message; the wamids are bound, never spliced.
+    let marks = vec!["?"; items.len()].join(",");
+    let sql = format!(
+        "SELECT message_wamid, emoji, reactor FROM reactions
+         WHERE message_wamid IN ({marks}) AND emoji IS NOT NULL AND emoji != '' ORDER BY ts, id"
+    );
+    let mut query = sqlx::query_as::<_, (String, String, String)>(&sql);
+    for item in items.iter() {
+        query = query.bind(&item.wamid);
+    }
+    for (wamid, emoji, by) in query.fetch_all(store.pool()).await? {
+        if let Some(item) = items.iter_mut().find(|m| m.wamid == wamid) {
+            item.reactions.push(ReactionView { emoji, by });
+        }
     }
     Ok(())
 }

@@ -610,7 +610,11 @@ impl Store {
         let Some(fts) = fts_query(query) else {
             return Ok(SearchResults::default());
         };
-        let (ts, id) = start(before);
+        // Newest first by arrival (row id), not by Meta's timestamp: FTS5 walks its index in
+        // rowid order and stops at the page size, where ORDER BY ts would sort every match
+        // (a common word matches a tenth of a million-message history: ~1 s instead of ms).
+        // Messages arrive in time order except for backfills, so the two orders agree.
+        let (_, id) = start(before);
         let messages: Vec<MessageHit> = sqlx::query_as(
             "SELECT m.id AS message_id, m.conversation_id, m.wamid, m.ts,
                     snippet(messages_fts, -1, '[', ']', '…', 12) AS snippet
@@ -618,13 +622,12 @@ impl Store {
              JOIN messages m ON m.id = messages_fts.rowid
              JOIN conversations c ON c.id = m.conversation_id
              WHERE messages_fts MATCH ? AND c.workspace_id = ? AND m.deleted_at IS NULL
-                 AND (m.ts, m.id) < (?, ?)
-             ORDER BY m.ts DESC, m.id DESC
+                 AND messages_fts.rowid < ?
+             ORDER BY messages_fts.rowid DESC
              LIMIT ?",
         )
         .bind(&fts)
         .bind(workspace_id)
-        .bind(ts)
         .bind(id)
         .bind(i64::from(limit) + 1)
         .fetch_all(&self.pool)
