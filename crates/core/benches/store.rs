@@ -460,7 +460,7 @@ fn benches(c: &mut Criterion) {
                 sqlx::query_as::<_, (i64,)>(
                     r#"SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
                      WHERE messages_fts MATCH '"sourdough"* "croissant"*'
-                     ORDER BY m.ts DESC, m.id DESC LIMIT 20"#,
+                     ORDER BY messages_fts.rowid DESC LIMIT 20"#,
                 )
                 .fetch_all(store.pool()),
             )

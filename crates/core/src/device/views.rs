@@ -557,31 +557,69 @@ pub async fn search(
     limit: u32,
 ) -> Result<SearchView, StoreError> {
     let found = store.search(workspace_id, query, None, limit).await?;
-    let mut messages = Vec::with_capacity(found.messages.len());
-    for hit in found.messages {
-        let Some(message) = message(store, hit.message_id).await? else {
-            continue;
-        };
-        let contact_name = conversation(store, hit.conversation_id, 0)
-            .await?
-            .map(|c| c.contact.name)
-            .unwrap_or_default();
-        messages.push(MessageSearchHit {
-            message,
-            conversation_id: hit.conversation_id,
-            contact_name,
-            snippet: hit.snippet,
-        });
+    // The hits' messages and their contacts' names in one query each, not one per hit.
+    let mut by_id = std::collections::HashMap::new();
+    if !found.messages.is_empty() {
+        let marks = vec!["?"; found.messages.len()].join(",");
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS} WHERE m.id IN ({marks})"
+        );
+        let mut q = sqlx::query(&sql);
+        for hit in &found.messages {
+            q = q.bind(hit.message_id);
+        }
+        let mut views = Vec::new();
+        for row in q.fetch_all(store.pool()).await? {
+            views.push(message_of(&row)?);
+        }
+        attach_reactions(store, &mut views).await?;
+        by_id = views.into_iter().map(|m| (m.id, m)).collect();
     }
+    let mut names = std::collections::HashMap::new();
+    if !found.messages.is_empty() {
+        let marks = vec!["?"; found.messages.len()].join(",");
+        let sql = format!(
+            "SELECT c.id AS conversation_id, {CONTACT_COLUMNS} FROM conversations c
+             JOIN contacts ct ON ct.id = c.contact_id WHERE c.id IN ({marks})"
+        );
+        let mut q = sqlx::query(&sql);
+        for hit in &found.messages {
+            q = q.bind(hit.conversation_id);
+        }
+        for row in q.fetch_all(store.pool()).await? {
+            let id: i64 = row.try_get("conversation_id")?;
+            names.insert(id, contact_of(&row)?.name);
+        }
+    }
+    let messages = found
+        .messages
+        .into_iter()
+        .filter_map(|hit| {
+            let message = by_id.remove(&hit.message_id)?;
+            Some(MessageSearchHit {
+                message,
+                conversation_id: hit.conversation_id,
+                contact_name: names.get(&hit.conversation_id).cloned().unwrap_or_default(),
+                snippet: hit.snippet,
+            })
+        })
+        .collect();
     let mut contacts = Vec::with_capacity(found.contacts.len());
-    for hit in found.contacts {
-        let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts ct WHERE ct.id = ?");
-        if let Some(row) = sqlx::query(&sql)
-            .bind(hit.id)
-            .fetch_optional(store.pool())
-            .await?
-        {
-            contacts.push(contact_of(&row)?);
+    if !found.contacts.is_empty() {
+        let marks = vec!["?"; found.contacts.len()].join(",");
+        let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts ct WHERE ct.id IN ({marks})");
+        let mut q = sqlx::query(&sql);
+        for hit in &found.contacts {
+            q = q.bind(hit.id);
+        }
+        let rows = q.fetch_all(store.pool()).await?;
+        // Keep the search's ranking order.
+        for hit in &found.contacts {
+            for row in &rows {
+                if row.try_get::<i64, _>("contact_id")? == hit.id {
+                    contacts.push(contact_of(row)?);
+                }
+            }
         }
     }
     Ok(SearchView { messages, contacts })
