@@ -326,37 +326,40 @@ async fn device_events_reach_other_devices_once_and_no_other_workspace() {
     t.stop().await;
 }
 
+/// Every route that needs a session (and a body that would pass validation where one is read).
+const DEVICE_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/sessions"),
+    ("GET", "/v1/config"),
+    ("DELETE", "/v1/sessions/current"),
+    (
+        "DELETE",
+        "/v1/sessions/00000000-0000-0000-0000-000000000000",
+    ),
+    ("GET", "/v1/events"),
+    ("POST", "/v1/events"),
+    ("POST", "/v1/events/ack"),
+    ("GET", "/v1/events/stream"),
+    ("GET", "/v1/wabas"),
+    ("POST", "/v1/wabas"),
+    ("POST", "/v1/onboarding"),
+    (
+        "GET",
+        "/v1/onboarding/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ),
+    ("DELETE", "/v1/accounts/current"),
+    ("GET", "/v1/media/some-media-id"),
+    ("GET", "/v1/invitations"),
+    ("POST", "/v1/invitations"),
+    (
+        "DELETE",
+        "/v1/invitations/00000000-0000-0000-0000-000000000000",
+    ),
+];
+
 #[tokio::test]
 async fn every_device_route_requires_a_session() {
     let t = TestRelay::start().await;
-    let routes: &[(&str, &str)] = &[
-        ("GET", "/v1/sessions"),
-        ("GET", "/v1/config"),
-        ("DELETE", "/v1/sessions/current"),
-        (
-            "DELETE",
-            "/v1/sessions/00000000-0000-0000-0000-000000000000",
-        ),
-        ("GET", "/v1/events"),
-        ("POST", "/v1/events"),
-        ("POST", "/v1/events/ack"),
-        ("GET", "/v1/events/stream"),
-        ("GET", "/v1/wabas"),
-        ("POST", "/v1/wabas"),
-        ("POST", "/v1/onboarding"),
-        (
-            "GET",
-            "/v1/onboarding/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        ),
-        ("DELETE", "/v1/accounts/current"),
-        ("GET", "/v1/media/some-media-id"),
-        ("GET", "/v1/invitations"),
-        ("POST", "/v1/invitations"),
-        (
-            "DELETE",
-            "/v1/invitations/00000000-0000-0000-0000-000000000000",
-        ),
-    ];
+    let routes = DEVICE_ROUTES;
     for (method, path) in routes {
         for auth in [None, Some("Bearer dxr_not-a-real-token"), Some("Basic abc")] {
             let mut req = t
@@ -379,6 +382,39 @@ async fn every_device_route_requires_a_session() {
         let r = t.get_anon(path).await;
         assert_eq!(r.status(), StatusCode::OK, "{path}");
     }
+    t.stop().await;
+}
+
+/// A signed-out (revoked) session is refused everywhere, not only where it was revoked; the
+/// other session of the same user keeps working.
+#[tokio::test]
+async fn a_revoked_session_is_refused_on_every_device_route() {
+    let t = TestRelay::start().await;
+    let owner = t
+        .register("revoked@example.com", &WorkspaceSecretKey::generate())
+        .await;
+    let laptop = t.sign_in("revoked@example.com", PASSWORD).await;
+    assert_eq!(laptop.status(), StatusCode::CREATED);
+    let laptop: Value = laptop.json().await.unwrap();
+    let laptop = laptop["token"].as_str().unwrap().to_owned();
+    let r = t.delete("/v1/sessions/current", &laptop).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    for (method, path) in DEVICE_ROUTES {
+        let r = t
+            .http
+            .request(method.parse().unwrap(), t.url(path))
+            .bearer_auth(&laptop)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+    assert_eq!(
+        t.get("/v1/sessions", &owner.token).await.status(),
+        StatusCode::OK
+    );
     t.stop().await;
 }
 
