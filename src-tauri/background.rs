@@ -1,12 +1,14 @@
 //! Background work of a signed-in device: the sync with the relay, and forwarding the core's
 //! events to the UI as typed events.
 
-use dataoptix_core::device::{Device, DeviceEvent};
-use tauri::AppHandle;
+use dataoptix_core::device::{Device, DeviceEvent, NewMessage};
+use tauri::{AppHandle, Manager};
+use tauri_plugin_notification::NotificationExt;
 use tauri_specta::Event;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::events::{InboxChanged, SyncStateChanged};
+use crate::state::AppState;
 
 /// Starts syncing (if signed in) and forwards events; safe to call again (once per device).
 pub async fn start(app: &AppHandle, device: &Device) {
@@ -47,8 +49,44 @@ fn forward(app: &AppHandle, event: DeviceEvent) {
             conversation_ids: Vec::new(),
         }
         .emit(app),
+        DeviceEvent::NewMessages { messages, more } => {
+            notify(app, &messages, more);
+            Ok(())
+        }
     };
     if let Err(e) = sent {
         tracing::warn!(error = %e, "event not delivered to the window");
+    }
+}
+
+/// Desktop notifications for new customer messages — not for the conversation on screen while
+/// the window has focus. Many at once (a catch-up) become one summary.
+fn notify(app: &AppHandle, messages: &[NewMessage], more: usize) {
+    let focused = app
+        .get_webview_window("main")
+        .and_then(|w| w.is_focused().ok())
+        .unwrap_or(false);
+    let open = app
+        .state::<AppState>()
+        .open_conversation
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let shown: Vec<&NewMessage> = messages
+        .iter()
+        .filter(|m| !(focused && m.conversation_id == open))
+        .collect();
+    let (title, body) = match (shown.as_slice(), more) {
+        ([], 0) => return,
+        ([one], 0) => (one.contact_name.clone(), one.preview.clone()),
+        (list, more) => (
+            format!("{} new messages", list.len() + more),
+            list.iter()
+                .map(|m| m.contact_name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    };
+    // The body is plain text for the OS notification server; nothing is rendered as markup by us.
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        tracing::debug!(error = %e, "notification not shown");
     }
 }

@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 23] = [
+const COMMANDS: [&str; 24] = [
     "app_info",
     "session_state",
     "unlock_with_passphrase",
@@ -23,6 +23,7 @@ const COMMANDS: [&str; 23] = [
     "list_templates",
     "sync_templates",
     "render_template",
+    "set_open_conversation",
 ];
 
 fn main() {

@@ -332,3 +332,13 @@ pub async fn render_template(
         .render_template(template_id, &params, &header_params)
         .await?)
 }
+
+/// The conversation on screen (`None`: none), so its messages raise no notification while the
+/// window has focus.
+#[tauri::command]
+#[specta::specta]
+pub fn set_open_conversation(state: State<'_, AppState>, id: Option<i64>) {
+    state
+        .open_conversation
+        .store(id.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+}

@@ -113,6 +113,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::list_templates,
             commands::sync_templates,
             commands::render_template,
+            commands::set_open_conversation,
         ])
         .events(collect_events![
             events::InboxChanged,

@@ -23,6 +23,8 @@ pub struct AppState {
     device: RwLock<Option<Device>>,
     /// Set while the device waits for a passphrase: `Some(first_run)`.
     pub needs_passphrase: RwLock<Option<bool>>,
+    /// The conversation on screen (0: none): no notification for it while focused.
+    pub open_conversation: std::sync::atomic::AtomicI64,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
                 .filter(|s| !s.trim().is_empty()),
             device: RwLock::new(None),
             needs_passphrase: RwLock::new(None),
+            open_conversation: std::sync::atomic::AtomicI64::new(0),
         }
     }
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use dataoptix_core::device::views::ConversationFilter;
 use dataoptix_core::device::{
-    Device, DeviceError, ManualSetupInput, OnboardingOutcome, Outgoing, RegisterInput, SignInInput,
-    SyncState,
+    Device, DeviceError, DeviceEvent, ManualSetupInput, OnboardingOutcome, Outgoing, RegisterInput,
+    SignInInput, SyncState,
 };
 use dataoptix_core::vault::{MemoryStore, PassphraseSource};
 use dataoptix_sim::{RunningSim, SimConfig};
@@ -191,12 +191,31 @@ async fn register_connect_receive_and_read_the_inbox() {
     assert_eq!(found.messages[0].contact_name, "Sheena Nelson");
     assert_eq!(found.contacts.len(), 0);
     assert_eq!(d.search("sheena", 20).await.unwrap().contacts.len(), 1);
-    // The sync announced the change and went online.
+    // The sync announced the change, and the message once, for a desktop notification.
     let mut saw_inbox = false;
-    while let Ok(e) = events.try_recv() {
-        saw_inbox |= matches!(e, dataoptix_core::device::DeviceEvent::InboxChanged { .. });
+    let mut announced = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while announced.is_empty() || !saw_inbox {
+        let e = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("inbox change and new-message events")
+            .unwrap();
+        match e {
+            DeviceEvent::InboxChanged { .. } => saw_inbox = true,
+            DeviceEvent::NewMessages { messages, more } => {
+                assert_eq!(more, 0);
+                announced.extend(messages);
+            }
+            _ => {}
+        }
     }
-    assert!(saw_inbox);
+    assert_eq!(announced.len(), 1, "{announced:?}");
+    assert_eq!(announced[0].contact_name, "Sheena Nelson");
+    assert_eq!(announced[0].conversation_id, c.id);
+    assert_eq!(
+        announced[0].preview,
+        "<script>alert(1)</script> Do you deliver?"
+    );
     eventually("online", async || {
         (d.sync_state() == SyncState::Online).then_some(())
     })

@@ -16,6 +16,7 @@ mod account;
 mod error;
 mod inbox;
 pub mod links;
+mod notify;
 mod onboarding;
 pub mod views;
 
@@ -34,6 +35,7 @@ pub use account::{Account, JoinInput, PhoneNumberView, RegisterInput, SignInInpu
 pub use error::DeviceError;
 pub use inbox::{Outgoing, RenderedPreview, TemplateView};
 pub use links::{DeepLink, LinkError};
+pub use notify::NewMessage;
 pub use onboarding::{ManualSetupInput, OnboardingOutcome, OnboardingStart};
 
 /// Where the sync with the relay stands, for the offline banner.
@@ -68,6 +70,11 @@ pub enum DeviceEvent {
     SyncState(SyncState),
     /// A number was connected (or its state changed).
     NumbersChanged,
+    /// Inbound messages arrived (newest last), and how many more besides them.
+    NewMessages {
+        messages: Vec<NewMessage>,
+        more: usize,
+    },
 }
 
 /// One installation of DataOptix over its data directory. Cheap to clone.
@@ -88,6 +95,8 @@ struct Inner {
     sync_state: watch::Sender<SyncState>,
     /// Stops the background tasks of the current session.
     background: Mutex<Option<watch::Sender<bool>>>,
+    /// Inbound messages up to this row id were announced (`notify`).
+    announced_up_to: std::sync::atomic::AtomicI64,
 }
 
 /// The signed-in part.
@@ -159,6 +168,7 @@ impl Device {
                 events,
                 sync_state,
                 background: Mutex::new(None),
+                announced_up_to: std::sync::atomic::AtomicI64::new(0),
             }),
         };
         device.restore_session().await?;
@@ -284,6 +294,7 @@ impl Device {
             return Ok(());
         }
         let session = self.session().await?;
+        self.reset_announcements().await;
         let (stop, stopped) = watch::channel(false);
         *background = Some(stop);
         let device = self.clone();
@@ -360,6 +371,7 @@ impl Device {
                 continue;
             }
             backoff = Duration::from_millis(500);
+            self.announce_new_messages().await;
             self.set_sync_state(SyncState::Online);
             // Live: long-poll; each page is applied and acked as it comes.
             loop {
@@ -369,9 +381,12 @@ impl Device {
                     outcome = round => outcome,
                 };
                 match outcome {
-                    Ok(Some(_report)) => self.emit(DeviceEvent::InboxChanged {
-                        conversation_ids: Vec::new(),
-                    }),
+                    Ok(Some(_report)) => {
+                        self.emit(DeviceEvent::InboxChanged {
+                            conversation_ids: Vec::new(),
+                        });
+                        self.announce_new_messages().await;
+                    }
                     Ok(None) => {}
                     Err(e) => {
                         if self.stop_on(&e) {

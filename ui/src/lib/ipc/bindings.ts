@@ -254,6 +254,13 @@ async renderTemplate(templateId: number, params: string[], headerParams: string[
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * The conversation on screen (`None`: none), so its messages raise no notification while the
+ * window has focus.
+ */
+async setOpenConversation(id: number | null) : Promise<void> {
+    await TAURI_INVOKE("set_open_conversation", { id });
 }
 }
 

@@ -170,6 +170,14 @@ export function syncState(): Promise<SyncState> {
   return call(() => invoke<SyncState>('sync_state'));
 }
 
+/**
+ * Tells the shell which conversation is on screen (or none), so that its new messages do not
+ * raise a desktop notification while the window has focus.
+ */
+export function setOpenConversation(id: number | null): Promise<null> {
+  return call(() => invoke<null>('set_open_conversation', { id }));
+}
+
 export function outboxCount(): Promise<number> {
   return call(() => invoke<number>('outbox_count'));
 }
