@@ -85,8 +85,41 @@ fn notify(app: &AppHandle, messages: &[NewMessage], more: usize) {
                 .join(", "),
         ),
     };
-    // The body is plain text for the OS notification server; nothing is rendered as markup by us.
-    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .title(title)
+        .body(plain_text_body(&body))
+        .show()
+    {
         tracing::debug!(error = %e, "notification not shown");
+    }
+}
+
+/// Customer text must show as text. Freedesktop notification servers that advertise
+/// `body-markup` (GNOME, KDE, dunst) read `<b>`, `<a href>`, `<img>` in the body; escaping the
+/// three markup characters makes them show literally there, as the spec asks clients to do.
+fn plain_text_body(text: &str) -> String {
+    if cfg!(target_os = "linux") {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn notification_bodies_carry_no_markup() {
+        let body = super::plain_text_body("<img src=x onerror=alert(1)> & <a href='javascript:x'>");
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                body,
+                "&lt;img src=x onerror=alert(1)&gt; &amp; &lt;a href='javascript:x'&gt;"
+            );
+        }
+        assert!(!body.contains("<img"), "{body}");
     }
 }
