@@ -344,6 +344,36 @@ async fn register_connect_receive_and_read_the_inbox() {
             .len(),
         1
     );
+    assert!(matches!(
+        again.messages(c.id + 1_000, None, 5).await,
+        Err(DeviceError::NotFound(_))
+    ));
+    // Another workspace registered on this device later does not reach the earlier history.
+    again.sign_out().await.unwrap();
+    again
+        .register(RegisterInput {
+            relay_url: w.base.clone(),
+            name: "Other Owner".into(),
+            email: "other@example.com".into(),
+            company: "Other shop".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    assert!(again
+        .conversations(&ConversationFilter::default(), None, 50)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(matches!(
+        again.messages(c.id, None, 5).await,
+        Err(DeviceError::NotFound(_))
+    ));
+    assert!(matches!(
+        again.conversation(c.id).await,
+        Err(DeviceError::NotFound(_))
+    ));
     w.stop().await;
 }
 

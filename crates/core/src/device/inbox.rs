@@ -283,7 +283,7 @@ impl Device {
     /// newest inbound message (blue ticks for the customer).
     pub async fn mark_read(&self, conversation_id: i64) -> Result<(), DeviceError> {
         let session = self.session().await?;
-        self.conversation(conversation_id).await?;
+        self.check_conversation(conversation_id).await?;
         session
             .team
             .mark_read(conversation_id)
@@ -316,7 +316,7 @@ impl Device {
         labels: &[String],
     ) -> Result<(), DeviceError> {
         let session = self.session().await?;
-        self.conversation(conversation_id).await?;
+        self.check_conversation(conversation_id).await?;
         session
             .team
             .set_labels(conversation_id, labels)
@@ -335,7 +335,7 @@ impl Device {
         user_id: Option<&str>,
     ) -> Result<(), DeviceError> {
         let session = self.session().await?;
-        self.conversation(conversation_id).await?;
+        self.check_conversation(conversation_id).await?;
         session
             .team
             .assign(conversation_id, user_id)

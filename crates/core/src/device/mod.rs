@@ -448,9 +448,24 @@ impl Device {
     /// One conversation's inbox row.
     pub async fn conversation(&self, id: i64) -> Result<views::ConversationSummary, DeviceError> {
         let session = self.session().await?;
-        views::conversation(&self.inner.store, id, now())
+        views::conversation(&self.inner.store, &session.account.workspace_id, id, now())
             .await?
-            .filter(|_| !session.account.workspace_id.is_empty())
+            .ok_or_else(|| DeviceError::NotFound("no such conversation".into()))
+    }
+
+    /// Checks that the conversation exists in the signed-in workspace (a history kept from an
+    /// earlier workspace on this device is not reachable) — one indexed lookup, not the row.
+    pub(crate) async fn check_conversation(&self, id: i64) -> Result<(), DeviceError> {
+        let session = self.session().await?;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM conversations WHERE id = ? AND workspace_id = ?")
+                .bind(id)
+                .bind(&session.account.workspace_id)
+                .fetch_optional(self.inner.store.pool())
+                .await
+                .map_err(crate::store::StoreError::from)?;
+        found
+            .map(|_| ())
             .ok_or_else(|| DeviceError::NotFound("no such conversation".into()))
     }
 
@@ -461,7 +476,7 @@ impl Device {
         before: Option<views::PageCursor>,
         limit: u32,
     ) -> Result<views::ViewPage<views::MessageView>, DeviceError> {
-        self.conversation(conversation_id).await?;
+        self.check_conversation(conversation_id).await?;
         Ok(views::messages(
             &self.inner.store,
             conversation_id,

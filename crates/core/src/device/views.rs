@@ -314,9 +314,10 @@ pub async fn conversations(
     })
 }
 
-/// One conversation's inbox row.
+/// One conversation's inbox row, if it belongs to `workspace_id`.
 pub async fn conversation(
     store: &Store,
+    workspace_id: &str,
     conversation_id: i64,
     now: i64,
 ) -> Result<Option<ConversationSummary>, StoreError> {
@@ -329,10 +330,11 @@ pub async fn conversation(
          FROM conversations c
          JOIN contacts ct ON ct.id = c.contact_id
          LEFT JOIN messages m ON m.id = c.last_message_id
-         WHERE c.id = ?"
+         WHERE c.id = ? AND c.workspace_id = ?"
     );
     let Some(row) = sqlx::query(&sql)
         .bind(conversation_id)
+        .bind(workspace_id)
         .fetch_optional(store.pool())
         .await?
     else {
