@@ -2,9 +2,10 @@
 //! so the relay fetches each inbound media file once its webhook entry is committed, seals it
 //! to the workspace key and serves the sealed bytes to devices (`GET /v1/media/{media_id}`).
 //!
-//! - Queueing never delays the webhook's 200: after the commit, ingest hands the committed
-//!   entries to a spawned task that finds their media and writes them to the durable queue
-//!   (table `media`, `pending` with `attempts` and `next_attempt_at`), then wakes the worker.
+//! - Queueing is part of the webhook's commit: ingest finds the media an entry names before
+//!   the commit, and the store writes them to the durable queue (table `media`, `pending`
+//!   with `attempts` and `next_attempt_at`) in the same transaction as the event, so no
+//!   crash can keep the event and lose its fetch; the worker is woken after the commit.
 //! - The worker fetches with the WABA's stored business token (`GET /{media-id}`, then the
 //!   URL), checks the SHA-256 when Meta gives one, seals the bytes with the workspace's
 //!   public key (the same sealed envelope as events) and writes them under
@@ -32,7 +33,7 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
-use crate::store::{MediaJob, NewMediaJob, StoredMedia, WriteOp};
+use crate::store::{MediaJob, MediaRef, NewMediaJob, StoredMedia, WriteOp};
 use crate::AppState;
 
 /// Due fetches taken per round (run concurrently).
@@ -59,8 +60,8 @@ pub fn may_carry_media(raw: &[u8]) -> bool {
     raw.windows(11).any(|w| w == b"\"mime_type\"")
 }
 
-/// The media of one committed webhook entry (its exact bytes) of `workspace_id`.
-pub fn media_jobs(workspace_id: Uuid, raw_entry: &[u8]) -> Vec<NewMediaJob> {
+/// The media a webhook entry (its exact bytes) names; empty for entries without media.
+pub fn media_refs(raw_entry: &[u8]) -> Vec<MediaRef> {
     if !may_carry_media(raw_entry) {
         return Vec::new();
     }
@@ -74,8 +75,7 @@ pub fn media_jobs(workspace_id: Uuid, raw_entry: &[u8]) -> Vec<NewMediaJob> {
     payload
         .media()
         .into_iter()
-        .map(|m| NewMediaJob {
-            workspace_id,
+        .map(|m| MediaRef {
             media_id: m.media_id.to_owned(),
             waba_id: m.waba_id.to_owned(),
             phone_number_id: m.phone_number_id.to_owned(),
@@ -83,30 +83,12 @@ pub fn media_jobs(workspace_id: Uuid, raw_entry: &[u8]) -> Vec<NewMediaJob> {
         .collect()
 }
 
-/// After a commit: queues the media of the appended entries, off the request path.
-pub fn enqueue_after_commit(state: &AppState, entries: Vec<(Uuid, Vec<u8>)>) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let jobs: Vec<NewMediaJob> = entries
-            .iter()
-            .flat_map(|(ws, raw)| media_jobs(*ws, raw))
-            .collect();
-        if jobs.is_empty() {
-            return;
-        }
-        let count = jobs.len();
-        match state
-            .store
-            .enqueue_media(jobs, OffsetDateTime::now_utc())
-            .await
-        {
-            Ok(()) => {
-                tracing::info!(count, "inbound media queued");
-                state.media_queue.wake();
-            }
-            Err(e) => tracing::error!(error = %e, "queueing inbound media failed"),
-        }
-    });
+/// The fetches one webhook entry of `workspace_id` needs.
+pub fn media_jobs(workspace_id: Uuid, raw_entry: &[u8]) -> Vec<NewMediaJob> {
+    media_refs(raw_entry)
+        .iter()
+        .map(|m| m.for_workspace(workspace_id))
+        .collect()
 }
 
 /// Where a media file's sealed bytes live: one directory per workspace (removed with it), the

@@ -25,6 +25,8 @@ pub struct Metrics {
     /// ratio is the batching factor.
     pub group_commits: AtomicU64,
     pub group_commit_requests: AtomicU64,
+    /// Time spent in those transactions (statements and fsync), in microseconds.
+    pub group_commit_micros: AtomicU64,
     pub streams_connected: AtomicI64,
     /// Inbound media: files fetched and stored sealed, failed attempts, fetches given up.
     pub media_stored: AtomicU64,
@@ -39,7 +41,7 @@ impl Metrics {
 
     fn render(&self) -> String {
         let mut out = String::new();
-        let counters: [(&str, &str, &AtomicU64); 12] = [
+        let counters: [(&str, &str, &AtomicU64); 13] = [
             (
                 "dataoptix_relay_webhooks_received_total",
                 "Webhook POSTs with a valid signature",
@@ -84,6 +86,11 @@ impl Metrics {
                 "dataoptix_relay_group_commit_requests_total",
                 "Write requests carried by those transactions",
                 &self.group_commit_requests,
+            ),
+            (
+                "dataoptix_relay_group_commit_microseconds_total",
+                "Time spent in those transactions, statements and fsync included",
+                &self.group_commit_micros,
             ),
             (
                 "dataoptix_relay_media_stored_total",

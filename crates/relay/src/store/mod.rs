@@ -126,6 +126,9 @@ pub enum WriteOp {
         sealed: Vec<u8>,
         sealed_for: Option<Uuid>,
         received_at: OffsetDateTime,
+        /// Its inbound media, queued for fetching in the same transaction as the event (so
+        /// a crash right after the commit cannot lose a fetch Meta's 5-minute URL needs).
+        media: Vec<MediaRef>,
     },
     /// A validly signed body that is not a webhook envelope, already encrypted.
     InvalidBody {
@@ -243,7 +246,26 @@ pub struct StoredBusinessToken {
     pub encrypted: Vec<u8>,
 }
 
-/// An inbound media file to fetch (queued after its webhook entry was committed).
+/// An inbound media file named by a webhook entry, before it is known whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRef {
+    pub media_id: String,
+    pub waba_id: String,
+    pub phone_number_id: String,
+}
+
+impl MediaRef {
+    pub fn for_workspace(&self, workspace_id: Uuid) -> NewMediaJob {
+        NewMediaJob {
+            workspace_id,
+            media_id: self.media_id.clone(),
+            waba_id: self.waba_id.clone(),
+            phone_number_id: self.phone_number_id.clone(),
+        }
+    }
+}
+
+/// An inbound media file to fetch (queued with its webhook entry's event).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMediaJob {
     pub workspace_id: Uuid,

@@ -32,6 +32,8 @@ use super::{
 /// even when the events themselves were pruned earlier.
 const MIN_DEDUPE_MEMORY: time::Duration = time::Duration::days(8);
 
+mod webhook_batch;
+
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -265,61 +267,11 @@ impl SqliteStore {
         op: &WriteOp,
     ) -> StoreResult<WriteOutcome> {
         match op {
-            WriteOp::WebhookEntry {
-                waba_id,
-                dedupe_key,
-                sealed,
-                sealed_for,
-                received_at,
-            } => {
-                let owner = Self::owner_in_tx(tx, waba_id).await?;
-                match (owner, sealed_for) {
-                    (Some(ws), Some(for_ws)) if ws.id == *for_ws => {
-                        append_event(
-                            tx,
-                            ws.id,
-                            dedupe_key,
-                            EventKind::MetaWebhook,
-                            sealed,
-                            *received_at,
-                            None,
-                        )
-                        .await
-                    }
-                    // The WABA was claimed between routing and commit: the entry was sealed
-                    // to the relay's key, which we hold, so re-seal it for the new owner.
-                    (Some(ws), None) => {
-                        let resealed = self.reseal(sealed, &ws.public_key)?;
-                        append_event(
-                            tx,
-                            ws.id,
-                            dedupe_key,
-                            EventKind::MetaWebhook,
-                            &resealed,
-                            *received_at,
-                            None,
-                        )
-                        .await
-                    }
-                    (None, None) => {
-                        let done = sqlx::query(
-                            "INSERT INTO held_events (waba_id, dedupe_key, sealed, received_at)
-                             VALUES (?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
-                        )
-                        .bind(waba_id)
-                        .bind(&dedupe_key[..])
-                        .bind(sealed)
-                        .bind(ms(*received_at))
-                        .execute(&mut **tx)
-                        .await?;
-                        Ok(if done.rows_affected() == 1 {
-                            WriteOutcome::Held
-                        } else {
-                            WriteOutcome::HeldDuplicate
-                        })
-                    }
-                    _ => Ok(WriteOutcome::Stale),
-                }
+            WriteOp::WebhookEntry { .. } => {
+                let mut outcomes = self.apply_webhook_entries(tx, &[op]).await?;
+                outcomes
+                    .pop()
+                    .ok_or_else(|| StoreError::Corrupt("a webhook entry got no outcome".into()))
             }
             WriteOp::InvalidBody {
                 encrypted,
@@ -664,8 +616,22 @@ impl Store for SqliteStore {
         Box::pin(async move {
             let mut tx = self.begin().await?;
             let mut outcomes = Vec::with_capacity(ops.len());
-            for op in ops {
-                outcomes.push(self.apply(&mut tx, op).await?);
+            // Runs of webhook entries (nearly everything under load) go in bulk; other
+            // writes one by one, in order, so that each sees the ones before it.
+            let mut rest = ops;
+            while let Some(first) = rest.first() {
+                let run = rest
+                    .iter()
+                    .take_while(|op| matches!(op, WriteOp::WebhookEntry { .. }))
+                    .count();
+                if run > 0 {
+                    let entries: Vec<&WriteOp> = rest[..run].iter().collect();
+                    outcomes.extend(self.apply_webhook_entries(&mut tx, &entries).await?);
+                    rest = &rest[run..];
+                } else {
+                    outcomes.push(self.apply(&mut tx, first).await?);
+                    rest = &rest[1..];
+                }
             }
             // With synchronous=FULL the WAL is fsync'd here: once this returns, it is durable.
             tx.commit().await?;
@@ -1489,6 +1455,7 @@ mod tests {
             sealed,
             sealed_for,
             received_at: OffsetDateTime::now_utc(),
+            media: Vec::new(),
         }
     }
 
@@ -1548,6 +1515,60 @@ mod tests {
             })
             .collect();
         assert_eq!(seqs, vec![(true, 1), (true, 2), (false, 1)]);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_run_of_entries_holds_dedupes_across_batches_and_queues_media_with_its_events() {
+        let (store, _dir, ws, ws_key, held) = store_with_workspace().await;
+        let now = OffsetDateTime::now_utc();
+        store.claim_waba(ws, "1", now).await.unwrap();
+        let seal = || protocol::seal(&ws_key.public_key(), b"e").unwrap();
+        let media = |id: &str| {
+            vec![crate::store::MediaRef {
+                media_id: id.into(),
+                waba_id: "1".into(),
+                phone_number_id: "P".into(),
+            }]
+        };
+        let with_media = |mut op: WriteOp, refs: Vec<crate::store::MediaRef>| {
+            if let WriteOp::WebhookEntry { media, .. } = &mut op {
+                *media = refs;
+            }
+            op
+        };
+        let first = store
+            .commit_batch(&[with_media(entry("1", seal(), Some(ws), 1), media("M1"))])
+            .await
+            .unwrap();
+        assert!(matches!(first[0], WriteOutcome::Appended { seq: 1, .. }));
+
+        let held_seal = || protocol::seal(&held.public_key(), b"h").unwrap();
+        let out = store
+            .commit_batch(&[
+                // Meta's retry of the first batch's entry: a duplicate, its media not again.
+                with_media(entry("1", seal(), Some(ws), 1), media("M1")),
+                entry("9", held_seal(), None, 7), // nobody owns WABA 9 yet: held
+                with_media(entry("1", seal(), Some(ws), 3), media("M3")),
+                entry("9", held_seal(), None, 7), // the same held entry twice in one run
+                entry("2", seal(), Some(ws), 8),  // sealed for a workspace not owning it
+            ])
+            .await
+            .unwrap();
+        assert!(matches!(out[0], WriteOutcome::Duplicate { seq: 1, .. }));
+        assert_eq!(out[1], WriteOutcome::Held);
+        assert!(matches!(out[2], WriteOutcome::Appended { seq: 2, .. }));
+        assert_eq!(out[3], WriteOutcome::HeldDuplicate);
+        assert_eq!(out[4], WriteOutcome::Stale);
+        assert_eq!(store.counts().await.unwrap(), (2, 1, 0));
+        let due: Vec<String> = store
+            .due_media(now + time::Duration::seconds(1), 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|j| j.media_id)
+            .collect();
+        assert_eq!(due, vec!["M1".to_owned(), "M3".to_owned()]);
         store.close().await;
     }
 }

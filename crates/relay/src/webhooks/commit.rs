@@ -48,7 +48,29 @@ impl Committer {
         metrics: Arc<Metrics>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let task = tokio::spawn(writer(store, rx, wakeups, shutdown, metrics));
+        // The writer gets a thread and a runtime of its own: a transaction is a chain of
+        // awaits on SQLite's worker thread, and on the server's runtime each of them waited
+        // behind every busy HTTP task, so under load a commit spent most of its time queued
+        // rather than writing, and every webhook waited for it.
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
+        let spawned = std::thread::Builder::new()
+            .name("group-commit".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(writer(store, rx, wakeups, shutdown, metrics)),
+                    Err(e) => tracing::error!(error = %e, "group-commit runtime failed to start"),
+                }
+                let _ = done.send(());
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "group-commit thread failed to start");
+        }
+        let task = tokio::spawn(async move {
+            let _ = finished.await;
+        });
         (Self { tx }, task)
     }
 
@@ -105,7 +127,13 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>, wakeups: &Wakeups, metrics: &
     Metrics::add(&metrics.group_commits, 1);
     Metrics::add(&metrics.group_commit_requests, jobs.len() as u64);
     let all: Vec<WriteOp> = jobs.iter().flat_map(|j| j.ops.iter().cloned()).collect();
-    match store.commit_batch(&all).await {
+    let started = std::time::Instant::now();
+    let result = store.commit_batch(&all).await;
+    Metrics::add(
+        &metrics.group_commit_micros,
+        u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    );
+    match result {
         Ok(outcomes) => {
             notify(&outcomes, wakeups);
             let mut rest = outcomes.into_iter();

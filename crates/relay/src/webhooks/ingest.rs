@@ -104,6 +104,13 @@ pub async fn receive(
     if ops.is_empty() {
         return Ok(StatusCode::OK);
     }
+    let media_counts: Vec<usize> = ops
+        .iter()
+        .map(|op| match op {
+            WriteOp::WebhookEntry { media, .. } => media.len(),
+            _ => 0,
+        })
+        .collect();
     let outcomes = state.committer.submit(ops).await.map_err(|e| match e {
         CommitError::Closed => AppError::Unavailable,
         CommitError::Failed => AppError::Internal(e.into()),
@@ -112,23 +119,13 @@ pub async fn receive(
         // A WABA changed hands mid-delivery; Meta's retry will be routed afresh.
         return Err(AppError::Unavailable);
     }
-    if let Some(entries) = &entries {
-        // Inbound media of the entries just appended: queued by a background task, so the
-        // 200 does not wait for it (entries and outcomes are in the same order).
-        let appended: Vec<(uuid::Uuid, Vec<u8>)> = entries
-            .iter()
-            .zip(&outcomes)
-            .filter_map(|(entry, outcome)| match outcome {
-                WriteOutcome::Appended { workspace_id, .. } => {
-                    Some((*workspace_id, entry.raw.to_vec()))
-                }
-                _ => None,
-            })
-            .filter(|(_, raw)| crate::media::may_carry_media(raw))
-            .collect();
-        if !appended.is_empty() {
-            crate::media::enqueue_after_commit(&state, appended);
-        }
+    // Inbound media were queued in the same commit as their events: wake the fetcher.
+    if outcomes
+        .iter()
+        .zip(&media_counts)
+        .any(|(outcome, &media)| media > 0 && matches!(outcome, WriteOutcome::Appended { .. }))
+    {
+        state.media_queue.wake();
     }
     let count = |f: fn(&WriteOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count() as u64;
     let appended = count(|o| matches!(o, WriteOutcome::Appended { .. }));
@@ -178,6 +175,7 @@ async fn route_and_seal(
                 sealed,
                 sealed_for: owner.map(|w| w.id),
                 received_at: now,
+                media: crate::media::media_refs(entry.raw),
             })
         })
         .collect()
