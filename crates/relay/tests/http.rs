@@ -1172,7 +1172,7 @@ impl WorkspaceA {
         assert_eq!(t.claim(&owner.token, WABA).await.status(), StatusCode::OK);
         t.signed_webhook(&message_webhook(WABA, "wamid.A1", MESSAGE_TEXT))
             .await;
-        let agent = join(&t, &owner.token, &key, "agent", "a-agent@example.com")
+        let agent = join(t, &owner.token, &key, "agent", "a-agent@example.com")
             .await
             .session;
         let secret = protocol::invitations::InvitationSecret::generate();
