@@ -1,7 +1,7 @@
 //! What the DataOptix relay and the desktop say to each other.
 //!
 //! Both sides depend on this crate and nothing else of each other: the device API's request and
-//! response bodies ([`auth`], [`events`], [`wabas`], [`error`]) and the sealed-envelope format
+//! response bodies ([`auth`], [`events`], [`members`], [`wabas`], [`error`]) and the sealed-envelope format
 //! ([`sealed`]) that keeps message content unreadable to the relay.
 
 pub mod auth;
@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod invitations;
 pub mod media;
+pub mod members;
 pub mod onboarding;
 pub mod sealed;
 pub mod wabas;

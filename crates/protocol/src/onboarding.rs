@@ -70,8 +70,9 @@ pub enum OnboardingStatus {
 /// Why onboarding did not finish.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct OnboardingError {
-    /// `cancelled`, `signup_error` (Meta's flow reported one), `exchange_code`,
-    /// `debug_token`, `waba_not_granted`, `subscribe_app`, `register`, `waba_taken`, `internal`.
+    /// `cancelled`, `signup_error` (Meta's flow reported one), `expired`, `exchange_code`,
+    /// `debug_token`, `waba_not_granted`, `subscribe_app`, `register`, `waba_taken`,
+    /// `interrupted` (the relay never finished after taking the page's report), `internal`.
     pub code: String,
     /// The Embedded Signup screen the user left (`current_step`), for `cancelled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -41,6 +41,9 @@ impl From<StoreError> for AppError {
             }
             StoreError::NotFound => AppError::NotFound,
             StoreError::InvitationInvalid => AppError::NotFound,
+            e @ (StoreError::LastOwner | StoreError::MemberChanged) => {
+                AppError::Conflict(e.to_string())
+            }
             other => AppError::Internal(other.into()),
         }
     }

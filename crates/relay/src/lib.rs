@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod invitations;
 pub mod media;
+pub mod members;
 pub mod metrics;
 pub mod onboarding;
 pub mod sealing;
@@ -29,7 +30,7 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Request, StatusCode};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -273,6 +274,11 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/invitations/{id}", delete(invitations::revoke))
         .route("/v1/invitations/{id}/accept", post(invitations::accept))
+        .route("/v1/members", get(members::list))
+        .route(
+            "/v1/members/{id}",
+            patch(members::change_role).delete(members::remove),
+        )
         .route("/v1/config", get(device_config))
         .route("/v1/wabas", post(wabas::claim).get(wabas::list))
         .route("/v1/events", get(events::list).post(events::append))

@@ -7,8 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use cloud_api::signature::sign;
-use protocol::auth::SessionCreated;
+use protocol::auth::{Role, SessionCreated};
 use protocol::events::{AppendEventResponse, EventPage};
+use protocol::members::{MemberInfo, MemberList};
 use protocol::WorkspaceSecretKey;
 use relay::store::PrunePolicy;
 use relay::Config;
@@ -354,6 +355,9 @@ const DEVICE_ROUTES: &[(&str, &str)] = &[
         "DELETE",
         "/v1/invitations/00000000-0000-0000-0000-000000000000",
     ),
+    ("GET", "/v1/members"),
+    ("PATCH", "/v1/members/00000000-0000-0000-0000-000000000000"),
+    ("DELETE", "/v1/members/00000000-0000-0000-0000-000000000000"),
 ];
 
 #[tokio::test]
@@ -874,5 +878,583 @@ async fn meta_data_deletion_callback_accepts_signed_and_refuses_forged_requests(
     // The Meta user id is not stored in plaintext.
     let found = scan_for(t.dir.path(), &[("meta user id", b"218471")]);
     assert!(found.is_empty(), "{found:?}");
+    t.stop().await;
+}
+
+/// The members of a workspace as the relay lists them, by email.
+async fn members(t: &TestRelay, token: &str) -> std::collections::HashMap<String, MemberInfo> {
+    let r = t.get("/v1/members", token).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let list: MemberList = r.json().await.unwrap();
+    list.members
+        .into_iter()
+        .map(|m| (m.email.clone(), m))
+        .collect()
+}
+
+async fn remove_member(t: &TestRelay, member: uuid::Uuid, token: &str) -> StatusCode {
+    t.delete(&format!("/v1/members/{member}"), token)
+        .await
+        .status()
+}
+
+async fn set_role(t: &TestRelay, token: &str, member: uuid::Uuid, role: &str) -> StatusCode {
+    t.patch_json(
+        &format!("/v1/members/{member}"),
+        token,
+        &json!({ "role": role }),
+    )
+    .await
+    .status()
+}
+
+#[tokio::test]
+async fn member_roles_change_by_the_rules() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("own@example.com", &key).await;
+    let admin = join(&t, &owner.token, &key, "admin", "adm@example.com").await;
+    let admin2 = join(&t, &owner.token, &key, "admin", "adm2@example.com").await;
+    let agent = join(&t, &owner.token, &key, "agent", "agt@example.com").await;
+    let (admin, admin2, agent) = (admin.session, admin2.session, agent.session);
+
+    // Every member lists everyone, with roles, and all are active.
+    let list = members(&t, &agent.token).await;
+    assert_eq!(list.len(), 4);
+    assert_eq!(list["own@example.com"].role, Role::Owner);
+    assert_eq!(list["own@example.com"].id, owner.user.id);
+    assert_eq!(list["adm2@example.com"].role, Role::Admin);
+    assert_eq!(list["agt@example.com"].name, "Member agt@example.com");
+    assert!(list.values().all(|m| m.active && m.removed_at.is_none()));
+
+    // Agents change nothing, not even themselves.
+    for target in [agent.user.id, admin.user.id] {
+        assert_eq!(
+            set_role(&t, &agent.token, target, "admin").await,
+            StatusCode::FORBIDDEN
+        );
+    }
+    // Admins neither make an owner nor touch one.
+    assert_eq!(
+        set_role(&t, &admin.token, agent.user.id, "owner").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        set_role(&t, &admin.token, owner.user.id, "agent").await,
+        StatusCode::FORBIDDEN
+    );
+    // An admin demotes another admin; the new role applies to their live session at once.
+    let r = t
+        .patch_json(
+            &format!("/v1/members/{}", admin2.user.id),
+            &admin.token,
+            &json!({"role": "agent"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let changed: MemberInfo = r.json().await.unwrap();
+    assert_eq!((changed.id, changed.role), (admin2.user.id, Role::Agent));
+    assert_eq!(
+        t.get("/v1/invitations", &admin2.token).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        members(&t, &owner.token).await["adm2@example.com"].role,
+        Role::Agent
+    );
+
+    // The only owner cannot step down.
+    let r = t
+        .patch_json(
+            &format!("/v1/members/{}", owner.user.id),
+            &owner.token,
+            &json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["kind"], "conflict");
+    assert!(body["message"].as_str().unwrap().contains("owner"));
+    // With a second owner, they can; the former owner then loses owner rights.
+    assert_eq!(
+        set_role(&t, &owner.token, admin.user.id, "owner").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        set_role(&t, &owner.token, owner.user.id, "admin").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        t.delete("/v1/accounts/current", &owner.token)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    // Now the promoted admin is the last owner, and the former owner (an admin) cannot
+    // touch them.
+    assert_eq!(
+        set_role(&t, &admin.token, admin.user.id, "agent").await,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        set_role(&t, &owner.token, admin.user.id, "agent").await,
+        StatusCode::FORBIDDEN
+    );
+    let list = members(&t, &agent.token).await;
+    assert_eq!(list["adm@example.com"].role, Role::Owner);
+    assert_eq!(list["own@example.com"].role, Role::Admin);
+
+    // Bad role, unknown and malformed ids.
+    let r = t
+        .patch_json(
+            &format!("/v1/members/{}", agent.user.id),
+            &admin.token,
+            &json!({"role": "superuser"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        set_role(&t, &admin.token, uuid::Uuid::new_v4(), "agent").await,
+        StatusCode::NOT_FOUND
+    );
+    let r = t
+        .patch_json(
+            "/v1/members/not-a-uuid",
+            &admin.token,
+            &json!({"role": "agent"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn removing_a_member_revokes_sessions_blocks_sign_in_and_frees_retention() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("rm-own@example.com", &key).await;
+    let admin = join(&t, &owner.token, &key, "admin", "rm-adm@example.com").await;
+    let agent = join(&t, &owner.token, &key, "agent", "rm-agt@example.com").await;
+    let (admin, agent) = (admin.session, agent.session);
+    // The agent has a second device.
+    let second = t.sign_in("rm-agt@example.com", MEMBER_PASSWORD).await;
+    assert_eq!(second.status(), StatusCode::CREATED);
+    let second: SessionCreated = second.json().await.unwrap();
+
+    // Three events, acked by every device except the agent's.
+    let sealed = protocol::seal(&key.public_key(), b"e").unwrap();
+    for i in 0..3 {
+        t.append(&owner.token, &format!("c{i}"), &sealed).await;
+    }
+    for token in [&owner.token, &admin.token] {
+        t.post_json("/v1/events/ack", token, &json!({"seq": 3}))
+            .await;
+    }
+    let prune = || {
+        t.state.store.prune(PrunePolicy {
+            now: time::OffsetDateTime::now_utc(),
+            retention: time::Duration::days(30),
+        })
+    };
+    assert_eq!(
+        prune().await.unwrap().events_removed,
+        0,
+        "the agent holds them"
+    );
+
+    // Who may remove whom: not agents, not an admin removing the owner, not the last owner.
+    assert_eq!(
+        remove_member(&t, admin.user.id, &agent.token).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        remove_member(&t, owner.user.id, &admin.token).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        remove_member(&t, owner.user.id, &owner.token).await,
+        StatusCode::CONFLICT
+    );
+
+    // The admin removes the agent.
+    assert_eq!(
+        remove_member(&t, agent.user.id, &admin.token).await,
+        StatusCode::NO_CONTENT
+    );
+    for token in [&agent.token, &second.token] {
+        let r = t.get("/v1/events", token).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = t.sign_in("rm-agt@example.com", MEMBER_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["kind"], "invalid_credentials");
+    // Listed as removed; their sessions are gone from the list.
+    let list = members(&t, &owner.token).await;
+    assert!(!list["rm-agt@example.com"].active);
+    assert!(list["rm-agt@example.com"].removed_at.is_some());
+    assert!(list["rm-adm@example.com"].active);
+    let sessions: Value = t.get_json("/v1/sessions", &owner.token).await;
+    assert!(sessions["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["user_id"] != agent.user.id.to_string()));
+    // Removed is final: no second removal, no role change.
+    assert_eq!(
+        remove_member(&t, agent.user.id, &owner.token).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        set_role(&t, &owner.token, agent.user.id, "admin").await,
+        StatusCode::NOT_FOUND
+    );
+    // Their never-acked cursor no longer holds the events back.
+    assert_eq!(prune().await.unwrap().events_removed, 3);
+
+    // Removing an admin also withdraws the invitations they made, so they cannot come back
+    // through a link of their own.
+    let secret = protocol::invitations::InvitationSecret::generate();
+    let r = t
+        .post_json(
+            "/v1/invitations",
+            &admin.token,
+            &json!({
+                "email": "back-door@example.com", "role": "agent",
+                "accept_token": secret.accept_token(),
+                "wrapped_workspace_key": protocol::sealed::to_base64(
+                    &secret.wrap_workspace_key(&key).unwrap()),
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let invitation: Value = r.json().await.unwrap();
+    assert_eq!(
+        remove_member(&t, admin.user.id, &owner.token).await,
+        StatusCode::NO_CONTENT
+    );
+    let pending: Value = t.get_json("/v1/invitations", &owner.token).await;
+    assert_eq!(pending["invitations"].as_array().unwrap().len(), 0);
+    let r = t
+        .post_json_anon(
+            &format!(
+                "/v1/invitations/{}/accept",
+                invitation["id"].as_str().unwrap()
+            ),
+            &json!({"accept_token": secret.accept_token(), "name": "Back Door",
+                "password": MEMBER_PASSWORD, "device_name": "Laptop"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // The owner's own device still works.
+    assert_eq!(
+        t.get("/v1/members", &owner.token).await.status(),
+        StatusCode::OK
+    );
+    t.stop().await;
+}
+
+/// Workspace A with something behind every kind of id a route takes: sessions, a pending
+/// invitation, members, stored media, an onboarding session, events and a claimed WABA.
+struct WorkspaceA {
+    key: WorkspaceSecretKey,
+    owner: SessionCreated,
+    agent: SessionCreated,
+    invitation_id: String,
+    media_id: &'static str,
+    onboarding_id: String,
+}
+
+impl WorkspaceA {
+    async fn create(t: &TestRelay) -> Self {
+        let key = WorkspaceSecretKey::generate();
+        let owner = t.register("a-owner@example.com", &key).await;
+        assert_eq!(t.claim(&owner.token, WABA).await.status(), StatusCode::OK);
+        t.signed_webhook(&message_webhook(WABA, "wamid.A1", MESSAGE_TEXT))
+            .await;
+        let agent = join(t, &owner.token, &key, "agent", "a-agent@example.com")
+            .await
+            .session;
+        let secret = protocol::invitations::InvitationSecret::generate();
+        let r = t
+            .post_json(
+                "/v1/invitations",
+                &owner.token,
+                &json!({
+                    "email": "a-pending@example.com", "role": "agent",
+                    "accept_token": secret.accept_token(),
+                    "wrapped_workspace_key": protocol::sealed::to_base64(
+                        &secret.wrap_workspace_key(&key).unwrap()),
+                }),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let invitation: Value = r.json().await.unwrap();
+        // Stored media, as the fetch worker leaves it (queued far ahead so the worker
+        // leaves it alone): the row and the sealed file.
+        let media_id = "a-media-4711";
+        let later = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+        let store = &t.state.store;
+        store
+            .enqueue_media(
+                vec![relay::store::NewMediaJob {
+                    workspace_id: owner.workspace.id,
+                    media_id: media_id.into(),
+                    waba_id: WABA.into(),
+                    phone_number_id: "106540352242922".into(),
+                }],
+                later,
+            )
+            .await
+            .unwrap();
+        let sealed = protocol::seal(&key.public_key(), b"photo bytes").unwrap();
+        let path = relay::media::media_path(t.dir.path(), owner.workspace.id, media_id);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &sealed).unwrap();
+        store
+            .media_stored(
+                owner.workspace.id,
+                media_id,
+                relay::store::StoredMedia {
+                    mime_type: "image/jpeg".into(),
+                    size: 11,
+                    sha256: "00".repeat(32),
+                    fetched_at: later,
+                },
+            )
+            .await
+            .unwrap();
+        let r = t.post("/v1/onboarding", &owner.token).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let onboarding: Value = r.json().await.unwrap();
+        let a = WorkspaceA {
+            key,
+            owner,
+            agent,
+            invitation_id: invitation["id"].as_str().unwrap().to_owned(),
+            media_id,
+            onboarding_id: onboarding["session_id"].as_str().unwrap().to_owned(),
+        };
+        // Everything is reachable for A itself, so a refusal below is about who asks.
+        a.assert_intact(t).await;
+        a
+    }
+
+    /// What must not appear in an answer to anyone outside A.
+    fn secrets(&self) -> Vec<String> {
+        vec![
+            self.owner.workspace.id.to_string(),
+            self.owner.user.id.to_string(),
+            self.owner.session.id.to_string(),
+            self.agent.user.id.to_string(),
+            self.agent.session.id.to_string(),
+            self.owner.user.email.clone(),
+            self.agent.user.email.clone(),
+            "a-pending@example.com".into(),
+            self.invitation_id.clone(),
+            WABA.into(),
+        ]
+    }
+
+    /// A's data, unchanged: both sessions live, roles as made, the invitation pending, the
+    /// WABA, one event, the media and the onboarding session still A's.
+    async fn assert_intact(&self, t: &TestRelay) {
+        let token = &self.owner.token;
+        let sessions: Value = t.get_json("/v1/sessions", token).await;
+        assert_eq!(sessions["sessions"].as_array().unwrap().len(), 2);
+        let list = members(t, token).await;
+        assert_eq!(list.len(), 2);
+        assert!(list.values().all(|m| m.active));
+        assert_eq!(list["a-agent@example.com"].role, Role::Agent);
+        assert_eq!(list["a-owner@example.com"].role, Role::Owner);
+        let pending: Value = t.get_json("/v1/invitations", token).await;
+        assert_eq!(pending["invitations"][0]["id"], self.invitation_id.as_str());
+        let wabas: Value = t.get_json("/v1/wabas", token).await;
+        assert_eq!(wabas["waba_ids"], json!([WABA]));
+        let page = t.events(&self.agent.token, 0).await;
+        assert_eq!(page.events.len(), 1);
+        assert_eq!(open_entry(&self.key, &page.events[0].sealed)["id"], WABA);
+        let r = t.get(&format!("/v1/media/{}", self.media_id), token).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = t
+            .get(&format!("/v1/onboarding/{}", self.onboarding_id), token)
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let result: Value = r.json().await.unwrap();
+        assert_eq!(result["status"], "pending");
+    }
+}
+
+async fn onboarding_relay() -> TestRelay {
+    // Enough configuration to create onboarding sessions; no Graph call is made here.
+    TestRelay::start_configured(|c| c.meta_config_id = Some("cfg-1".into())).await
+}
+
+async fn send(
+    t: &TestRelay,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> (StatusCode, String) {
+    let r = t
+        .http
+        .request(method.parse().unwrap(), t.url(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.text().await.unwrap())
+}
+
+/// Every device route, tried with another workspace's valid owner session against A's ids:
+/// each is refused (or, for routes without an id, answers about the caller's own
+/// workspace), no answer holds anything of A's, and A is unchanged afterwards.
+#[tokio::test]
+async fn another_workspaces_session_reaches_nothing_of_workspace_a() {
+    let t = onboarding_relay().await;
+    let a = WorkspaceA::create(&t).await;
+    let b = t
+        .register("b-owner@example.com", &WorkspaceSecretKey::generate())
+        .await;
+    let invitation = json!({
+        "email": "b-new@example.com", "role": "agent",
+        "accept_token": protocol::invitations::InvitationSecret::generate().accept_token(),
+        "wrapped_workspace_key": protocol::sealed::to_base64(
+            &protocol::invitations::InvitationSecret::generate()
+                .wrap_workspace_key(&WorkspaceSecretKey::generate())
+                .unwrap()),
+    });
+    let role = json!({"role": "admin"});
+    let none = json!({});
+    let (owner_user, agent_user) = (a.owner.user.id, a.agent.user.id);
+    // Routes naming one of A's resources: 404, exactly as for an unknown id.
+    let targeted: Vec<(&str, String, &Value)> = vec![
+        (
+            "DELETE",
+            format!("/v1/sessions/{}", a.owner.session.id),
+            &none,
+        ),
+        (
+            "DELETE",
+            format!("/v1/sessions/{}", a.agent.session.id),
+            &none,
+        ),
+        (
+            "DELETE",
+            format!("/v1/invitations/{}", a.invitation_id),
+            &none,
+        ),
+        ("PATCH", format!("/v1/members/{agent_user}"), &role),
+        ("PATCH", format!("/v1/members/{owner_user}"), &role),
+        ("DELETE", format!("/v1/members/{agent_user}"), &none),
+        ("DELETE", format!("/v1/members/{owner_user}"), &none),
+        ("GET", format!("/v1/media/{}", a.media_id), &none),
+        ("GET", format!("/v1/onboarding/{}", a.onboarding_id), &none),
+    ];
+    let secrets = a.secrets();
+    let leaks = |path: &str, body: &str| {
+        for s in &secrets {
+            assert!(!body.contains(s.as_str()), "{path} leaked {s}: {body}");
+        }
+    };
+    for (method, path, body) in &targeted {
+        let (status, text) = send(&t, method, path, &b.token, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        leaks(path, &text);
+    }
+    // Routes without an id answer about B's own workspace only.
+    let own: Vec<(&str, &str, Value, StatusCode)> = vec![
+        ("GET", "/v1/sessions", none.clone(), StatusCode::OK),
+        ("GET", "/v1/members", none.clone(), StatusCode::OK),
+        ("GET", "/v1/invitations", none.clone(), StatusCode::OK),
+        ("POST", "/v1/invitations", invitation, StatusCode::CREATED),
+        ("GET", "/v1/wabas", none.clone(), StatusCode::OK),
+        ("GET", "/v1/events?after=0", none.clone(), StatusCode::OK),
+        (
+            "POST",
+            "/v1/events/ack",
+            json!({"seq": 1000}),
+            StatusCode::OK,
+        ),
+        ("GET", "/v1/config", none.clone(), StatusCode::OK),
+        // A's WABA: refused as taken, never moved.
+        (
+            "POST",
+            "/v1/wabas",
+            json!({"waba_id": WABA}),
+            StatusCode::CONFLICT,
+        ),
+    ];
+    for (method, path, body, expect) in &own {
+        let (status, text) = send(&t, method, path, &b.token, body).await;
+        assert_eq!(status, *expect, "{method} {path}: {text}");
+        leaks(path, &text);
+    }
+    let page = t.events(&b.token, 0).await;
+    assert!(page.events.is_empty());
+    assert_eq!(members(&t, &b.token).await.len(), 1);
+    // B deleting its own account leaves A alone.
+    assert_eq!(
+        t.delete("/v1/accounts/current", &b.token).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    a.assert_intact(&t).await;
+    t.stop().await;
+}
+
+/// An agent of the workspace gets 403 on every owner/admin route, and nothing changes.
+#[tokio::test]
+async fn an_agent_is_refused_on_every_admin_route() {
+    let t = onboarding_relay().await;
+    let a = WorkspaceA::create(&t).await;
+    let secret = protocol::invitations::InvitationSecret::generate();
+    let invitation = json!({
+        "email": "by-agent@example.com", "role": "agent",
+        "accept_token": secret.accept_token(),
+        "wrapped_workspace_key": protocol::sealed::to_base64(
+            &secret.wrap_workspace_key(&a.key).unwrap()),
+    });
+    let none = json!({});
+    let (owner_user, agent_user) = (a.owner.user.id, a.agent.user.id);
+    let routes: Vec<(&str, String, Value)> = vec![
+        ("POST", "/v1/invitations".into(), invitation),
+        ("GET", "/v1/invitations".into(), none.clone()),
+        (
+            "DELETE",
+            format!("/v1/invitations/{}", a.invitation_id),
+            none.clone(),
+        ),
+        (
+            "PATCH",
+            format!("/v1/members/{owner_user}"),
+            json!({"role": "agent"}),
+        ),
+        // Not even promoting or removing itself.
+        (
+            "PATCH",
+            format!("/v1/members/{agent_user}"),
+            json!({"role": "owner"}),
+        ),
+        (
+            "PATCH",
+            format!("/v1/members/{agent_user}"),
+            json!({"role": "admin"}),
+        ),
+        ("DELETE", format!("/v1/members/{owner_user}"), none.clone()),
+        ("DELETE", format!("/v1/members/{agent_user}"), none.clone()),
+        ("POST", "/v1/wabas".into(), json!({"waba_id": "999000111"})),
+        ("POST", "/v1/onboarding".into(), none.clone()),
+        ("DELETE", "/v1/accounts/current".into(), none.clone()),
+    ];
+    for (method, path, body) in &routes {
+        let (status, text) = send(&t, method, path, &a.agent.token, body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["kind"], "forbidden", "{method} {path}");
+    }
+    a.assert_intact(&t).await;
     t.stop().await;
 }

@@ -353,6 +353,63 @@ async fn unknown_and_expired_sessions_are_refused() {
     sim.stop();
 }
 
+/// A session whose completion was lost (the relay stopped, or the request was dropped while
+/// talking to Meta) stays `in_progress` in the database; after `INTERRUPTED_AFTER` the device
+/// is told it failed as `interrupted` instead of waiting forever. Younger ones are still
+/// reported in progress.
+#[tokio::test]
+async fn a_session_stuck_in_progress_is_reported_interrupted() {
+    use relay::onboarding::INTERRUPTED_AFTER;
+    use sha2::{Digest, Sha256};
+    let sim = sim().await;
+    let t = relay_for(&sim, None).await;
+    let owner = t
+        .register("owner@example.com", &WorkspaceSecretKey::generate())
+        .await;
+    let now = time::OffsetDateTime::now_utc();
+    let mut sessions = Vec::new();
+    // The page's report was taken this long ago, and nothing finished the session since.
+    for taken_ago in [
+        INTERRUPTED_AFTER + time::Duration::minutes(1),
+        INTERRUPTED_AFTER - time::Duration::minutes(1),
+    ] {
+        let c = new_session(&t, &owner.token).await;
+        let id_hash: [u8; 32] = Sha256::digest(c.session_id.as_bytes()).into();
+        let began = t
+            .state
+            .store
+            .begin_onboarding(id_hash, now - taken_ago)
+            .await
+            .unwrap();
+        assert_eq!(began, Some(owner.workspace.id));
+        sessions.push(c.session_id);
+    }
+    let r: OnboardingResult = result(&t, &owner.token, &sessions[0])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r.status, OnboardingStatus::Failed);
+    let error = r.error.unwrap();
+    assert_eq!(error.code, "interrupted");
+    assert!(error.message.unwrap().contains("Connect WhatsApp"));
+    assert!(r.sealed_token.is_none());
+    let r: OnboardingResult = result(&t, &owner.token, &sessions[1])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r.status, OnboardingStatus::InProgress);
+    assert!(r.error.is_none());
+    // An interrupted session cannot be resumed: the page and the report refuse it.
+    let page = t.get_anon(&format!("/onboarding/{}", sessions[0])).await;
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    let resp = complete(&t, &sessions[0], &json!({"event": "CANCEL"})).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    t.stop().await;
+    sim.stop();
+}
+
 #[tokio::test]
 async fn agents_cannot_start_onboarding() {
     use protocol::invitations::{InvitationAccepted, InvitationSecret};

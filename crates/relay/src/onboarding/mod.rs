@@ -48,6 +48,19 @@ const ERROR_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset
 <p>It is unknown, expired or already used. Start again from the DataOptix app.</p>\
 </body></html>\n";
 
+/// How long after the page's report was taken a session may stay `in_progress` before the
+/// relay reports it `interrupted`. The completion makes a handful of Graph calls (code
+/// exchange, debug_token, subscribe, register, number) of at most 30 s each
+/// (`cloud_api::client::ClientConfig::timeout`), so a live completion is over well within
+/// this; a session older than it lost its completion (the relay stopped, or the request task
+/// was dropped) and would otherwise read `in_progress` forever.
+pub const INTERRUPTED_AFTER: time::Duration = time::Duration::minutes(10);
+
+/// What the device is told about an interrupted session.
+const INTERRUPTED_MESSAGE: &str = "The relay stopped before it finished connecting the \
+number (for example it was restarted), so the outcome is unknown. Start \"Connect WhatsApp\" \
+again.";
+
 /// Session ids: 32 random bytes, base64url without padding.
 const SESSION_ID_LEN: usize = 43;
 
@@ -133,9 +146,17 @@ pub async fn result(
             .map_err(|e| AppError::Internal(anyhow::anyhow!("stored onboarding result: {e}")))?;
         return Ok(Json(result));
     }
+    let now = OffsetDateTime::now_utc();
     let status = match record.status.as_str() {
+        // Nothing will ever finish this one (see INTERRUPTED_AFTER): say so instead of
+        // leaving the device waiting.
+        "in_progress" if now - record.updated_at > INTERRUPTED_AFTER => {
+            let mut r = OnboardingResult::pending(OnboardingStatus::Failed);
+            r.error = Some(failure("interrupted", INTERRUPTED_MESSAGE));
+            return Ok(Json(r));
+        }
         "in_progress" => OnboardingStatus::InProgress,
-        "pending" if record.expires_at <= OffsetDateTime::now_utc() => {
+        "pending" if record.expires_at <= now => {
             let mut r = OnboardingResult::pending(OnboardingStatus::Failed);
             r.error = Some(OnboardingError {
                 code: "expired".into(),

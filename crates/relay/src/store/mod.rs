@@ -30,6 +30,12 @@ pub enum StoreError {
     Corrupt(String),
     #[error("re-sealing a held entry failed")]
     Reseal,
+    /// The change would leave the workspace without an owner.
+    #[error("the workspace must keep at least one owner")]
+    LastOwner,
+    /// The member's role changed since the caller read it (a concurrent change).
+    #[error("the member was changed meanwhile; reload and try again")]
+    MemberChanged,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -91,6 +97,24 @@ pub struct SessionRecord {
     pub device_name: String,
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
+}
+
+/// A member of a workspace as listed (removed ones included, with `removed_at`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub created_at: OffsetDateTime,
+    pub removed_at: Option<OffsetDateTime>,
+}
+
+/// What removing a member did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removal {
+    pub sessions_revoked: u64,
+    pub invitations_revoked: u64,
 }
 
 /// What a valid bearer token resolves to.
@@ -228,6 +252,8 @@ pub struct OnboardingRecord {
     /// `pending`, `in_progress`, `done`, `cancelled`, `failed`.
     pub status: String,
     pub expires_at: OffsetDateTime,
+    /// When the status last changed (for `in_progress`: when the page's report was taken).
+    pub updated_at: OffsetDateTime,
     /// The `OnboardingResult` JSON once finished.
     pub result: Option<String>,
 }
@@ -323,6 +349,7 @@ pub trait Store: Send + Sync + 'static {
     /// Creates the workspace, its owner and the owner's first session in one transaction.
     fn create_workspace(&self, new: NewWorkspace) -> BoxFuture<'_, StoreResult<()>>;
     fn workspace(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<WorkspaceRecord>>>;
+    /// The active (not removed) user with that email.
     fn user_by_email<'a>(
         &'a self,
         email: &'a str,
@@ -352,6 +379,35 @@ pub trait Store: Send + Sync + 'static {
         user: Option<Uuid>,
         now: OffsetDateTime,
     ) -> BoxFuture<'_, StoreResult<bool>>;
+
+    /// Every member of the workspace, removed ones included, oldest first.
+    fn list_members(&self, workspace_id: Uuid) -> BoxFuture<'_, StoreResult<Vec<MemberRecord>>>;
+    /// One member of the workspace (removed or not); `None` for another workspace's user.
+    fn member(
+        &self,
+        workspace_id: Uuid,
+        member_id: Uuid,
+    ) -> BoxFuture<'_, StoreResult<Option<MemberRecord>>>;
+    /// Sets an active member's role if it is still `expected` (the caller decided on that
+    /// role: `MemberChanged` otherwise). `LastOwner` if no active owner would remain.
+    fn change_role(
+        &self,
+        workspace_id: Uuid,
+        member_id: Uuid,
+        expected: Role,
+        role: Role,
+    ) -> BoxFuture<'_, StoreResult<MemberRecord>>;
+    /// Removes an active member whose role is still `expected`: marks them removed, revokes
+    /// all their sessions (so their cursors stop holding back retention) and their pending
+    /// invitations, in one transaction. `NotFound` for an unknown, removed or other
+    /// workspace's member; `LastOwner` for the only active owner.
+    fn remove_member(
+        &self,
+        workspace_id: Uuid,
+        member_id: Uuid,
+        expected: Role,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<Removal>>;
 
     /// Owners (and their public keys) of the given WABAs; unowned ones are absent.
     fn waba_owners<'a>(

@@ -22,10 +22,10 @@ use uuid::Uuid;
 
 use super::{
     Accepted, AuthRecord, DeletionRecord, EncryptedBusinessToken, EventRecord, InvalidBody,
-    InvitationRecord, MediaJob, MediaRecord, NewInvitation, NewMediaJob, NewSession, NewUser,
-    NewWorkspace, OnboardingRecord, PrunePolicy, PruneReport, SessionRecord, Store, StoreError,
-    StoreResult, StoredBusinessToken, StoredMedia, UserRecord, WorkspaceRecord, WriteOp,
-    WriteOutcome,
+    InvitationRecord, MediaJob, MediaRecord, MemberRecord, NewInvitation, NewMediaJob, NewSession,
+    NewUser, NewWorkspace, OnboardingRecord, PrunePolicy, PruneReport, Removal, SessionRecord,
+    Store, StoreError, StoreResult, StoredBusinessToken, StoredMedia, UserRecord, WorkspaceRecord,
+    WriteOp, WriteOutcome,
 };
 
 /// Meta retries a delivery for up to 7 days: remember what we stored at least that long,
@@ -153,6 +153,62 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
         password_hash: row.try_get("password_hash")?,
         role: get_role(row, "role")?,
     })
+}
+
+fn member_from_row(row: &SqliteRow) -> StoreResult<MemberRecord> {
+    let removed: Option<i64> = row.try_get("removed_at")?;
+    Ok(MemberRecord {
+        id: get_uuid(row, "id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        role: get_role(row, "role")?,
+        created_at: from_ms(row.try_get("created_at")?),
+        removed_at: removed.map(from_ms),
+    })
+}
+
+const MEMBER_COLUMNS: &str = "id, name, email, role, created_at, removed_at";
+
+/// Inside a member change: the member as it is now, refused unless active and still in the
+/// role the caller decided on.
+async fn active_member_in_tx(
+    tx: &mut Transaction<'static, Sqlite>,
+    workspace_id: Uuid,
+    member_id: Uuid,
+    expected: Role,
+) -> StoreResult<MemberRecord> {
+    let row = sqlx::query(&format!(
+        "SELECT {MEMBER_COLUMNS} FROM users WHERE id = ? AND workspace_id = ?"
+    ))
+    .bind(member_id.to_string())
+    .bind(workspace_id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let member = member_from_row(&row)?;
+    if member.removed_at.is_some() {
+        return Err(StoreError::NotFound);
+    }
+    if member.role != expected {
+        return Err(StoreError::MemberChanged);
+    }
+    Ok(member)
+}
+
+/// Active owners of the workspace other than `except`, inside the caller's transaction.
+async fn other_owners_in_tx(
+    tx: &mut Transaction<'static, Sqlite>,
+    workspace_id: Uuid,
+    except: Uuid,
+) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users
+         WHERE workspace_id = ? AND id != ? AND role = 'owner' AND removed_at IS NULL",
+    )
+    .bind(workspace_id.to_string())
+    .bind(except.to_string())
+    .fetch_one(&mut **tx)
+    .await?)
 }
 
 async fn insert_session(tx: &mut Transaction<'static, Sqlite>, s: &NewSession) -> StoreResult<()> {
@@ -379,7 +435,8 @@ impl Store for SqliteStore {
         email: &'a str,
     ) -> BoxFuture<'a, StoreResult<Option<UserRecord>>> {
         Box::pin(async move {
-            let row = sqlx::query("SELECT * FROM users WHERE email = ?")
+            // A removed member's row keeps the email but no longer signs in.
+            let row = sqlx::query("SELECT * FROM users WHERE email = ? AND removed_at IS NULL")
                 .bind(email)
                 .fetch_optional(&self.reader)
                 .await?;
@@ -414,7 +471,7 @@ impl Store for SqliteStore {
             let row = sqlx::query(
                 "SELECT s.id, s.workspace_id, s.user_id, s.last_seen_at, u.role
                  FROM device_sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = ? AND s.revoked_at IS NULL",
+                 WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.removed_at IS NULL",
             )
             .bind(&token_hash[..])
             .fetch_optional(&self.reader)
@@ -504,6 +561,115 @@ impl Store for SqliteStore {
             .execute(&self.writer)
             .await?;
             Ok(done.rows_affected() == 1)
+        })
+    }
+
+    fn list_members(&self, workspace_id: Uuid) -> BoxFuture<'_, StoreResult<Vec<MemberRecord>>> {
+        Box::pin(async move {
+            let rows = sqlx::query(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM users WHERE workspace_id = ?
+                 ORDER BY created_at, id"
+            ))
+            .bind(workspace_id.to_string())
+            .fetch_all(&self.reader)
+            .await?;
+            rows.iter().map(member_from_row).collect()
+        })
+    }
+
+    fn member(
+        &self,
+        workspace_id: Uuid,
+        member_id: Uuid,
+    ) -> BoxFuture<'_, StoreResult<Option<MemberRecord>>> {
+        Box::pin(async move {
+            let row = sqlx::query(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM users WHERE id = ? AND workspace_id = ?"
+            ))
+            .bind(member_id.to_string())
+            .bind(workspace_id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+            row.as_ref().map(member_from_row).transpose()
+        })
+    }
+
+    fn change_role(
+        &self,
+        workspace_id: Uuid,
+        member_id: Uuid,
+        expected: Role,
+        role: Role,
+    ) -> BoxFuture<'_, StoreResult<MemberRecord>> {
+        Box::pin(async move {
+            // One write transaction (IMMEDIATE): two owners demoting each other at once
+            // cannot both pass the last-owner check.
+            let mut tx = self.begin().await?;
+            let member = active_member_in_tx(&mut tx, workspace_id, member_id, expected).await?;
+            if member.role == Role::Owner
+                && role != Role::Owner
+                && other_owners_in_tx(&mut tx, workspace_id, member_id).await? == 0
+            {
+                return Err(StoreError::LastOwner);
+            }
+            sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+                .bind(role.as_str())
+                .bind(member_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(MemberRecord { role, ..member })
+        })
+    }
+
+    fn remove_member(
+        &self,
+        workspace_id: Uuid,
+        member_id: Uuid,
+        expected: Role,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<Removal>> {
+        Box::pin(async move {
+            let mut tx = self.begin().await?;
+            let member = active_member_in_tx(&mut tx, workspace_id, member_id, expected).await?;
+            if member.role == Role::Owner
+                && other_owners_in_tx(&mut tx, workspace_id, member_id).await? == 0
+            {
+                return Err(StoreError::LastOwner);
+            }
+            sqlx::query("UPDATE users SET removed_at = ? WHERE id = ?")
+                .bind(ms(now))
+                .bind(member_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            // Revoked sessions no longer authenticate, and retention only waits for the
+            // cursors of live sessions: the removed member's devices stop holding events.
+            let sessions = sqlx::query(
+                "UPDATE device_sessions SET revoked_at = ?
+                 WHERE user_id = ? AND workspace_id = ? AND revoked_at IS NULL",
+            )
+            .bind(ms(now))
+            .bind(member_id.to_string())
+            .bind(workspace_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            // Their pending invitations go too: otherwise a removed admin could come back
+            // through a link they made before (to another address of theirs).
+            let invitations = sqlx::query(
+                "UPDATE invitations SET revoked_at = ?
+                 WHERE invited_by = ? AND workspace_id = ? AND accepted_at IS NULL
+                   AND revoked_at IS NULL",
+            )
+            .bind(ms(now))
+            .bind(member_id.to_string())
+            .bind(workspace_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Removal {
+                sessions_revoked: sessions.rows_affected(),
+                invitations_revoked: invitations.rows_affected(),
+            })
         })
     }
 
@@ -728,8 +894,9 @@ impl Store for SqliteStore {
             // Per workspace, the highest seq every live device has acked (0 if one has not).
             let acked = sqlx::query(
                 "SELECT s.workspace_id AS ws, MIN(COALESCE(c.acked_seq, 0)) AS acked
-                 FROM device_sessions s LEFT JOIN device_cursors c ON c.session_id = s.id
-                 WHERE s.revoked_at IS NULL GROUP BY s.workspace_id",
+                 FROM device_sessions s JOIN users u ON u.id = s.user_id
+                 LEFT JOIN device_cursors c ON c.session_id = s.id
+                 WHERE s.revoked_at IS NULL AND u.removed_at IS NULL GROUP BY s.workspace_id",
             )
             .fetch_all(&mut *tx)
             .await?;
@@ -1009,7 +1176,7 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, StoreResult<Option<OnboardingRecord>>> {
         Box::pin(async move {
             let row = sqlx::query(
-                "SELECT workspace_id, status, expires_at, result FROM onboarding_sessions
+                "SELECT workspace_id, status, expires_at, updated_at, result FROM onboarding_sessions
                  WHERE id_hash = ?",
             )
             .bind(&id_hash[..])
@@ -1020,6 +1187,7 @@ impl Store for SqliteStore {
                 workspace_id: parse_uuid(&row.try_get::<String, _>("workspace_id")?)?,
                 status: row.try_get("status")?,
                 expires_at: from_ms(row.try_get("expires_at")?),
+                updated_at: from_ms(row.try_get("updated_at")?),
                 result: row.try_get("result")?,
             }))
         })

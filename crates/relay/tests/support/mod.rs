@@ -124,6 +124,12 @@ impl TestRelay {
         req.send().await.unwrap()
     }
 
+    /// `PATCH path` with the bearer token and `body` as JSON.
+    pub async fn patch_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        let req = self.http.patch(self.url(path)).bearer_auth(token);
+        req.json(body).send().await.unwrap()
+    }
+
     /// `DELETE path` with the bearer token.
     pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
         let req = self.http.delete(self.url(path)).bearer_auth(token);
@@ -231,3 +237,44 @@ pub fn open_entry(key: &WorkspaceSecretKey, sealed_b64: &str) -> Value {
     let sealed = protocol::sealed::from_base64(sealed_b64).unwrap();
     serde_json::from_slice(&protocol::open(key, &sealed).unwrap()).unwrap()
 }
+
+/// Invites `email` as `role` with the inviter's token and accepts on a new device: the joined
+/// member's first session (password [`MEMBER_PASSWORD`]).
+pub async fn join(
+    t: &TestRelay,
+    inviter_token: &str,
+    key: &WorkspaceSecretKey,
+    role: &str,
+    email: &str,
+) -> protocol::invitations::InvitationAccepted {
+    let secret = protocol::invitations::InvitationSecret::generate();
+    let resp = t
+        .post_json(
+            "/v1/invitations",
+            inviter_token,
+            &json!({
+                "email": email, "role": role, "accept_token": secret.accept_token(),
+                "wrapped_workspace_key": protocol::sealed::to_base64(
+                    &secret.wrap_workspace_key(key).unwrap()),
+            }),
+        )
+        .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::CREATED,
+        "invite {email} as {role}"
+    );
+    let invitation: Value = resp.json().await.unwrap();
+    let id = invitation["id"].as_str().unwrap();
+    let resp = t
+        .post_json_anon(
+            &format!("/v1/invitations/{id}/accept"),
+            &json!({"accept_token": secret.accept_token(), "name": format!("Member {email}"),
+                "password": MEMBER_PASSWORD, "device_name": "Till"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED, "accept {email}");
+    resp.json().await.unwrap()
+}
+
+pub const MEMBER_PASSWORD: &str = "a member's own password";
