@@ -208,7 +208,8 @@ async fn generated_store(messages: usize, conversations: usize) -> Store {
 
 /// `count` sealed webhook events, one inbound text message each, from `count / 10` customers.
 fn sealed_events(key: &WorkspaceSecretKey, count: usize) -> Vec<EventPage> {
-    let public = key.public_key();
+    // As the relay seals webhooks: under a data key sealed to the workspace key (v2).
+    let data_key = protocol::sealed::DataKey::generate(&key.public_key()).unwrap();
     let events: Vec<Event> = (0..count)
         .map(|i| {
             let from = format!("{}", 16_660_000_000u64 + (i / 10) as u64);
@@ -219,7 +220,7 @@ fn sealed_events(key: &WorkspaceSecretKey, count: usize) -> Vec<EventPage> {
                 "messages": [{"from": from, "id": format!("wamid.apply.{i}"),
                     "timestamp": (1_700_000_000 + i).to_string(), "type": "text",
                     "text": {"body": text(i as u64)}}]}}]});
-            let sealed = protocol::seal(&public, entry.to_string().as_bytes()).unwrap();
+            let sealed = data_key.seal(entry.to_string().as_bytes()).unwrap();
             Event {
                 seq: i as i64 + 1,
                 id: uuid::Uuid::new_v4(),

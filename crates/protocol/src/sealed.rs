@@ -2,27 +2,52 @@
 //!
 //! Every workspace has an X25519 key pair generated on the owner's device. The relay only ever
 //! sees the public half; it seals each webhook entry to it, devices seal what they append to it,
-//! and only devices holding the secret half can open either. The construction is libsodium's
-//! sealed box (`crypto_box_seal`: an ephemeral X25519 key, XSalsa20-Poly1305), via `crypto_box`.
+//! and only devices holding the secret half can open either.
 //!
-//! Wire format (then base64, standard alphabet with padding, inside JSON):
+//! Two envelope versions, told apart by their first byte (then base64, standard alphabet with
+//! padding, inside JSON):
 //!
 //! ```text
-//! version (1 byte, = 1) | ephemeral public key (32) | ciphertext | Poly1305 tag (16)
+//! v1: 1 | ephemeral public key (32) | ciphertext | Poly1305 tag (16)
+//! v2: 2 | sealed data key (80) | nonce (12) | AES-256-GCM ciphertext | tag (16)
 //! ```
 //!
-//! The version byte lets us move to a per-workspace data key (issue 3 mentions it as the faster
-//! alternative) without ambiguity for events already stored.
+//! - **v1** is libsodium's sealed box (`crypto_box_seal`: an ephemeral X25519 key,
+//!   XSalsa20-Poly1305) via `crypto_box`: two X25519 operations per envelope.
+//! - **v2** is for the relay's hot path (issue 3): a random 256-bit *data key* is sealed once
+//!   to the workspace key (a v1 sealed box without the version byte), and many envelopes are
+//!   encrypted under it with AES-256-GCM, each carrying the sealed data key. The AAD is the
+//!   version byte and the sealed data key, so a ciphertext cannot be moved under another key.
+//!   The relay keeps the data key in memory only, rotates it (see [`DataKey`]) and forgets
+//!   it: what rests on its disk stays readable only with the workspace's secret key, as with
+//!   v1. Devices open the sealed data key once and cache it ([`Opener`]), so a page of a
+//!   thousand events costs one X25519 operation instead of a thousand.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aes_gcm::aead::{Aead, Payload};
+use aes_gcm::{AeadCore, Aes256Gcm, KeyInit, Nonce};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use crypto_box::aead::OsRng;
 use crypto_box::{PublicKey, SecretKey, KEY_SIZE, SEALBYTES};
+use zeroize::Zeroizing;
 
-/// The only envelope version this crate writes and reads.
+/// A sealed box per envelope.
 pub const ENVELOPE_V1: u8 = 1;
+/// A sealed data key and AES-256-GCM under it.
+pub const ENVELOPE_V2: u8 = 2;
 
-/// Bytes a sealed envelope adds to its plaintext.
+/// Bytes a v1 envelope adds to its plaintext.
 pub const OVERHEAD: usize = 1 + SEALBYTES;
+
+/// A data key sealed to a workspace key (a sealed box of 32 bytes).
+const SEALED_KEY_LEN: usize = SEALBYTES + 32;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+
+/// Bytes a v2 envelope adds to its plaintext.
+pub const OVERHEAD_V2: usize = 1 + SEALED_KEY_LEN + NONCE_LEN + TAG_LEN;
 
 /// Why an envelope or a key could not be used. Deliberately coarse: telling a tampered envelope
 /// from one sealed to another key would help nobody but an attacker.
@@ -119,22 +144,163 @@ pub fn seal(recipient: &WorkspacePublicKey, plaintext: &[u8]) -> Result<Vec<u8>,
     Ok(out)
 }
 
-/// Opens an envelope made by [`seal`]; fails on a wrong key or any flipped bit.
+/// Opens an envelope of either version; fails on a wrong key or any flipped bit.
 pub fn open(secret: &WorkspaceSecretKey, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
-    let boxed = check_envelope(sealed)?;
-    secret.0.unseal(boxed).map_err(|_| SealError::Open)
+    match parse(sealed)? {
+        Envelope::V1(boxed) => secret.0.unseal(boxed).map_err(|_| SealError::Open),
+        Envelope::V2 { sealed_key, .. } => {
+            let key = open_data_key(secret, sealed_key)?;
+            decrypt_v2(&key, sealed)
+        }
+    }
 }
 
-/// The relay's only check on envelopes devices append: right version, long enough. It cannot
+/// The relay's only check on envelopes devices append: known version, long enough. It cannot
 /// check more without the secret key, which is the point.
 pub fn is_well_formed(sealed: &[u8]) -> bool {
-    check_envelope(sealed).is_ok()
+    parse(sealed).is_ok()
 }
 
-fn check_envelope(sealed: &[u8]) -> Result<&[u8], SealError> {
+enum Envelope<'a> {
+    V1(&'a [u8]),
+    V2 { sealed_key: &'a [u8] },
+}
+
+fn parse(sealed: &[u8]) -> Result<Envelope<'_>, SealError> {
     match sealed.split_first() {
-        Some((&ENVELOPE_V1, rest)) if rest.len() >= SEALBYTES => Ok(rest),
+        Some((&ENVELOPE_V1, rest)) if rest.len() >= SEALBYTES => Ok(Envelope::V1(rest)),
+        Some((&ENVELOPE_V2, rest)) if rest.len() >= OVERHEAD_V2 - 1 => Ok(Envelope::V2 {
+            sealed_key: &rest[..SEALED_KEY_LEN],
+        }),
         _ => Err(SealError::Malformed),
+    }
+}
+
+fn open_data_key(
+    secret: &WorkspaceSecretKey,
+    sealed_key: &[u8],
+) -> Result<Zeroizing<[u8; 32]>, SealError> {
+    let bytes = Zeroizing::new(secret.0.unseal(sealed_key).map_err(|_| SealError::Open)?);
+    let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| SealError::Open)?;
+    Ok(Zeroizing::new(key))
+}
+
+/// Decrypts a v2 envelope (already parsed) with its opened data key.
+fn decrypt_v2(key: &[u8; 32], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+    let aad_end = 1 + SEALED_KEY_LEN;
+    let (aad, rest) = sealed.split_at(aad_end);
+    let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+    Aes256Gcm::new(key.into())
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
+        .map_err(|_| SealError::Open)
+}
+
+/// A data key of one workspace: seals many envelopes with AES-256-GCM (v2). Made by the
+/// relay, which rotates it and drops it; the key itself is zeroed when dropped.
+pub struct DataKey {
+    key: Zeroizing<[u8; 32]>,
+    sealed_key: Vec<u8>,
+    recipient: WorkspacePublicKey,
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(<redacted>)")
+    }
+}
+
+impl DataKey {
+    /// A fresh random data key, sealed to `recipient`.
+    pub fn generate(recipient: &WorkspacePublicKey) -> Result<Self, SealError> {
+        let key = Zeroizing::new(<[u8; 32]>::from(Aes256Gcm::generate_key(&mut OsRng)));
+        let sealed_key = recipient
+            .0
+            .seal(&mut OsRng, key.as_slice())
+            .map_err(|_| SealError::Seal)?;
+        Ok(Self {
+            key,
+            sealed_key,
+            recipient: recipient.clone(),
+        })
+    }
+
+    /// Whom the key was sealed to.
+    pub fn recipient(&self) -> &WorkspacePublicKey {
+        &self.recipient
+    }
+
+    /// A v2 envelope of `plaintext`, with a fresh random nonce. (Random 96-bit nonces are safe
+    /// for far more envelopes than a key ever seals before rotation.)
+    pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+        let mut out = Vec::with_capacity(plaintext.len() + OVERHEAD_V2);
+        out.push(ENVELOPE_V2);
+        out.extend_from_slice(&self.sealed_key);
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let ciphertext = Aes256Gcm::new(self.key.as_slice().into())
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad: &out,
+                },
+            )
+            .map_err(|_| SealError::Seal)?;
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        Ok(out)
+    }
+}
+
+/// Opens envelopes for one workspace, remembering the data keys it has opened so that the
+/// X25519 operation is paid once per data key, not once per envelope.
+pub struct Opener {
+    secret: WorkspaceSecretKey,
+    keys: Mutex<HashMap<Vec<u8>, Zeroizing<[u8; 32]>>>,
+}
+
+/// Data keys an [`Opener`] remembers; the relay rotates keys rarely, so a handful suffices.
+const OPENER_CACHE: usize = 64;
+
+impl Opener {
+    pub fn new(secret: WorkspaceSecretKey) -> Self {
+        Self {
+            secret,
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Like [`open`], with the data key cache.
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        match parse(sealed)? {
+            Envelope::V1(boxed) => self.secret.0.unseal(boxed).map_err(|_| SealError::Open),
+            Envelope::V2 { sealed_key } => {
+                let cached = self
+                    .keys
+                    .lock()
+                    .ok()
+                    .and_then(|keys| keys.get(sealed_key).map(|k| Zeroizing::new(**k)));
+                let key = match cached {
+                    Some(key) => key,
+                    None => {
+                        let key = open_data_key(&self.secret, sealed_key)?;
+                        if let Ok(mut keys) = self.keys.lock() {
+                            if keys.len() >= OPENER_CACHE {
+                                keys.clear();
+                            }
+                            keys.insert(sealed_key.to_vec(), Zeroizing::new(*key));
+                        }
+                        key
+                    }
+                };
+                decrypt_v2(&key, sealed)
+            }
+        }
     }
 }
 
@@ -198,10 +364,14 @@ mod tests {
             Err(SealError::Malformed)
         );
         assert_eq!(open(&sk, &[]), Err(SealError::Malformed));
+        let mut v3 = sealed.clone();
+        v3[0] = 3;
+        assert_eq!(open(&sk, &v3), Err(SealError::Malformed));
+        assert!(!is_well_formed(&v3));
+        // A v1 envelope relabelled v2 is too short to be one.
         let mut v2 = sealed.clone();
-        v2[0] = 2;
+        v2[0] = ENVELOPE_V2;
         assert_eq!(open(&sk, &v2), Err(SealError::Malformed));
-        assert!(!is_well_formed(&v2));
     }
 
     #[test]
@@ -223,5 +393,67 @@ mod tests {
             Err(SealError::BadKey)
         );
         assert!(!format!("{sk:?}").contains(&to_base64(&sk.to_bytes())));
+    }
+
+    #[test]
+    fn data_key_envelopes_round_trip_and_open_with_the_workspace_key_only() {
+        let sk = WorkspaceSecretKey::generate();
+        let dk = DataKey::generate(&sk.public_key()).unwrap();
+        let msg = "Olá, ¿qué tal? 👋".as_bytes();
+        let a = dk.seal(msg).unwrap();
+        let b = dk.seal(msg).unwrap();
+        assert_eq!(a[0], ENVELOPE_V2);
+        assert_eq!(a.len(), msg.len() + OVERHEAD_V2);
+        assert!(is_well_formed(&a));
+        assert_ne!(a, b, "fresh nonce per envelope");
+        assert!(!a.windows(msg.len()).any(|w| w == msg));
+        assert_eq!(open(&sk, &a).unwrap(), msg);
+        let opener = Opener::new(sk.clone());
+        assert_eq!(opener.open(&a).unwrap(), msg);
+        assert_eq!(opener.open(&b).unwrap(), msg);
+        assert_eq!(opener.open(&dk.seal(b"").unwrap()).unwrap(), b"");
+        // v1 still opens through the opener.
+        assert_eq!(
+            opener.open(&seal(&sk.public_key(), msg).unwrap()).unwrap(),
+            msg
+        );
+        let other = WorkspaceSecretKey::generate();
+        assert_eq!(open(&other, &a), Err(SealError::Open));
+        assert_eq!(Opener::new(other).open(&a), Err(SealError::Open));
+        assert!(!format!("{dk:?}").contains(&to_base64(&dk.key[..])));
+    }
+
+    #[test]
+    fn every_flipped_bit_of_a_data_key_envelope_is_refused_even_with_the_key_cached() {
+        let sk = WorkspaceSecretKey::generate();
+        let dk = DataKey::generate(&sk.public_key()).unwrap();
+        let sealed = dk.seal(b"hello").unwrap();
+        let opener = Opener::new(sk.clone());
+        opener.open(&sealed).unwrap();
+        for i in 0..sealed.len() {
+            for bit in 0..8 {
+                let mut t = sealed.clone();
+                t[i] ^= 1 << bit;
+                assert!(open(&sk, &t).is_err(), "byte {i} bit {bit}");
+                assert!(opener.open(&t).is_err(), "cached, byte {i} bit {bit}");
+            }
+        }
+        assert_eq!(
+            open(&sk, &sealed[..OVERHEAD_V2 - 1]),
+            Err(SealError::Malformed)
+        );
+    }
+
+    #[test]
+    fn a_ciphertext_cannot_be_moved_under_another_data_key() {
+        let sk = WorkspaceSecretKey::generate();
+        let one = DataKey::generate(&sk.public_key()).unwrap();
+        let two = DataKey::generate(&sk.public_key()).unwrap();
+        let a = one.seal(b"first").unwrap();
+        let b = two.seal(b"second").unwrap();
+        // a's sealed key with b's nonce and ciphertext.
+        let mut mixed = a[..1 + SEALED_KEY_LEN].to_vec();
+        mixed.extend_from_slice(&b[1 + SEALED_KEY_LEN..]);
+        assert_eq!(open(&sk, &mixed), Err(SealError::Open));
     }
 }

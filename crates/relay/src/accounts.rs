@@ -281,6 +281,7 @@ pub async fn delete_account(State(state): State<AppState>, auth: Auth) -> AppRes
         return Err(AppError::Forbidden);
     }
     if state.store.delete_workspace(auth.workspace_id).await? {
+        state.owners.clear();
         // The media rows went with the workspace; its sealed files go now.
         crate::media::delete_workspace_media(&state.config.data_dir, auth.workspace_id).await;
         tracing::info!(workspace = %auth.workspace_id, "workspace deleted");

@@ -16,6 +16,7 @@ pub mod media;
 pub mod members;
 pub mod metrics;
 pub mod onboarding;
+pub mod owners;
 pub mod sealing;
 pub mod store;
 pub mod wabas;
@@ -69,6 +70,10 @@ pub struct Inner {
     pub graph: cloud_api::client::CloudApiClient,
     /// Wakes the inbound-media worker.
     pub media_queue: Arc<media::MediaQueue>,
+    /// Data keys webhook entries are sealed with (v2 envelopes), one per workspace key.
+    pub data_keys: sealing::DataKeys,
+    /// WABA → owning workspace, remembered for seconds (checked again in the commit).
+    pub owners: owners::OwnerCache,
 }
 
 impl Deref for AppState {
@@ -137,6 +142,8 @@ impl Relay {
             dummy_hash,
             graph,
             media_queue: Arc::default(),
+            data_keys: sealing::DataKeys::default(),
+            owners: owners::OwnerCache::default(),
         }));
         let pruner = tokio::spawn(prune_loop(state.clone()));
         let media_worker = tokio::spawn(media::worker(state.clone()));
@@ -211,6 +218,7 @@ async fn prune_loop(state: AppState) {
             Err(e) => tracing::error!(error = %e, "retention failed"),
         }
         media::prune(&state, policy.now - retention).await;
+        state.data_keys.drop_expired();
     }
 }
 

@@ -10,6 +10,11 @@
 
 use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload};
 use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use protocol::sealed::{DataKey, SealError};
 use protocol::{WorkspacePublicKey, WorkspaceSecretKey};
 use sha2::{Digest, Sha256};
 
@@ -137,6 +142,90 @@ fn gcm_decrypt(key: &[u8; 32], data: &[u8], aad: &[u8]) -> Result<Vec<u8>, Crypt
     }
 }
 
+/// The relay's current data key for each workspace key it seals webhooks to (v2 envelopes,
+/// see `protocol::sealed`): AES-GCM per event instead of two X25519 operations. A key is
+/// used for at most [`DATA_KEY_LIFETIME`] or [`DATA_KEY_USES`] envelopes, then replaced and
+/// dropped (zeroed): the relay can read back nothing it sealed, as with a sealed box, and a
+/// copy of its memory exposes at most the current window.
+pub struct DataKeys {
+    current: Mutex<HashMap<[u8; 32], Current>>,
+    lifetime: Duration,
+    max_uses: u64,
+}
+
+impl Default for DataKeys {
+    fn default() -> Self {
+        Self::with_limits(DATA_KEY_LIFETIME, DATA_KEY_USES)
+    }
+}
+
+struct Current {
+    key: Arc<DataKey>,
+    made: Instant,
+    uses: u64,
+}
+
+pub const DATA_KEY_LIFETIME: Duration = Duration::from_secs(60 * 60);
+pub const DATA_KEY_USES: u64 = 100_000;
+
+impl std::fmt::Debug for DataKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKeys(<redacted>)")
+    }
+}
+
+impl DataKeys {
+    pub fn with_limits(lifetime: Duration, max_uses: u64) -> Self {
+        Self {
+            current: Mutex::default(),
+            lifetime,
+            max_uses,
+        }
+    }
+
+    /// Seals `plaintext` for the holder of `recipient`'s secret key.
+    pub fn seal(
+        &self,
+        recipient: &WorkspacePublicKey,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, SealError> {
+        let key = {
+            let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+            let fresh = |c: &Current| c.made.elapsed() < self.lifetime && c.uses < self.max_uses;
+            match current.get_mut(recipient.as_bytes()) {
+                Some(c) if fresh(c) => {
+                    c.uses += 1;
+                    c.key.clone()
+                }
+                _ => {
+                    let key = Arc::new(DataKey::generate(recipient)?);
+                    current.insert(
+                        *recipient.as_bytes(),
+                        Current {
+                            key: key.clone(),
+                            made: Instant::now(),
+                            uses: 1,
+                        },
+                    );
+                    key
+                }
+            }
+        };
+        // Sealing outside the lock: concurrent requests only share the map lookup.
+        key.seal(plaintext)
+    }
+
+    /// Drops (zeroes) the keys past their lifetime, also of workspaces that received
+    /// nothing since: run periodically, so no key outlives its window in memory.
+    pub fn drop_expired(&self) {
+        let lifetime = self.lifetime;
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, c| c.made.elapsed() < lifetime);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +260,45 @@ mod tests {
         assert_ne!(a.held.to_bytes(), a.inspect);
         let sealed = protocol::seal(&a.held_public(), b"x").unwrap();
         assert_eq!(protocol::open(&b.held_secret(), &sealed).unwrap(), b"x");
+    }
+
+    #[test]
+    fn data_keys_are_shared_per_workspace_rotated_and_open_only_with_its_key() {
+        let (a, b) = (
+            WorkspaceSecretKey::generate(),
+            WorkspaceSecretKey::generate(),
+        );
+        let keys = DataKeys::with_limits(DATA_KEY_LIFETIME, 3);
+        // The sealed data key is the 80 bytes after the version byte.
+        let key_of = |sealed: &[u8]| sealed[1..81].to_vec();
+        let sealed: Vec<Vec<u8>> = (0..4)
+            .map(|i| {
+                keys.seal(&a.public_key(), format!("event {i}").as_bytes())
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(key_of(&sealed[0]), key_of(&sealed[1]));
+        assert_eq!(key_of(&sealed[1]), key_of(&sealed[2]));
+        assert_ne!(
+            key_of(&sealed[2]),
+            key_of(&sealed[3]),
+            "rotated after 3 uses"
+        );
+        for (i, s) in sealed.iter().enumerate() {
+            assert_eq!(
+                protocol::open(&a, s).unwrap(),
+                format!("event {i}").as_bytes()
+            );
+            assert!(protocol::open(&b, s).is_err());
+        }
+        let other = keys.seal(&b.public_key(), b"x").unwrap();
+        assert_ne!(key_of(&other), key_of(&sealed[3]));
+        assert_eq!(protocol::open(&b, &other).unwrap(), b"x");
+        let expiring = DataKeys::with_limits(Duration::ZERO, DATA_KEY_USES);
+        let one = expiring.seal(&b.public_key(), b"y").unwrap();
+        let two = expiring.seal(&b.public_key(), b"z").unwrap();
+        assert_ne!(key_of(&one), key_of(&two), "rotated after its lifetime");
+        expiring.drop_expired();
+        assert!(expiring.current.lock().unwrap().is_empty());
     }
 }

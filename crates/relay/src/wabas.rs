@@ -25,6 +25,7 @@ pub async fn claim(
         .store
         .claim_waba(auth.workspace_id, waba_id, OffsetDateTime::now_utc())
         .await?;
+    state.owners.clear();
     if released > 0 {
         state.notify_events(auth.workspace_id);
         // Their inbound media were queued with them.

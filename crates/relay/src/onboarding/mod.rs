@@ -513,7 +513,10 @@ async fn finish(
         .claim_waba(workspace, waba_id, OffsetDateTime::now_utc())
         .await
     {
-        Ok(n) => n,
+        Ok(n) => {
+            state.owners.clear();
+            n
+        }
         Err(StoreError::WabaTaken) => return Err(taken()),
         Err(e) => {
             tracing::error!(error = %e, "onboarding: claiming the WABA failed");

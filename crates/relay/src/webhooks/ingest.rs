@@ -4,8 +4,6 @@
 //! stored (fail-closed), and 200 goes out only after the group commit holding every entry of
 //! the delivery returned. Any failure after the signature check answers 5xx so Meta retries.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -150,8 +148,9 @@ pub async fn receive(
     Ok(StatusCode::OK)
 }
 
-/// Seals each entry to the workspace owning its WABA, or to the relay's held-event key.
-/// Sealing happens here, concurrently across requests, not in the single writer.
+/// Seals each entry to the workspace owning its WABA, or to the relay's held-event key, with
+/// that key's current data key (a v2 envelope: AES-GCM, no X25519 per entry). Sealing
+/// happens here, concurrently across requests, not in the single writer.
 async fn route_and_seal(
     state: &AppState,
     entries: &[Entry<'_>],
@@ -160,15 +159,17 @@ async fn route_and_seal(
     let mut wabas: Vec<String> = entries.iter().map(|e| e.waba_id.clone()).collect();
     wabas.sort();
     wabas.dedup();
-    let owners: HashMap<String, _> = state.store.waba_owners(&wabas).await?.into_iter().collect();
+    let owners = state.owners.owners(&*state.store, &wabas).await?;
     let held_key = state.keys.held_public();
     entries
         .iter()
         .map(|entry| {
             let owner = owners.get(&entry.waba_id);
             let key = owner.map_or(&held_key, |w| &w.public_key);
-            let sealed =
-                protocol::seal(key, entry.raw).map_err(|e| AppError::Internal(e.into()))?;
+            let sealed = state
+                .data_keys
+                .seal(key, entry.raw)
+                .map_err(|e| AppError::Internal(e.into()))?;
             Ok(WriteOp::WebhookEntry {
                 waba_id: entry.waba_id.clone(),
                 dedupe_key: dedupe_key(entry.raw),
