@@ -442,6 +442,79 @@ async fn a_new_device_joins_by_invitation_and_an_unknown_device_cannot_sign_in()
         laptop.start_onboarding().await,
         Err(DeviceError::Forbidden)
     ));
+
+    // The team as each sees it: the owner manages, the agent only looks.
+    let pending = owner
+        .invite("cy@example.com", protocol::auth::Role::Admin)
+        .await
+        .unwrap();
+    assert!(pending.contains("invitation="));
+    let team = owner.team().await.unwrap();
+    assert!(team.can_manage);
+    assert_eq!(team.my_role, "owner");
+    let names: Vec<(&str, &str, bool)> = team
+        .members
+        .iter()
+        .map(|m| (m.name.as_str(), m.role.as_str(), m.is_me))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("Ana Owner", "owner", true), ("Bo Agent", "agent", false)]
+    );
+    assert_eq!(team.devices.len(), 2, "{:?}", team.devices);
+    assert_eq!(team.devices.iter().filter(|d| d.current).count(), 1);
+    let emails: Vec<&str> = team.invitations.iter().map(|i| i.email.as_str()).collect();
+    assert_eq!(emails, vec!["cy@example.com"]);
+    let agent_view = laptop.team().await.unwrap();
+    assert!(!agent_view.can_manage);
+    assert!(agent_view.invitations.is_empty());
+    assert_eq!(agent_view.devices.len(), 1, "an agent sees its own device");
+    let bo = team
+        .members
+        .iter()
+        .find(|m| m.name == "Bo Agent")
+        .unwrap()
+        .id
+        .clone();
+    assert!(matches!(
+        laptop.change_role(&bo, "owner").await,
+        Err(DeviceError::Forbidden)
+    ));
+    assert!(matches!(
+        owner.change_role("../sessions/current", "admin").await,
+        Err(DeviceError::InvalidInput(_))
+    ));
+
+    // The owner withdraws the invitation, promotes Bo, then removes him: his device is out.
+    let invitation = team.invitations[0].id.clone();
+    owner.revoke_invitation(&invitation).await.unwrap();
+    assert!(owner.team().await.unwrap().invitations.is_empty());
+    owner.change_role(&bo, "admin").await.unwrap();
+    assert_eq!(laptop.team().await.unwrap().my_role, "admin");
+    let me = team.members.iter().find(|m| m.is_me).unwrap().id.clone();
+    assert!(matches!(
+        owner.remove_member(&me).await,
+        Err(DeviceError::InvalidInput(_))
+    ));
+    let devices = owner.team().await.unwrap().devices;
+    let mine = devices.iter().find(|d| d.current).unwrap().id.clone();
+    assert!(matches!(
+        owner.revoke_device(&mine).await,
+        Err(DeviceError::InvalidInput(_))
+    ));
+    let bos = devices
+        .iter()
+        .find(|d| d.member_name == "Bo Agent")
+        .unwrap();
+    owner.revoke_device(&bos.id).await.unwrap();
+    assert!(matches!(
+        laptop.team().await,
+        Err(DeviceError::Unauthenticated(_))
+    ));
+    owner.remove_member(&bo).await.unwrap();
+    let after = owner.team().await.unwrap();
+    assert_eq!(after.devices.len(), 1);
+    assert!(!after.members.iter().find(|m| m.id == bo).unwrap().active);
     w.stop().await;
 }
 

@@ -18,6 +18,7 @@ mod inbox;
 pub mod links;
 mod notify;
 mod onboarding;
+mod people;
 pub mod views;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ pub use inbox::{Outgoing, RenderedPreview, TemplateView};
 pub use links::{DeepLink, LinkError};
 pub use notify::NewMessage;
 pub use onboarding::{ManualSetupInput, OnboardingOutcome, OnboardingStart};
+pub use people::{parse_role, DeviceSessionView, InvitationView, MemberView, TeamView};
 
 /// Where the sync with the relay stands, for the offline banner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

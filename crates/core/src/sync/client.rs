@@ -167,6 +167,86 @@ impl RelayClient {
         decode(resp).await
     }
 
+    /// `GET /v1/members`: everyone in the workspace, removed members included (inactive).
+    pub async fn members(&self) -> Result<protocol::members::MemberList, SyncError> {
+        let resp = self
+            .authed(self.http.get(self.url("/v1/members")))?
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `PATCH /v1/members/{id}` (owner, admin).
+    pub async fn change_member_role(
+        &self,
+        member_id: uuid::Uuid,
+        role: protocol::auth::Role,
+    ) -> Result<protocol::members::MemberInfo, SyncError> {
+        let resp = self
+            .authed(
+                self.http
+                    .patch(self.url(&format!("/v1/members/{}", member_id))),
+            )?
+            .json(&protocol::members::ChangeRoleRequest { role })
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `DELETE /v1/members/{id}` (owner, admin): their sessions end, they cannot sign in.
+    pub async fn remove_member(&self, member_id: uuid::Uuid) -> Result<(), SyncError> {
+        let resp = self
+            .authed(
+                self.http
+                    .delete(self.url(&format!("/v1/members/{}", member_id))),
+            )?
+            .send()
+            .await?;
+        decode_empty(resp).await
+    }
+
+    /// `GET /v1/sessions`: the workspace's signed-in devices (an agent sees its own).
+    pub async fn sessions(&self) -> Result<protocol::auth::SessionList, SyncError> {
+        let resp = self
+            .authed(self.http.get(self.url("/v1/sessions")))?
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `DELETE /v1/sessions/{id}`: signs that device out.
+    pub async fn revoke_session(&self, session_id: uuid::Uuid) -> Result<(), SyncError> {
+        let resp = self
+            .authed(
+                self.http
+                    .delete(self.url(&format!("/v1/sessions/{}", session_id))),
+            )?
+            .send()
+            .await?;
+        decode_empty(resp).await
+    }
+
+    /// `GET /v1/invitations` (owner, admin): pending invitations.
+    pub async fn invitations(&self) -> Result<protocol::invitations::InvitationList, SyncError> {
+        let resp = self
+            .authed(self.http.get(self.url("/v1/invitations")))?
+            .send()
+            .await?;
+        decode(resp).await
+    }
+
+    /// `DELETE /v1/invitations/{id}` (owner, admin): the link stops working.
+    pub async fn revoke_invitation(&self, invitation_id: uuid::Uuid) -> Result<(), SyncError> {
+        let resp = self
+            .authed(
+                self.http
+                    .delete(self.url(&format!("/v1/invitations/{}", invitation_id))),
+            )?
+            .send()
+            .await?;
+        decode_empty(resp).await
+    }
+
     /// `POST /v1/onboarding` (owner, admin): starts an Embedded Signup session.
     pub async fn start_onboarding(
         &self,
