@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 24] = [
+const COMMANDS: [&str; 30] = [
     "app_info",
     "session_state",
     "unlock_with_passphrase",
@@ -24,6 +24,12 @@ const COMMANDS: [&str; 24] = [
     "sync_templates",
     "render_template",
     "set_open_conversation",
+    "team",
+    "invite_member",
+    "change_member_role",
+    "remove_member",
+    "revoke_device",
+    "revoke_invitation",
 ];
 
 fn main() {

@@ -6,7 +6,8 @@ use dataoptix_core::device::views::{
 };
 use dataoptix_core::device::{
     Account, Device, JoinInput, ManualSetupInput, OnboardingOutcome, OnboardingStart, Outgoing,
-    PhoneNumberView, RegisterInput, RenderedPreview, SignInInput, SyncState, TemplateView,
+    PhoneNumberView, RegisterInput, RenderedPreview, SignInInput, SyncState, TeamView,
+    TemplateView,
 };
 use serde::Serialize;
 use specta::Type;
@@ -341,4 +342,60 @@ pub fn set_open_conversation(state: State<'_, AppState>, id: Option<i64>) {
     state
         .open_conversation
         .store(id.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The workspace's members, devices and pending invitations.
+#[tauri::command]
+#[specta::specta]
+pub async fn team(state: State<'_, AppState>) -> Result<TeamView> {
+    Ok(state.device().await?.team().await?)
+}
+
+/// Invites someone (owner, admin); returns the `dataoptix://join` link to send them. Its
+/// secret part unlocks the workspace key, so the link is shown once and never stored.
+#[tauri::command]
+#[specta::specta]
+pub async fn invite_member(
+    state: State<'_, AppState>,
+    email: String,
+    role: String,
+) -> Result<String> {
+    let role = dataoptix_core::device::parse_role(&role)?;
+    Ok(state.device().await?.invite(&email, role).await?)
+}
+
+/// Gives a member another role (owner, admin).
+#[tauri::command]
+#[specta::specta]
+pub async fn change_member_role(
+    state: State<'_, AppState>,
+    member_id: String,
+    role: String,
+) -> Result<()> {
+    Ok(state.device().await?.change_role(&member_id, &role).await?)
+}
+
+/// Removes a member (owner, admin): their devices are signed out.
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_member(state: State<'_, AppState>, member_id: String) -> Result<()> {
+    Ok(state.device().await?.remove_member(&member_id).await?)
+}
+
+/// Signs another device of the workspace out.
+#[tauri::command]
+#[specta::specta]
+pub async fn revoke_device(state: State<'_, AppState>, session_id: String) -> Result<()> {
+    Ok(state.device().await?.revoke_device(&session_id).await?)
+}
+
+/// Withdraws a pending invitation.
+#[tauri::command]
+#[specta::specta]
+pub async fn revoke_invitation(state: State<'_, AppState>, invitation_id: String) -> Result<()> {
+    Ok(state
+        .device()
+        .await?
+        .revoke_invitation(&invitation_id)
+        .await?)
 }

@@ -114,6 +114,12 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::sync_templates,
             commands::render_template,
             commands::set_open_conversation,
+            commands::team,
+            commands::invite_member,
+            commands::change_member_role,
+            commands::remove_member,
+            commands::revoke_device,
+            commands::revoke_invitation,
         ])
         .events(collect_events![
             events::InboxChanged,

@@ -261,6 +261,73 @@ async renderTemplate(templateId: number, params: string[], headerParams: string[
  */
 async setOpenConversation(id: number | null) : Promise<void> {
     await TAURI_INVOKE("set_open_conversation", { id });
+},
+/**
+ * The workspace's members, devices and pending invitations.
+ */
+async team() : Promise<Result<TeamView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("team") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Invites someone (owner, admin); returns the `dataoptix://join` link to send them. Its
+ * secret part unlocks the workspace key, so the link is shown once and never stored.
+ */
+async inviteMember(email: string, role: string) : Promise<Result<string, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("invite_member", { email, role }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Gives a member another role (owner, admin).
+ */
+async changeMemberRole(memberId: string, role: string) : Promise<Result<null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("change_member_role", { memberId, role }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Removes a member (owner, admin): their devices are signed out.
+ */
+async removeMember(memberId: string) : Promise<Result<null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("remove_member", { memberId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Signs another device of the workspace out.
+ */
+async revokeDevice(sessionId: string) : Promise<Result<null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("revoke_device", { sessionId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Withdraws a pending invitation.
+ */
+async revokeInvitation(invitationId: string) : Promise<Result<null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("revoke_invitation", { invitationId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -359,11 +426,33 @@ lastMessageAt: number; lastPreview: string | null; lastKind: string | null; last
  * A deep link was refused (shown as a notice; the link itself is not echoed).
  */
 export type DeepLinkRejected = { reason: string }
+export type DeviceSessionView = { id: string; deviceName: string; 
+/**
+ * Whose device it is (the member's name, or "" if unknown).
+ */
+memberName: string; 
+/**
+ * RFC 3339.
+ */
+signedInAt: string; 
+/**
+ * RFC 3339.
+ */
+lastSeenAt: string; 
+/**
+ * This device.
+ */
+current: boolean }
 /**
  * Messages, statuses or conversation fields changed: refetch these conversations (all
  * visible ones when the list is empty).
  */
 export type InboxChanged = { conversationIds: number[] }
+export type InvitationView = { id: string; email: string; role: string; 
+/**
+ * RFC 3339.
+ */
+expiresAt: string }
 /**
  * The only error type that crosses IPC. The UI switches on `kind`; `message` is for people.
  */
@@ -456,6 +545,15 @@ state: string;
  * Where the webview may load the decrypted file from, once downloaded.
  */
 localUrl: string | null }
+export type MemberView = { id: string; name: string; email: string; role: string; active: boolean; 
+/**
+ * The signed-in member.
+ */
+isMe: boolean; 
+/**
+ * RFC 3339.
+ */
+joinedAt: string }
 /**
  * A failed message's error, explained.
  */
@@ -653,6 +751,31 @@ export type SyncState =
  * The sync with the relay changed state (offline banner).
  */
 export type SyncStateChanged = SyncState
+/**
+ * The workspace's people and devices, as the signed-in member may see them.
+ */
+export type TeamView = { 
+/**
+ * The signed-in member's role as the relay knows it now (it may have changed since
+ * sign-in): `owner`, `admin` or `agent`.
+ */
+myRole: string; 
+/**
+ * May invite, change roles and remove members (owner or admin).
+ */
+canManage: boolean; 
+/**
+ * Active members first, then removed ones, each by name.
+ */
+members: MemberView[]; 
+/**
+ * Signed-in devices (an agent sees only its own).
+ */
+devices: DeviceSessionView[]; 
+/**
+ * Pending invitations (empty for agents, who cannot see them).
+ */
+invitations: InvitationView[] }
 /**
  * A template as the picker and the studio list it.
  */

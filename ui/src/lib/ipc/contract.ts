@@ -14,6 +14,10 @@ import type {
 export type {
   ContactView,
   ConversationFilter,
+  DeviceSessionView,
+  InvitationView,
+  MemberView,
+  TeamView,
   DeepLinkRejected,
   InboxChanged,
   JoinInput,

@@ -24,6 +24,7 @@ import type {
   SearchResults,
   SessionState,
   SyncState,
+  TeamView,
   TemplateView,
 } from './contract';
 import { call } from './errors';
@@ -73,6 +74,34 @@ export function joinWorkspace(input: JoinInput): Promise<Account> {
 
 export function signOut(): Promise<null> {
   return call(() => invoke<null>('sign_out'));
+}
+
+// ---- team ----------------------------------------------------------------------------------
+
+/** Members, devices and pending invitations, as the relay knows them now. */
+export function team(): Promise<TeamView> {
+  return call(() => invoke<TeamView>('team'));
+}
+
+/** Invites someone; resolves to the `dataoptix://join` link to send them (shown once). */
+export function inviteMember(email: string, role: string): Promise<string> {
+  return call(() => invoke<string>('invite_member', { email, role }));
+}
+
+export function changeMemberRole(memberId: string, role: string): Promise<null> {
+  return call(() => invoke<null>('change_member_role', { memberId, role }));
+}
+
+export function removeMember(memberId: string): Promise<null> {
+  return call(() => invoke<null>('remove_member', { memberId }));
+}
+
+export function revokeDevice(sessionId: string): Promise<null> {
+  return call(() => invoke<null>('revoke_device', { sessionId }));
+}
+
+export function revokeInvitation(invitationId: string): Promise<null> {
+  return call(() => invoke<null>('revoke_invitation', { invitationId }));
 }
 
 // ---- WhatsApp onboarding -------------------------------------------------------------------
