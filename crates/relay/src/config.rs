@@ -117,6 +117,16 @@ pub struct Config {
     pub media_retry_base: std::time::Duration,
     /// Inbound media fetches: attempts before the relay gives up (6).
     pub media_max_attempts: u32,
+    /// Serve HTTPS itself (rustls) with these PEM files; without them, plain HTTP behind a
+    /// TLS-terminating reverse proxy (deploy/Caddyfile).
+    pub tls: Option<TlsFiles>,
+}
+
+/// A certificate chain and its private key, both PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Default first retry delay of a failed media fetch.
@@ -145,6 +155,8 @@ struct RawConfig {
     encryption_key: Option<String>,
     password_hash_memory_kib: Option<u32>,
     password_hash_iterations: Option<u32>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
 }
 
 impl Config {
@@ -211,6 +223,8 @@ impl Config {
         over(&mut raw.graph_version, env, "GRAPH_VERSION");
         over(&mut raw.sdk_url, env, "SDK_URL");
         over(&mut raw.encryption_key, env, "ENCRYPTION_KEY");
+        over(&mut raw.tls_cert, env, "TLS_CERT");
+        over(&mut raw.tls_key, env, "TLS_KEY");
         over_num(
             &mut raw.password_hash_memory_kib,
             env,
@@ -247,6 +261,21 @@ impl Config {
             key: "listen",
             reason: format!("{listen:?} is not an address like 127.0.0.1:8787"),
         })?;
+        let tls = match (nonempty(raw.tls_cert), nonempty(raw.tls_key)) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: PathBuf::from(cert),
+                key: PathBuf::from(key),
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    key: "tls_cert",
+                    reason: "tls_cert and tls_key go together: set both (HTTPS) or neither \
+                             (HTTP behind a reverse proxy)"
+                        .into(),
+                })
+            }
+        };
         let defaults = PasswordHashing::default();
         let password_hashing = PasswordHashing {
             memory_kib: raw.password_hash_memory_kib.unwrap_or(defaults.memory_kib),
@@ -277,6 +306,7 @@ impl Config {
             onboarding_ttl: ONBOARDING_TTL,
             media_retry_base: MEDIA_RETRY_BASE,
             media_max_attempts: MEDIA_MAX_ATTEMPTS,
+            tls,
         })
     }
 
@@ -302,6 +332,7 @@ impl Config {
             onboarding_ttl: ONBOARDING_TTL,
             media_retry_base: MEDIA_RETRY_BASE,
             media_max_attempts: MEDIA_MAX_ATTEMPTS,
+            tls: None,
         }
     }
 

@@ -332,27 +332,72 @@ fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Serves the relay on `listener` until `shutdown` resolves, then stops accepting, lets
-/// in-flight requests finish (the group commit included) and closes the database.
+/// in-flight requests finish (the group commit included) and closes the database. With
+/// `config.tls` it speaks HTTPS (rustls) itself; otherwise plain HTTP for a reverse proxy.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Read the certificate before opening anything: a bad path or PEM stops start-up here.
+    let tls = match &config.tls {
+        Some(files) => Some(tls_config(files).await?),
+        None => None,
+    };
     let relay = Relay::open(config).await?;
     let router = app(relay.state());
     let stop = relay.shutdown.clone();
-    tracing::info!(addr = %listener.local_addr()?, "relay listening");
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        // Release long-polls and streams so the graceful shutdown does not wait on them.
-        let _ = stop.send(true);
-    })
-    .await?;
+    let addr = listener.local_addr()?;
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        None => {
+            tracing::info!(%addr, "relay listening (HTTP; TLS is the reverse proxy's)");
+            axum::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    shutdown.await;
+                    // Release long-polls and streams so the graceful shutdown does not wait
+                    // on them.
+                    let _ = stop.send(true);
+                })
+                .await?;
+        }
+        Some(tls) => {
+            tracing::info!(%addr, "relay listening (HTTPS)");
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                let _ = stop.send(true);
+                stopper.graceful_shutdown(Some(GRACEFUL_TLS_SHUTDOWN));
+            });
+            axum_server::from_tcp_rustls(listener.into_std()?, tls)
+                .handle(handle)
+                .serve(service)
+                .await?;
+        }
+    }
     relay.close().await
+}
+
+/// Longest an HTTPS connection may keep the relay from stopping once asked to.
+const GRACEFUL_TLS_SHUTDOWN: Duration = Duration::from_secs(10);
+
+/// The rustls configuration from the PEM files, with a clear error naming the bad one.
+pub async fn tls_config(
+    files: &config::TlsFiles,
+) -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
+    // One process-wide provider: ring, already used by the HTTP client. Installing twice is
+    // harmless (the second call reports the first).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "TLS: cannot use certificate {} with key {}: {e}",
+                files.cert.display(),
+                files.key.display()
+            )
+        })
 }
 
 #[cfg(test)]

@@ -66,15 +66,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Action::Check = action {
-        println!(
-            "configuration OK: listen {}, data dir {}, retention {} days",
-            config.listen,
-            config.data_dir.display(),
-            config.retention_days
-        );
-        return ExitCode::SUCCESS;
-    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -82,6 +73,26 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Action::Check = action {
+        if let Some(files) = &config.tls {
+            if let Err(e) = runtime.block_on(relay::tls_config(files)) {
+                eprintln!("dataoptix-relay: {e:#}");
+                return ExitCode::from(2);
+            }
+        }
+        println!(
+            "configuration OK: listen {} ({}), data dir {}, retention {} days",
+            config.listen,
+            if config.tls.is_some() {
+                "HTTPS"
+            } else {
+                "HTTP behind a TLS proxy"
+            },
+            config.data_dir.display(),
+            config.retention_days
+        );
+        return ExitCode::SUCCESS;
+    }
     if let Action::Inspect = action {
         return match runtime.block_on(relay::inspect_invalid_bodies(&config)) {
             Ok(bodies) => {

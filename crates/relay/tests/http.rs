@@ -676,6 +676,69 @@ async fn run_serves_on_port_zero_and_shuts_down_gracefully() {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
+/// Built-in TLS: with `tls_cert` / `tls_key` the relay speaks HTTPS itself (a client trusting
+/// the certificate gets through, plain HTTP does not), and still shuts down on request.
+#[tokio::test]
+async fn run_serves_https_with_the_configured_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    let mut config = Config::for_tests(&dir.path().join("data"), SECRET);
+    config.tls = Some(relay::config::TlsFiles {
+        cert: cert_path,
+        key: key_path.clone(),
+    });
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(relay::run(config.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let mut ready = None;
+    for _ in 0..50 {
+        match trusting
+            .get(format!("https://localhost:{port}/readyz"))
+            .send()
+            .await
+        {
+            Ok(r) => {
+                ready = Some(r.status());
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    assert_eq!(ready, Some(StatusCode::OK));
+    // A client that does not trust the certificate is refused by its own TLS check, and
+    // plain HTTP on the HTTPS port gets no HTTP answer.
+    assert!(reqwest::get(format!("https://localhost:{port}/readyz"))
+        .await
+        .is_err());
+    let plain = reqwest::get(format!("http://localhost:{port}/readyz")).await;
+    assert!(plain.map_or(true, |r| !r.status().is_success()));
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), server)
+        .await
+        .expect("shutdown took too long")
+        .unwrap()
+        .unwrap();
+
+    // A key that is not PEM stops start-up with a message naming the file.
+    std::fs::write(&key_path, "not a key").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = relay::run(config, listener, std::future::pending())
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("key.pem"), "{err:#}");
+}
+
 #[tokio::test]
 async fn invited_agent_joins_gets_the_key_and_is_limited_by_role() {
     use protocol::invitations::{InvitationAccepted, InvitationSecret};
