@@ -32,6 +32,14 @@ export type {
   SignInInput,
   SyncState,
   TemplateView,
+  TemplateForm,
+  HeaderForm,
+  ButtonForm,
+  LintIssueView as LintIssue,
+  TemplateLintView,
+  TemplateDetailView,
+  TemplateHistoryView,
+  TemplatesChanged,
   WindowState,
 } from './bindings';
 
