@@ -7,7 +7,7 @@ use tauri_plugin_notification::NotificationExt;
 use tauri_specta::Event;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::events::{InboxChanged, SyncStateChanged};
+use crate::events::{InboxChanged, SyncStateChanged, TemplatesChanged};
 use crate::state::AppState;
 
 /// Starts syncing (if signed in) and forwards events; safe to call again (once per device).
@@ -49,6 +49,7 @@ fn forward(app: &AppHandle, event: DeviceEvent) {
             conversation_ids: Vec::new(),
         }
         .emit(app),
+        DeviceEvent::TemplatesChanged => TemplatesChanged {}.emit(app),
         DeviceEvent::NewMessages { messages, more } => {
             notify(app, &messages, more);
             Ok(())

@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 30] = [
+const COMMANDS: [&str; 35] = [
     "app_info",
     "session_state",
     "unlock_with_passphrase",
@@ -23,6 +23,11 @@ const COMMANDS: [&str; 30] = [
     "list_templates",
     "sync_templates",
     "render_template",
+    "template_detail",
+    "lint_template",
+    "create_template",
+    "edit_template",
+    "delete_template",
     "set_open_conversation",
     "team",
     "invite_member",

@@ -7,7 +7,7 @@ use dataoptix_core::device::views::{
 use dataoptix_core::device::{
     Account, Device, JoinInput, ManualSetupInput, OnboardingOutcome, OnboardingStart, Outgoing,
     PhoneNumberView, RegisterInput, RenderedPreview, SignInInput, SyncState, TeamView,
-    TemplateView,
+    TemplateDetailView, TemplateForm, TemplateLintView, TemplateView,
 };
 use serde::Serialize;
 use specta::Type;
@@ -89,10 +89,10 @@ pub async fn unlock_with_passphrase(
     passphrase: String,
 ) -> Result<SessionState> {
     if passphrase.chars().count() < 8 {
-        return Err(IpcError {
-            kind: IpcErrorKind::InvalidInput,
-            message: "the passphrase needs at least 8 characters".into(),
-        });
+        return Err(IpcError::new(
+            IpcErrorKind::InvalidInput,
+            "the passphrase needs at least 8 characters",
+        ));
     }
     let device = state.open(Some(passphrase)).await?;
     crate::background::start(&app, &device).await;
@@ -332,6 +332,52 @@ pub async fn render_template(
         .await?
         .render_template(template_id, &params, &header_params)
         .await?)
+}
+
+/// A template opened in the studio: its form, whether Meta allows editing it, its history.
+#[tauri::command]
+#[specta::specta]
+pub async fn template_detail(state: State<'_, AppState>, id: i64) -> Result<TemplateDetailView> {
+    Ok(state.device().await?.template_detail(id).await?)
+}
+
+/// The studio's live check of a draft: lint issues on its fields and a preview.
+#[tauri::command]
+#[specta::specta]
+pub async fn lint_template(
+    state: State<'_, AppState>,
+    form: TemplateForm,
+) -> Result<TemplateLintView> {
+    Ok(state.device().await?.lint_template(&form))
+}
+
+/// Submits a new template for Meta's review (refused with `lint` issues when it breaks a rule).
+#[tauri::command]
+#[specta::specta]
+pub async fn create_template(
+    state: State<'_, AppState>,
+    form: TemplateForm,
+) -> Result<TemplateView> {
+    Ok(state.device().await?.create_template(&form).await?)
+}
+
+/// Edits an approved, rejected or paused template; it goes back to review.
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_template(
+    state: State<'_, AppState>,
+    id: i64,
+    form: TemplateForm,
+) -> Result<TemplateView> {
+    Ok(state.device().await?.edit_template(id, &form).await?)
+}
+
+/// Deletes a template (this language) at Meta and here.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_template(state: State<'_, AppState>, id: i64) -> Result<()> {
+    state.device().await?.delete_template(id).await?;
+    Ok(())
 }
 
 /// The conversation on screen (`None`: none), so its messages raise no notification while the

@@ -31,6 +31,12 @@ pub struct JoinLink {
     pub invite_link: String,
 }
 
+/// Templates changed (created, edited, deleted, synced, or a status/quality/category update
+/// from Meta such as APPROVED after review): the studio and the picker refetch.
+#[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplatesChanged {}
+
 /// A deep link was refused (shown as a notice; the link itself is not echoed).
 #[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
 #[serde(rename_all = "camelCase")]

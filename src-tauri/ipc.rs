@@ -5,7 +5,7 @@ use serde::Serialize;
 use specta::Type;
 use tauri_specta::{collect_commands, Builder};
 
-use dataoptix_core::device::DeviceError;
+use dataoptix_core::device::{DeviceError, LintIssueView};
 use specta_typescript::BigIntExportBehavior;
 use tauri_specta::collect_events;
 
@@ -21,6 +21,19 @@ pub const BINDINGS_PATH: &str = "ui/src/lib/ipc/bindings.ts";
 pub struct IpcError {
     pub kind: IpcErrorKind,
     pub message: String,
+    /// For `lint`: the template draft's issues, on the editor's fields. Empty otherwise.
+    pub issues: Vec<LintIssueView>,
+}
+
+impl IpcError {
+    /// An error without lint issues.
+    pub fn new(kind: IpcErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            issues: Vec::new(),
+        }
+    }
 }
 
 /// Closed set of error kinds the UI knows how to present.
@@ -55,6 +68,8 @@ pub enum IpcErrorKind {
     WindowClosed,
     /// The contact is restricted or opted out.
     Restricted,
+    /// A template draft breaks Meta's rules; `issues` says where.
+    Lint,
 }
 
 impl From<DeviceError> for IpcError {
@@ -73,6 +88,7 @@ impl From<DeviceError> for IpcError {
             "remote" => IpcErrorKind::Remote,
             "windowClosed" => IpcErrorKind::WindowClosed,
             "restricted" => IpcErrorKind::Restricted,
+            "lint" => IpcErrorKind::Lint,
             _ => IpcErrorKind::Internal,
         };
         if kind == IpcErrorKind::Internal {
@@ -82,6 +98,7 @@ impl From<DeviceError> for IpcError {
         Self {
             kind,
             message: error.to_string(),
+            issues: error.lint_issues().to_vec(),
         }
     }
 }
@@ -113,6 +130,11 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::list_templates,
             commands::sync_templates,
             commands::render_template,
+            commands::template_detail,
+            commands::lint_template,
+            commands::create_template,
+            commands::edit_template,
+            commands::delete_template,
             commands::set_open_conversation,
             commands::team,
             commands::invite_member,
@@ -127,6 +149,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             events::OnboardingLink,
             events::JoinLink,
             events::DeepLinkRejected,
+            events::TemplatesChanged,
         ])
         .typ::<IpcError>()
 }

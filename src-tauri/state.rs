@@ -74,10 +74,10 @@ impl AppState {
         if let Some(device) = self.device.read().await.clone() {
             return Ok(device);
         }
-        Err(IpcError {
-            kind: IpcErrorKind::NeedsPassphrase,
-            message: "DataOptix is locked: enter the passphrase first".into(),
-        })
+        Err(IpcError::new(
+            IpcErrorKind::NeedsPassphrase,
+            "DataOptix is locked: enter the passphrase first",
+        ))
     }
 }
 

@@ -5,7 +5,9 @@
 //! page's completion is played against the relay; the `dataoptix://` link comes back the way
 //! the OS delivers it: a second launch of the app binary, forwarded by single-instance) → a
 //! customer writes → the owner replies and watches the ticks reach "read" → hostile content
-//! stays text → full-text search finds an earlier message.
+//! stays text → full-text search finds an earlier message → in the templates studio a new
+//! template is linted as it is typed, submitted, and turns approved live (Meta's review
+//! arrives as a webhook through the relay; the page is not reloaded).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -24,6 +26,11 @@ const CONFIG_ID: &str = "cfg-e2e-journey";
 // Short: WebKitWebDriver types about 80 ms a key.
 const PASSWORD: &str = "Crumbs&Co-2026";
 const PIN: &str = "246810";
+
+/// A template the simulator does not seed, approved by its review rules.
+const TEMPLATE: &str = "e2e_pickup";
+/// Long enough that the window shows the template in review before Meta's answer.
+const REVIEW_DELAY_MS: u64 = 2_000;
 
 const CUSTOMER: &str = "16505551234";
 const CUSTOMER_NAME: &str = "Sheena Nelson";
@@ -66,6 +73,7 @@ impl Servers {
         sim_config.statuses.sent_delay_ms = 150;
         sim_config.statuses.delivered_delay_ms = 400;
         sim_config.statuses.read_delay_ms = Some(800);
+        sim_config.templates.review_delay_ms = REVIEW_DELAY_MS;
         let sim = dataoptix_sim::spawn(sim_config)
             .await
             .context("starting the simulator")?;
@@ -255,6 +263,85 @@ async fn journey(
     stages.done("hostile content shown as text");
     search(client, &conversation, &first_wamid).await?;
     stages.done("search");
+    create_and_submit_a_template(client, world).await?;
+    stages.done("template created, submitted and approved live");
+    Ok(())
+}
+
+/// The templates studio: a name that breaks Meta's rules is flagged as it is typed; fixed, the
+/// template is submitted, shows "in review", and turns "approved" when the simulator's review
+/// webhook arrives — without a reload (a marker set in the page survives).
+async fn create_and_submit_a_template(client: &Client, world: &World) -> Result<()> {
+    ui::click(client, &testid("nav-templates")).await?;
+    ui::click(client, &testid("template-new")).await?;
+    ui::type_into(client, &testid("template-name"), "Pickup").await?;
+    ui::type_into(
+        client,
+        &testid("template-body"),
+        "Hi {{1}}, your order is ready.",
+    )
+    .await?;
+    // Rust's lint flags the name next to its field, and the body's variable lacks a sample.
+    ui::element(
+        client,
+        &format!("{}[aria-invalid=\"true\"]", testid("template-name")),
+    )
+    .await?;
+    ui::element(
+        client,
+        &format!("{}[data-field=\"body.example\"]", testid("lint-issue")),
+    )
+    .await?;
+    // Fix the name and give the variable its sample.
+    let name = ui::element(client, &testid("template-name")).await?;
+    name.clear().await?;
+    name.send_keys(TEMPLATE).await?;
+    ui::type_into(client, &testid("template-body-example"), "Ana").await?;
+    ui::element(client, &testid("lint-clean")).await?;
+    let preview = ui::text_content(client, &testid("template-editor-preview")).await?;
+    ensure!(
+        preview.contains("Hi Ana, your order is ready."),
+        "the preview reads {preview:?}"
+    );
+    ui::screenshot(client, world, "template-editor").await?;
+    ui::js(client, "window.__studioMarker = 'kept';", vec![]).await?;
+    ui::eventually("the submit button enabled", UI_TIMEOUT, async || {
+        let enabled = ui::element(client, &testid("template-submit"))
+            .await?
+            .is_enabled()
+            .await?;
+        Ok(enabled.then_some(()))
+    })
+    .await?;
+    ui::click(client, &testid("template-submit")).await?;
+    let status = format!(
+        "{}[data-name=\"{TEMPLATE}\"] {}",
+        testid("template-row"),
+        testid("template-status")
+    );
+    let first = ui::element(client, &status)
+        .await?
+        .attr("data-status")
+        .await?
+        .unwrap_or_default();
+    ensure!(
+        first == "PENDING",
+        "a submitted template reads {first:?}, not in review"
+    );
+    ui::eventually("the template approved live", UI_TIMEOUT, async || {
+        let now = ui::element(client, &status)
+            .await?
+            .attr("data-status")
+            .await?;
+        Ok((now.as_deref() == Some("APPROVED")).then_some(()))
+    })
+    .await?;
+    let marker = ui::js(client, "return String(window.__studioMarker);", vec![]).await?;
+    ensure!(
+        marker == json!("kept"),
+        "the page was reloaded to show the approval (marker is {marker})"
+    );
+    ui::screenshot(client, world, "templates").await?;
     Ok(())
 }
 

@@ -63,6 +63,9 @@ pub enum DeviceError {
     /// The contact is restricted or opted out.
     #[error("{0}")]
     Restricted(String),
+    /// A template draft breaks Meta's rules: the issues, located on the editor's fields.
+    #[error("the template has problems to fix first: {}", summary(.0))]
+    Lint(Vec<super::LintIssueView>),
     /// The Graph API refused (manual setup, sends).
     #[error("{0}")]
     Meta(String),
@@ -77,7 +80,24 @@ pub enum DeviceError {
     Internal(String),
 }
 
+fn summary(issues: &[super::LintIssueView]) -> String {
+    issues
+        .iter()
+        .filter(|i| i.severity == "error")
+        .map(|i| format!("{}: {}", i.field, i.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl DeviceError {
+    /// The lint issues of a refused template draft (empty for other errors).
+    pub fn lint_issues(&self) -> &[super::LintIssueView] {
+        match self {
+            Self::Lint(issues) => issues,
+            _ => &[],
+        }
+    }
+
     /// A stable name for the UI (`invalidInput`, `unauthenticated`, …).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -92,6 +112,7 @@ impl DeviceError {
             Self::WindowClosed(_) => "windowClosed",
             Self::Restricted(_) => "restricted",
             Self::Relay { .. } | Self::Meta(_) => "remote",
+            Self::Lint(_) => "lint",
             Self::Vault(VaultError::WrongPassphrase) => "wrongPassphrase",
             Self::Vault(e) if e.is_keyring_unavailable() => "keyringUnavailable",
             Self::Vault(_) | Self::Store(_) | Self::Internal(_) => "internal",

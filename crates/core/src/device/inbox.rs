@@ -129,7 +129,7 @@ fn params_for(template: &Template, body: &[String], header: &[String]) -> Params
     }
 }
 
-fn template_view(t: &Template) -> TemplateView {
+pub(super) fn template_view(t: &Template) -> TemplateView {
     let body_text = component_text(t, ComponentType::Body);
     let header_text = component_text(t, ComponentType::Header);
     let count = |text: &Option<String>| variables(text.as_deref().unwrap_or_default()).len() as u32;
@@ -402,6 +402,7 @@ impl Device {
             .map_err(|e| DeviceError::Meta(e.to_string()))?;
             synced += report.fetched;
         }
+        self.emit(DeviceEvent::TemplatesChanged);
         Ok(synced)
     }
 

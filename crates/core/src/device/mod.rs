@@ -19,6 +19,7 @@ pub mod links;
 mod notify;
 mod onboarding;
 mod people;
+mod templates;
 pub mod views;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,10 @@ pub use links::{DeepLink, LinkError};
 pub use notify::NewMessage;
 pub use onboarding::{ManualSetupInput, OnboardingOutcome, OnboardingStart};
 pub use people::{parse_role, DeviceSessionView, InvitationView, MemberView, TeamView};
+pub use templates::{
+    ButtonForm, HeaderForm, LintIssueView, TemplateDetailView, TemplateForm, TemplateHistoryView,
+    TemplateLintView,
+};
 
 /// Where the sync with the relay stands, for the offline banner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -77,6 +82,9 @@ pub enum DeviceEvent {
         messages: Vec<NewMessage>,
         more: usize,
     },
+    /// Templates changed: created, edited or deleted here, synced from Meta, or a status,
+    /// quality or category webhook applied (e.g. APPROVED after review).
+    TemplatesChanged,
 }
 
 /// One installation of DataOptix over its data directory. Cheap to clone.
@@ -357,6 +365,15 @@ impl Device {
                 _ = stopped.changed() => return,
                 outcome = catch_up => outcome,
             };
+            let outcome = match outcome {
+                Ok(progress) => {
+                    if progress.template_updates > 0 {
+                        self.emit(DeviceEvent::TemplatesChanged);
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            };
             if let Err(e) = outcome {
                 if self.stop_on(&e) {
                     return;
@@ -383,10 +400,13 @@ impl Device {
                     outcome = round => outcome,
                 };
                 match outcome {
-                    Ok(Some(_report)) => {
+                    Ok(Some(report)) => {
                         self.emit(DeviceEvent::InboxChanged {
                             conversation_ids: Vec::new(),
                         });
+                        if report.template_updates > 0 {
+                            self.emit(DeviceEvent::TemplatesChanged);
+                        }
                         self.announce_new_messages().await;
                     }
                     Ok(None) => {}

@@ -41,6 +41,8 @@ pub struct PageReport {
     /// Template, phone-number, account and preference updates applied
     /// (`super::apply_account`).
     pub account_updates: usize,
+    /// Of those, template status, quality and category updates (the studio refreshes).
+    pub template_updates: usize,
     /// The cursor committed with the page (the relay's `next_after`).
     pub cursor: i64,
 }
@@ -56,6 +58,7 @@ struct Batch {
     /// Device events applied (through [`crate::team::apply_device_event`]).
     device_events: usize,
     account_updates: usize,
+    template_updates: usize,
     /// The event being collected, and how many parts of it were kept raw so far: parts are
     /// numbered in a fixed order, so a redelivered event maps to the same keys.
     event_id: String,
@@ -148,6 +151,7 @@ pub async fn apply_page_with(
     let statuses = apply_statuses_in(&mut tx, &batch.statuses).await?;
     report.statuses_recorded = statuses.recorded;
     report.account_updates = batch.account_updates;
+    report.template_updates = batch.template_updates;
     let created = crate::store::now();
     for raw in &batch.raw {
         let new = sqlx::query(
@@ -329,6 +333,9 @@ async fn collect_event(
                     };
                     super::apply_account::apply_change(conn, cx, &change.field, other).await?;
                     batch.account_updates += 1;
+                    if super::apply_account::is_template_change(other) {
+                        batch.template_updates += 1;
+                    }
                 }
                 other => {
                     // Account alerts, security and group updates, and unknown fields: kept

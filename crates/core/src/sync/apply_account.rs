@@ -41,6 +41,16 @@ pub(crate) fn handles(value: &ChangeValue) -> bool {
     )
 }
 
+/// True for the template lifecycle fields (status, quality, category).
+pub(crate) fn is_template_change(value: &ChangeValue) -> bool {
+    matches!(
+        value,
+        ChangeValue::TemplateStatus(_)
+            | ChangeValue::TemplateQuality(_)
+            | ChangeValue::TemplateCategory(_)
+    )
+}
+
 /// Applies one change whose value [`handles`] accepted. `field` is the webhook field name,
 /// used as the event kind.
 pub(crate) async fn apply_change(

@@ -131,6 +131,8 @@ pub struct SyncProgress {
     pub kept_raw: usize,
     /// Template, account and preference updates applied.
     pub account_updates: usize,
+    /// Of those, template status, quality and category updates.
+    pub template_updates: usize,
     /// The committed (and acknowledged) cursor.
     pub cursor: i64,
 }
@@ -146,6 +148,7 @@ impl SyncProgress {
         self.revisions += page.revisions;
         self.kept_raw += page.kept_raw;
         self.account_updates += page.account_updates;
+        self.template_updates += page.template_updates;
         self.cursor = page.cursor;
     }
 }

@@ -256,6 +256,61 @@ async renderTemplate(templateId: number, params: string[], headerParams: string[
 }
 },
 /**
+ * A template opened in the studio: its form, whether Meta allows editing it, its history.
+ */
+async templateDetail(id: number) : Promise<Result<TemplateDetailView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("template_detail", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The studio's live check of a draft: lint issues on its fields and a preview.
+ */
+async lintTemplate(form: TemplateForm) : Promise<Result<TemplateLintView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("lint_template", { form }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Submits a new template for Meta's review (refused with `lint` issues when it breaks a rule).
+ */
+async createTemplate(form: TemplateForm) : Promise<Result<TemplateView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("create_template", { form }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Edits an approved, rejected or paused template; it goes back to review.
+ */
+async editTemplate(id: number, form: TemplateForm) : Promise<Result<TemplateView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("edit_template", { id, form }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Deletes a template (this language) at Meta and here.
+ */
+async deleteTemplate(id: number) : Promise<Result<null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("delete_template", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * The conversation on screen (`None`: none), so its messages raise no notification while the
  * window has focus.
  */
@@ -339,13 +394,15 @@ deepLinkRejected: DeepLinkRejected,
 inboxChanged: InboxChanged,
 joinLink: JoinLink,
 onboardingLink: OnboardingLink,
-syncStateChanged: SyncStateChanged
+syncStateChanged: SyncStateChanged,
+templatesChanged: TemplatesChanged
 }>({
 deepLinkRejected: "deep-link-rejected",
 inboxChanged: "inbox-changed",
 joinLink: "join-link",
 onboardingLink: "onboarding-link",
-syncStateChanged: "sync-state-changed"
+syncStateChanged: "sync-state-changed",
+templatesChanged: "templates-changed"
 })
 
 /** user-defined constants **/
@@ -386,6 +443,30 @@ version: string;
  * The Graph API version the app calls by default.
  */
 graphVersion: string }
+/**
+ * A button.
+ */
+export type ButtonForm = { 
+/**
+ * `QUICK_REPLY`, `URL`, `PHONE_NUMBER` or `COPY_CODE`.
+ */
+kind: string; 
+/**
+ * The label.
+ */
+text: string; 
+/**
+ * URL buttons: the URL, optionally ending in `{{1}}`.
+ */
+url: string | null; 
+/**
+ * Phone buttons: the number, with country code.
+ */
+phoneNumber: string | null; 
+/**
+ * URL with a variable: a full sample URL; copy-code: the sample code.
+ */
+example: string | null }
 /**
  * A template button.
  */
@@ -444,6 +525,22 @@ lastSeenAt: string;
  */
 current: boolean }
 /**
+ * The header: text (with at most one variable) or media.
+ */
+export type HeaderForm = { 
+/**
+ * `TEXT`, `IMAGE`, `VIDEO`, `DOCUMENT` or `LOCATION`.
+ */
+format: string; 
+/**
+ * The text of a `TEXT` header.
+ */
+text: string | null; 
+/**
+ * The header variable's sample value (TEXT), or the media sample's upload handle.
+ */
+example: string | null }
+/**
  * Messages, statuses or conversation fields changed: refetch these conversations (all
  * visible ones when the list is empty).
  */
@@ -456,7 +553,11 @@ expiresAt: string }
 /**
  * The only error type that crosses IPC. The UI switches on `kind`; `message` is for people.
  */
-export type IpcError = { kind: IpcErrorKind; message: string }
+export type IpcError = { kind: IpcErrorKind; message: string; 
+/**
+ * For `lint`: the template draft's issues, on the editor's fields. Empty otherwise.
+ */
+issues: LintIssueView[] }
 /**
  * Closed set of error kinds the UI knows how to present.
  */
@@ -516,7 +617,11 @@ export type IpcErrorKind =
 /**
  * The contact is restricted or opted out.
  */
-"restricted"
+"restricted" | 
+/**
+ * A template draft breaks Meta's rules; `issues` says where.
+ */
+"lint"
 /**
  * Joining with an invitation link.
  */
@@ -525,6 +630,27 @@ export type JoinInput = { inviteLink: string; name: string; password: string }
  * An invitation link arrived: the UI opens the join form with it.
  */
 export type JoinLink = { inviteLink: string }
+/**
+ * One lint issue, located on the form (`name`, `header.text`, `body.example`,
+ * `buttons[0].url`, `components` for the template as a whole…).
+ */
+export type LintIssueView = { 
+/**
+ * A stable rule id (`body_too_long`, …).
+ */
+rule: string; 
+/**
+ * The form field.
+ */
+field: string; 
+/**
+ * What is wrong and how to fix it.
+ */
+message: string; 
+/**
+ * `error` blocks submitting; `warning` does not.
+ */
+severity: string }
 /**
  * A location.
  */
@@ -777,6 +903,63 @@ devices: DeviceSessionView[];
  */
 invitations: InvitationView[] }
 /**
+ * A template opened in the studio: its list row, its form, whether Meta allows editing it
+ * now, and its history (newest first).
+ */
+export type TemplateDetailView = { template: TemplateView; form: TemplateForm; 
+/**
+ * Meta allows editing APPROVED, REJECTED and PAUSED templates.
+ */
+editable: boolean; 
+/**
+ * Approved templates keep their category when edited.
+ */
+categoryLocked: boolean; history: TemplateHistoryView[] }
+/**
+ * The editor's template: what the user types.
+ */
+export type TemplateForm = { 
+/**
+ * Lowercase letters, digits and underscores.
+ */
+name: string; 
+/**
+ * e.g. `en_US`.
+ */
+language: string; 
+/**
+ * `MARKETING`, `UTILITY` or `AUTHENTICATION`.
+ */
+category: string; header: HeaderForm | null; 
+/**
+ * The body, with `{{1}}` or `{{name}}` variables.
+ */
+body: string; 
+/**
+ * One sample value per distinct body variable, in order of first appearance.
+ */
+bodyExamples: string[]; footer: string | null; buttons: ButtonForm[] }
+/**
+ * One change in a template's history.
+ */
+export type TemplateHistoryView = { 
+/**
+ * `status`, `quality`, `category` or `category_announced`.
+ */
+event: string; value: string; reason: string | null; 
+/**
+ * Unix seconds.
+ */
+ts: number }
+/**
+ * The editor's live check: lint issues and the message filled with the examples.
+ */
+export type TemplateLintView = { issues: LintIssueView[]; 
+/**
+ * Whether an issue blocks submitting.
+ */
+hasErrors: boolean; preview: RenderedPreview }
+/**
  * A template as the picker and the studio list it.
  */
 export type TemplateView = { id: number; name: string; language: string; category: string | null; status: string | null; quality: string | null; rejectedReason: string | null; bodyText: string | null; headerText: string | null; footerText: string | null; 
@@ -788,6 +971,11 @@ paramCount: number;
  * The text header's variables.
  */
 headerParamCount: number; buttons: ButtonView[] }
+/**
+ * Templates changed (created, edited, deleted, synced, or a status/quality/category update
+ * from Meta such as APPROVED after review): the studio and the picker refetch.
+ */
+export type TemplatesChanged = Record<string, never>
 /**
  * A page of a list.
  */

@@ -36,6 +36,14 @@ export type {
   SignInInput,
   SyncState,
   TemplateView,
+  TemplateForm,
+  HeaderForm,
+  ButtonForm,
+  LintIssueView as LintIssue,
+  TemplateLintView,
+  TemplateDetailView,
+  TemplateHistoryView,
+  TemplatesChanged,
   WindowState,
 } from './bindings';
 

@@ -1,4 +1,4 @@
-import type { IpcErrorKind as ShellErrorKind, Result } from './bindings';
+import type { IpcErrorKind as ShellErrorKind, LintIssueView, Result } from './bindings';
 
 /**
  * What went wrong, as the UI switches on it.
@@ -30,12 +30,16 @@ export type ContractErrorKind =
 export class IpcError extends Error {
   override readonly name = 'IpcError';
 
+  /** For `lint`: the template draft's issues, located on the editor's fields. */
+  readonly issues: LintIssueView[];
+
   constructor(
     readonly kind: IpcErrorKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; issues?: LintIssueView[] },
   ) {
     super(message, options);
+    this.issues = options?.issues ?? [];
   }
 }
 
@@ -68,7 +72,11 @@ export function toIpcError(error: unknown): IpcError {
   if (isKindMessage(error)) {
     // A kind newer than these bindings still reaches the UI as-is; screens fall back on
     // their generic message for kinds they don't know.
-    return new IpcError(error.kind as IpcErrorKind, error.message, { cause: error });
+    const issues = (error as { issues?: unknown }).issues;
+    return new IpcError(error.kind as IpcErrorKind, error.message, {
+      cause: error,
+      issues: Array.isArray(issues) ? (issues as LintIssueView[]) : [],
+    });
   }
   if (typeof error === 'string') return new IpcError('unknown', error, { cause: error });
   return new IpcError('unknown', describe(error), { cause: error });

@@ -26,6 +26,9 @@ import type {
   SyncState,
   TeamView,
   TemplateView,
+  TemplateDetailView,
+  TemplateForm,
+  TemplateLintView,
 } from './contract';
 import { call } from './errors';
 
@@ -193,6 +196,34 @@ export function renderTemplate(
   );
 }
 
+/** A template opened in the studio: its editable form, editability and history. */
+export function templateDetail(id: number): Promise<TemplateDetailView> {
+  return call(() => invoke<TemplateDetailView>('template_detail', { id }));
+}
+
+/** Lints a draft in Rust (Meta's rules) and renders its preview with the examples. */
+export function lintTemplate(form: TemplateForm): Promise<TemplateLintView> {
+  return call(() => invoke<TemplateLintView>('lint_template', { form }));
+}
+
+/** Submits a new template for review; rejects with kind `lint` and `issues` when it breaks a rule. */
+export function createTemplate(form: TemplateForm): Promise<TemplateView> {
+  return call(() => invoke<TemplateView>('create_template', { form }));
+}
+
+/** Edits an approved, rejected or paused template (it goes back to review). */
+export function editTemplate(id: number, form: TemplateForm): Promise<TemplateView> {
+  return call(() => invoke<TemplateView>('edit_template', { id, form }));
+}
+
+export function deleteTemplate(id: number): Promise<null> {
+  return call(() => invoke<null>('delete_template', { id }));
+}
+
+export function syncTemplates(): Promise<number> {
+  return call(() => invoke<number>('sync_templates'));
+}
+
 // ---- sync ----------------------------------------------------------------------------------
 
 export function syncState(): Promise<SyncState> {
@@ -225,6 +256,7 @@ export const EVENT_NAMES = {
   syncStateChanged: 'sync-state-changed',
   onboardingLink: 'onboarding-link',
   deepLinkRejected: 'deep-link-rejected',
+  templatesChanged: 'templates-changed',
 } as const;
 
 export type InboxChanged = { conversationIds: number[] };
@@ -236,6 +268,7 @@ type EventPayloads = {
   [EVENT_NAMES.syncStateChanged]: SyncState;
   [EVENT_NAMES.onboardingLink]: OnboardingLink;
   [EVENT_NAMES.deepLinkRejected]: DeepLinkRejected;
+  [EVENT_NAMES.templatesChanged]: Record<string, never>;
 };
 
 /**
@@ -300,4 +333,11 @@ export function onOnboardingLink(handler: (payload: OnboardingLink) => void): Un
 
 export function onDeepLinkRejected(handler: (payload: DeepLinkRejected) => void): Unsubscribe {
   return subscribe(EVENT_NAMES.deepLinkRejected, handler);
+}
+
+/** Templates changed (created, edited, deleted, synced, or Meta's review arrived): refetch. */
+export function onTemplatesChanged(handler: () => void): Unsubscribe {
+  return subscribe(EVENT_NAMES.templatesChanged, () => {
+    handler();
+  });
 }
