@@ -310,6 +310,8 @@ async fn without_a_token_at_the_relay_the_device_fetches_from_meta() {
     let (mime, bytes) = d.media(m.id).await.unwrap();
     assert!(mime.starts_with("audio/ogg"), "{mime}");
     assert_eq!(bytes, ogg);
+    // Stopped first: the relay's graceful shutdown would wait for the device's long-poll.
+    d.stop_background().await;
     w.stop().await;
 }
 
@@ -335,6 +337,7 @@ async fn a_file_whose_sha256_does_not_match_is_refused_with_a_reason() {
     assert!(reason.contains("SHA-256"), "{reason}");
     assert!(matches!(d.media(m.id).await, Err(DeviceError::NotFound(_))));
     assert!(files(&data.path().join("media")).is_empty(), "nothing kept");
+    d.stop_background().await;
     w.stop().await;
 }
 
@@ -388,7 +391,8 @@ async fn a_redelivered_page_queues_each_download_once() {
         .await
         .unwrap();
     assert_eq!(again.media_queued, 0);
-    let rows: Vec<(String, String, Option<String>, Option<String>, String)> = sqlx::query_as(
+    type Row = (String, String, Option<String>, Option<String>, String);
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT media_meta_id, download_state, relay_status, relay_error, expected_sha256
          FROM media",
     )

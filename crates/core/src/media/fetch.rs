@@ -248,17 +248,22 @@ impl MediaFetcher {
         let cap = verify::max_bytes(job.kind.as_deref(), job.animated);
         if job.relay_status.as_deref() != Some("failed") {
             match self.inner.relay.media(&job.media_id, cap).await {
-                Ok(Some(media)) => return self.from_relay(job, media, cap),
+                Ok(Some(media)) => return self.open_relay_copy(job, media, cap),
                 // Not (or no longer) at the relay: Meta may still have it.
                 Ok(None) => {}
                 Err(SyncError::Api { status: 413, .. }) => return too_large(cap),
                 Err(e) => return Outcome::Retry(format!("the relay: {e}")),
             }
         }
-        self.from_meta(job, cap).await
+        self.download_from_meta(job, cap).await
     }
 
-    fn from_relay(&self, job: &queue::Job, media: crate::sync::RelayMedia, cap: u64) -> Outcome {
+    fn open_relay_copy(
+        &self,
+        job: &queue::Job,
+        media: crate::sync::RelayMedia,
+        cap: u64,
+    ) -> Outcome {
         let bytes = match protocol::open(&self.inner.key, &media.sealed) {
             Ok(b) => b,
             Err(_) => {
@@ -283,7 +288,7 @@ impl MediaFetcher {
         }
     }
 
-    async fn from_meta(&self, job: &queue::Job, cap: u64) -> Outcome {
+    async fn download_from_meta(&self, job: &queue::Job, cap: u64) -> Outcome {
         let relay_said = job
             .relay_error
             .as_deref()

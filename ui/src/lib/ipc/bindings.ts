@@ -455,7 +455,15 @@ state: string;
 /**
  * Where the webview may load the decrypted file from, once downloaded.
  */
-localUrl: string | null }
+localUrl: string | null; 
+/**
+ * Why the file is unavailable (state `failed`), or the last error while retrying.
+ */
+error: string | null; 
+/**
+ * A recorded voice note (audio sent with `voice: true`).
+ */
+voice: boolean }
 /**
  * A failed message's error, explained.
  */
