@@ -7,6 +7,7 @@ pub mod commands;
 mod deep_links;
 pub mod events;
 pub mod ipc;
+pub mod media_protocol;
 pub mod state;
 
 use tauri::Manager;
@@ -37,6 +38,8 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .invoke_handler(builder.invoke_handler())
+        // Decrypted media for the thread (`media://localhost/<message id>`), see media_protocol.
+        .register_asynchronous_uri_scheme_protocol(media_protocol::SCHEME, media_protocol::handle)
         .setup(move |app| {
             builder.mount_events(app);
             let data_dir = match std::env::var_os(state::DATA_DIR_ENV) {

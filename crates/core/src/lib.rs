@@ -16,6 +16,8 @@
 //! - [`templates`]: lint, preview and send objects for message templates, kept in step with
 //!   Graph.
 //! - [`privacy`]: the hash-chained activity log, retention, export and erasure.
+//! - [`media`]: inbound media downloaded in the background (relay first, Meta as fallback),
+//!   checked, and kept encrypted on disk.
 //!
 //! Typical start-up:
 //! ```no_run
@@ -29,6 +31,7 @@
 //! ```
 
 pub mod device;
+pub mod media;
 pub mod privacy;
 pub mod send;
 pub mod store;

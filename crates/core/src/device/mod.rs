@@ -119,6 +119,8 @@ pub(crate) struct Session {
     pub(crate) team: crate::team::Team,
     /// Sends, through the durable outbox.
     pub(crate) outbox: crate::send::Outbox,
+    /// Downloads inbound media.
+    pub(crate) media: crate::media::MediaFetcher,
 }
 
 impl std::fmt::Debug for Device {
@@ -268,17 +270,25 @@ impl Device {
                 device: account.session_id.clone(),
             },
         );
-        let outbox = crate::send::Outbox::new(
-            team.clone(),
-            self.graph().await?,
-            crate::send::OutboxConfig::default(),
+        let graph = self.graph().await?;
+        let media = crate::media::MediaFetcher::new(
+            self.inner.store.clone(),
+            self.inner.vault.clone(),
+            client.clone(),
+            key.clone(),
+            graph.clone(),
+            account.workspace_id.clone(),
+            crate::media::MediaConfig::default(),
         );
+        let outbox =
+            crate::send::Outbox::new(team.clone(), graph, crate::send::OutboxConfig::default());
         Ok(Session {
             account,
             client,
             key,
             team,
             outbox,
+            media,
         })
     }
 
@@ -309,7 +319,19 @@ impl Device {
         *background = Some(stop);
         let device = self.clone();
         let sync_stopped = stopped.clone();
-        tokio::spawn(async move { device.sync_loop(syncer, sync_stopped).await });
+        let media = session.media.clone();
+        tokio::spawn(async move { device.sync_loop(syncer, media, sync_stopped).await });
+        // Inbound media: downloaded as soon as sync queues them (woken by the sync loop).
+        let media = session.media.clone();
+        let mut media_stopped = stopped.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = media_stopped.changed().await;
+            };
+            if let Err(e) = media.run(shutdown).await {
+                tracing::error!(error = %e, "media downloads stopped");
+            }
+        });
         // The outbox: sends wait here while offline and go out when Meta is reachable.
         let outbox = session.outbox.clone();
         let mut outbox_stopped = stopped.clone();
@@ -348,7 +370,12 @@ impl Device {
         }
     }
 
-    async fn sync_loop(&self, syncer: Syncer, mut stopped: watch::Receiver<bool>) {
+    async fn sync_loop(
+        &self,
+        syncer: Syncer,
+        media: crate::media::MediaFetcher,
+        mut stopped: watch::Receiver<bool>,
+    ) {
         let mut backoff = Duration::from_millis(500);
         'outer: loop {
             self.set_sync_state(SyncState::Connecting);
@@ -357,6 +384,7 @@ impl Device {
                 self.set_sync_state(SyncState::CatchingUp {
                     applied: p.events as u64,
                 });
+                media.wake();
                 self.emit(DeviceEvent::InboxChanged {
                     conversation_ids: Vec::new(),
                 });
@@ -401,6 +429,9 @@ impl Device {
                 };
                 match outcome {
                     Ok(Some(report)) => {
+                        if report.media_queued + report.media_statuses > 0 {
+                            media.wake();
+                        }
                         self.emit(DeviceEvent::InboxChanged {
                             conversation_ids: Vec::new(),
                         });
@@ -506,6 +537,38 @@ impl Device {
             limit.clamp(1, 500),
         )
         .await?)
+    }
+
+    /// The decrypted media file of message `message_id` (its MIME type and bytes), once
+    /// downloaded; [`DeviceError::NotFound`] for an unknown message, one without media, one
+    /// not downloaded (yet), or another workspace's.
+    pub async fn media(&self, message_id: i64) -> Result<(String, Vec<u8>), DeviceError> {
+        let session = self.session().await?;
+        match crate::media::read(
+            &self.inner.store,
+            &self.inner.vault,
+            &session.account.workspace_id,
+            message_id,
+        )
+        .await
+        {
+            Ok(file) => Ok((file.mime_type, file.bytes)),
+            Err(crate::media::MediaError::NotFound) => Err(DeviceError::NotFound(
+                "no downloaded media for this message".into(),
+            )),
+            Err(e) => Err(DeviceError::Internal(e.to_string())),
+        }
+    }
+
+    /// Downloads the media that are due now and waits for them (the background worker does
+    /// the same on its own; for the CLI and tests).
+    pub async fn fetch_media_now(&self) -> Result<crate::media::FetchReport, DeviceError> {
+        let session = self.session().await?;
+        session
+            .media
+            .run_once()
+            .await
+            .map_err(|e| DeviceError::Internal(e.to_string()))
     }
 
     /// Full-text search over the whole history (works offline).

@@ -129,6 +129,10 @@ pub struct MediaView {
     pub state: String,
     /// Where the webview may load the decrypted file from, once downloaded.
     pub local_url: Option<String>,
+    /// Why the file is unavailable (state `failed`), or the last error while retrying.
+    pub error: Option<String>,
+    /// A recorded voice note (audio sent with `voice: true`).
+    pub voice: bool,
 }
 
 /// A failed message's error, explained.
@@ -391,6 +395,7 @@ const MESSAGE_COLUMNS: &str = "m.id, m.wamid, m.conversation_id, m.direction, m.
     m.longitude, m.location_name, m.location_address, m.reply_title, m.context_wamid, m.status,
     m.error_code, m.error_title, m.edited_at, m.deleted_at, m.raw_json, m.author_name AS author,
     md.path AS media_path, md.size_bytes AS media_size, md.download_state AS media_state,
+    md.last_error AS media_error, md.voice AS media_voice,
     q.text_body AS quoted_text, q.caption AS quoted_caption, q.kind AS quoted_kind";
 
 const MESSAGE_JOINS: &str = "LEFT JOIN media md ON md.id = (SELECT id FROM media
@@ -468,6 +473,12 @@ fn message_of(row: &sqlx::sqlite::SqliteRow) -> Result<MessageView, sqlx::Error>
                     row.try_get::<i64, _>("id").unwrap_or(0)
                 )
             }),
+        error: row.try_get("media_error").ok().flatten(),
+        voice: row
+            .try_get::<Option<bool>, _>("media_voice")
+            .ok()
+            .flatten()
+            .unwrap_or(false),
     });
     let latitude: Option<f64> = row.try_get("latitude")?;
     let longitude: Option<f64> = row.try_get("longitude")?;

@@ -43,6 +43,10 @@ pub struct PageReport {
     pub account_updates: usize,
     /// Of those, template status, quality and category updates (the studio refreshes).
     pub template_updates: usize,
+    /// Media downloads queued (one per new media message, [`crate::media`]).
+    pub media_queued: usize,
+    /// Media rows updated by the relay's `media_status` events.
+    pub media_statuses: usize,
     /// The cursor committed with the page (the relay's `next_after`).
     pub cursor: i64,
 }
@@ -55,6 +59,10 @@ struct Batch {
     reactions: Vec<ReactionUpdate>,
     revisions: Vec<Revision>,
     raw: Vec<RawPart>,
+    /// Media downloads to queue once their messages are inserted.
+    media: Vec<crate::media::queue::MediaInput>,
+    /// The relay's `media_status` events, applied after the media rows exist.
+    media_statuses: Vec<protocol::media::MediaStatus>,
     /// Device events applied (through [`crate::team::apply_device_event`]).
     device_events: usize,
     account_updates: usize,
@@ -144,6 +152,11 @@ pub async fn apply_page_with(
     let inserted = insert_messages_in(&mut tx, &batch.messages).await?;
     report.messages_inserted = inserted.inserted;
     report.messages_duplicate = inserted.duplicates;
+    // In the page's transaction: a media message is never stored without its download queued.
+    report.media_queued = crate::media::queue::queue_in(&mut tx, &batch.media).await?;
+    report.media_statuses =
+        crate::media::queue::apply_statuses_in(&mut tx, workspace_id, &batch.media_statuses)
+            .await?;
     apply_revisions_in(&mut tx, &batch.revisions).await?;
     report.revisions = batch.revisions.len();
     apply_reactions_in(&mut tx, &batch.reactions).await?;
@@ -232,6 +245,13 @@ async fn collect_event(
             return Ok(());
         }
     };
+    if event.kind == EventKind::MediaStatus {
+        match serde_json::from_value::<protocol::media::MediaStatus>(entry.clone()) {
+            Ok(status) => batch.media_statuses.push(status),
+            Err(_) => batch.keep("unknown", "media_status", entry.to_string()),
+        }
+        return Ok(());
+    }
     if event.kind == EventKind::Device {
         // Team inbox events. What cannot be applied is kept SEALED (a number_connected
         // carries a token), so a later build or a call with a vault can still apply it.
@@ -542,6 +562,17 @@ async fn collect_message<'v>(
         }
         c => {
             if let Some(media) = c.media() {
+                if let Some(media_id) = &media.id {
+                    batch.media.push(crate::media::queue::MediaInput {
+                        wamid: msg.id.clone(),
+                        media_id: media_id.clone(),
+                        mime_type: media.mime_type.clone(),
+                        sha256: media.sha256.clone(),
+                        kind: msg.kind().to_string(),
+                        voice: media.voice == Some(true),
+                        animated: media.animated == Some(true),
+                    });
+                }
                 m.caption = media.caption.clone();
                 m.document_filename = media.filename.clone();
                 m.media_meta_id = media.id.clone();

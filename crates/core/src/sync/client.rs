@@ -15,6 +15,22 @@ use super::SyncError;
 /// How long a request may take beyond the long-poll wait it asked for.
 const REQUEST_SLACK: Duration = Duration::from_secs(15);
 
+/// The longest a media download from the relay may take (100 MB over a slow line).
+const MEDIA_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// The relay's sealed copy of a media file (`GET /v1/media/{id}`).
+#[derive(Debug, Clone)]
+pub struct RelayMedia {
+    /// The sealed envelope: open with the workspace secret key.
+    pub sealed: Vec<u8>,
+    /// Meta's MIME type.
+    pub mime_type: Option<String>,
+    /// The plaintext size in bytes.
+    pub size: Option<u64>,
+    /// The plaintext SHA-256, lowercase hex.
+    pub sha256: Option<String>,
+}
+
 /// The relay's device API. Cheap to clone (a `reqwest::Client` handle and two strings).
 #[derive(Clone)]
 pub struct RelayClient {
@@ -290,6 +306,64 @@ impl RelayClient {
             .send()
             .await?;
         decode(resp).await
+    }
+
+    /// `GET /v1/media/{media_id}`: the relay's sealed copy of an inbound media file, with
+    /// the plaintext's MIME type, size and SHA-256 from its headers; `None` when the relay does
+    /// not hold it (unknown, another workspace's, not stored yet, or pruned). Reads at most
+    /// `max_plain` plaintext bytes (plus the envelope's overhead): a bigger file is refused
+    /// with [`SyncError::Api`] status 413 before its body is read in full.
+    pub async fn media(
+        &self,
+        media_id: &str,
+        max_plain: u64,
+    ) -> Result<Option<RelayMedia>, SyncError> {
+        let id: String = url::form_urlencoded::byte_serialize(media_id.as_bytes()).collect();
+        let mut resp = self
+            .authed(self.http.get(self.url(&format!("/v1/media/{id}"))))?
+            .timeout(MEDIA_TIMEOUT)
+            .send()
+            .await?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(error_of(resp).await);
+        }
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let mime_type = header(protocol::media::MIME_HEADER);
+        let sha256 = header(protocol::media::SHA256_HEADER);
+        let size = header(protocol::media::SIZE_HEADER).and_then(|s| s.parse::<u64>().ok());
+        let too_large = || SyncError::Api {
+            status: 413,
+            kind: "too_large".into(),
+            message: format!("the file is larger than {max_plain} bytes"),
+        };
+        // A sealed envelope adds at most a version byte, a sealed data key, a nonce and a tag.
+        let max_sealed = max_plain + 1024;
+        if size.is_some_and(|n| n > max_plain)
+            || resp.content_length().is_some_and(|n| n > max_sealed)
+        {
+            return Err(too_large());
+        }
+        let mut sealed = Vec::new();
+        while let Some(chunk) = resp.chunk().await? {
+            if (sealed.len() + chunk.len()) as u64 > max_sealed {
+                return Err(too_large());
+            }
+            sealed.extend_from_slice(&chunk);
+        }
+        Ok(Some(RelayMedia {
+            sealed,
+            mime_type,
+            size,
+            sha256,
+        }))
     }
 
     fn url(&self, path: &str) -> String {

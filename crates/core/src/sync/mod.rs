@@ -49,7 +49,7 @@ use protocol::WorkspaceSecretKey;
 use crate::store::{Store, StoreError};
 
 pub use apply::{apply_page, apply_page_with, PageReport};
-pub use client::RelayClient;
+pub use client::{RelayClient, RelayMedia};
 
 /// The `sync_cursor` stream of the relay's event log.
 pub const CURSOR_STREAM: &str = "relay:events";

@@ -33,12 +33,14 @@ describe('Message renders every kind', () => {
           fileName: 'taj.jpg',
           sizeBytes: 120_000,
           state: 'done',
-          localUrl: 'dataoptix-media://localhost/1003383421387256',
+          localUrl: 'media://localhost/77',
+          error: null,
+          voice: false,
         },
       }),
     });
     const img = screen.getByRole('img', { name: 'Taj Mahal' });
-    expect(img).toHaveAttribute('src', 'dataoptix-media://localhost/1003383421387256');
+    expect(img).toHaveAttribute('src', 'media://localhost/77');
     expect(screen.getByText('Taj Mahal')).toBeInTheDocument();
     unmount();
 
@@ -52,6 +54,8 @@ describe('Message renders every kind', () => {
         sizeBytes: null,
         state: 'downloading',
         localUrl: null,
+        error: null,
+        voice: false,
       },
     });
     const placeholder = screen.getByTestId('media-placeholder');
@@ -64,7 +68,7 @@ describe('Message renders every kind', () => {
     show({
       kind: 'sticker',
       text: null,
-      media: { metaId: '2', mimeType: 'image/webp', fileName: null, sizeBytes: null, state: 'failed', localUrl: null },
+      media: { metaId: '2', mimeType: 'image/webp', fileName: null, sizeBytes: null, state: 'failed', localUrl: null, error: null, voice: false },
     });
     expect(screen.getByTestId('media-placeholder')).toHaveTextContent('Download failed');
   });
@@ -79,7 +83,9 @@ describe('Message renders every kind', () => {
         fileName: null,
         sizeBytes: 5000,
         state: 'done',
-        localUrl: 'dataoptix-media://localhost/3',
+        localUrl: 'media://localhost/3',
+        error: null,
+        voice: false,
       },
     });
     const audio = document.querySelector('audio');
@@ -97,7 +103,9 @@ describe('Message renders every kind', () => {
         fileName: 'invoice-0042.pdf',
         sizeBytes: 245_760,
         state: 'done',
-        localUrl: 'dataoptix-media://localhost/4',
+        localUrl: 'media://localhost/4',
+        error: null,
+        voice: false,
       },
     });
     const doc = screen.getByTestId('document');
@@ -303,7 +311,7 @@ describe('hostile content stays inert text', () => {
       author: evil,
       replyTo: { wamid: 'w', preview: '<script>alert(1)</script>' },
       reactions: [{ emoji: evil, by: evil }],
-      media: { metaId: null, mimeType: evil, fileName: evil, sizeBytes: 1, state: 'pending', localUrl: null },
+      media: { metaId: null, mimeType: evil, fileName: evil, sizeBytes: 1, state: 'pending', localUrl: null, error: null, voice: false },
     });
     const el = screen.getByTestId('message');
     expect(el.querySelector('script, img, a')).toBeNull();
@@ -330,7 +338,7 @@ describe('hostile content stays inert text', () => {
     show({
       kind: 'image',
       text: null,
-      media: { metaId: '1', mimeType: 'image/png', fileName: 'x.png', sizeBytes: 1, state: 'done', localUrl: 'javascript:alert(1)' },
+      media: { metaId: '1', mimeType: 'image/png', fileName: 'x.png', sizeBytes: 1, state: 'done', localUrl: 'javascript:alert(1)', error: null, voice: false },
     });
     expect(document.querySelector('img')).toBeNull();
     expect(screen.getByTestId('media-placeholder')).toBeInTheDocument();

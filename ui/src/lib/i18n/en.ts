@@ -251,6 +251,9 @@ export const en = {
   'media.downloading': 'Downloading…',
   'media.failed': 'Download failed',
   'media.unavailable': 'Not available',
+  'media.unavailableReason': 'Unavailable: {reason}',
+  'media.enlarge': 'Show larger',
+  'media.close': 'Close',
 
   'composer.label': 'Message',
   'composer.placeholder': 'Write a message — Enter sends, Shift+Enter for a new line',

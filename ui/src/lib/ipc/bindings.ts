@@ -670,7 +670,15 @@ state: string;
 /**
  * Where the webview may load the decrypted file from, once downloaded.
  */
-localUrl: string | null }
+localUrl: string | null; 
+/**
+ * Why the file is unavailable (state `failed`), or the last error while retrying.
+ */
+error: string | null; 
+/**
+ * A recorded voice note (audio sent with `voice: true`).
+ */
+voice: boolean }
 export type MemberView = { id: string; name: string; email: string; role: string; active: boolean; 
 /**
  * The signed-in member.

@@ -1,0 +1,237 @@
+//! The download queue: `media` rows, written by sync (in the page's transaction) and by the
+//! fetch worker.
+
+use protocol::media::{MediaFetchStatus, MediaStatus};
+use sqlx::SqliteConnection;
+
+use crate::store::{now, StoreError};
+
+/// How long a new row waits for the relay's `media_status` before the worker looks anyway (the
+/// relay's own retries take about 15 minutes; this is the safety net if its event never comes).
+pub const RELAY_WAIT_SECS: i64 = 20 * 60;
+
+/// A media message seen in a page, to queue once its message row exists.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MediaInput {
+    pub wamid: String,
+    pub media_id: String,
+    pub mime_type: Option<String>,
+    pub sha256: Option<String>,
+    pub kind: String,
+    pub voice: bool,
+    pub animated: bool,
+}
+
+/// Queues a `pending` row per media message (idempotent: one row per message, a redelivered
+/// page queues nothing). Runs in the page's transaction, after its messages were inserted.
+/// Returns how many rows were queued.
+pub(crate) async fn queue_in(
+    conn: &mut SqliteConnection,
+    items: &[MediaInput],
+) -> Result<usize, StoreError> {
+    let now = now();
+    let mut queued = 0;
+    for m in items {
+        let done = sqlx::query(
+            "INSERT INTO media (message_id, media_meta_id, mime_type, expected_sha256, kind,
+                                voice, animated, download_state, next_attempt_at, updated_at)
+             SELECT id, ?, ?, ?, ?, ?, ?, 'pending', ?, ? FROM messages WHERE wamid = ?
+             ON CONFLICT(message_id) DO NOTHING",
+        )
+        .bind(&m.media_id)
+        .bind(&m.mime_type)
+        .bind(&m.sha256)
+        .bind(&m.kind)
+        .bind(m.voice)
+        .bind(m.animated)
+        .bind(now + RELAY_WAIT_SECS)
+        .bind(now)
+        .bind(&m.wamid)
+        .execute(&mut *conn)
+        .await?;
+        queued += done.rows_affected() as usize;
+    }
+    Ok(queued)
+}
+
+/// Applies the relay's `media_status` events of the workspace: `stored` → fetch from the relay
+/// now; `failed` → fetch from Meta now (the worker decides whether the id still lives).
+/// A row already downloaded is left alone. Returns the rows changed.
+pub(crate) async fn apply_statuses_in(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    statuses: &[MediaStatus],
+) -> Result<usize, StoreError> {
+    let now = now();
+    let mut changed = 0;
+    for s in statuses {
+        let status = match s.status {
+            MediaFetchStatus::Stored => "stored",
+            MediaFetchStatus::Failed => "failed",
+        };
+        let done = sqlx::query(
+            "UPDATE media SET relay_status = ?, relay_error = ?, next_attempt_at = 0,
+                 attempts = CASE WHEN download_state = 'failed' THEN 0 ELSE attempts END,
+                 download_state = CASE WHEN download_state = 'failed' THEN 'pending'
+                                       ELSE download_state END,
+                 updated_at = ?
+             WHERE media_meta_id = ? AND download_state != 'done'
+               AND message_id IN (SELECT m.id FROM messages m
+                   JOIN conversations c ON c.id = m.conversation_id WHERE c.workspace_id = ?)",
+        )
+        .bind(status)
+        .bind(&s.error)
+        .bind(now)
+        .bind(&s.media_id)
+        .bind(workspace_id)
+        .execute(&mut *conn)
+        .await?;
+        changed += done.rows_affected() as usize;
+    }
+    Ok(changed)
+}
+
+/// A row the worker is due to fetch.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct Job {
+    pub id: i64,
+    pub media_id: String,
+    pub mime_type: Option<String>,
+    pub expected_sha256: Option<String>,
+    pub kind: Option<String>,
+    pub animated: bool,
+    pub relay_status: Option<String>,
+    pub relay_error: Option<String>,
+    pub attempts: i64,
+    /// The message's time (Meta's media id lives about 7 days from it).
+    pub ts: i64,
+    pub phone_number_id: String,
+}
+
+/// The next due row of the workspace, claimed (`downloading`), or `None`.
+pub(crate) async fn claim_next(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+) -> Result<Option<Job>, StoreError> {
+    let job: Option<Job> = sqlx::query_as(
+        "SELECT md.id, md.media_meta_id AS media_id, md.mime_type, md.expected_sha256, md.kind,
+                md.animated, md.relay_status, md.relay_error, md.attempts, m.ts,
+                c.phone_number_id
+         FROM media md JOIN messages m ON m.id = md.message_id
+             JOIN conversations c ON c.id = m.conversation_id
+         WHERE md.download_state = 'pending' AND md.next_attempt_at <= ?
+           AND md.media_meta_id IS NOT NULL AND c.workspace_id = ?
+         ORDER BY md.next_attempt_at, md.id LIMIT 1",
+    )
+    .bind(now())
+    .bind(workspace_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(job) = job else { return Ok(None) };
+    let claimed = sqlx::query(
+        "UPDATE media SET download_state = 'downloading', updated_at = ?
+         WHERE id = ? AND download_state = 'pending'",
+    )
+    .bind(now())
+    .bind(job.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok((claimed.rows_affected() == 1).then_some(job))
+}
+
+/// When the next row of the workspace is due (unix seconds), if any is pending.
+pub(crate) async fn next_due_at(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(md.next_attempt_at) FROM media md JOIN messages m ON m.id = md.message_id
+             JOIN conversations c ON c.id = m.conversation_id
+         WHERE md.download_state = 'pending' AND c.workspace_id = ?",
+    )
+    .bind(workspace_id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Rows left `downloading` by a crash are due again.
+pub(crate) async fn recover(conn: &mut SqliteConnection) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE media SET download_state = 'pending', next_attempt_at = 0, updated_at = ?
+         WHERE download_state = 'downloading'",
+    )
+    .bind(now())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// The file is on disk (encrypted): the row is `done`. `false` when the row is gone or no
+/// longer `downloading` (erased or expired meanwhile): the caller removes the file.
+pub(crate) async fn mark_done(
+    conn: &mut SqliteConnection,
+    id: i64,
+    path: &str,
+    sha256_hex: &str,
+    size: i64,
+    mime_type: Option<&str>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE media SET download_state = 'done', path = ?, sha256 = ?, size_bytes = ?,
+             mime_type = COALESCE(?, mime_type), last_error = NULL, attempts = attempts + 1,
+             updated_at = ?
+         WHERE id = ? AND download_state = 'downloading'",
+    )
+    .bind(path)
+    .bind(sha256_hex)
+    .bind(size)
+    .bind(mime_type)
+    .bind(now())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A failed attempt: retried at `retry_at` (unix seconds) unless it was the last one.
+pub(crate) async fn mark_retry(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: &str,
+    retry_at: i64,
+    max_attempts: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE media SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
+             download_state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'pending' END,
+             updated_at = ?
+         WHERE id = ? AND download_state = 'downloading'",
+    )
+    .bind(error)
+    .bind(retry_at)
+    .bind(max_attempts)
+    .bind(now())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Given up for good, with the reason shown to the user.
+pub(crate) async fn mark_failed(
+    conn: &mut SqliteConnection,
+    id: i64,
+    reason: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE media SET download_state = 'failed', last_error = ?, attempts = attempts + 1,
+             updated_at = ?
+         WHERE id = ? AND download_state = 'downloading'",
+    )
+    .bind(reason)
+    .bind(now())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
