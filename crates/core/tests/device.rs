@@ -233,7 +233,12 @@ async fn register_connect_receive_and_read_the_inbox() {
         )
         .await
         .unwrap();
-    assert_eq!(reply.status.as_deref(), Some("pending"));
+    // Queued; the background outbox may already have sent it by the time the view is read.
+    assert!(
+        matches!(reply.status.as_deref(), Some("pending" | "sent")),
+        "{:?}",
+        reply.status
+    );
     assert_eq!(reply.author.as_deref(), Some("Ana Owner"));
     assert_eq!(
         reply.reply_to.as_ref().map(|q| q.wamid.as_str()),
