@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 35] = [
+const COMMANDS: [&str; 36] = [
     "app_info",
     "session_state",
     "unlock_with_passphrase",
@@ -35,6 +35,7 @@ const COMMANDS: [&str; 35] = [
     "remove_member",
     "revoke_device",
     "revoke_invitation",
+    "save_media",
 ];
 
 fn main() {

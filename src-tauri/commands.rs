@@ -445,3 +445,76 @@ pub async fn revoke_invitation(state: State<'_, AppState>, invitation_id: String
         .revoke_invitation(&invitation_id)
         .await?)
 }
+
+/// Saves a downloaded media file (a document, photo, video or voice note) where the person
+/// chooses in the system's save dialog: the one place a decrypted copy leaves the app, and
+/// only by an explicit choice. `file_name` is only a suggestion for the dialog (reduced to a
+/// bare file name). Resolves to false when the dialog was cancelled.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_media(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    message_id: i64,
+    file_name: String,
+) -> Result<bool> {
+    use tauri_plugin_dialog::DialogExt;
+    let (_mime, bytes) = state.device().await?.media(message_id).await?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_file_name(suggested_file_name(&file_name))
+        .save_file(move |path| {
+            let _ = tx.send(path);
+        });
+    let Some(path) = rx.await.ok().flatten() else {
+        return Ok(false);
+    };
+    let path = path.into_path().map_err(|e| {
+        IpcError::new(
+            IpcErrorKind::InvalidInput,
+            format!("cannot save there: {e}"),
+        )
+    })?;
+    tokio::fs::write(&path, &bytes).await.map_err(|e| {
+        IpcError::new(
+            IpcErrorKind::Internal,
+            format!("could not write {}: {e}", path.display()),
+        )
+    })?;
+    Ok(true)
+}
+
+/// A name for the save dialog from one a customer chose: its last path component only, no
+/// control characters, never empty.
+fn suggested_file_name(name: &str) -> String {
+    let base = name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>();
+    let base = base.trim().trim_start_matches('.').trim();
+    if base.is_empty() {
+        "attachment".to_owned()
+    } else {
+        base.chars().take(200).collect()
+    }
+}
+
+#[cfg(test)]
+mod save_tests {
+    use super::suggested_file_name;
+
+    #[test]
+    fn suggested_names_are_bare_file_names() {
+        assert_eq!(suggested_file_name("invoice 42.pdf"), "invoice 42.pdf");
+        assert_eq!(suggested_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(suggested_file_name("C:\\Users\\x\\a.txt"), "a.txt");
+        assert_eq!(suggested_file_name(".bashrc"), "bashrc");
+        assert_eq!(suggested_file_name("a\u{0}b\nc.txt"), "abc.txt");
+        assert_eq!(suggested_file_name("../"), "attachment");
+        assert_eq!(suggested_file_name(""), "attachment");
+    }
+}

@@ -142,6 +142,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::remove_member,
             commands::revoke_device,
             commands::revoke_invitation,
+            commands::save_media,
         ])
         .events(collect_events![
             events::InboxChanged,

@@ -1,5 +1,6 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
+import { mockCommands, type CommandCall } from '$lib/ipc/testing';
 import type { MediaView, MessageView } from '$lib/ipc';
 import { message } from '../../test/fixtures';
 import Message from './Message.svelte';
@@ -76,6 +77,27 @@ describe('media states', () => {
     expect(doc).toHaveTextContent('invoice.pdf');
     expect(doc).toHaveTextContent('2 KB');
     expect(doc).toHaveTextContent('Downloading…');
+  });
+
+  it('a downloaded document offers Save…, which asks the app to save that message', async () => {
+    const log: CommandCall[] = [];
+    mockCommands({ save_media: () => true }, log);
+    show({ id: 77, kind: 'document', media: media({ mimeType: 'application/pdf', fileName: 'invoice.pdf' }) });
+    await fireEvent.click(screen.getByTestId('save-media'));
+    expect(await screen.findByTestId('save-result')).toHaveTextContent('Saved');
+    expect(log).toEqual([{ cmd: 'save_media', args: { messageId: 77, fileName: 'invoice.pdf' } }]);
+  });
+
+  it('Save… shows why saving failed, and is not offered before the download', async () => {
+    mockCommands({ save_media: () => Promise.reject({ kind: 'notFound', message: 'no downloaded media for this message' }) });
+    show({ kind: 'document', media: media({ fileName: 'a.pdf' }) });
+    await fireEvent.click(screen.getByTestId('save-media'));
+    expect(await screen.findByTestId('save-result')).toHaveTextContent('no downloaded media for this message');
+  });
+
+  it('no Save… while downloading', () => {
+    show({ kind: 'document', media: media({ fileName: 'a.pdf', state: 'downloading', localUrl: null }) });
+    expect(screen.queryByTestId('save-media')).toBeNull();
   });
 
   it('an image opens larger on click and closes again', async () => {

@@ -254,6 +254,8 @@ export const en = {
   'media.unavailableReason': 'Unavailable: {reason}',
   'media.enlarge': 'Show larger',
   'media.close': 'Close',
+  'media.save': 'Save…',
+  'media.saved': 'Saved',
 
   'composer.label': 'Message',
   'composer.placeholder': 'Write a message — Enter sends, Shift+Enter for a new line',

@@ -383,6 +383,20 @@ async revokeInvitation(invitationId: string) : Promise<Result<null, IpcError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Saves a downloaded media file (a document, photo, video or voice note) where the person
+ * chooses in the system's save dialog: the one place a decrypted copy leaves the app, and
+ * only by an explicit choice. `file_name` is only a suggestion for the dialog (reduced to a
+ * bare file name). Resolves to false when the dialog was cancelled.
+ */
+async saveMedia(messageId: number, fileName: string) : Promise<Result<boolean, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_media", { messageId, fileName }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 

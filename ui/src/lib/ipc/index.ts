@@ -79,6 +79,16 @@ export function signOut(): Promise<null> {
   return call(() => invoke<null>('sign_out'));
 }
 
+// ---- media ---------------------------------------------------------------------------------
+
+/**
+ * Saves a downloaded file where the person picks in the system's save dialog (the only way a
+ * decrypted copy leaves the app). Resolves to false if the dialog was cancelled.
+ */
+export function saveMedia(messageId: number, fileName: string): Promise<boolean> {
+  return call(() => invoke<boolean>('save_media', { messageId, fileName }));
+}
+
 // ---- team ----------------------------------------------------------------------------------
 
 /** Members, devices and pending invitations, as the relay knows them now. */
