@@ -161,6 +161,13 @@ impl Relay {
         self.state.clone()
     }
 
+    /// The first step of stopping, as `run` takes it before the graceful shutdown: long-polls
+    /// and streams return at once (so open connections do not hold the server up) and the
+    /// writer commits what is queued, then takes nothing new.
+    pub fn begin_shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
     /// Stops: long-polls return, the writer commits what is queued, the database closes.
     pub async fn close(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);

@@ -84,6 +84,11 @@ impl TestRelay {
     }
 
     pub async fn stop(mut self) {
+        // Release devices' long-polls first, as the relay does on shutdown; otherwise the
+        // graceful shutdown waits for each of them to time out.
+        if let Some(relay) = &self.relay {
+            relay.begin_shutdown();
+        }
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }

@@ -77,6 +77,10 @@ impl TestRelay {
     }
 
     pub async fn stop(mut self) -> tempfile::TempDir {
+        // Long-polls and streams return first, as `relay::run` does on shutdown.
+        if let Some(relay) = &self.relay {
+            relay.begin_shutdown();
+        }
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
