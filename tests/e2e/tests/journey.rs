@@ -55,7 +55,8 @@ struct Servers {
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     relay: relay::Relay,
-    _dir: tempfile::TempDir,
+    /// The relay's data directory (scanned for plaintext at the end).
+    dir: tempfile::TempDir,
 }
 
 impl Servers {
@@ -105,7 +106,7 @@ impl Servers {
             stop: Some(stop),
             server,
             relay,
-            _dir: dir,
+            dir,
         })
     }
 
@@ -265,6 +266,64 @@ async fn journey(
     stages.done("search");
     create_and_submit_a_template(client, world).await?;
     stages.done("template created, submitted and approved live");
+    nothing_readable_at_rest(world, servers)?;
+    stages.done("no plaintext at rest");
+    Ok(())
+}
+
+/// After the journey, the app's files (its encrypted store and media, the WebView's storage
+/// and caches, its logs — everything under the throwaway home except the harness's own
+/// `logs/`, where the WebDriver records the keys it typed) and the relay's data directory hold
+/// none of what was typed or said in plaintext: the password, the PIN, message texts, the
+/// customer's name.
+fn nothing_readable_at_rest(world: &World, servers: &Servers) -> Result<()> {
+    let needles: Vec<&str> = [PASSWORD, PIN, FIRST_MESSAGE, REPLY, CUSTOMER_NAME]
+        .into_iter()
+        .chain(HOSTILE)
+        .collect();
+    let harness_logs = world.logs_dir();
+    let mut files = 0usize;
+    let mut stores = Vec::new();
+    let mut hits = Vec::new();
+    for root in [world.home(), servers.dir.path()] {
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path == harness_logs {
+                    continue;
+                }
+                let meta = std::fs::symlink_metadata(&path)?;
+                if meta.is_dir() {
+                    stack.push(path);
+                } else if meta.is_file() {
+                    files += 1;
+                    if let Some(name @ ("dataoptix.db" | "relay.sqlite3")) =
+                        path.file_name().and_then(|n| n.to_str())
+                    {
+                        stores.push(name.to_owned());
+                    }
+                    let bytes = std::fs::read(&path)?;
+                    for needle in &needles {
+                        if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                            hits.push(format!("{} holds {needle:?}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "[e2e journey] scanned {files} files for {} plaintexts",
+        needles.len()
+    );
+    // The scan must have seen both stores, or it looked in the wrong places.
+    stores.sort();
+    ensure!(
+        stores == ["dataoptix.db", "relay.sqlite3"],
+        "the scan did not reach both stores (found {stores:?} among {files} files)"
+    );
+    ensure!(hits.is_empty(), "plaintext at rest:\n{}", hits.join("\n"));
     Ok(())
 }
 
