@@ -168,17 +168,19 @@ describe('Templates studio editor', () => {
     expect(screen.getByTestId('template-submit-error')).toHaveTextContent('Fix the errors');
   });
 
+  /** An approved template as the editor opens it. */
+  const form: TemplateForm = {
+    name: 'order_ready',
+    language: 'en_US',
+    category: 'UTILITY',
+    header: null,
+    body: 'Hi {{1}}',
+    bodyExamples: ['Ana'],
+    footer: null,
+    buttons: [],
+  };
+
   it('edits an approved template: name and language fixed, category locked', async () => {
-    const form: TemplateForm = {
-      name: 'order_ready',
-      language: 'en_US',
-      category: 'UTILITY',
-      header: null,
-      body: 'Hi {{1}}',
-      bodyExamples: ['Ana'],
-      footer: null,
-      buttons: [],
-    };
     const { log } = setup([template(5, { name: 'order_ready' })], {
       template_detail: () => ({ template: template(5), form, editable: true, categoryLocked: true, history: [] }),
       edit_template: () => template(5, { status: 'PENDING' }),
@@ -199,6 +201,38 @@ describe('Templates studio editor', () => {
         form: { name: 'order_ready', body: 'Hello {{1}}', bodyExamples: ['Ana'] },
       });
     });
+  });
+
+  it('shows what Meta said about the template, newest first, reasons as text', async () => {
+    setup([template(5, { name: 'order_ready' })], {
+      template_detail: () => ({
+        template: template(5),
+        form,
+        editable: true,
+        categoryLocked: true,
+        history: [
+          { event: 'status', value: 'PENDING', reason: null, ts: 1_762_300_000 },
+          { event: 'status', value: 'REJECTED', reason: '<b>INVALID_FORMAT</b>', ts: 1_762_300_100 },
+          { event: 'quality', value: 'GREEN', reason: null, ts: 1_762_300_200 },
+        ],
+      }),
+    });
+    await fireEvent.click(await screen.findByTestId('template-edit'));
+    const history = await screen.findByTestId('template-history');
+    const items = Array.from(history.querySelectorAll('li')).map((li) => li.textContent.replace(/\s+/g, ' ').trim());
+    expect(items).toHaveLength(3);
+    expect(items[0]).toContain('Quality: GREEN');
+    expect(items[1]).toContain('Status: Rejected');
+    expect(items[1]).toContain('<b>INVALID_FORMAT</b>');
+    expect(items[2]).toContain('Status: In review');
+    expect(history.querySelector('b')).toBeNull();
+  });
+
+  it('a new template has no history section', async () => {
+    setup([]);
+    await fireEvent.click(await screen.findByTestId('template-new'));
+    await screen.findByTestId('template-editor');
+    expect(screen.queryByTestId('template-history')).toBeNull();
   });
 
   it('renders template text as text, never HTML', async () => {

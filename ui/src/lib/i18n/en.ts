@@ -313,6 +313,10 @@ export const en = {
   'templates.editor.editNote':
     'Editing sends the template back to review. Name and language cannot change; an approved template keeps its category.',
   'templates.editor.back': 'Back to templates',
+  'templates.history.title': 'History',
+  'templates.history.status': 'Status: {value}',
+  'templates.history.quality': 'Quality: {value}',
+  'templates.history.category': 'Category: {value}',
   'templates.editor.name': 'Name',
   'templates.editor.nameHint': 'Lowercase letters, digits and underscores, e.g. order_ready.',
   'templates.editor.language': 'Language code',
