@@ -613,6 +613,28 @@ async fn cli_register_claim_and_sync() {
     )
     .await;
     assert!(ok, "{err}");
+
+    // The team from the command line: invite, list, withdraw; the last owner stays owner.
+    let (ok, _, err) = cli(h, &["invite", "bo@example.com", "--json"], b"").await;
+    assert!(ok, "{err}");
+    let (ok, out, err) = cli(h, &["team", "--json"], b"").await;
+    assert!(ok, "{err}");
+    let team: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(team["myRole"], "owner");
+    assert_eq!(team["members"].as_array().unwrap().len(), 1);
+    assert_eq!(team["invitations"][0]["email"], "bo@example.com");
+    let invitation = team["invitations"][0]["id"].as_str().unwrap().to_owned();
+    let me = team["members"][0]["id"].as_str().unwrap().to_owned();
+    let (ok, _, err) = cli(h, &["revoke-invitation", &invitation], b"").await;
+    assert!(ok, "{err}");
+    let (ok, out, _) = cli(h, &["team", "--json"], b"").await;
+    assert!(ok);
+    let team: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(team["invitations"].as_array().unwrap().len(), 0);
+    let (ok, _, err) = cli(h, &["role", &me, "agent"], b"").await;
+    assert!(!ok, "the only owner cannot step down");
+    assert!(err.contains("owner"), "{err}");
+
     let (ok, _, err) = cli(h, &["claim-waba", &sim.info.waba_id], b"").await;
     assert!(ok, "{err}");
 

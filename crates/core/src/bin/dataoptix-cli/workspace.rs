@@ -62,6 +62,30 @@ pub enum WorkspaceCommand {
         #[arg(long, default_value = "agent")]
         role: String,
     },
+    /// The team: members and roles, signed-in devices, pending invitations.
+    Team,
+    /// Gives a member another role (owner, admin).
+    Role {
+        /// The member's id (from `team`).
+        member: String,
+        /// `owner`, `admin` or `agent`.
+        role: String,
+    },
+    /// Removes a member (owner, admin): their devices are signed out.
+    RemoveMember {
+        /// The member's id (from `team`).
+        member: String,
+    },
+    /// Signs another device of the workspace out.
+    RevokeDevice {
+        /// The device's id (from `team`).
+        device: String,
+    },
+    /// Withdraws a pending invitation.
+    RevokeInvitation {
+        /// The invitation's id (from `team`).
+        invitation: String,
+    },
     /// Starts Embedded Signup: prints the page to open in a browser and the session id.
     Onboard,
     /// Where an Embedded Signup session stands (connects the number once it is done).
@@ -288,6 +312,70 @@ async fn dispatch(
             out(
                 json!({"workspace_id": a.workspace_id, "user_id": a.user_id, "role": a.role}),
                 format!("Joined {} as {} ({}).", a.company, a.user_name, a.role),
+            );
+        }
+        WorkspaceCommand::Team => {
+            let team = device.team().await?;
+            let mut human = vec![format!("members (you are {}):", team.my_role)];
+            for m in &team.members {
+                human.push(format!(
+                    "  {}  {} <{}>  {}{}{}",
+                    m.id,
+                    m.name,
+                    m.email,
+                    m.role,
+                    if m.is_me { "  (you)" } else { "" },
+                    if m.active { "" } else { "  (removed)" }
+                ));
+            }
+            human.push("devices:".into());
+            for d in &team.devices {
+                human.push(format!(
+                    "  {}  {} ({}), last seen {}{}",
+                    d.id,
+                    d.device_name,
+                    d.member_name,
+                    d.last_seen_at,
+                    if d.current { "  (this device)" } else { "" }
+                ));
+            }
+            if team.can_manage {
+                human.push("pending invitations:".into());
+                for i in &team.invitations {
+                    human.push(format!(
+                        "  {}  {} as {}, expires {}",
+                        i.id, i.email, i.role, i.expires_at
+                    ));
+                }
+            }
+            out(
+                serde_json::to_value(&team).map_err(failure)?,
+                human.join("\n"),
+            );
+        }
+        WorkspaceCommand::Role { member, role } => {
+            device.change_role(&member, &role).await?;
+            out(
+                json!({"member": member, "role": role}),
+                format!("{member} is now {role}"),
+            );
+        }
+        WorkspaceCommand::RemoveMember { member } => {
+            device.remove_member(&member).await?;
+            out(
+                json!({"removed": member}),
+                format!("{member} removed; their devices are signed out"),
+            );
+        }
+        WorkspaceCommand::RevokeDevice { device: id } => {
+            device.revoke_device(&id).await?;
+            out(json!({"signed_out": id}), format!("device {id} signed out"));
+        }
+        WorkspaceCommand::RevokeInvitation { invitation } => {
+            device.revoke_invitation(&invitation).await?;
+            out(
+                json!({"withdrawn": invitation}),
+                format!("invitation {invitation} withdrawn"),
             );
         }
         WorkspaceCommand::Invite { email, role } => {
