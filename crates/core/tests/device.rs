@@ -13,73 +13,16 @@ use dataoptix_core::device::{
     Outgoing, RegisterInput, SignInInput, SyncState, TemplateForm,
 };
 use dataoptix_core::vault::{MemoryStore, PassphraseSource};
-use dataoptix_sim::{RunningSim, SimConfig};
-use serde_json::{json, Value};
+use serde_json::json;
 
 mod common;
-use common::{TestRelay, PASSWORD, SECRET};
+use common::{SignupWorld, PASSWORD};
 
 const CONFIG_ID: &str = "cfg-device";
 
-struct World {
-    base: String,
-    sim: RunningSim,
-    relay: TestRelay,
-}
-
-impl World {
-    /// The relay's listener first (the simulator needs its webhook URL), then the simulator,
-    /// then the relay configured with the simulator as its Graph API.
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let sim = dataoptix_sim::spawn(SimConfig {
-            webhook_url: Some(format!("{base}/webhooks/meta")),
-            ..SimConfig::for_tests(SECRET)
-        })
-        .await
-        .unwrap();
-        let info = sim.info.clone();
-        let relay = TestRelay::serve(listener, SECRET, |config| {
-            config.graph_base_url = info.base_url.clone();
-            config.graph_version = info.graph_version.clone();
-            config.meta_app_id = Some(info.app_id.clone());
-            config.meta_config_id = Some(CONFIG_ID.into());
-            config.sdk_url = Some(info.sdk_url.clone());
-        })
-        .await;
-        Self { base, sim, relay }
-    }
-
-    async fn stop(self) {
-        self.relay.stop().await;
-    }
-
-    /// What the onboarding page does once Meta's flow finishes: report code, ids and PIN.
-    async fn finish_signup_on_the_page(&self, session_id: &str) -> Value {
-        let http = reqwest::Client::new();
-        let s: Value = http
-            .post(self.sim.control_url("/signup/session"))
-            .json(&json!({"app_id": self.sim.info.app_id, "config_id": CONFIG_ID}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let resp = http
-            .post(format!("{}/onboarding/{session_id}/complete", self.base))
-            .json(
-                &json!({"event": "FINISH", "code": s["code"], "waba_id": s["waba_id"],
-                "phone_number_id": s["phone_number_id"], "business_id": s["business_id"],
-                "pin": "246810"}),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
-        s
-    }
+/// The relay and the simulator for these tests.
+async fn world() -> SignupWorld {
+    SignupWorld::start(CONFIG_ID).await
 }
 
 async fn device(dir: &std::path::Path, secrets: &MemoryStore) -> Device {
@@ -100,7 +43,7 @@ async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) ->
 
 #[tokio::test]
 async fn register_connect_receive_and_read_the_inbox() {
-    let w = World::start().await;
+    let w = world().await;
     let data = tempfile::tempdir().unwrap();
     let secrets = MemoryStore::new();
     let d = device(data.path(), &secrets).await;
@@ -384,7 +327,7 @@ async fn register_connect_receive_and_read_the_inbox() {
 
 #[tokio::test]
 async fn a_new_device_joins_by_invitation_and_an_unknown_device_cannot_sign_in() {
-    let w = World::start().await;
+    let w = world().await;
     let owner_dir = tempfile::tempdir().unwrap();
     let secrets = MemoryStore::new();
     let owner = device(owner_dir.path(), &secrets).await;
@@ -525,7 +468,7 @@ async fn a_new_device_joins_by_invitation_and_an_unknown_device_cannot_sign_in()
 
 #[tokio::test]
 async fn manual_setup_checks_the_token_with_the_graph_api() {
-    let w = World::start().await;
+    let w = world().await;
     let data = tempfile::tempdir().unwrap();
     let d = device(data.path(), &MemoryStore::new()).await;
     d.register(RegisterInput {
@@ -603,7 +546,7 @@ fn studio_form(name: &str) -> TemplateForm {
 
 #[tokio::test]
 async fn the_templates_studio_lints_submits_and_sees_the_review_live() {
-    let w = World::start().await;
+    let w = world().await;
     let data = tempfile::tempdir().unwrap();
     let d = device(data.path(), &MemoryStore::new()).await;
     d.register(RegisterInput {

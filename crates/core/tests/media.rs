@@ -15,52 +15,41 @@ use dataoptix_core::device::views::MessageView;
 use dataoptix_core::device::{Device, DeviceError, ManualSetupInput, RegisterInput};
 use dataoptix_core::store::Store;
 use dataoptix_core::vault::{MemoryStore, PassphraseSource, Vault};
-use dataoptix_sim::{RunningSim, SimConfig};
 use protocol::events::{Event, EventKind, EventPage};
 use protocol::WorkspaceSecretKey;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 mod common;
-use common::{TestRelay, PASSWORD, SECRET};
+use common::{SignupWorld, PASSWORD};
 
 const CONFIG_ID: &str = "cfg-media";
 const CUSTOMER: &str = "16505551234";
 
-struct World {
-    base: String,
-    sim: RunningSim,
-    relay: TestRelay,
+/// The shared world, with the relay retrying media fetches quickly so that a fetch it cannot
+/// make ends `failed` within the test.
+struct World(SignupWorld);
+
+impl std::ops::Deref for World {
+    type Target = SignupWorld;
+    fn deref(&self) -> &SignupWorld {
+        &self.0
+    }
 }
 
 impl World {
-    /// As in `device.rs`, with the relay retrying media fetches quickly so that a fetch it
-    /// cannot make ends `failed` within the test.
     async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let sim = dataoptix_sim::spawn(SimConfig {
-            webhook_url: Some(format!("{base}/webhooks/meta")),
-            ..SimConfig::for_tests(SECRET)
-        })
-        .await
-        .unwrap();
-        let info = sim.info.clone();
-        let relay = TestRelay::serve(listener, SECRET, |config| {
-            config.graph_base_url = info.base_url.clone();
-            config.graph_version = info.graph_version.clone();
-            config.meta_app_id = Some(info.app_id.clone());
-            config.meta_config_id = Some(CONFIG_ID.into());
-            config.sdk_url = Some(info.sdk_url.clone());
-            config.media_retry_base = Duration::from_millis(50);
-            config.media_max_attempts = 2;
-        })
-        .await;
-        Self { base, sim, relay }
+        Self(
+            SignupWorld::start_with(CONFIG_ID, |config| {
+                config.media_retry_base = Duration::from_millis(50);
+                config.media_max_attempts = 2;
+            })
+            .await,
+        )
     }
 
     async fn stop(self) {
-        self.relay.stop().await;
+        self.0.stop().await;
     }
 
     async fn register(&self, dir: &Path) -> Device {
@@ -82,30 +71,7 @@ impl World {
     /// Embedded Signup through the relay: the relay keeps the WABA's business token.
     async fn onboard(&self, d: &Device) -> String {
         let start = d.start_onboarding().await.unwrap();
-        let http = reqwest::Client::new();
-        let s: Value = http
-            .post(self.sim.control_url("/signup/session"))
-            .json(&json!({"app_id": self.sim.info.app_id, "config_id": CONFIG_ID}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let resp = http
-            .post(format!(
-                "{}/onboarding/{}/complete",
-                self.base, start.session_id
-            ))
-            .json(
-                &json!({"event": "FINISH", "code": s["code"], "waba_id": s["waba_id"],
-                "phone_number_id": s["phone_number_id"], "business_id": s["business_id"],
-                "pin": "246810"}),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+        self.finish_signup_on_the_page(&start.session_id).await;
         let outcome = d.onboarding_status(&start.session_id).await.unwrap();
         let dataoptix_core::device::OnboardingOutcome::Connected { number } = outcome else {
             panic!("not connected: {outcome:?}");

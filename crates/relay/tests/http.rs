@@ -1177,21 +1177,8 @@ async fn removing_a_member_revokes_sessions_blocks_sign_in_and_frees_retention()
 
     // Removing an admin also withdraws the invitations they made, so they cannot come back
     // through a link of their own.
-    let secret = protocol::invitations::InvitationSecret::generate();
-    let r = t
-        .post_json(
-            "/v1/invitations",
-            &admin.token,
-            &json!({
-                "email": "back-door@example.com", "role": "agent",
-                "accept_token": secret.accept_token(),
-                "wrapped_workspace_key": protocol::sealed::to_base64(
-                    &secret.wrap_workspace_key(&key).unwrap()),
-            }),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let invitation: Value = r.json().await.unwrap();
+    let (invitation, secret) =
+        invite(&t, &admin.token, &key, "agent", "back-door@example.com").await;
     assert_eq!(
         remove_member(&t, admin.user.id, &owner.token).await,
         StatusCode::NO_CONTENT
@@ -1238,21 +1225,7 @@ impl WorkspaceA {
         let agent = join(t, &owner.token, &key, "agent", "a-agent@example.com")
             .await
             .session;
-        let secret = protocol::invitations::InvitationSecret::generate();
-        let r = t
-            .post_json(
-                "/v1/invitations",
-                &owner.token,
-                &json!({
-                    "email": "a-pending@example.com", "role": "agent",
-                    "accept_token": secret.accept_token(),
-                    "wrapped_workspace_key": protocol::sealed::to_base64(
-                        &secret.wrap_workspace_key(&key).unwrap()),
-                }),
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::CREATED);
-        let invitation: Value = r.json().await.unwrap();
+        let (invitation, _) = invite(t, &owner.token, &key, "agent", "a-pending@example.com").await;
         // Stored media, as the fetch worker leaves it (queued far ahead so the worker
         // leaves it alone): the row and the sealed file.
         let media_id = "a-media-4711";

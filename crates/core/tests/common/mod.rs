@@ -97,6 +97,80 @@ impl TestRelay {
     }
 }
 
+/// The relay's listener first (the simulator needs its webhook URL), then the simulator, then
+/// the relay configured with the simulator as its Graph API and Embedded Signup stand-in.
+pub struct SignupWorld {
+    pub base: String,
+    pub sim: RunningSim,
+    pub relay: TestRelay,
+    config_id: String,
+}
+
+impl SignupWorld {
+    pub async fn start(config_id: &str) -> Self {
+        Self::start_with(config_id, |_| {}).await
+    }
+
+    /// Like [`SignupWorld::start`], with `configure` adjusting the relay's configuration last.
+    pub async fn start_with(config_id: &str, configure: impl FnOnce(&mut relay::Config)) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let sim = dataoptix_sim::spawn(SimConfig {
+            webhook_url: Some(format!("{base}/webhooks/meta")),
+            ..SimConfig::for_tests(SECRET)
+        })
+        .await
+        .unwrap();
+        let info = sim.info.clone();
+        let relay = TestRelay::serve(listener, SECRET, |config| {
+            config.graph_base_url = info.base_url.clone();
+            config.graph_version = info.graph_version.clone();
+            config.meta_app_id = Some(info.app_id.clone());
+            config.meta_config_id = Some(config_id.to_owned());
+            config.sdk_url = Some(info.sdk_url.clone());
+            configure(config);
+        })
+        .await;
+        Self {
+            base,
+            sim,
+            relay,
+            config_id: config_id.to_owned(),
+        }
+    }
+
+    pub async fn stop(self) {
+        self.relay.stop().await;
+    }
+
+    /// What the onboarding page does once Meta's flow finishes: report code, ids and PIN.
+    /// Returns the simulator's signup (code, WABA, number).
+    pub async fn finish_signup_on_the_page(&self, session_id: &str) -> serde_json::Value {
+        let http = reqwest::Client::new();
+        let s: serde_json::Value = http
+            .post(self.sim.control_url("/signup/session"))
+            .json(&serde_json::json!({"app_id": self.sim.info.app_id, "config_id": self.config_id}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let resp = http
+            .post(format!("{}/onboarding/{session_id}/complete", self.base))
+            .json(
+                &serde_json::json!({"event": "FINISH", "code": s["code"], "waba_id": s["waba_id"],
+                "phone_number_id": s["phone_number_id"], "business_id": s["business_id"],
+                "pin": "246810"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+        s
+    }
+}
+
 /// A plain TCP forwarder in front of the simulator, so a test can make "Graph" unreachable
 /// (nothing listening on the port) and reachable again (same port, forwarding).
 pub struct TcpProxy {

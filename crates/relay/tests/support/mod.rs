@@ -244,13 +244,15 @@ pub fn open_entry(key: &WorkspaceSecretKey, sealed_b64: &str) -> Value {
 
 /// Invites `email` as `role` with the inviter's token and accepts on a new device: the joined
 /// member's first session (password [`MEMBER_PASSWORD`]).
-pub async fn join(
+/// Creates an invitation as `inviter_token` (201 asserted); returns its JSON and the secret
+/// whose accept token and wrapped key went with it.
+pub async fn invite(
     t: &TestRelay,
     inviter_token: &str,
     key: &WorkspaceSecretKey,
     role: &str,
     email: &str,
-) -> protocol::invitations::InvitationAccepted {
+) -> (Value, protocol::invitations::InvitationSecret) {
     let secret = protocol::invitations::InvitationSecret::generate();
     let resp = t
         .post_json(
@@ -268,7 +270,17 @@ pub async fn join(
         StatusCode::CREATED,
         "invite {email} as {role}"
     );
-    let invitation: Value = resp.json().await.unwrap();
+    (resp.json().await.unwrap(), secret)
+}
+
+pub async fn join(
+    t: &TestRelay,
+    inviter_token: &str,
+    key: &WorkspaceSecretKey,
+    role: &str,
+    email: &str,
+) -> protocol::invitations::InvitationAccepted {
+    let (invitation, secret) = invite(t, inviter_token, key, role, email).await;
     let id = invitation["id"].as_str().unwrap();
     let resp = t
         .post_json_anon(
