@@ -470,16 +470,7 @@ async fn a_new_device_joins_by_invitation_and_an_unknown_device_cannot_sign_in()
 async fn manual_setup_checks_the_token_with_the_graph_api() {
     let w = world().await;
     let data = tempfile::tempdir().unwrap();
-    let d = device(data.path(), &MemoryStore::new()).await;
-    d.register(RegisterInput {
-        relay_url: w.base.clone(),
-        name: "Ana Owner".into(),
-        email: "ana@example.com".into(),
-        company: "Panadería Ana".into(),
-        password: PASSWORD.into(),
-    })
-    .await
-    .unwrap();
+    let d = w.register(data.path()).await;
     let bad = d
         .setup_manual(ManualSetupInput {
             waba_id: w.sim.info.waba_id.clone(),
@@ -548,16 +539,7 @@ fn studio_form(name: &str) -> TemplateForm {
 async fn the_templates_studio_lints_submits_and_sees_the_review_live() {
     let w = world().await;
     let data = tempfile::tempdir().unwrap();
-    let d = device(data.path(), &MemoryStore::new()).await;
-    d.register(RegisterInput {
-        relay_url: w.base.clone(),
-        name: "Ana Owner".into(),
-        email: "ana@example.com".into(),
-        company: "Panadería Ana".into(),
-        password: PASSWORD.into(),
-    })
-    .await
-    .unwrap();
+    let d = w.register(data.path()).await;
     // Without a number there is no business account to submit to.
     assert!(matches!(
         d.create_template(&studio_form("studio_pickup")).await,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use dataoptix_core::device::views::MessageView;
-use dataoptix_core::device::{Device, DeviceError, ManualSetupInput, RegisterInput};
+use dataoptix_core::device::{Device, DeviceError, ManualSetupInput};
 use dataoptix_core::store::Store;
 use dataoptix_core::vault::{MemoryStore, PassphraseSource, Vault};
 use protocol::events::{Event, EventKind, EventPage};
@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 mod common;
-use common::{SignupWorld, PASSWORD};
+use common::SignupWorld;
 
 const CONFIG_ID: &str = "cfg-media";
 const CUSTOMER: &str = "16505551234";
@@ -50,22 +50,6 @@ impl World {
 
     async fn stop(self) {
         self.0.stop().await;
-    }
-
-    async fn register(&self, dir: &Path) -> Device {
-        let d = Device::open(dir, &MemoryStore::new(), &PassphraseSource::none(), "Desk")
-            .await
-            .unwrap();
-        d.register(RegisterInput {
-            relay_url: self.base.clone(),
-            name: "Ana Owner".into(),
-            email: "ana@example.com".into(),
-            company: "Panadería Ana".into(),
-            password: PASSWORD.into(),
-        })
-        .await
-        .unwrap();
-        d
     }
 
     /// Embedded Signup through the relay: the relay keeps the WABA's business token.

@@ -143,6 +143,28 @@ impl SignupWorld {
         self.relay.stop().await;
     }
 
+    /// A device in `dir` (its own in-memory keyring) that registered Ana's workspace here.
+    pub async fn register(&self, dir: &std::path::Path) -> dataoptix_core::device::Device {
+        let d = dataoptix_core::device::Device::open(
+            dir,
+            &MemoryStore::new(),
+            &PassphraseSource::none(),
+            "Front desk",
+        )
+        .await
+        .unwrap();
+        d.register(dataoptix_core::device::RegisterInput {
+            relay_url: self.base.clone(),
+            name: "Ana Owner".into(),
+            email: EMAIL.into(),
+            company: "Panadería Ana".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+        d
+    }
+
     /// What the onboarding page does once Meta's flow finishes: report code, ids and PIN.
     /// Returns the simulator's signup (code, WABA, number).
     pub async fn finish_signup_on_the_page(&self, session_id: &str) -> serde_json::Value {
