@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 36] = [
+const COMMANDS: [&str; 41] = [
     "app_info",
     "session_state",
     "unlock_with_passphrase",
@@ -19,6 +19,11 @@ const COMMANDS: [&str; 36] = [
     "mark_read",
     "set_labels",
     "assign",
+    "notes",
+    "add_note",
+    "quick_replies",
+    "save_quick_reply",
+    "delete_quick_reply",
     "outbox_count",
     "list_templates",
     "sync_templates",

@@ -5,9 +5,9 @@ use dataoptix_core::device::views::{
     ConversationFilter, ConversationSummary, MessageView, PageCursor, SearchView, ViewPage,
 };
 use dataoptix_core::device::{
-    Account, Device, JoinInput, ManualSetupInput, OnboardingOutcome, OnboardingStart, Outgoing,
-    PhoneNumberView, RegisterInput, RenderedPreview, SignInInput, SyncState, TeamView,
-    TemplateDetailView, TemplateForm, TemplateLintView, TemplateView,
+    Account, Device, JoinInput, ManualSetupInput, NoteView, OnboardingOutcome, OnboardingStart,
+    Outgoing, PhoneNumberView, QuickReplyView, RegisterInput, RenderedPreview, SignInInput,
+    SyncState, TeamView, TemplateDetailView, TemplateForm, TemplateLintView, TemplateView,
 };
 use serde::Serialize;
 use specta::Type;
@@ -290,6 +290,59 @@ pub async fn assign(
         .await?
         .assign(conversation_id, user_id.as_deref())
         .await?;
+    Ok(())
+}
+
+/// The conversation's private notes, oldest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn notes(state: State<'_, AppState>, conversation_id: i64) -> Result<Vec<NoteView>> {
+    Ok(state.device().await?.notes(conversation_id).await?)
+}
+
+/// Adds a private note to a conversation (every device; never sent to the customer).
+#[tauri::command]
+#[specta::specta]
+pub async fn add_note(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    text: String,
+) -> Result<NoteView> {
+    Ok(state
+        .device()
+        .await?
+        .add_note(conversation_id, &text)
+        .await?)
+}
+
+/// The workspace's quick replies.
+#[tauri::command]
+#[specta::specta]
+pub async fn quick_replies(state: State<'_, AppState>) -> Result<Vec<QuickReplyView>> {
+    Ok(state.device().await?.quick_replies().await?)
+}
+
+/// Creates (no id) or changes a quick reply for the whole workspace.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_quick_reply(
+    state: State<'_, AppState>,
+    id: Option<String>,
+    shortcut: String,
+    text: String,
+) -> Result<QuickReplyView> {
+    Ok(state
+        .device()
+        .await?
+        .save_quick_reply(id.as_deref(), &shortcut, &text)
+        .await?)
+}
+
+/// Deletes a quick reply for the whole workspace.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_quick_reply(state: State<'_, AppState>, id: String) -> Result<()> {
+    state.device().await?.delete_quick_reply(&id).await?;
     Ok(())
 }
 

@@ -31,6 +31,17 @@ async fn device(dir: &std::path::Path, secrets: &MemoryStore) -> Device {
         .unwrap()
 }
 
+/// Connects the simulator's number on `d` by manual setup (token checked with Graph).
+async fn connect_manually(w: &SignupWorld, d: &Device) {
+    d.setup_manual(ManualSetupInput {
+        waba_id: w.sim.info.waba_id.clone(),
+        phone_number_id: w.sim.info.phone_number_id.clone(),
+        token: w.sim.info.access_token.clone(),
+    })
+    .await
+    .unwrap();
+}
+
 async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..200 {
         if let Some(v) = probe().await {
@@ -545,13 +556,7 @@ async fn the_templates_studio_lints_submits_and_sees_the_review_live() {
         d.create_template(&studio_form("studio_pickup")).await,
         Err(DeviceError::NotFound(_))
     ));
-    d.setup_manual(ManualSetupInput {
-        waba_id: w.sim.info.waba_id.clone(),
-        phone_number_id: w.sim.info.phone_number_id.clone(),
-        token: w.sim.info.access_token.clone(),
-    })
-    .await
-    .unwrap();
+    connect_manually(&w, &d).await;
     let mut events = d.subscribe();
     d.start_background().await.unwrap();
 
@@ -656,6 +661,115 @@ async fn the_templates_studio_lints_submits_and_sees_the_review_live() {
         .collect();
     assert!(names.contains(&"studio_pickup".to_string()), "{names:?}");
     assert!(!names.contains(&"studio_reject".to_string()), "{names:?}");
+    d.stop_background().await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn private_notes_and_quick_replies_through_the_device() {
+    let w = world().await;
+    let data = tempfile::tempdir().unwrap();
+    let d = w.register(data.path()).await;
+    // Nothing of it works for a conversation that does not exist.
+    assert!(matches!(
+        d.add_note(4242, "hello").await,
+        Err(DeviceError::NotFound(_))
+    ));
+    connect_manually(&w, &d).await;
+    d.start_background().await.unwrap();
+    reqwest::Client::new()
+        .post(w.sim.control_url("/inbound"))
+        .json(
+            &json!({"from": "16505551234", "name": "Sheena Nelson", "type": "text",
+                      "text": {"body": "Is the bakery open on Sunday?"}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let conversation = eventually("the customer's conversation", async || {
+        let page = d
+            .conversations(&ConversationFilter::default(), None, 10)
+            .await
+            .unwrap();
+        page.items.first().map(|c| c.id)
+    })
+    .await;
+
+    // Notes: trimmed, authored by the signed-in member, oldest first; blank ones refused.
+    let first = d
+        .add_note(conversation, "  Regular customer, likes rye.  ")
+        .await
+        .unwrap();
+    assert_eq!(first.text, "Regular customer, likes rye.");
+    assert!(first.mine);
+    assert_eq!(first.author_name, "Ana Owner");
+    d.add_note(conversation, "Call back after 5 pm")
+        .await
+        .unwrap();
+    assert!(matches!(
+        d.add_note(conversation, "   ").await,
+        Err(DeviceError::InvalidInput(_))
+    ));
+    let notes: Vec<String> = d
+        .notes(conversation)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.text)
+        .collect();
+    assert_eq!(
+        notes,
+        ["Regular customer, likes rye.", "Call back after 5 pm"]
+    );
+
+    // Quick replies: one word shortcuts, unique; edits keep the id; deletes are final.
+    let hours = d
+        .save_quick_reply(None, "Hours", "Open 8–18, Sundays 8–11.")
+        .await
+        .unwrap();
+    assert_eq!(hours.shortcut, "/hours");
+    assert!(matches!(
+        d.save_quick_reply(None, "/hours", "again").await,
+        Err(DeviceError::Conflict(_))
+    ));
+    assert!(matches!(
+        d.save_quick_reply(None, "opening hours", "x").await,
+        Err(DeviceError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        d.save_quick_reply(Some("no-such-id"), "/x", "x").await,
+        Err(DeviceError::NotFound(_))
+    ));
+    let edited = d
+        .save_quick_reply(Some(&hours.id), "/hours", "Open 8–18 every day.")
+        .await
+        .unwrap();
+    assert_eq!(edited.id, hours.id);
+    d.save_quick_reply(None, "/thanks", "Thank you!")
+        .await
+        .unwrap();
+    let listed: Vec<(String, String)> = d
+        .quick_replies()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| (q.shortcut, q.text))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("/hours".to_owned(), "Open 8–18 every day.".to_owned()),
+            ("/thanks".to_owned(), "Thank you!".to_owned())
+        ]
+    );
+    d.delete_quick_reply(&hours.id).await.unwrap();
+    assert_eq!(d.quick_replies().await.unwrap().len(), 1);
+    assert!(matches!(
+        d.delete_quick_reply(&hours.id).await,
+        Err(DeviceError::NotFound(_))
+    ));
     d.stop_background().await;
     w.stop().await;
 }

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use cloud_api::client::{ClientConfig, CloudApiClient};
 use cloud_api::messages::{SendMessage, Template};
-use common::{now, Device, Env, TcpProxy};
+use common::{now, Device, Env};
 use dataoptix_core::send::{OutboxConfig, OutgoingMessage, SendError};
 use serde_json::json;
+use testkit::TcpProxy;
 
 const CUSTOMER: &str = "16505551234";
 
@@ -267,7 +268,13 @@ async fn offline_the_item_waits_then_goes_out_once() {
         .unwrap();
     assert_eq!(device.outbox.run_once().await.unwrap(), Default::default());
 
-    proxy.up().await;
+    proxy.plug().await.unwrap();
+    // The connection is back: the waiting item is due now, not at the end of its backoff;
+    // the second (never tried) and anything Meta itself refused are left as they are.
+    assert_eq!(device.outbox.connection_back().await.unwrap(), 1);
+    let woken = device.outbox.item(item).await.unwrap().unwrap();
+    assert!(woken.due_ms <= common::now() * 1000 + 1000, "{woken:?}");
+    assert_eq!(device.outbox.connection_back().await.unwrap(), 0);
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut sent = 0;
     while sent < 2 {

@@ -329,7 +329,7 @@ async fn quick_replies_and_notes_reach_the_other_device_once() {
 #[tokio::test]
 async fn offline_changes_are_published_later() {
     let (env, one, two, c1, c2) = two_devices().await;
-    let dead = common::TcpProxy::down(&env.relay.base).await;
+    let dead = testkit::TcpProxy::down(&env.relay.base).await;
     let offline = Team::new(
         one.store.clone(),
         one.vault.clone(),

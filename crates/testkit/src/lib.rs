@@ -4,10 +4,13 @@
 //! private D-Bus session bus ([`DbusSession`]) in a throwaway home directory and an unlocked
 //! gnome-keyring on it ([`Keyring`]), exactly as a Linux desktop provides the Secret Service.
 //! Every process runs in its own process group and is stopped with its children when its handle
-//! drops ([`Guarded`]), so a failing test leaves nothing behind.
+//! drops ([`Guarded`]), so a failing test leaves nothing behind. [`TcpProxy`] plays the network
+//! between two parts going down and coming back.
 
 mod dbus;
+mod net;
 mod processes;
 
 pub use dbus::{DbusSession, Keyring};
+pub use net::TcpProxy;
 pub use processes::{free_port, port_open, wait_until, Guarded};

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 
 pub use browser::RecordingBrowser;
 pub use world::World;
@@ -125,13 +125,7 @@ async fn save_artifacts(client: &Client, world: &World, dir: &Path, stem: &str) 
 
 /// Waits for the element matching `css` and returns its visible text.
 pub async fn text_of(client: &Client, css: &str) -> Result<String> {
-    let element = client
-        .wait()
-        .at_most(UI_TIMEOUT)
-        .for_element(Locator::Css(css))
-        .await
-        .with_context(|| format!("no element matches `{css}` within {UI_TIMEOUT:?}"))?;
-    Ok(element.text().await?)
+    ui::on_element(client, css, async |e| e.text().await).await
 }
 
 /// Waits until the element matching `css` has text satisfying `accept`, and returns that text.

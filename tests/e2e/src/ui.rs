@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 
@@ -56,29 +57,49 @@ pub async fn element(client: &Client, css: &str) -> Result<Element> {
         .with_context(|| format!("no element matches `{css}` within {UI_TIMEOUT:?}"))
 }
 
+/// Runs `act` on the element matching `css`, finding it again when the page replaced it
+/// between finding and acting: the UI re-renders lists as data arrives, so a node found a
+/// moment ago may be gone.
+pub async fn on_element<T>(
+    client: &Client,
+    css: &str,
+    act: impl AsyncFn(Element) -> Result<T, CmdError>,
+) -> Result<T> {
+    const ATTEMPTS: usize = 5;
+    let mut attempt = 1;
+    loop {
+        let found = element(client, css).await?;
+        match act(found).await {
+            Ok(value) => return Ok(value),
+            Err(e)
+                if attempt < ATTEMPTS
+                    && (e.is_stale_element_reference() || e.is_no_such_element()) =>
+            {
+                attempt += 1;
+                tokio::time::sleep(POLL).await;
+            }
+            Err(e) => return Err(e).with_context(|| format!("acting on `{css}`")),
+        }
+    }
+}
+
 /// Waits for the element and clicks it.
 pub async fn click(client: &Client, css: &str) -> Result<()> {
-    element(client, css)
-        .await?
-        .click()
+    on_element(client, css, async |e| e.click().await)
         .await
         .with_context(|| format!("clicking `{css}`"))
 }
 
 /// Waits for the input and types `text` into it (after what it already holds).
 pub async fn type_into(client: &Client, css: &str, text: &str) -> Result<()> {
-    element(client, css)
-        .await?
-        .send_keys(text)
+    on_element(client, css, async |e| e.send_keys(text).await)
         .await
         .with_context(|| format!("typing into `{css}`"))
 }
 
 /// The current `value` of the input matching `css`.
 pub async fn value_of(client: &Client, css: &str) -> Result<String> {
-    Ok(element(client, css)
-        .await?
-        .prop("value")
+    Ok(on_element(client, css, async |e| e.prop("value").await)
         .await?
         .unwrap_or_default())
 }

@@ -7,7 +7,13 @@
 //! customer writes → the owner replies and watches the ticks reach "read" → hostile content
 //! stays text → full-text search finds an earlier message → in the templates studio a new
 //! template is linted as it is typed, submitted, and turns approved live (Meta's review
-//! arrives as a webhook through the relay; the page is not reloaded).
+//! arrives as a webhook through the relay; the page is not reloaded) → a customer silent for
+//! 25 hours gets that template from the picker the closed window offers → the owner labels the
+//! first conversation and leaves a private note, invites an agent, and a second computer (its
+//! own display, keyring and data) joins with the link and shows the reply, label and note →
+//! the connection is lost (relay stopped, Meta unreachable): search still works and a reply
+//! waits in the outbox, then goes out once when the connection is back → nothing readable
+//! at rest.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -19,6 +25,7 @@ use e2e::ui::{self, testid};
 use e2e::{RecordingBrowser, World, UI_TIMEOUT};
 use fantoccini::Client;
 use serde_json::{json, Value};
+use testkit::TcpProxy;
 use tokio::sync::oneshot;
 
 const SECRET: &str = "e2e-journey-app-secret";
@@ -31,6 +38,21 @@ const PIN: &str = "246810";
 const TEMPLATE: &str = "e2e_pickup";
 /// Long enough that the window shows the template in review before Meta's answer.
 const REVIEW_DELAY_MS: u64 = 2_000;
+
+/// A customer who last wrote 25 hours ago: outside the 24-hour window.
+const LATE_CUSTOMER: &str = "16505550199";
+const LATE_NAME: &str = "Marta Ruiz";
+const LATE_MESSAGE: &str = "Could you bake a cake for Saturday?";
+/// The parameter of the template sent to her.
+const LATE_PARAM: &str = "Marta";
+
+/// What the team adds to the conversation, and what the second device must show.
+const LABEL: &str = "vip";
+const NOTE: &str = "Prefers rye; deliver before 9";
+const AGENT_EMAIL: &str = "bo@panaderia.example";
+const AGENT_NAME: &str = "Bo Agent";
+/// Sent while the connection is lost: it waits in the outbox, then goes out.
+const OFFLINE_REPLY: &str = "We will call you back at 9";
 
 const CUSTOMER: &str = "16505551234";
 const CUSTOMER_NAME: &str = "Sheena Nelson";
@@ -48,43 +70,28 @@ const HOSTILE: [&str; 4] = [
 ];
 
 /// The relay (in process, on a free port) with the simulator as its Graph API and the
-/// simulator's webhooks pointed at it.
+/// simulator's webhooks pointed at it. The app and the relay reach "Meta" through an
+/// unpluggable proxy, and the relay can be stopped and started again on its port and data
+/// directory: the journey's offline step takes both away, as a lost connection would.
 struct Servers {
     base: String,
     sim: RunningSim,
-    stop: Option<oneshot::Sender<()>>,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-    relay: relay::Relay,
+    graph: TcpProxy,
+    config: relay::Config,
+    running: Option<RunningRelay>,
     /// The relay's data directory (scanned for plaintext at the end).
     dir: tempfile::TempDir,
 }
 
-impl Servers {
-    /// The relay's listener first (the simulator needs its webhook URL), then the simulator,
-    /// then the relay configured with the simulator as its Graph API.
-    async fn start() -> Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        let mut sim_config = SimConfig {
-            webhook_url: Some(format!("{base}/webhooks/meta")),
-            ..SimConfig::for_tests(SECRET)
-        };
-        // Slow enough that the window shows the ticks move, fast enough for a test.
-        sim_config.statuses.sent_delay_ms = 150;
-        sim_config.statuses.delivered_delay_ms = 400;
-        sim_config.statuses.read_delay_ms = Some(800);
-        sim_config.templates.review_delay_ms = REVIEW_DELAY_MS;
-        let sim = dataoptix_sim::spawn(sim_config)
-            .await
-            .context("starting the simulator")?;
-        let mut config = relay::Config::for_tests(dir.path(), SECRET);
-        config.public_origin = Some(base.clone());
-        config.graph_base_url = sim.info.base_url.clone();
-        config.graph_version = sim.info.graph_version.clone();
-        config.meta_app_id = Some(sim.info.app_id.clone());
-        config.meta_config_id = Some(CONFIG_ID.into());
-        config.sdk_url = Some(sim.info.sdk_url.clone());
+/// The relay serving on its port.
+struct RunningRelay {
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    relay: relay::Relay,
+}
+
+impl RunningRelay {
+    async fn start(config: relay::Config, listener: tokio::net::TcpListener) -> Result<Self> {
         let relay = relay::Relay::open(config)
             .await
             .context("opening the relay")?;
@@ -101,25 +108,86 @@ impl Servers {
             .await
         });
         Ok(Self {
-            base,
-            sim,
-            stop: Some(stop),
+            stop,
             server,
             relay,
-            dir,
         })
     }
 
     async fn stop(mut self) -> Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        // The app is gone by now; a stream it left open must not hold the test.
+        // Ends the streams devices hold open, so the graceful shutdown does not wait on them.
+        self.relay.begin_shutdown();
+        let _ = self.stop.send(());
         match tokio::time::timeout(Duration::from_secs(10), &mut self.server).await {
             Ok(served) => served??,
             Err(_) => self.server.abort(),
         }
-        self.relay.close().await.context("closing the relay")?;
+        self.relay.close().await.context("closing the relay")
+    }
+}
+
+impl Servers {
+    /// The relay's listener first (the simulator needs its webhook URL), then the simulator,
+    /// then the relay configured with the simulator (behind the proxy) as its Graph API.
+    async fn start() -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let mut sim_config = SimConfig {
+            webhook_url: Some(format!("{base}/webhooks/meta")),
+            ..SimConfig::for_tests(SECRET)
+        };
+        // Slow enough that the window shows the ticks move, fast enough for a test.
+        sim_config.statuses.sent_delay_ms = 150;
+        sim_config.statuses.delivered_delay_ms = 400;
+        sim_config.statuses.read_delay_ms = Some(800);
+        sim_config.templates.review_delay_ms = REVIEW_DELAY_MS;
+        let sim = dataoptix_sim::spawn(sim_config)
+            .await
+            .context("starting the simulator")?;
+        let graph = TcpProxy::up_to(&sim.info.base_url).await?;
+        let mut config = relay::Config::for_tests(dir.path(), SECRET);
+        config.public_origin = Some(base.clone());
+        config.graph_base_url = graph.url();
+        config.graph_version = sim.info.graph_version.clone();
+        config.meta_app_id = Some(sim.info.app_id.clone());
+        config.meta_config_id = Some(CONFIG_ID.into());
+        config.sdk_url = Some(sim.info.sdk_url.clone());
+        let running = RunningRelay::start(config.clone(), listener).await?;
+        Ok(Self {
+            base,
+            sim,
+            graph,
+            config,
+            running: Some(running),
+            dir,
+        })
+    }
+
+    /// The connection is lost: the relay is stopped and Meta cannot be reached.
+    async fn go_offline(&mut self) -> Result<()> {
+        self.graph.unplug();
+        if let Some(running) = self.running.take() {
+            running.stop().await?;
+        }
+        Ok(())
+    }
+
+    /// The connection is back: the relay starts again on its port and data, Meta answers.
+    async fn come_back(&mut self) -> Result<()> {
+        let address = self.base.trim_start_matches("http://");
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("binding the relay's address {address} again"))?;
+        self.running = Some(RunningRelay::start(self.config.clone(), listener).await?);
+        self.graph.plug().await
+    }
+
+    async fn stop(mut self) -> Result<()> {
+        // The app is gone by now; a stream it left open must not hold the test.
+        if let Some(running) = self.running.take() {
+            running.stop().await?;
+        }
         self.sim.stop();
         Ok(())
     }
@@ -161,9 +229,21 @@ impl Servers {
 
     /// The customer sends `text` to `phone_number_id`; returns the message's wamid.
     async fn customer_writes(&self, phone_number_id: &str, text: &str) -> Result<String> {
+        self.someone_writes(phone_number_id, CUSTOMER, CUSTOMER_NAME, text)
+            .await
+    }
+
+    /// `from` (named `name`) sends `text` to `phone_number_id`; returns the wamid.
+    async fn someone_writes(
+        &self,
+        phone_number_id: &str,
+        from: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<String> {
         let sent: Value = reqwest::Client::new()
             .post(self.sim.control_url("/inbound"))
-            .json(&json!({"from": CUSTOMER, "name": CUSTOMER_NAME,
+            .json(&json!({"from": from, "name": name,
                 "phone_number_id": phone_number_id, "type": "text", "text": {"body": text}}))
             .send()
             .await?
@@ -176,9 +256,25 @@ impl Servers {
             .ok_or_else(|| anyhow!("the simulator returned no message id: {sent}"))
     }
 
+    /// Moves Meta's (the simulator's) clock by `seconds`, which may be negative.
+    async fn move_meta_clock(&self, seconds: i64) -> Result<()> {
+        reqwest::Client::new()
+            .post(self.sim.control_url("/clock/advance"))
+            .json(&json!({ "seconds": seconds }))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
     /// What the business sent to the customer, as Meta (the simulator) recorded it.
     async fn sent_to_customer(&self) -> Result<Vec<Value>> {
-        let sent: Value = reqwest::get(self.sim.control_url(&format!("/sent?to={CUSTOMER}")))
+        self.sent_to(CUSTOMER).await
+    }
+
+    /// What the business sent to `to`, as Meta recorded it.
+    async fn sent_to(&self, to: &str) -> Result<Vec<Value>> {
+        let sent: Value = reqwest::get(self.sim.control_url(&format!("/sent?to={to}")))
             .await?
             .error_for_status()?
             .json()
@@ -189,7 +285,7 @@ impl Servers {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn register_connect_receive_reply_and_search_in_the_real_window() -> Result<()> {
-    let servers = Servers::start().await?;
+    let mut servers = Servers::start().await?;
     let relay_base = servers.base.clone();
     let browser: Arc<OnceLock<RecordingBrowser>> = Arc::new(OnceLock::new());
     let installed = Arc::clone(&browser);
@@ -210,7 +306,7 @@ async fn register_connect_receive_reply_and_search_in_the_real_window() -> Resul
             let browser = browser
                 .get()
                 .ok_or_else(|| anyhow!("the world was started without the recording browser"))?;
-            journey(&client, world, &servers, browser).await
+            journey(&client, world, &mut servers, browser).await
         },
     )
     .await;
@@ -248,7 +344,7 @@ impl Stages {
 async fn journey(
     client: &Client,
     world: &World,
-    servers: &Servers,
+    servers: &mut Servers,
     browser: &RecordingBrowser,
 ) -> Result<()> {
     let mut stages = Stages::new();
@@ -266,6 +362,16 @@ async fn journey(
     stages.done("search");
     create_and_submit_a_template(client, world).await?;
     stages.done("template created, submitted and approved live");
+    template_outside_the_window(client, world, servers, &number).await?;
+    stages.done("outside the window: template picker offered, template sent");
+    label_and_note(client, &conversation).await?;
+    stages.done("label and private note added");
+    let link = invite_an_agent(client).await?;
+    stages.done("agent invited");
+    a_second_device_sees_the_team_inbox(servers, link).await?;
+    stages.done("second device joined: reply, label and note shown");
+    offline_search_and_queued_send(client, world, servers, &conversation, &first_wamid).await?;
+    stages.done("offline: search works, the reply waited and went out when back");
     nothing_readable_at_rest(world, servers)?;
     stages.done("no plaintext at rest");
     Ok(())
@@ -275,38 +381,83 @@ async fn journey(
 /// and caches, its logs — everything under the throwaway home except the harness's own
 /// `logs/`, where the WebDriver records the keys it typed) and the relay's data directory hold
 /// none of what was typed or said in plaintext: the password, the PIN, message texts, the
-/// customer's name.
+/// customer's name, the team's note.
 fn nothing_readable_at_rest(world: &World, servers: &Servers) -> Result<()> {
-    let needles: Vec<&str> = [PASSWORD, PIN, FIRST_MESSAGE, REPLY, CUSTOMER_NAME]
-        .into_iter()
-        .chain(HOSTILE)
-        .collect();
-    let harness_logs = world.logs_dir();
-    let mut files = 0usize;
-    let mut stores = Vec::new();
-    let mut hits = Vec::new();
-    for root in [world.home(), servers.dir.path()] {
+    let scanned = scan_for_plaintext(&[world.home(), servers.dir.path()], &world.logs_dir())?;
+    scanned.expect_stores(&["dataoptix.db", "relay.sqlite3"])
+}
+
+/// What a plaintext scan saw.
+struct Scanned {
+    files: usize,
+    stores: Vec<String>,
+    hits: Vec<String>,
+}
+
+impl Scanned {
+    /// Clean, and the scan reached exactly these stores (or it looked in the wrong places).
+    fn expect_stores(mut self, expected: &[&str]) -> Result<()> {
+        self.stores.sort();
+        ensure!(
+            self.stores == expected,
+            "the scan did not reach the stores {expected:?} (found {:?} among {} files)",
+            self.stores,
+            self.files
+        );
+        ensure!(
+            self.hits.is_empty(),
+            "plaintext at rest:\n{}",
+            self.hits.join("\n")
+        );
+        Ok(())
+    }
+}
+
+/// Reads every file under `roots` (except under `skip`) looking for the journey's secrets and
+/// texts.
+fn scan_for_plaintext(roots: &[&std::path::Path], skip: &std::path::Path) -> Result<Scanned> {
+    let needles: Vec<&str> = [
+        PASSWORD,
+        PIN,
+        FIRST_MESSAGE,
+        REPLY,
+        CUSTOMER_NAME,
+        LATE_MESSAGE,
+        NOTE,
+        OFFLINE_REPLY,
+    ]
+    .into_iter()
+    .chain(HOSTILE)
+    .collect();
+    let mut scanned = Scanned {
+        files: 0,
+        stores: Vec::new(),
+        hits: Vec::new(),
+    };
+    for root in roots {
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir)? {
                 let path = entry?.path();
-                if path == harness_logs {
+                if path == skip {
                     continue;
                 }
                 let meta = std::fs::symlink_metadata(&path)?;
                 if meta.is_dir() {
                     stack.push(path);
                 } else if meta.is_file() {
-                    files += 1;
+                    scanned.files += 1;
                     if let Some(name @ ("dataoptix.db" | "relay.sqlite3")) =
                         path.file_name().and_then(|n| n.to_str())
                     {
-                        stores.push(name.to_owned());
+                        scanned.stores.push(name.to_owned());
                     }
                     let bytes = std::fs::read(&path)?;
                     for needle in &needles {
                         if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                            hits.push(format!("{} holds {needle:?}", path.display()));
+                            scanned
+                                .hits
+                                .push(format!("{} holds {needle:?}", path.display()));
                         }
                     }
                 }
@@ -314,17 +465,11 @@ fn nothing_readable_at_rest(world: &World, servers: &Servers) -> Result<()> {
         }
     }
     eprintln!(
-        "[e2e journey] scanned {files} files for {} plaintexts",
+        "[e2e journey] scanned {} files for {} plaintexts",
+        scanned.files,
         needles.len()
     );
-    // The scan must have seen both stores, or it looked in the wrong places.
-    stores.sort();
-    ensure!(
-        stores == ["dataoptix.db", "relay.sqlite3"],
-        "the scan did not reach both stores (found {stores:?} among {files} files)"
-    );
-    ensure!(hits.is_empty(), "plaintext at rest:\n{}", hits.join("\n"));
-    Ok(())
+    Ok(scanned)
 }
 
 /// The templates studio: a name that breaks Meta's rules is flagged as it is typed; fixed, the
@@ -530,33 +675,9 @@ async fn receive(
     number: &str,
 ) -> Result<(String, String)> {
     let wamid = servers.customer_writes(number, FIRST_MESSAGE).await?;
-    let conversation = ui::eventually("the customer's conversation row", UI_TIMEOUT, async || {
-        let rows = ui::js(
-            client,
-            "return Array.from(document.querySelectorAll('[data-testid=conversation-row]'))\
-               .map(r => [r.getAttribute('data-conversation-id'), r.textContent]);",
-            vec![],
-        )
-        .await?;
-        Ok(rows.as_array().and_then(|rows| {
-            rows.iter().find_map(|row| {
-                let text = row[1].as_str()?;
-                text.contains(CUSTOMER_NAME)
-                    .then(|| row[0].as_str().map(str::to_owned))
-                    .flatten()
-            })
-        }))
-    })
-    .await?;
+    let conversation = conversation_row_of(client, CUSTOMER_NAME).await?;
     ui::screenshot(client, world, "inbox").await?;
-    ui::click(
-        client,
-        &format!(
-            "{}[data-conversation-id=\"{conversation}\"]",
-            testid("conversation-row")
-        ),
-    )
-    .await?;
+    ui::click(client, &conversation_row(&conversation)).await?;
     let message = wait_for_message(client, "the customer's message in the thread", |m| {
         m.text.as_deref() == Some(FIRST_MESSAGE)
     })
@@ -776,4 +897,323 @@ async fn wait_for_message(
         Ok(thread_messages(client).await?.into_iter().find(&accept))
     })
     .await
+}
+
+/// The id of the conversation row showing `name`, once the inbox lists it.
+async fn conversation_row_of(client: &Client, name: &str) -> Result<String> {
+    ui::eventually(
+        &format!("the conversation row of {name}"),
+        UI_TIMEOUT,
+        async || {
+            let rows = ui::js(
+                client,
+                "return Array.from(document.querySelectorAll('[data-testid=conversation-row]'))\
+               .map(r => [r.getAttribute('data-conversation-id'), r.textContent]);",
+                vec![],
+            )
+            .await?;
+            Ok(rows.as_array().and_then(|rows| {
+                rows.iter().find_map(|row| {
+                    let text = row[1].as_str()?;
+                    text.contains(name)
+                        .then(|| row[0].as_str().map(str::to_owned))
+                        .flatten()
+                })
+            }))
+        },
+    )
+    .await
+}
+
+/// Waits until the conversation's row in the list contains `text`.
+async fn row_shows(client: &Client, conversation: &str, text: &str) -> Result<()> {
+    let row = conversation_row(conversation);
+    ui::eventually(
+        &format!("the conversation row showing {text:?}"),
+        UI_TIMEOUT,
+        async || {
+            Ok(ui::text_content(client, &row)
+                .await?
+                .contains(text)
+                .then_some(()))
+        },
+    )
+    .await
+}
+
+fn conversation_row(conversation: &str) -> String {
+    format!(
+        "{}[data-conversation-id=\"{conversation}\"]",
+        testid("conversation-row")
+    )
+}
+
+/// Opens the inbox and the conversation.
+async fn open_conversation(client: &Client, conversation: &str) -> Result<()> {
+    ui::click(client, &testid("nav-inbox")).await?;
+    ui::click(client, &conversation_row(conversation)).await?;
+    ui::element(
+        client,
+        &format!(
+            "{}[data-conversation-id=\"{conversation}\"]",
+            testid("thread")
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A customer whose last message is 25 hours old: the thread says the window is closed, the
+/// composer gives way to the template picker, and the approved template goes out with its
+/// parameter — Meta receives a template message, not free text.
+async fn template_outside_the_window(
+    client: &Client,
+    world: &World,
+    servers: &Servers,
+    number: &str,
+) -> Result<()> {
+    const DAY_AND_AN_HOUR: i64 = 25 * 3600;
+    // Meta's clock goes back for her message, and forward again at once.
+    servers.move_meta_clock(-DAY_AND_AN_HOUR).await?;
+    let written = servers
+        .someone_writes(number, LATE_CUSTOMER, LATE_NAME, LATE_MESSAGE)
+        .await;
+    servers.move_meta_clock(DAY_AND_AN_HOUR).await?;
+    written?;
+
+    ui::click(client, &testid("nav-inbox")).await?;
+    let conversation = conversation_row_of(client, LATE_NAME).await?;
+    open_conversation(client, &conversation).await?;
+    wait_for_message(client, "her day-old message", |m| {
+        m.text.as_deref() == Some(LATE_MESSAGE)
+    })
+    .await?;
+    let window = ui::element(client, &testid("window-state"))
+        .await?
+        .attr("data-open")
+        .await?;
+    ensure!(
+        window.as_deref() == Some("false"),
+        "a customer silent for 25 hours shows the window as data-open={window:?}"
+    );
+    ensure!(
+        !ui::exists(client, &testid("composer-input")).await?,
+        "the free-form composer is offered outside the window"
+    );
+    ui::click(
+        client,
+        &format!("{}[data-name=\"{TEMPLATE}\"]", testid("template-option")),
+    )
+    .await?;
+    ui::type_into(client, &testid("template-param"), LATE_PARAM).await?;
+    ui::screenshot(client, world, "template-outside-window").await?;
+    ui::click(client, &testid("template-send")).await?;
+
+    let sent = wait_for_message(client, "the template delivered in the thread", |m| {
+        m.out && matches!(m.status.as_deref(), Some("delivered" | "read"))
+    })
+    .await?;
+    let wamid = sent
+        .wamid
+        .ok_or_else(|| anyhow!("the sent template has no wamid in the window"))?;
+    let at_meta = servers.sent_to(LATE_CUSTOMER).await?;
+    let request = at_meta
+        .iter()
+        .find(|m| m["id"] == wamid.as_str())
+        .map(|m| &m["request"])
+        .ok_or_else(|| anyhow!("Meta has no message {wamid}: {at_meta:?}"))?;
+    ensure!(
+        request["type"] == "template" && request["template"]["name"] == TEMPLATE,
+        "Meta received {request}, not the template {TEMPLATE}"
+    );
+    ensure!(
+        request.to_string().contains(LATE_PARAM),
+        "the template's parameter {LATE_PARAM:?} did not reach Meta: {request}"
+    );
+    Ok(())
+}
+
+/// The owner labels the conversation and leaves a private note in its details panel.
+async fn label_and_note(client: &Client, conversation: &str) -> Result<()> {
+    open_conversation(client, conversation).await?;
+    ui::click(client, &testid("details-toggle")).await?;
+    ui::type_into(client, &testid("label-input"), LABEL).await?;
+    ui::click(client, &testid("label-add")).await?;
+    ui::element(
+        client,
+        &format!("{}[data-label=\"{LABEL}\"]", testid("label-chip")),
+    )
+    .await?;
+    ui::type_into(client, &testid("note-input"), NOTE).await?;
+    ui::click(client, &testid("note-add")).await?;
+    e2e::wait_for_text(client, &testid("note"), |t| t.contains(NOTE)).await?;
+    // The row in the list shows the label too.
+    row_shows(client, conversation, LABEL).await?;
+    ui::click(client, &testid("details-toggle")).await?;
+    Ok(())
+}
+
+/// Settings → Team: the owner invites an agent and gets the `dataoptix://join` link.
+async fn invite_an_agent(client: &Client) -> Result<String> {
+    ui::click(client, &testid("nav-settings")).await?;
+    ui::type_into(client, &testid("invite-email"), AGENT_EMAIL).await?;
+    ui::click(client, &testid("invite-send")).await?;
+    let field = format!("{} input", testid("invite-link"));
+    let link = ui::eventually("the invitation link", UI_TIMEOUT, async || {
+        if !ui::exists(client, &field).await? {
+            return Ok(None);
+        }
+        let link = ui::value_of(client, &field).await?;
+        Ok((!link.is_empty()).then_some(link))
+    })
+    .await?;
+    ensure!(
+        link.starts_with("dataoptix://join?") && link.contains('#'),
+        "the invitation link reads {link:?}"
+    );
+    Ok(link)
+}
+
+/// Another computer (its own display, keyring and data directory) joins with the link; its
+/// inbox shows the conversation with the owner's reply, the label and the note.
+async fn a_second_device_sees_the_team_inbox(servers: &Servers, link: String) -> Result<()> {
+    let relay = servers.base.clone();
+    e2e::run(
+        "journey-second-device",
+        move |_home| Ok(vec![("DATAOPTIX_DEFAULT_RELAY".to_owned(), relay)]),
+        async |client, world| {
+            ui::expect_registration_form(&client).await?;
+            ui::click(&client, &testid("auth-tab-join")).await?;
+            // The link is pasted, as a person would (typing it takes WebDriver a while).
+            paste(&client, &testid("join-invite"), &link).await?;
+            ui::type_into(&client, &testid("join-name"), AGENT_NAME).await?;
+            ui::type_into(&client, &testid("join-password"), PASSWORD).await?;
+            ui::type_into(&client, &testid("join-password-confirm"), PASSWORD).await?;
+            ui::click(&client, &testid("join-submit")).await?;
+
+            let conversation = conversation_row_of(&client, CUSTOMER_NAME).await?;
+            row_shows(&client, &conversation, LABEL).await?;
+            open_conversation(&client, &conversation).await?;
+            let reply = wait_for_message(&client, "the owner's reply on the second device", |m| {
+                m.out && m.text.as_deref() == Some(REPLY)
+            })
+            .await?;
+            ensure!(
+                reply.status.as_deref() == Some("read"),
+                "the second device shows the reply as {:?}, the customer read it",
+                reply.status
+            );
+            wait_for_message(
+                &client,
+                "the customer's message on the second device",
+                |m| !m.out && m.text.as_deref() == Some(FIRST_MESSAGE),
+            )
+            .await?;
+            ui::click(&client, &testid("details-toggle")).await?;
+            ui::element(
+                &client,
+                &format!("{}[data-label=\"{LABEL}\"]", testid("label-chip")),
+            )
+            .await?;
+            e2e::wait_for_text(&client, &testid("note"), |t| {
+                t.contains(NOTE) && t.contains("Ana Owner")
+            })
+            .await?;
+            ui::screenshot(&client, world, "second-device").await?;
+            // The second computer keeps what it received as encrypted as the first.
+            scan_for_plaintext(&[world.home()], &world.logs_dir())?.expect_stores(&["dataoptix.db"])
+        },
+    )
+    .await
+}
+
+/// Sets a field's value as a paste does, so the page sees an `input` event.
+async fn paste(client: &Client, css: &str, text: &str) -> Result<()> {
+    let done = ui::js(
+        client,
+        "const el = document.querySelector(arguments[0]);\
+         if (el === null) return false;\
+         el.focus(); el.value = arguments[1];\
+         el.dispatchEvent(new Event('input', { bubbles: true }));\
+         return true;",
+        vec![json!(css), json!(text)],
+    )
+    .await?;
+    ensure!(done == json!(true), "nothing to paste into at `{css}`");
+    Ok(())
+}
+
+/// The connection is lost (relay stopped, Meta unreachable): the banner says so, search still
+/// finds an old message, and a reply waits in the outbox; when the connection is back it goes
+/// out once and its ticks move on.
+async fn offline_search_and_queued_send(
+    client: &Client,
+    world: &World,
+    servers: &mut Servers,
+    conversation: &str,
+    first_wamid: &str,
+) -> Result<()> {
+    open_conversation(client, conversation).await?;
+    servers.go_offline().await?;
+    ui::element(
+        client,
+        &format!("{}[data-state=\"offline\"]", testid("sync-banner")),
+    )
+    .await?;
+
+    ui::type_into(client, &testid("search-input"), "croissants").await?;
+    let hit = format!("{}[data-wamid=\"{first_wamid}\"]", testid("search-result"));
+    ui::click(client, &hit).await?;
+
+    ui::type_into(client, &testid("composer-input"), OFFLINE_REPLY).await?;
+    ui::click(client, &testid("composer-send")).await?;
+    let queued = wait_for_message(client, "the offline reply in the thread", |m| {
+        m.out && m.text.as_deref() == Some(OFFLINE_REPLY)
+    })
+    .await?;
+    ensure!(
+        queued.status.as_deref() == Some("pending"),
+        "a reply sent offline shows {:?}, not waiting",
+        queued.status
+    );
+    ui::element(client, &testid("outbox-count")).await?;
+    ui::screenshot(client, world, "offline").await?;
+    // It keeps waiting while the connection is down.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let still = thread_messages(client)
+        .await?
+        .into_iter()
+        .find(|m| m.out && m.text.as_deref() == Some(OFFLINE_REPLY));
+    ensure!(
+        still.as_ref().and_then(|m| m.status.as_deref()) == Some("pending"),
+        "the offline reply moved on without a connection: {still:?}"
+    );
+
+    servers.come_back().await?;
+    let delivered = wait_for_message(client, "the queued reply delivered", |m| {
+        m.out
+            && m.text.as_deref() == Some(OFFLINE_REPLY)
+            && matches!(m.status.as_deref(), Some("delivered" | "read"))
+    })
+    .await?;
+    ui::eventually("the outbox emptied", UI_TIMEOUT, async || {
+        Ok((!ui::exists(client, &testid("outbox-count")).await?).then_some(()))
+    })
+    .await?;
+    ui::eventually("the offline banner gone", UI_TIMEOUT, async || {
+        Ok((!ui::exists(client, &testid("sync-banner")).await?).then_some(()))
+    })
+    .await?;
+    let at_meta: Vec<Value> = servers
+        .sent_to_customer()
+        .await?
+        .into_iter()
+        .filter(|m| m["request"]["text"]["body"] == OFFLINE_REPLY)
+        .collect();
+    ensure!(
+        at_meta.len() == 1 && delivered.wamid.as_deref() == at_meta[0]["id"].as_str(),
+        "Meta received the queued reply {} times: {at_meta:?}",
+        at_meta.len()
+    );
+    Ok(())
 }

@@ -80,6 +80,18 @@ pub enum DeviceError {
     Internal(String),
 }
 
+impl From<crate::team::TeamError> for DeviceError {
+    fn from(error: crate::team::TeamError) -> Self {
+        use crate::team::TeamError;
+        match error {
+            TeamError::Invalid(message) => Self::InvalidInput(message),
+            TeamError::Store(e) => Self::Store(e),
+            TeamError::Vault(e) => Self::Vault(e),
+            TeamError::Seal(e) => Self::Internal(format!("sealing a team event failed: {e}")),
+        }
+    }
+}
+
 fn summary(issues: &[super::LintIssueView]) -> String {
     issues
         .iter()

@@ -13,6 +13,7 @@
 //! taken from the relay's configuration, the token kept only in the vault) live in one place.
 
 mod account;
+mod collaboration;
 mod error;
 mod inbox;
 pub mod links;
@@ -34,6 +35,7 @@ use crate::sync::{RelayClient, SyncError, Syncer};
 use crate::vault::{PassphraseSource, SecretStore, Vault, VaultError};
 
 pub use account::{Account, JoinInput, PhoneNumberView, RegisterInput, SignInInput};
+pub use collaboration::{NoteView, QuickReplyView};
 pub use error::DeviceError;
 pub use inbox::{Outgoing, RenderedPreview, TemplateView};
 pub use links::{DeepLink, LinkError};
@@ -417,9 +419,18 @@ impl Device {
                 backoff = (backoff * 2).min(Duration::from_secs(30));
                 continue;
             }
+            let was_offline = backoff > Duration::from_millis(500);
             backoff = Duration::from_millis(500);
             self.announce_new_messages().await;
             self.set_sync_state(SyncState::Online);
+            if was_offline {
+                // The network is back: sends waiting out a backoff go now.
+                if let Ok(session) = self.session().await {
+                    if let Err(e) = session.outbox.connection_back().await {
+                        tracing::warn!(error = %e, "outbox: could not wake queued sends");
+                    }
+                }
+            }
             // Live: long-poll; each page is applied and acked as it comes.
             loop {
                 let round = syncer.poll_once(Duration::from_secs(25));

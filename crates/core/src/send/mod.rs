@@ -399,6 +399,30 @@ impl Outbox {
         .await?)
     }
 
+    /// The connection is back (the relay answered after being unreachable): sends that failed
+    /// to reach Meta at all (no answer, so no error code) become due now instead of at the end
+    /// of their backoff, so what was written offline goes out at once. Meta's own refusals and
+    /// rate limits keep their waits.
+    pub async fn connection_back(&self) -> Result<u64, SendError> {
+        let due = now_ms();
+        let woken = sqlx::query(
+            "UPDATE outbox SET due_ms = ?, next_attempt_at = ?, updated_at = ?
+             WHERE state = 'queued' AND due_ms > ? AND error_class = 'retryable'
+               AND error_code IS NULL",
+        )
+        .bind(due)
+        .bind(due / 1000)
+        .bind(now())
+        .bind(due)
+        .execute(self.inner.team.store().pool())
+        .await?
+        .rows_affected();
+        if woken > 0 {
+            self.inner.wake.notify_one();
+        }
+        Ok(woken)
+    }
+
     /// "Retry now": a queued item becomes due at once; a failed one is queued again (after
     /// the user fixed what was wrong, e.g. the recipient).
     pub async fn retry_now(&self, id: i64) -> Result<(), SendError> {

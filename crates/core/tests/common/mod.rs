@@ -193,61 +193,6 @@ impl SignupWorld {
     }
 }
 
-/// A plain TCP forwarder in front of the simulator, so a test can make "Graph" unreachable
-/// (nothing listening on the port) and reachable again (same port, forwarding).
-pub struct TcpProxy {
-    pub port: u16,
-    task: Option<tokio::task::JoinHandle<()>>,
-    target: String,
-}
-
-impl TcpProxy {
-    /// A free port with nothing listening yet.
-    pub async fn down(target: &str) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        drop(listener);
-        Self {
-            port,
-            task: None,
-            target: target.trim_start_matches("http://").to_string(),
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts forwarding on the port.
-    pub async fn up(&mut self) {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .unwrap();
-        let target = self.target.clone();
-        self.task = Some(tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                let target = target.clone();
-                tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        }));
-    }
-}
-
-impl Drop for TcpProxy {
-    fn drop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
-    }
-}
-
 /// Relay + simulator + a registered workspace whose owner claimed the simulator's WABA.
 pub struct Env {
     pub relay: TestRelay,

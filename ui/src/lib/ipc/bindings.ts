@@ -212,6 +212,61 @@ async assign(conversationId: number, userId: string | null) : Promise<Result<nul
 }
 },
 /**
+ * The conversation's private notes, oldest first.
+ */
+async notes(conversationId: number) : Promise<Result<NoteView[], IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("notes", { conversationId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Adds a private note to a conversation (every device; never sent to the customer).
+ */
+async addNote(conversationId: number, text: string) : Promise<Result<NoteView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("add_note", { conversationId, text }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The workspace's quick replies.
+ */
+async quickReplies() : Promise<Result<QuickReplyView[], IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("quick_replies") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Creates (no id) or changes a quick reply for the whole workspace.
+ */
+async saveQuickReply(id: string | null, shortcut: string, text: string) : Promise<Result<QuickReplyView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_quick_reply", { id, shortcut, text }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Deletes a quick reply for the whole workspace.
+ */
+async deleteQuickReply(id: string) : Promise<Result<null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("delete_quick_reply", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Messages waiting in the outbox.
  */
 async outboxCount() : Promise<Result<number, IpcError>> {
@@ -747,6 +802,22 @@ author: string | null;
  */
 raw: string }
 /**
+ * A private note on a conversation: staff only, never sent to the customer.
+ */
+export type NoteView = { id: string; text: string; 
+/**
+ * Unix milliseconds.
+ */
+at: number; 
+/**
+ * Who wrote it ("" when the author is unknown).
+ */
+authorName: string; 
+/**
+ * Written by the signed-in member.
+ */
+mine: boolean }
+/**
  * `dataoptix://onboarding/complete?session=…` arrived for a session this app started.
  */
 export type OnboardingLink = { sessionId: string }
@@ -819,6 +890,10 @@ export type PhoneNumberView = { id: string; wabaId: string; displayPhoneNumber: 
  * Meta refused the token: connect again.
  */
 reconnectRequired: boolean }
+/**
+ * A canned answer staff insert with its shortcut (e.g. `/hours`).
+ */
+export type QuickReplyView = { id: string; shortcut: string; text: string }
 /**
  * The message a reply quotes.
  */

@@ -25,6 +25,8 @@ export type {
   LocationView,
   ManualSetupInput,
   MediaView,
+  NoteView,
+  QuickReplyView,
   MessageError,
   OnboardingLink,
   OnboardingOutcome,

@@ -16,11 +16,13 @@ import type {
   ConversationSummary,
   Cursor,
   MessageView,
+  NoteView,
   OnboardingOutcome,
   OnboardingStart,
   Outgoing,
   Page,
   PhoneNumber,
+  QuickReplyView,
   SearchResults,
   SessionState,
   SyncState,
@@ -181,6 +183,26 @@ export function setLabels(conversationId: number, labels: string[]): Promise<nul
 
 export function assign(conversationId: number, userId: string | null): Promise<null> {
   return call(() => invoke<null>('assign', { conversationId, userId }));
+}
+
+export function notes(conversationId: number): Promise<NoteView[]> {
+  return call(() => invoke<NoteView[]>('notes', { conversationId }));
+}
+
+export function addNote(conversationId: number, text: string): Promise<NoteView> {
+  return call(() => invoke<NoteView>('add_note', { conversationId, text }));
+}
+
+export function quickReplies(): Promise<QuickReplyView[]> {
+  return call(() => invoke<QuickReplyView[]>('quick_replies'));
+}
+
+export function saveQuickReply(id: string | null, shortcut: string, text: string): Promise<QuickReplyView> {
+  return call(() => invoke<QuickReplyView>('save_quick_reply', { id, shortcut, text }));
+}
+
+export function deleteQuickReply(id: string): Promise<null> {
+  return call(() => invoke<null>('delete_quick_reply', { id }));
 }
 
 // ---- templates -----------------------------------------------------------------------------

@@ -61,6 +61,21 @@ export class SessionStore {
     };
   }
 
+  /**
+   * Reads the signed-in account again without showing "loading": numbers another device of
+   * the workspace connected reach this one through sync, after sign-in or joining.
+   */
+  async refreshAccount(): Promise<void> {
+    if (this.phase.kind !== 'signedIn') return;
+    const mine = this.#attempt;
+    try {
+      const state = await sessionState();
+      if (mine === this.#attempt && state.kind === 'signedIn') this.phase = state;
+    } catch {
+      // Keep what is shown; the next change tries again.
+    }
+  }
+
   async signOut(): Promise<void> {
     await ipcSignOut();
     await this.load();
