@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev librsvg2-dev
   libayatana-appindicator3-dev build-essential pkg-config libssl-dev curl file jq
   # Headless window, WebDriver, screenshots
-  xvfb xauth webkit2gtk-driver imagemagick xdotool
+  xvfb xauth webkit2gtk-driver imagemagick xdotool x11-utils
   # Real Secret Service for the keyring tests, D-Bus sessions, deep links
   dbus dbus-x11 gnome-keyring libsecret-1-dev libsecret-tools xdg-utils keyutils
 )

@@ -7,6 +7,7 @@ use tauri_plugin_notification::NotificationExt;
 use tauri_specta::Event;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::attention::Attention;
 use crate::events::{InboxChanged, SyncStateChanged, TemplatesChanged};
 use crate::state::AppState;
 
@@ -40,6 +41,14 @@ pub async fn start(app: &AppHandle, device: &Device) {
 }
 
 fn forward(app: &AppHandle, event: DeviceEvent) {
+    if matches!(
+        event,
+        DeviceEvent::InboxChanged { .. }
+            | DeviceEvent::NumbersChanged
+            | DeviceEvent::NewMessages { .. }
+    ) {
+        app.state::<Attention>().changed();
+    }
     let sent = match event {
         DeviceEvent::InboxChanged { conversation_ids } => {
             InboxChanged { conversation_ids }.emit(app)

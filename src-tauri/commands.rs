@@ -144,8 +144,13 @@ pub async fn join_workspace(
 /// Signs out (the local history stays).
 #[tauri::command]
 #[specta::specta]
-pub async fn sign_out(state: State<'_, AppState>) -> Result<()> {
+pub async fn sign_out(
+    state: State<'_, AppState>,
+    attention: State<'_, crate::attention::Attention>,
+) -> Result<()> {
     state.device().await?.sign_out().await?;
+    // Nobody's unread messages stay in the title after signing out.
+    attention.changed();
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! registers the plugins and the typed IPC commands, and leaves every decision to the
 //! Tauri-free `dataoptix-core` (through its `Device`).
 
+pub mod attention;
 mod background;
 pub mod commands;
 mod deep_links;
@@ -47,6 +48,7 @@ pub fn run() {
                 None => app.path().app_data_dir()?,
             };
             app.manage(state::AppState::new(data_dir));
+            app.manage(attention::start(app.handle())?);
 
             // Open the data (keyring) and resume the session; a passphrase prompt otherwise.
             let handle = app.handle().clone();

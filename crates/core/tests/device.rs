@@ -666,7 +666,7 @@ async fn the_templates_studio_lints_submits_and_sees_the_review_live() {
 }
 
 #[tokio::test]
-async fn private_notes_and_quick_replies_through_the_device() {
+async fn unread_total_private_notes_and_quick_replies_through_the_device() {
     let w = world().await;
     let data = tempfile::tempdir().unwrap();
     let d = w.register(data.path()).await;
@@ -696,6 +696,11 @@ async fn private_notes_and_quick_replies_through_the_device() {
         page.items.first().map(|c| c.id)
     })
     .await;
+
+    // The unread count the tray shows, back to zero once read.
+    assert_eq!(d.unread_total().await.unwrap(), 1);
+    d.mark_read(conversation).await.unwrap();
+    assert_eq!(d.unread_total().await.unwrap(), 0);
 
     // Notes: trimmed, authored by the signed-in member, oldest first; blank ones refused.
     let first = d

@@ -201,6 +201,25 @@ impl World {
             .status();
     }
 
+    /// The titles of the top-level windows on this world's display (what a taskbar shows).
+    pub fn window_titles(&self) -> Result<Vec<String>> {
+        let out = Command::new("xwininfo")
+            .args(["-display", &self.display, "-root", "-tree"])
+            .stderr(Stdio::null())
+            .output()
+            .context("running xwininfo (package x11-utils)")?;
+        let tree = String::from_utf8_lossy(&out.stdout);
+        // Lines read `0x400003 "DataOptix": ("dataoptix" "Dataoptix")  1280x800+0+0 …`.
+        Ok(tree
+            .lines()
+            .filter_map(|line| {
+                let start = line.find('"')? + 1;
+                let len = line[start..].find('"')?;
+                Some(line[start..start + len].to_owned())
+            })
+            .collect())
+    }
+
     /// Stops every process of this world, WebDriver and the app first. The throwaway home (with
     /// the logs of every process) is deleted unless `DATAOPTIX_KEEP_E2E_HOME` is set.
     pub async fn stop(self) {

@@ -948,6 +948,21 @@ fn conversation_row(conversation: &str) -> String {
     )
 }
 
+/// Waits until the app's window is titled `title`.
+async fn window_title_becomes(world: &World, title: &str) -> Result<()> {
+    let mut seen = Vec::new();
+    ui::eventually(
+        &format!("the window titled {title:?}"),
+        UI_TIMEOUT,
+        async || {
+            seen = world.window_titles()?;
+            Ok(seen.iter().any(|t| t == title).then_some(()))
+        },
+    )
+    .await
+    .with_context(|| format!("window titles: {seen:?}"))
+}
+
 /// Opens the inbox and the conversation.
 async fn open_conversation(client: &Client, conversation: &str) -> Result<()> {
     ui::click(client, &testid("nav-inbox")).await?;
@@ -981,9 +996,12 @@ async fn template_outside_the_window(
     servers.move_meta_clock(DAY_AND_AN_HOUR).await?;
     written?;
 
+    // Unread: the window's title counts it (taskbars show it), until the thread is opened.
+    window_title_becomes(world, "(1) DataOptix").await?;
     ui::click(client, &testid("nav-inbox")).await?;
     let conversation = conversation_row_of(client, LATE_NAME).await?;
     open_conversation(client, &conversation).await?;
+    window_title_becomes(world, "DataOptix").await?;
     wait_for_message(client, "her day-old message", |m| {
         m.text.as_deref() == Some(LATE_MESSAGE)
     })

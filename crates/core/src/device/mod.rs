@@ -582,6 +582,19 @@ impl Device {
             .map_err(|e| DeviceError::Internal(e.to_string()))
     }
 
+    /// Unread customer messages across the workspace's conversations (the tray and the
+    /// window title show it).
+    pub async fn unread_total(&self) -> Result<i64, DeviceError> {
+        let session = self.session().await?;
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(SUM(unread_count), 0) FROM conversations WHERE workspace_id = ?",
+        )
+        .bind(&session.account.workspace_id)
+        .fetch_one(self.inner.store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?)
+    }
+
     /// Full-text search over the whole history (works offline).
     pub async fn search(&self, query: &str, limit: u32) -> Result<views::SearchView, DeviceError> {
         let session = self.session().await?;
