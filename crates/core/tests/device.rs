@@ -778,3 +778,125 @@ async fn unread_total_private_notes_and_quick_replies_through_the_device() {
     d.stop_background().await;
     w.stop().await;
 }
+
+#[tokio::test]
+async fn buttons_lists_and_contact_cards_reach_meta() {
+    use dataoptix_core::device::{
+        ButtonsForm, ContactCardForm, ListForm, ListRowForm, ListSectionForm,
+    };
+    let w = world().await;
+    let data = tempfile::tempdir().unwrap();
+    let d = w.register(data.path()).await;
+    connect_manually(&w, &d).await;
+    d.start_background().await.unwrap();
+    let customer = "16505551234";
+    reqwest::Client::new()
+        .post(w.sim.control_url("/inbound"))
+        .json(
+            &json!({"from": customer, "name": "Sheena Nelson", "type": "text",
+                      "text": {"body": "What do you have today?"}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let conversation = eventually("the customer's conversation", async || {
+        let page = d
+            .conversations(&ConversationFilter::default(), None, 10)
+            .await
+            .unwrap();
+        page.items.first().map(|c| c.id)
+    })
+    .await;
+
+    let buttons = d
+        .send(
+            conversation,
+            Outgoing::Buttons(ButtonsForm {
+                header: None,
+                body: "Pick up or delivery?".into(),
+                footer: None,
+                buttons: vec!["Pick up".into(), "Delivery".into()],
+            }),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(buttons.kind, "interactive");
+    assert_eq!(buttons.text.as_deref(), Some("Pick up or delivery?"));
+    let list = Outgoing::List(ListForm {
+        header: None,
+        body: "Today's bread".into(),
+        footer: Some("Baked at 6".into()),
+        button: "See bread".into(),
+        sections: vec![ListSectionForm {
+            title: None,
+            rows: vec![ListRowForm {
+                title: "Rye".into(),
+                description: Some("1 kg".into()),
+            }],
+        }],
+    });
+    d.send(conversation, list, None).await.unwrap();
+    d.send(
+        conversation,
+        Outgoing::Contact(ContactCardForm {
+            name: "Flour Mill".into(),
+            phones: vec!["+1 650 555 0100".into()],
+            email: None,
+            organization: Some("Flour Mill Ltd".into()),
+        }),
+        None,
+    )
+    .await
+    .unwrap();
+    // A form Meta would refuse never reaches the outbox.
+    let refused = d
+        .send(
+            conversation,
+            Outgoing::Buttons(ButtonsForm {
+                header: None,
+                body: "Too many".into(),
+                footer: None,
+                buttons: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            }),
+            None,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(DeviceError::InvalidInput(_))),
+        "{refused:?}"
+    );
+
+    // Meta (the simulator) accepted the three, as sent.
+    let sent = eventually("three messages at Meta", async || {
+        let v: serde_json::Value = reqwest::get(w.sim.control_url(&format!("/sent?to={customer}")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let data = v["data"].as_array().cloned().unwrap_or_default();
+        (data.len() == 3).then_some(data)
+    })
+    .await;
+    let kinds: Vec<String> = sent
+        .iter()
+        .map(|m| {
+            let r = &m["request"];
+            match r["type"].as_str().unwrap() {
+                "interactive" => {
+                    format!("interactive/{}", r["interactive"]["type"].as_str().unwrap())
+                }
+                other => other.to_owned(),
+            }
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["interactive/button", "interactive/list", "contacts"]
+    );
+    d.stop_background().await;
+    w.stop().await;
+}

@@ -41,6 +41,12 @@ pub enum Outgoing {
         name: Option<String>,
         address: Option<String>,
     },
+    /// A message with reply buttons.
+    Buttons(super::compose::ButtonsForm),
+    /// A message with a list menu.
+    List(super::compose::ListForm),
+    /// A contact card.
+    Contact(super::compose::ContactCardForm),
 }
 
 /// A template as the picker and the studio list it.
@@ -217,6 +223,9 @@ impl Device {
                 }
                 OutgoingMessage::new(location)
             }
+            Outgoing::Buttons(form) => OutgoingMessage::new(super::compose::buttons(&form)?),
+            Outgoing::List(form) => OutgoingMessage::new(super::compose::list(&form)?),
+            Outgoing::Contact(form) => OutgoingMessage::new(super::compose::contact_card(&form)?),
             Outgoing::Template {
                 name,
                 language,

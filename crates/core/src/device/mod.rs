@@ -14,6 +14,7 @@
 
 mod account;
 mod collaboration;
+mod compose;
 mod error;
 mod inbox;
 pub mod links;
@@ -36,6 +37,7 @@ use crate::vault::{PassphraseSource, SecretStore, Vault, VaultError};
 
 pub use account::{Account, JoinInput, PhoneNumberView, RegisterInput, SignInInput};
 pub use collaboration::{NoteView, QuickReplyView};
+pub use compose::{ButtonsForm, ContactCardForm, ListForm, ListRowForm, ListSectionForm};
 pub use error::DeviceError;
 pub use inbox::{Outgoing, RenderedPreview, TemplateView};
 pub use links::{DeepLink, LinkError};

@@ -541,6 +541,22 @@ example: string | null }
  */
 export type ButtonView = { kind: string; text: string }
 /**
+ * Reply buttons under a message (Meta: 1–3 buttons, titles ≤ 20 characters, unique).
+ */
+export type ButtonsForm = { header: string | null; body: string; footer: string | null; 
+/**
+ * The buttons' titles, in order.
+ */
+buttons: string[] }
+/**
+ * A contact card to share (a person or another business).
+ */
+export type ContactCardForm = { name: string; 
+/**
+ * Phone numbers, as written (international format recommended).
+ */
+phones: string[]; email: string | null; organization: string | null }
+/**
  * A contact as the screens show it.
  */
 export type ContactView = { id: number; 
@@ -721,6 +737,18 @@ message: string;
  */
 severity: string }
 /**
+ * A list menu (Meta: a button label ≤ 20 characters, 1–10 sections, 1–10 rows in all, row
+ * titles ≤ 24 and descriptions ≤ 72 characters, section titles ≤ 24 and required when there
+ * are several sections).
+ */
+export type ListForm = { header: string | null; body: string; footer: string | null; 
+/**
+ * The label of the button that opens the list.
+ */
+button: string; sections: ListSectionForm[] }
+export type ListRowForm = { title: string; description: string | null }
+export type ListSectionForm = { title: string | null; rows: ListRowForm[] }
+/**
  * A location.
  */
 export type LocationView = { latitude: number; longitude: number; name: string | null; address: string | null }
@@ -869,7 +897,19 @@ export type Outgoing =
 /**
  * A location pin.
  */
-{ type: "location"; latitude: number; longitude: number; name: string | null; address: string | null }
+{ type: "location"; latitude: number; longitude: number; name: string | null; address: string | null } | 
+/**
+ * A message with reply buttons.
+ */
+({ type: "buttons" } & ButtonsForm) | 
+/**
+ * A message with a list menu.
+ */
+({ type: "list" } & ListForm) | 
+/**
+ * A contact card.
+ */
+({ type: "contact" } & ContactCardForm)
 /**
  * A keyset position, as the UI passes it back.
  */
