@@ -383,3 +383,26 @@ async fn deleting_the_account_removes_it_at_the_relay_and_erases_this_device() {
     ));
     w.stop().await;
 }
+
+#[tokio::test]
+async fn nothing_local_is_erased_when_the_relay_cannot_delete_the_account() {
+    let w = SignupWorld::start("cfg-delete-offline").await;
+    let data = tempfile::tempdir().unwrap();
+    let secrets = MemoryStore::new();
+    let d = registered(&w, data.path(), &secrets).await;
+    let ws = d.workspace_id().await.unwrap();
+    contact(&d, &ws, "15550004444", Some("Dora"), 2).await;
+    let base = w.base.clone();
+    w.stop().await;
+
+    let refused = d.delete_account(EMAIL, &secrets).await;
+    assert!(
+        matches!(&refused, Err(DeviceError::RelayUnreachable { url }) if *url == base),
+        "{refused:?}"
+    );
+    // Still signed in, the data and the key where they were.
+    assert_eq!(d.contacts("", None, 10).await.unwrap().items.len(), 1);
+    assert!(data.path().join("dataoptix.db").exists());
+    let info = Vault::info(data.path()).unwrap().unwrap();
+    assert!(secrets.get(&info.keyring_entry()).unwrap().is_some());
+}
