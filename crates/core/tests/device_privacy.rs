@@ -126,6 +126,13 @@ async fn contacts_are_found_corrected_restricted_exported_and_erased() {
     assert_eq!(by_number.items.len(), 1);
     assert_eq!(by_number.items[0].contact.id, ana);
     assert!(d.contacts("%", None, 50).await.unwrap().items.is_empty());
+    // Letters and digits together are a name: no number search for the digits.
+    assert!(d
+        .contacts("bruno 1", None, 50)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
     assert!(d
         .contacts("Anabel", None, 50)
         .await

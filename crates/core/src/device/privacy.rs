@@ -371,8 +371,9 @@ impl Device {
         let query = query.trim();
         let digits: String = query.chars().filter(char::is_ascii_digit).collect();
         let name_like = like_anywhere(&query.to_lowercase());
-        // A query without digits must not match every number through an empty pattern.
-        let number_like = if digits.is_empty() {
+        // Only a query of digits (and `+`, spaces, dashes…) searches numbers: "Ana 2" must not
+        // match every number with a 2, and an empty pattern would match them all.
+        let number_like = if digits.is_empty() || query.chars().any(char::is_alphabetic) {
             None
         } else {
             Some(like_anywhere(&digits))
