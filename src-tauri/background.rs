@@ -8,13 +8,17 @@ use tauri_specta::Event;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::attention::Attention;
-use crate::events::{InboxChanged, SyncStateChanged, TemplatesChanged};
+use crate::events::{ExportProgress, InboxChanged, SyncStateChanged, TemplatesChanged};
 use crate::state::AppState;
 
 /// Starts syncing (if signed in) and forwards events; safe to call again (once per device).
 pub async fn start(app: &AppHandle, device: &Device) {
-    static FORWARDING: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    if FORWARDING.set(()).is_ok() {
+    // Once per device: a device opened anew (after the account was deleted) is followed too.
+    let first = !app
+        .state::<AppState>()
+        .forwarding
+        .swap(true, std::sync::atomic::Ordering::SeqCst);
+    if first {
         let mut events = device.subscribe();
         let app = app.clone();
         tauri::async_runtime::spawn(async move {
@@ -59,6 +63,15 @@ fn forward(app: &AppHandle, event: DeviceEvent) {
         }
         .emit(app),
         DeviceEvent::TemplatesChanged => TemplatesChanged {}.emit(app),
+        DeviceEvent::ExportProgress(p) => ExportProgress {
+            stage: serde_json::to_value(p.stage)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            done: p.done,
+            total: p.total,
+        }
+        .emit(app),
         DeviceEvent::NewMessages { messages, more } => {
             notify(app, &messages, more);
             Ok(())

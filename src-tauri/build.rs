@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 41] = [
+const COMMANDS: [&str; 55] = [
     "app_info",
     "session_state",
     "unlock_with_passphrase",
@@ -41,6 +41,20 @@ const COMMANDS: [&str; 41] = [
     "revoke_device",
     "revoke_invitation",
     "save_media",
+    "list_contacts",
+    "contact_detail",
+    "rename_contact",
+    "set_contact_restricted",
+    "export_contact",
+    "export_everything",
+    "reveal_export",
+    "erase_contact",
+    "retention",
+    "set_retention",
+    "apply_retention",
+    "list_activity",
+    "verify_activity",
+    "delete_account",
 ];
 
 fn main() {

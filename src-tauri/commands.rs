@@ -5,9 +5,11 @@ use dataoptix_core::device::views::{
     ConversationFilter, ConversationSummary, MessageView, PageCursor, SearchView, ViewPage,
 };
 use dataoptix_core::device::{
-    Account, Device, JoinInput, ManualSetupInput, NoteView, OnboardingOutcome, OnboardingStart,
-    Outgoing, PhoneNumberView, QuickReplyView, RegisterInput, RenderedPreview, SignInInput,
-    SyncState, TeamView, TemplateDetailView, TemplateForm, TemplateLintView, TemplateView,
+    Account, ActivityIntegrity, ActivityPageView, ContactCursor, ContactDetail, ContactPage,
+    Device, EraseResult, ExportResult, JoinInput, ManualSetupInput, NoteView, OnboardingOutcome,
+    OnboardingStart, Outgoing, PhoneNumberView, QuickReplyView, RegisterInput, RenderedPreview,
+    RetentionResult, RetentionSettings, SignInInput, SyncState, TeamView, TemplateDetailView,
+    TemplateForm, TemplateLintView, TemplateView,
 };
 use serde::Serialize;
 use specta::Type;
@@ -502,6 +504,168 @@ pub async fn revoke_invitation(state: State<'_, AppState>, invitation_id: String
         .await?
         .revoke_invitation(&invitation_id)
         .await?)
+}
+
+/// One page of the workspace's contacts by name; `query` matches a name or a number.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_contacts(
+    state: State<'_, AppState>,
+    query: String,
+    after: Option<ContactCursor>,
+    limit: u32,
+) -> Result<ContactPage> {
+    Ok(state.device().await?.contacts(&query, after, limit).await?)
+}
+
+/// One contact: name, number, restricted, opted out, conversation, last seen, messages.
+#[tauri::command]
+#[specta::specta]
+pub async fn contact_detail(state: State<'_, AppState>, id: i64) -> Result<ContactDetail> {
+    Ok(state.device().await?.contact(id).await?)
+}
+
+/// Sets the business's name for a contact (`None` or blank: the profile name shows again).
+#[tauri::command]
+#[specta::specta]
+pub async fn rename_contact(
+    state: State<'_, AppState>,
+    id: i64,
+    display_name: Option<String>,
+) -> Result<ContactDetail> {
+    Ok(state
+        .device()
+        .await?
+        .rename_contact(id, display_name.as_deref())
+        .await?)
+}
+
+/// Restricts (no sends, no broadcasts) or unrestricts a contact.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_contact_restricted(
+    state: State<'_, AppState>,
+    id: i64,
+    restricted: bool,
+) -> Result<ContactDetail> {
+    Ok(state
+        .device()
+        .await?
+        .set_contact_restricted(id, restricted)
+        .await?)
+}
+
+/// Exports everything about one contact as a zip into the export folder (no dialog).
+#[tauri::command]
+#[specta::specta]
+pub async fn export_contact(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: i64,
+) -> Result<ExportResult> {
+    let dir = crate::exports::export_dir(&app)?;
+    Ok(state.device().await?.export_contact(id, &dir).await?)
+}
+
+/// Exports every contact of the workspace as one zip into the export folder.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_everything(app: AppHandle, state: State<'_, AppState>) -> Result<ExportResult> {
+    let dir = crate::exports::export_dir(&app)?;
+    Ok(state.device().await?.export_everything(&dir).await?)
+}
+
+/// Shows an export in the system's file manager (only files in the export folder).
+#[tauri::command]
+#[specta::specta]
+pub fn reveal_export(app: AppHandle, path: String) -> Result<()> {
+    let file = crate::exports::exported_file(&app, &path)?;
+    app.opener().reveal_item_in_dir(&file).map_err(|e| {
+        IpcError::new(
+            IpcErrorKind::Internal,
+            format!("could not open the folder: {e}"),
+        )
+    })
+}
+
+/// Erases a contact and everything about them on this device.
+#[tauri::command]
+#[specta::specta]
+pub async fn erase_contact(state: State<'_, AppState>, id: i64) -> Result<EraseResult> {
+    Ok(state.device().await?.erase_contact(id).await?)
+}
+
+/// The retention policy.
+#[tauri::command]
+#[specta::specta]
+pub async fn retention(state: State<'_, AppState>) -> Result<RetentionSettings> {
+    Ok(state.device().await?.retention().await?)
+}
+
+/// Sets the retention policy (each limit at least one day, `None` keeps forever).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_retention(
+    state: State<'_, AppState>,
+    settings: RetentionSettings,
+) -> Result<RetentionSettings> {
+    Ok(state.device().await?.set_retention(settings).await?)
+}
+
+/// Applies the retention policy now.
+#[tauri::command]
+#[specta::specta]
+pub async fn apply_retention(state: State<'_, AppState>) -> Result<RetentionResult> {
+    Ok(state.device().await?.apply_retention().await?)
+}
+
+/// One page of the activity log, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_activity(
+    state: State<'_, AppState>,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<ActivityPageView> {
+    Ok(state.device().await?.activity(before, limit).await?)
+}
+
+/// Checks the activity log's hash chain.
+#[tauri::command]
+#[specta::specta]
+pub async fn verify_activity(state: State<'_, AppState>) -> Result<ActivityIntegrity> {
+    Ok(state.device().await?.verify_activity().await?)
+}
+
+/// Deletes the workspace at the relay (owner), then all of the app's data on this device;
+/// `confirmation` is the company's name or the owner's email. Returns where the app stands
+/// now: a first run (signed out, or the passphrase prompt).
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_account(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    confirmation: String,
+) -> Result<SessionState> {
+    let device = state.device().await?;
+    device
+        .delete_account(
+            &confirmation,
+            &dataoptix_core::vault::KeyringStore::default(),
+        )
+        .await?;
+    state.forget_device().await;
+    drop(device);
+    match state.open(None).await {
+        Ok(device) => {
+            crate::background::start(&app, &device).await;
+            session_of(&state, &device).await
+        }
+        Err(dataoptix_core::device::DeviceError::NeedsPassphrase { first_run }) => {
+            Ok(SessionState::NeedsPassphrase { first_run })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Saves a downloaded media file (a document, photo, video or voice note) where the person

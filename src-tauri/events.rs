@@ -43,3 +43,13 @@ pub struct TemplatesChanged {}
 pub struct DeepLinkRejected {
     pub reason: String,
 }
+
+/// A privacy export is being written: `done` of `total` contacts in `stage` (`data`,
+/// `transcript`, then `done`).
+#[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportProgress {
+    pub stage: String,
+    pub done: u64,
+    pub total: u64,
+}

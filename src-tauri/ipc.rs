@@ -148,6 +148,20 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::revoke_device,
             commands::revoke_invitation,
             commands::save_media,
+            commands::list_contacts,
+            commands::contact_detail,
+            commands::rename_contact,
+            commands::set_contact_restricted,
+            commands::export_contact,
+            commands::export_everything,
+            commands::reveal_export,
+            commands::erase_contact,
+            commands::retention,
+            commands::set_retention,
+            commands::apply_retention,
+            commands::list_activity,
+            commands::verify_activity,
+            commands::delete_account,
         ])
         .events(collect_events![
             events::InboxChanged,
@@ -156,6 +170,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             events::JoinLink,
             events::DeepLinkRejected,
             events::TemplatesChanged,
+            events::ExportProgress,
         ])
         .typ::<IpcError>()
 }

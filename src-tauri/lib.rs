@@ -7,6 +7,7 @@ mod background;
 pub mod commands;
 mod deep_links;
 pub mod events;
+pub mod exports;
 pub mod ipc;
 pub mod media_protocol;
 pub mod state;

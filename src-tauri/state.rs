@@ -25,6 +25,8 @@ pub struct AppState {
     pub needs_passphrase: RwLock<Option<bool>>,
     /// The conversation on screen (0: none): no notification for it while focused.
     pub open_conversation: std::sync::atomic::AtomicI64,
+    /// The current device's events are forwarded to the window (`background::start`).
+    pub forwarding: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
             device: RwLock::new(None),
             needs_passphrase: RwLock::new(None),
             open_conversation: std::sync::atomic::AtomicI64::new(0),
+            forwarding: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -67,6 +70,14 @@ impl AppState {
             Err(_) => {}
         }
         result
+    }
+
+    /// Drops the device (its data was erased): the next [`AppState::open`] starts afresh, and
+    /// its events are forwarded anew.
+    pub async fn forget_device(&self) {
+        *self.device.write().await = None;
+        self.forwarding
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The unlocked device, or the error the UI shows the passphrase prompt for.

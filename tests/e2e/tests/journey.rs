@@ -12,8 +12,9 @@
 //! first conversation and leaves a private note, invites an agent, and a second computer (its
 //! own display, keyring and data) joins with the link and shows the reply, label and note →
 //! the connection is lost (relay stopped, Meta unreachable): search still works and a reply
-//! waits in the outbox, then goes out once when the connection is back → nothing readable
-//! at rest.
+//! waits in the outbox, then goes out once when the connection is back → the customer's data
+//! is exported as a readable archive, then erased from contacts, inbox and search → nothing
+//! readable at rest.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -287,6 +288,9 @@ impl Servers {
 async fn register_connect_receive_reply_and_search_in_the_real_window() -> Result<()> {
     let mut servers = Servers::start().await?;
     let relay_base = servers.base.clone();
+    // Exports are the user's own readable copies: kept apart from the scanned app files.
+    let exports = tempfile::tempdir()?;
+    let export_dir = exports.path().display().to_string();
     let browser: Arc<OnceLock<RecordingBrowser>> = Arc::new(OnceLock::new());
     let installed = Arc::clone(&browser);
     let outcome = e2e::run(
@@ -299,6 +303,7 @@ async fn register_connect_receive_reply_and_search_in_the_real_window() -> Resul
                 .map_err(|_| anyhow!("the browser was installed twice"))?;
             Ok(vec![
                 ("DATAOPTIX_DEFAULT_RELAY".to_owned(), relay_base),
+                ("DATAOPTIX_EXPORT_DIR".to_owned(), export_dir),
                 browser_env,
             ])
         },
@@ -306,7 +311,7 @@ async fn register_connect_receive_reply_and_search_in_the_real_window() -> Resul
             let browser = browser
                 .get()
                 .ok_or_else(|| anyhow!("the world was started without the recording browser"))?;
-            journey(&client, world, &mut servers, browser).await
+            journey(&client, world, &mut servers, browser, exports.path()).await
         },
     )
     .await;
@@ -346,6 +351,7 @@ async fn journey(
     world: &World,
     servers: &mut Servers,
     browser: &RecordingBrowser,
+    exports: &std::path::Path,
 ) -> Result<()> {
     let mut stages = Stages::new();
     register(client, world, servers).await?;
@@ -372,6 +378,8 @@ async fn journey(
     stages.done("second device joined: reply, label and note shown");
     offline_search_and_queued_send(client, world, servers, &conversation, &first_wamid).await?;
     stages.done("offline: search works, the reply waited and went out when back");
+    export_and_erase_the_customer(client, world, exports).await?;
+    stages.done("contact exported, then erased from contacts, inbox and search");
     nothing_readable_at_rest(world, servers)?;
     stages.done("no plaintext at rest");
     Ok(())
@@ -1233,5 +1241,87 @@ async fn offline_search_and_queued_send(
         "Meta received the queued reply {} times: {at_meta:?}",
         at_meta.len()
     );
+    Ok(())
+}
+
+/// Contacts: the customer's data is exported into the export folder as a readable archive
+/// holding her messages, then erased after typing her name: she leaves the contacts, the inbox
+/// and the search.
+async fn export_and_erase_the_customer(
+    client: &Client,
+    world: &World,
+    exports: &std::path::Path,
+) -> Result<()> {
+    ui::click(client, &testid("nav-contacts")).await?;
+    let row = format!("{}[data-wa-id=\"{CUSTOMER}\"]", testid("contact-row"));
+    ui::click(client, &row).await?;
+    ui::click(client, &testid("contact-export")).await?;
+    e2e::wait_for_text(client, &testid("export-result"), |t| t.contains(".zip")).await?;
+    let archives: Vec<std::path::PathBuf> = std::fs::read_dir(exports)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "zip"))
+        .collect();
+    ensure!(
+        archives.len() == 1,
+        "one export expected in {}, found {archives:?}",
+        exports.display()
+    );
+    let listing = std::process::Command::new("unzip")
+        .arg("-p")
+        .arg(&archives[0])
+        .output()
+        .context("reading the export with unzip")?;
+    let content = String::from_utf8_lossy(&listing.stdout);
+    ensure!(
+        listing.status.success() && content.contains(FIRST_MESSAGE) && content.contains(REPLY),
+        "the export does not hold the conversation ({} bytes read)",
+        content.len()
+    );
+    ui::screenshot(client, world, "contact-exported").await?;
+
+    ui::click(client, &testid("contact-erase")).await?;
+    ui::type_into(client, &testid("erase-confirm-input"), CUSTOMER_NAME).await?;
+    ui::click(client, &testid("erase-confirm")).await?;
+    ui::element(client, &testid("erase-result")).await?;
+    ui::eventually("the contact gone from the list", UI_TIMEOUT, async || {
+        Ok((!ui::exists(client, &row).await?).then_some(()))
+    })
+    .await?;
+    ui::click(client, &testid("nav-inbox")).await?;
+    ui::eventually(
+        "her conversation gone from the inbox",
+        UI_TIMEOUT,
+        async || {
+            let rows = ui::js(
+                client,
+                "return Array.from(document.querySelectorAll('[data-testid=conversation-row]'))\
+               .map(r => r.textContent);",
+                vec![],
+            )
+            .await?;
+            let listed = rows.as_array().is_some_and(|r| {
+                r.iter()
+                    .any(|t| t.as_str().is_some_and(|t| t.contains(CUSTOMER_NAME)))
+            });
+            Ok((!listed).then_some(()))
+        },
+    )
+    .await?;
+    ui::type_into(client, &testid("search-input"), "croissants").await?;
+    ui::eventually(
+        "a search that finds nothing of hers",
+        UI_TIMEOUT,
+        async || {
+            let hits = ui::js(
+                client,
+                "return document.querySelectorAll('[data-testid=search-result]').length;",
+                vec![],
+            )
+            .await?;
+            let settled = ui::exists(client, &testid("search-empty")).await?;
+            Ok((hits == json!(0) && settled).then_some(()))
+        },
+    )
+    .await?;
     Ok(())
 }

@@ -21,6 +21,7 @@ pub mod links;
 mod notify;
 mod onboarding;
 mod people;
+mod privacy;
 mod templates;
 pub mod views;
 
@@ -44,6 +45,11 @@ pub use links::{DeepLink, LinkError};
 pub use notify::NewMessage;
 pub use onboarding::{ManualSetupInput, OnboardingOutcome, OnboardingStart};
 pub use people::{parse_role, DeviceSessionView, InvitationView, MemberView, TeamView};
+pub use privacy::{
+    AccountDeleted, ActivityIntegrity, ActivityPageView, ActivityView, ContactCursor,
+    ContactDetail, ContactPage, EraseResult, ExportResult, RetentionResult, RetentionSettings,
+    MAX_RETENTION_DAYS,
+};
 pub use templates::{
     ButtonForm, HeaderForm, LintIssueView, TemplateDetailView, TemplateForm, TemplateHistoryView,
     TemplateLintView,
@@ -89,6 +95,8 @@ pub enum DeviceEvent {
     /// Templates changed: created, edited or deleted here, synced from Meta, or a status,
     /// quality or category webhook applied (e.g. APPROVED after review).
     TemplatesChanged,
+    /// A privacy export is being written (contacts done of total, per stage).
+    ExportProgress(crate::privacy::export::ExportProgress),
 }
 
 /// One installation of DataOptix over its data directory. Cheap to clone.

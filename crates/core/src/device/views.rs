@@ -228,10 +228,11 @@ pub struct SearchView {
     pub contacts: Vec<ContactView>,
 }
 
-const CONTACT_COLUMNS: &str = "ct.id AS contact_id, ct.wa_id, ct.user_id, ct.phone_normalized,
+pub(crate) const CONTACT_COLUMNS: &str =
+    "ct.id AS contact_id, ct.wa_id, ct.user_id, ct.phone_normalized,
     ct.profile_name, ct.display_name, ct.restricted, ct.opted_out";
 
-fn contact_of(row: &sqlx::sqlite::SqliteRow) -> Result<ContactView, sqlx::Error> {
+pub(crate) fn contact_of(row: &sqlx::sqlite::SqliteRow) -> Result<ContactView, sqlx::Error> {
     let wa_id: Option<String> = row.try_get("wa_id")?;
     let user_id: Option<String> = row.try_get("user_id")?;
     let phone: Option<String> = row.try_get("phone_normalized")?;

@@ -19,7 +19,7 @@ use super::activity::record_in;
 use super::retention::{delete_message_rows, remove_files};
 use super::{ident, tables_with_column, PrivacyError, MEDIA_DIR};
 use crate::store::{Store, StoreError, DB_FILE};
-use crate::vault::{SecretStore, Vault, VaultInfo, META_FILE};
+use crate::vault::{KeySource, SecretStore, Vault, VaultInfo, META_FILE};
 
 /// What erasing a contact removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -239,9 +239,21 @@ pub async fn erase_everything(
     secrets: &dyn SecretStore,
 ) -> Result<EraseAllReport, PrivacyError> {
     let data_dir = vault.data_dir().to_path_buf();
+    drop(vault);
+    erase_data_dir(store, &data_dir, secrets).await
+}
+
+/// [`erase_everything`] for a caller that shares its vault (the device keeps it behind an
+/// `Arc`): removes the same files from `data_dir`; the vault must not be used afterwards
+/// (its records and metadata are gone).
+pub async fn erase_data_dir(
+    store: Store,
+    data_dir: &Path,
+    secrets: &dyn SecretStore,
+) -> Result<EraseAllReport, PrivacyError> {
+    let data_dir = data_dir.to_path_buf();
     let info: Option<VaultInfo> = Vault::info(&data_dir)?;
     store.close().await;
-    drop(vault);
     let mut report = EraseAllReport::default();
     let files = [
         DB_FILE.to_string(),
@@ -267,7 +279,8 @@ pub async fn erase_everything(
             Err(e) => return Err(e.into()),
         }
     }
-    if let Some(info) = info {
+    // A passphrase vault has no keyring entry (and maybe no keyring at all to ask).
+    if let Some(info) = info.filter(|i| i.source == KeySource::Keyring) {
         secrets.delete(&info.keyring_entry())?;
         report.keyring_entry_deleted = true;
     }

@@ -154,6 +154,16 @@ impl RelayClient {
         decode_empty(resp).await
     }
 
+    /// `DELETE /v1/accounts/current` (owner): the workspace and everything the relay holds
+    /// for it are deleted; every session of it ends.
+    pub async fn delete_account(&self) -> Result<(), SyncError> {
+        let resp = self
+            .authed(self.http.delete(self.url("/v1/accounts/current")))?
+            .send()
+            .await?;
+        decode_empty(resp).await
+    }
+
     /// `POST /v1/invitations/{id}/accept`: joins a workspace with an invitation (no session).
     pub async fn accept_invitation(
         &self,

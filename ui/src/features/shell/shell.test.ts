@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import App from '../../App.svelte';
 import { emitEvent, mockCommands, type CommandHandler } from '$lib/ipc/testing';
 import { session } from '$lib/stores/session.svelte';
-import { account, phoneNumber, template } from '../../test/fixtures';
+import { account, contact, conversation, phoneNumber, template } from '../../test/fixtures';
 import Settings from '$features/settings/Settings.svelte';
 import Templates from '$features/templates/Templates.svelte';
 
@@ -92,6 +92,58 @@ describe('App shell', () => {
     expect(notice).toHaveTextContent('A DataOptix link was not accepted: unknown onboarding session');
     await fireEvent.click(screen.getByRole('button', { name: 'Dismiss' }));
     expect(screen.queryByTestId('deep-link-rejected')).toBeNull();
+  });
+
+  it('contacts and activity are on the rail; "Open conversation" shows it in the inbox', async () => {
+    const customer = contact(7, { name: 'Ana Souza' });
+    const detail = {
+      contact: customer,
+      displayName: null,
+      profileName: 'Ana Souza',
+      conversationId: 7,
+      lastSeenAt: null,
+      messageCount: 1,
+    };
+    mockCommands({
+      ...signedInHandlers(),
+      list_conversations: () => ({ items: [conversation(7, { contact: customer })], next: null }),
+      conversation: () => conversation(7, { contact: customer }),
+      list_messages: () => ({ items: [], next: null }),
+      set_open_conversation: () => null,
+      list_contacts: () => ({ items: [detail], next: null }),
+      contact_detail: () => detail,
+      list_activity: () => ({
+        items: [{ id: 1, ts: 1, actor: 'system', action: 'privacy.export', subject: null, details: '{}' }],
+        next: null,
+      }),
+    });
+    render(App);
+    await fireEvent.click(await screen.findByTestId('nav-activity'));
+    expect(await screen.findByTestId('activity-row')).toHaveTextContent('privacy.export');
+    await fireEvent.click(screen.getByTestId('nav-contacts'));
+    expect(screen.getByTestId('nav-contacts')).toHaveAttribute('aria-current', 'page');
+    await fireEvent.click(await screen.findByTestId('contact-row'));
+    await fireEvent.click(await screen.findByTestId('contact-open-conversation'));
+    expect(screen.getByTestId('nav-inbox')).toHaveAttribute('aria-current', 'page');
+    expect(await screen.findByRole('region', { name: 'Conversation with Ana Souza' })).toBeInTheDocument();
+  });
+
+  it('deleting the account returns to the account screens', async () => {
+    mockCommands({
+      ...signedInHandlers(),
+      retention: () => ({ messagesDays: null, mediaDays: null, rawEventsDays: null }),
+      team: () => Promise.reject({ kind: 'relayUnreachable', message: 'offline' }),
+      delete_account: () => ({ kind: 'signedOut', lastRelayUrl: null, defaultRelayUrl: 'https://relay.lumen.example' }),
+    });
+    render(App);
+    await fireEvent.click(await screen.findByTestId('nav-settings'));
+    await fireEvent.input(screen.getByTestId('delete-account-confirm'), { target: { value: account().company } });
+    await fireEvent.click(screen.getByTestId('delete-account'));
+    // A first run: the account screens, no signed-in rail.
+    await waitFor(() => {
+      expect(screen.queryByTestId('nav-settings')).toBeNull();
+    });
+    expect(session.phase.kind).toBe('signedOut');
   });
 
   it('signing out returns to the account screens', async () => {

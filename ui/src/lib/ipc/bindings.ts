@@ -452,6 +452,162 @@ async saveMedia(messageId: number, fileName: string) : Promise<Result<boolean, I
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * One page of the workspace's contacts by name; `query` matches a name or a number.
+ */
+async listContacts(query: string, after: ContactCursor | null, limit: number) : Promise<Result<ContactPage, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_contacts", { query, after, limit }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * One contact: name, number, restricted, opted out, conversation, last seen, messages.
+ */
+async contactDetail(id: number) : Promise<Result<ContactDetail, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("contact_detail", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sets the business's name for a contact (`None` or blank: the profile name shows again).
+ */
+async renameContact(id: number, displayName: string | null) : Promise<Result<ContactDetail, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("rename_contact", { id, displayName }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Restricts (no sends, no broadcasts) or unrestricts a contact.
+ */
+async setContactRestricted(id: number, restricted: boolean) : Promise<Result<ContactDetail, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_contact_restricted", { id, restricted }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Exports everything about one contact as a zip into the export folder (no dialog).
+ */
+async exportContact(id: number) : Promise<Result<ExportResult, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_contact", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Exports every contact of the workspace as one zip into the export folder.
+ */
+async exportEverything() : Promise<Result<ExportResult, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_everything") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Shows an export in the system's file manager (only files in the export folder).
+ */
+async revealExport(path: string) : Promise<Result<null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reveal_export", { path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Erases a contact and everything about them on this device.
+ */
+async eraseContact(id: number) : Promise<Result<EraseResult, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("erase_contact", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The retention policy.
+ */
+async retention() : Promise<Result<RetentionSettings, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("retention") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sets the retention policy (each limit at least one day, `None` keeps forever).
+ */
+async setRetention(settings: RetentionSettings) : Promise<Result<RetentionSettings, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_retention", { settings }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Applies the retention policy now.
+ */
+async applyRetention() : Promise<Result<RetentionResult, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("apply_retention") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * One page of the activity log, newest first.
+ */
+async listActivity(before: number | null, limit: number) : Promise<Result<ActivityPageView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_activity", { before, limit }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Checks the activity log's hash chain.
+ */
+async verifyActivity() : Promise<Result<ActivityIntegrity, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("verify_activity") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Deletes the workspace at the relay (owner), then all of the app's data on this device;
+ * `confirmation` is the company's name or the owner's email. Returns where the app stands
+ * now: a first run (signed out, or the passphrase prompt).
+ */
+async deleteAccount(confirmation: string) : Promise<Result<SessionState, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("delete_account", { confirmation }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -460,6 +616,7 @@ async saveMedia(messageId: number, fileName: string) : Promise<Result<boolean, I
 
 export const events = __makeEvents__<{
 deepLinkRejected: DeepLinkRejected,
+exportProgress: ExportProgress,
 inboxChanged: InboxChanged,
 joinLink: JoinLink,
 onboardingLink: OnboardingLink,
@@ -467,6 +624,7 @@ syncStateChanged: SyncStateChanged,
 templatesChanged: TemplatesChanged
 }>({
 deepLinkRejected: "deep-link-rejected",
+exportProgress: "export-progress",
 inboxChanged: "inbox-changed",
 joinLink: "join-link",
 onboardingLink: "onboarding-link",
@@ -496,6 +654,54 @@ sessionId?: string;
  * Connected WhatsApp numbers (filled when read; stored empty with the account).
  */
 numbers: PhoneNumberView[] }
+/**
+ * The activity log's integrity.
+ */
+export type ActivityIntegrity = { 
+/**
+ * Every entry's hash and link check out.
+ */
+intact: boolean; 
+/**
+ * The first entry that does not, when broken.
+ */
+brokenAt: number | null; 
+/**
+ * Entries checked.
+ */
+entries: number }
+/**
+ * One page of the activity log, newest first.
+ */
+export type ActivityPageView = { items: ActivityView[]; 
+/**
+ * Pass back as `before` for older entries; `None` at the end.
+ */
+next: number | null }
+/**
+ * One entry of the activity log.
+ */
+export type ActivityView = { id: number; 
+/**
+ * Unix seconds.
+ */
+ts: number; 
+/**
+ * Who: `Name <email>`, `retention`, `system`…
+ */
+actor: string; 
+/**
+ * What, e.g. `privacy.erase_contact`.
+ */
+action: string; 
+/**
+ * On what, e.g. `contact:42`.
+ */
+subject: string | null; 
+/**
+ * Counts and ids (JSON text; never message content).
+ */
+details: string }
 /**
  * What the welcome screen shows about this build.
  */
@@ -557,6 +763,54 @@ export type ContactCardForm = { name: string;
  */
 phones: string[]; email: string | null; organization: string | null }
 /**
+ * A keyset position in the contact list (sorted by name, then id), as the UI passes it back.
+ */
+export type ContactCursor = { 
+/**
+ * The row's sort key (its lower-cased name).
+ */
+key: string; 
+/**
+ * The row's id.
+ */
+id: number }
+/**
+ * One contact, as the contacts screen lists and shows it.
+ */
+export type ContactDetail = { 
+/**
+ * Name, number, restricted and opted-out, as the inbox shows them.
+ */
+contact: ContactView; 
+/**
+ * The business's own name for them (`None`: the WhatsApp profile name shows).
+ */
+displayName: string | null; 
+/**
+ * Their WhatsApp profile name.
+ */
+profileName: string | null; 
+/**
+ * Their most recent conversation, to open it.
+ */
+conversationId: number | null; 
+/**
+ * When they last wrote (Unix seconds).
+ */
+lastSeenAt: number | null; 
+/**
+ * Messages held with them, both directions.
+ */
+messageCount: number }
+/**
+ * One page of contacts.
+ */
+export type ContactPage = { items: ContactDetail[]; 
+/**
+ * Pass back for the next page; `None` at the end.
+ */
+next: ContactCursor | null }
+/**
  * A contact as the screens show it.
  */
 export type ContactView = { id: number; 
@@ -609,6 +863,31 @@ lastSeenAt: string;
  * This device.
  */
 current: boolean }
+/**
+ * What erasing a contact removed.
+ */
+export type EraseResult = { messages: number; conversations: number; mediaFiles: number; 
+/**
+ * Notes, labels, raw webhook parts, preference events…
+ */
+otherRows: number }
+/**
+ * A privacy export is being written: `done` of `total` contacts in `stage` (`data`,
+ * `transcript`, then `done`).
+ */
+export type ExportProgress = { stage: string; done: number; total: number }
+/**
+ * A written export archive.
+ */
+export type ExportResult = { 
+/**
+ * The archive's full path.
+ */
+path: string; contacts: number; messages: number; mediaIncluded: number; 
+/**
+ * Media files not included (the manifest inside says why).
+ */
+mediaSkipped: number }
 /**
  * The header: text (with at most one variable) or media.
  */
@@ -954,6 +1233,14 @@ export type RenderedPreview = { header: string | null; body: string; footer: str
  * Variables still without a value.
  */
 missing: string[] }
+/**
+ * What applying the retention policy deleted.
+ */
+export type RetentionResult = { messages: number; media: number; mediaFiles: number; rawEvents: number }
+/**
+ * How long data is kept, in days; `None` keeps it forever.
+ */
+export type RetentionSettings = { messagesDays: number | null; mediaDays: number | null; rawEventsDays: number | null }
 /**
  * Search results.
  */

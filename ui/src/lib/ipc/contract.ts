@@ -12,6 +12,17 @@ import type {
 } from './bindings';
 
 export type {
+  ActivityIntegrity,
+  ActivityPageView,
+  ActivityView,
+  ContactCursor,
+  ContactDetail,
+  ContactPage,
+  EraseResult,
+  ExportProgress,
+  ExportResult,
+  RetentionResult,
+  RetentionSettings,
   ContactView,
   ConversationFilter,
   DeviceSessionView,

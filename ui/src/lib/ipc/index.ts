@@ -12,6 +12,16 @@ import { listen } from '@tauri-apps/api/event';
 import { commands, type AppInfo } from './bindings';
 import type {
   Account,
+  ActivityIntegrity,
+  ActivityPageView,
+  ContactCursor,
+  ContactDetail,
+  ContactPage,
+  EraseResult,
+  ExportProgress,
+  ExportResult,
+  RetentionResult,
+  RetentionSettings,
   ConversationFilter,
   ConversationSummary,
   Cursor,
@@ -274,6 +284,74 @@ export function outboxCount(): Promise<number> {
   return call(() => invoke<number>('outbox_count'));
 }
 
+// ---- contacts and privacy ------------------------------------------------------------------
+
+/** One page of contacts by name; `query` matches a name or a piece of the number. */
+export function listContacts(query: string, after: ContactCursor | null, limit: number): Promise<ContactPage> {
+  return call(() => invoke<ContactPage>('list_contacts', { query, after, limit }));
+}
+
+export function contactDetail(id: number): Promise<ContactDetail> {
+  return call(() => invoke<ContactDetail>('contact_detail', { id }));
+}
+
+/** The business's own name for a contact; `null` (or blank) shows the WhatsApp name again. */
+export function renameContact(id: number, displayName: string | null): Promise<ContactDetail> {
+  return call(() => invoke<ContactDetail>('rename_contact', { id, displayName }));
+}
+
+export function setContactRestricted(id: number, restricted: boolean): Promise<ContactDetail> {
+  return call(() => invoke<ContactDetail>('set_contact_restricted', { id, restricted }));
+}
+
+/** Writes the contact's export into the download folder; resolves with its path. */
+export function exportContact(id: number): Promise<ExportResult> {
+  return call(() => invoke<ExportResult>('export_contact', { id }));
+}
+
+/** Writes every contact's data into one export in the download folder. */
+export function exportEverything(): Promise<ExportResult> {
+  return call(() => invoke<ExportResult>('export_everything'));
+}
+
+/** Shows an export (a path an export returned) in the system's file manager. */
+export function revealExport(path: string): Promise<null> {
+  return call(() => invoke<null>('reveal_export', { path }));
+}
+
+export function eraseContact(id: number): Promise<EraseResult> {
+  return call(() => invoke<EraseResult>('erase_contact', { id }));
+}
+
+export function retention(): Promise<RetentionSettings> {
+  return call(() => invoke<RetentionSettings>('retention'));
+}
+
+export function setRetention(settings: RetentionSettings): Promise<RetentionSettings> {
+  return call(() => invoke<RetentionSettings>('set_retention', { settings }));
+}
+
+export function applyRetention(): Promise<RetentionResult> {
+  return call(() => invoke<RetentionResult>('apply_retention'));
+}
+
+/** Activity log entries older than `before` (newest first when null). */
+export function listActivity(before: number | null, limit: number): Promise<ActivityPageView> {
+  return call(() => invoke<ActivityPageView>('list_activity', { before, limit }));
+}
+
+export function verifyActivity(): Promise<ActivityIntegrity> {
+  return call(() => invoke<ActivityIntegrity>('verify_activity'));
+}
+
+/**
+ * Deletes the workspace at the relay and all of the app's data on this computer
+ * (`confirmation`: the company's name or the owner's email). Resolves with the new start state.
+ */
+export function deleteAccount(confirmation: string): Promise<SessionState> {
+  return call(() => invoke<SessionState>('delete_account', { confirmation }));
+}
+
 // ---- events --------------------------------------------------------------------------------
 
 /** Stops a subscription. Safe to call more than once. */
@@ -289,6 +367,7 @@ export const EVENT_NAMES = {
   onboardingLink: 'onboarding-link',
   deepLinkRejected: 'deep-link-rejected',
   templatesChanged: 'templates-changed',
+  exportProgress: 'export-progress',
 } as const;
 
 export type InboxChanged = { conversationIds: number[] };
@@ -301,6 +380,7 @@ type EventPayloads = {
   [EVENT_NAMES.onboardingLink]: OnboardingLink;
   [EVENT_NAMES.deepLinkRejected]: DeepLinkRejected;
   [EVENT_NAMES.templatesChanged]: Record<string, never>;
+  [EVENT_NAMES.exportProgress]: ExportProgress;
 };
 
 /**
@@ -372,4 +452,9 @@ export function onTemplatesChanged(handler: () => void): Unsubscribe {
   return subscribe(EVENT_NAMES.templatesChanged, () => {
     handler();
   });
+}
+
+/** An export is being written: contacts done of total in a stage. */
+export function onExportProgress(handler: (payload: ExportProgress) => void): Unsubscribe {
+  return subscribe(EVENT_NAMES.exportProgress, handler);
 }

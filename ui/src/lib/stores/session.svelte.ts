@@ -76,6 +76,12 @@ export class SessionStore {
     }
   }
 
+  /** Where the app stands after the account was deleted (a first run). */
+  adopt(state: SessionState): void {
+    this.#attempt++;
+    this.phase = state;
+  }
+
   async signOut(): Promise<void> {
     await ipcSignOut();
     await this.load();
