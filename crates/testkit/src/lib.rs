@@ -7,6 +7,7 @@
 //! drops ([`Guarded`]), so a failing test leaves nothing behind.
 
 mod dbus;
+pub mod meta;
 mod processes;
 
 pub use dbus::{DbusSession, Keyring};
