@@ -8,15 +8,19 @@
 
 mod bins;
 mod cli_device;
+mod customers;
 mod meta_sender;
 mod relay_process;
 mod store_dump;
+mod tiny_disk;
 
 pub use bins::binary;
 pub use cli_device::CliDevice;
+pub use customers::customer_messages;
 pub use meta_sender::{DeliveryReport, MetaSender};
 pub use relay_process::RelayProcess;
-pub use store_dump::{dump, wamid_counts};
+pub use store_dump::{dump, ensure_each_once, wamid_counts};
+pub use tiny_disk::TinyDisk;
 
 /// The Meta app secret shared by the relay, the simulator and the load generator.
 pub const APP_SECRET: &str = "faults-app-secret";

@@ -61,3 +61,24 @@ pub async fn wamid_counts(store: &Store) -> Result<BTreeMap<String, i64>> {
             .await?;
     Ok(rows.into_iter().collect())
 }
+
+/// Fails unless every one of `wamids` is stored exactly once and nothing else is stored.
+pub async fn ensure_each_once(store: &Store, wamids: &[String]) -> Result<()> {
+    let counts = wamid_counts(store).await?;
+    let missing: Vec<&String> = wamids.iter().filter(|w| !counts.contains_key(*w)).collect();
+    anyhow::ensure!(
+        missing.is_empty(),
+        "{} acknowledged webhooks missing from the store, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let doubled: Vec<_> = counts.iter().filter(|(_, &c)| c != 1).collect();
+    anyhow::ensure!(doubled.is_empty(), "stored more than once: {doubled:?}");
+    anyhow::ensure!(
+        counts.len() == wamids.len(),
+        "{} messages stored for {} webhooks",
+        counts.len(),
+        wamids.len()
+    );
+    Ok(())
+}

@@ -11,37 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
-use faults::{env_or, logs_dir, wamid_counts, CliDevice, MetaSender, RelayProcess};
-use testkit::meta::CustomerText;
+use faults::{
+    customer_messages, ensure_each_once, env_or, logs_dir, wamid_counts, CliDevice, MetaSender,
+    RelayProcess,
+};
 
 const WABA: &str = "900000000000061";
-const PHONE_NUMBER_ID: &str = "106540352242922";
-/// Distinct customers the messages come from.
-const CUSTOMERS: usize = 25;
-
-/// `n` distinct customer messages, each with its own wamid.
-fn webhooks(n: usize) -> (Vec<String>, Vec<Vec<u8>>) {
-    let wamids: Vec<String> = (0..n).map(|i| format!("wamid.FAULTKILL{i:08}")).collect();
-    let bodies = wamids
-        .iter()
-        .enumerate()
-        .map(|(i, wamid)| {
-            let from = format!("1555000{:04}", i % CUSTOMERS);
-            CustomerText {
-                waba_id: WABA,
-                phone_number_id: PHONE_NUMBER_ID,
-                display_phone_number: "15550783881",
-                from: &from,
-                profile_name: "Customer",
-                wamid,
-                timestamp: 1_764_000_000 + i as i64,
-                text: &format!("order #{i}: two croissants, please"),
-            }
-            .body()
-        })
-        .collect();
-    (wamids, bodies)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_killed_mid_load_loses_nothing_and_doubles_nothing() -> Result<()> {
@@ -57,7 +32,7 @@ async fn relay_killed_mid_load_loses_nothing_and_doubles_nothing() -> Result<()>
     device.claim_waba(WABA).await?;
     device.sync_once().await?;
 
-    let (wamids, bodies) = webhooks(n);
+    let (wamids, bodies) = customer_messages("KILL", WABA, 0..n);
     let sender = Arc::new(MetaSender::new(&relay.base(), concurrency)?);
     let delivered = sender.delivered();
     let load = tokio::spawn({
@@ -91,7 +66,8 @@ async fn relay_killed_mid_load_loses_nothing_and_doubles_nothing() -> Result<()>
 
     let progress = device.sync_once().await?;
     let store = device.store().await?;
-    let counts = wamid_counts(&store).await?;
+    let stored = wamid_counts(&store).await?.len();
+    let each_once = ensure_each_once(&store, &wamids).await;
     store.close().await;
 
     eprintln!(
@@ -104,7 +80,7 @@ async fn relay_killed_mid_load_loses_nothing_and_doubles_nothing() -> Result<()>
         report.per_second(),
         report.elapsed,
         progress["events"],
-        counts.len()
+        stored
     );
     ensure!(
         report.delivered == n,
@@ -114,20 +90,7 @@ async fn relay_killed_mid_load_loses_nothing_and_doubles_nothing() -> Result<()>
         report.unanswered + report.refused.values().sum::<u64>() > 0,
         "the kill interrupted no delivery: the test did not test anything"
     );
-    let missing: Vec<&String> = wamids.iter().filter(|w| !counts.contains_key(*w)).collect();
-    ensure!(
-        missing.is_empty(),
-        "{} acknowledged webhooks missing from the store, e.g. {:?}",
-        missing.len(),
-        &missing[..missing.len().min(5)]
-    );
-    let doubled: Vec<_> = counts.iter().filter(|(_, &c)| c != 1).collect();
-    ensure!(doubled.is_empty(), "stored more than once: {doubled:?}");
-    ensure!(
-        counts.len() == n,
-        "{} messages for {n} webhooks",
-        counts.len()
-    );
+    each_once?;
     // The relay's log itself holds each webhook once (the store's unique wamid would hide a
     // duplicate event): the device got exactly one event per webhook.
     ensure!(
