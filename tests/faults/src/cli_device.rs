@@ -72,6 +72,16 @@ impl CliDevice {
         Ok(stdout)
     }
 
+    /// A device that registered a workspace at `relay` as `email`, claimed `waba_id` (its
+    /// webhooks now reach this workspace) and synced what the relay had.
+    pub async fn owner(relay: &str, email: &str, waba_id: &str) -> Result<Self> {
+        let device = Self::new()?;
+        device.register(relay, email).await?;
+        device.claim_waba(waba_id).await?;
+        device.sync_once().await?;
+        Ok(device)
+    }
+
     /// Registers a new workspace at `relay` (this device is the owner's first).
     pub async fn register(&self, relay: &str, email: &str) -> Result<()> {
         let password = format!("{}\n", crate::PASSWORD);

@@ -27,10 +27,7 @@ async fn a_full_disk_answers_5xx_and_loses_nothing_it_acknowledged() -> Result<(
     std::fs::create_dir(&data)?;
     let mut relay = RelayProcess::new(&data, testkit::free_port()?, &logs, &[]);
     relay.start().await?;
-    let device = CliDevice::new()?;
-    device.register(&relay.base(), "ana@example.com").await?;
-    device.claim_waba(WABA).await?;
-    device.sync_once().await?;
+    let device = CliDevice::owner(&relay.base(), "ana@example.com", WABA).await?;
 
     let (mut wamids, before) = customer_messages("DISK", WABA, 0..BEFORE);
     MetaSender::new(&relay.base(), 8)?.deliver(before).await?;

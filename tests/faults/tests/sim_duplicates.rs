@@ -172,11 +172,7 @@ async fn world(
     let logs = logs_dir(&format!("sim_duplicates-{name}"))?;
     let mut relay = RelayProcess::new(data, port, &logs, &[]);
     relay.start().await?;
-    let device = CliDevice::new()?;
-    device
-        .register(&relay.base(), &format!("{name}@example.com"))
-        .await?;
-    device.claim_waba(waba).await?;
+    let device = CliDevice::owner(&relay.base(), &format!("{name}@example.com"), waba).await?;
     Ok((relay, device))
 }
 

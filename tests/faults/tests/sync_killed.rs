@@ -60,10 +60,7 @@ async fn a_sync_killed_mid_page_loses_and_doubles_nothing() -> Result<()> {
     let data = tempfile::tempdir()?;
     let mut relay = RelayProcess::new(data.path(), testkit::free_port()?, &logs, &[]);
     relay.start().await?;
-    let device = CliDevice::new()?;
-    device.register(&relay.base(), "ana@example.com").await?;
-    device.claim_waba(WABA).await?;
-    device.sync_once().await?;
+    let device = CliDevice::owner(&relay.base(), "ana@example.com", WABA).await?;
     let (start, _) = cursor_and_messages(&device).await?;
 
     let (wamids, bodies) = customer_messages("SYNC", WABA, 0..n);
