@@ -30,8 +30,10 @@ features=(--features dataoptix/custom-protocol)
 stage "Rust: clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked "${features[@]}" -- -D warnings
 
-stage "Rust: build the app binary for the end-to-end tests"
-cargo build -p dataoptix --locked "${features[@]}"
+# The end-to-end tests drive the app binary; the fault-injection tests (tests/faults) run,
+# kill and restart the relay and the CLI as child processes.
+stage "Rust: build the binaries the end-to-end and fault-injection tests run"
+cargo build -p dataoptix -p dataoptix-relay -p dataoptix-core --bins --locked "${features[@]}"
 
 stage "Rust: documentation examples"
 cargo test --workspace --doc --locked "${features[@]}"

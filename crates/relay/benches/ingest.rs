@@ -36,6 +36,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use protocol::WorkspaceSecretKey;
 use serde_json::json;
+use testkit::meta::CustomerText;
 
 const APP_SECRET: &str = "bench-app-secret";
 
@@ -210,28 +211,19 @@ fn webhook_template(waba: &str, size: usize) -> (Vec<u8>, usize) {
         "confirmo",
         "10:30",
     ];
+    let wamid = format!("wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQz{ID_SLOT}");
     let make = |text: &str| {
-        serde_json::to_vec(&json!({
-            "object": "whatsapp_business_account",
-            "entry": [{
-                "id": waba,
-                "changes": [{
-                    "field": "messages",
-                    "value": {
-                        "messaging_product": "whatsapp",
-                        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-                        "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
-                        "messages": [{
-                            "from": "16505551234",
-                            "id": format!("wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQz{ID_SLOT}"),
-                            "timestamp": "1749416383",
-                            "type": "text", "text": {"body": text}
-                        }]
-                    }
-                }]
-            }]
-        }))
-        .unwrap()
+        CustomerText {
+            waba_id: waba,
+            phone_number_id: "106540352242922",
+            display_phone_number: "15550783881",
+            from: "16505551234",
+            profile_name: "Sheena Nelson",
+            wamid: &wamid,
+            timestamp: 1_749_416_383,
+            text,
+        }
+        .body()
     };
     let bare = make("").len();
     let mut text = String::new();

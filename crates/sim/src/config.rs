@@ -114,6 +114,12 @@ pub struct WebhookConfig {
     /// Attempts before a notification is dropped (Meta retries for 7 days).
     pub max_attempts: u32,
     pub request_timeout_ms: u64,
+    /// Deliver every notification twice (Meta's at-least-once delivery).
+    pub duplicate: bool,
+    /// Deliver notifications out of order: up to this many queued ones (waiting up to
+    /// `shuffle_wait_ms` for the window to fill) go out in a random order. 0 or 1: in order.
+    pub shuffle_window: usize,
+    pub shuffle_wait_ms: u64,
 }
 
 /// Template review (see README "Template review rules").
@@ -234,6 +240,9 @@ impl Default for WebhookConfig {
             max_backoff_ms: 60_000,
             max_attempts: 50,
             request_timeout_ms: 10_000,
+            duplicate: false,
+            shuffle_window: 0,
+            shuffle_wait_ms: 50,
         }
     }
 }
@@ -317,6 +326,7 @@ impl SimConfig {
                 max_backoff_ms: 100,
                 max_attempts: 10,
                 request_timeout_ms: 5_000,
+                ..WebhookConfig::default()
             },
             templates: TemplateReviewConfig {
                 auto_review: true,

@@ -105,18 +105,48 @@ fn enqueue(state: &AppState, url: &str, id: u64) {
 }
 
 /// Delivers the queue's notifications one at a time, in order: a notification that keeps
-/// failing holds back the ones behind it until it is delivered or dropped.
+/// failing holds back the ones behind it until it is delivered or dropped. With
+/// `webhooks.duplicate` each goes out twice; with `webhooks.shuffle_window` the queued ones go
+/// out in a random order, window by window (Meta guarantees neither once nor order).
 async fn worker(state: AppState, url: String, mut rx: mpsc::UnboundedReceiver<u64>) {
     let mut shutdown = state.shutdown.clone();
     loop {
-        let id = tokio::select! {
+        let first = tokio::select! {
             next = rx.recv() => match next { Some(id) => id, None => return },
             _ = shutdown.changed() => return,
         };
-        if !deliver(&state, &url, id, &mut shutdown).await {
-            return;
+        let cfg = state.config.read().webhooks.clone();
+        let mut window = vec![first];
+        if cfg.shuffle_window > 1 {
+            let until = tokio::time::Instant::now() + Duration::from_millis(cfg.shuffle_wait_ms);
+            while window.len() < cfg.shuffle_window {
+                match tokio::time::timeout_at(until, rx.recv()).await {
+                    Ok(Some(id)) => window.push(id),
+                    // Closed or waited long enough: deliver what we have.
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+        for id in delivery_order(&window, cfg.duplicate, cfg.shuffle_window > 1) {
+            if !deliver(&state, &url, id, &mut shutdown).await {
+                return;
+            }
         }
     }
+}
+
+/// The deliveries of one window: each id once or twice, in order or shuffled.
+fn delivery_order(window: &[u64], duplicate: bool, shuffle: bool) -> Vec<u64> {
+    use rand::seq::SliceRandom;
+    let mut order: Vec<u64> = if duplicate {
+        window.iter().flat_map(|&id| [id, id]).collect()
+    } else {
+        window.to_vec()
+    };
+    if shuffle {
+        order.shuffle(&mut rand::thread_rng());
+    }
+    order
 }
 
 /// Returns false when the simulator is shutting down.
@@ -211,4 +241,20 @@ pub fn messages_value(
     }
     v[key] = items;
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delivery_order;
+
+    #[test]
+    fn a_window_is_delivered_once_or_twice_in_order_or_not() {
+        assert_eq!(delivery_order(&[1, 2, 3], false, false), [1, 2, 3]);
+        assert_eq!(delivery_order(&[1, 2, 3], true, false), [1, 1, 2, 2, 3, 3]);
+        let mut shuffled = delivery_order(&(1..=50).collect::<Vec<_>>(), true, true);
+        assert_ne!(shuffled[..50], (1..=50).collect::<Vec<_>>()[..]);
+        shuffled.sort_unstable();
+        let twice: Vec<u64> = (1..=50).flat_map(|id| [id, id]).collect();
+        assert_eq!(shuffled, twice);
+    }
 }

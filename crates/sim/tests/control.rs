@@ -229,6 +229,44 @@ async fn webhooks_retry_with_backoff_in_order() {
     assert!(at[3] - at[0] >= 70, "{at:?}");
 }
 
+/// `webhooks.duplicate` + `webhooks.shuffle_window`, switched on at run time: each of a burst
+/// arrives twice, and not in the order the users wrote.
+#[tokio::test]
+async fn webhooks_can_arrive_twice_and_out_of_order() {
+    let t = start().await;
+    t.control(
+        "/settings",
+        json!({"webhooks": {"duplicate": true, "shuffle_window": 12, "shuffle_wait_ms": 5000}}),
+    )
+    .await;
+    let mut sent = Vec::new();
+    for i in 0..12 {
+        sent.push(t.user_says_nowait(&format!("message {i}")).await);
+    }
+    let hooks = t.rx.wait_for("each twice", |h| h.len() >= 24).await;
+    let got: Vec<String> = hooks
+        .iter()
+        .map(|h| h.value()["messages"][0]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_ne!(got[..12], sent[..], "a burst is delivered shuffled");
+    for wamid in &sent {
+        assert_eq!(got.iter().filter(|g| *g == wamid).count(), 2, "{wamid}");
+    }
+    // Identical bodies, as Meta's redeliveries are.
+    let first = hooks
+        .iter()
+        .find(|h| h.value()["messages"][0]["id"] == sent[0]);
+    let last = hooks
+        .iter()
+        .rfind(|h| h.value()["messages"][0]["id"] == sent[0]);
+    assert_eq!(first.unwrap().raw, last.unwrap().raw);
+    let log = t.control_get("/webhooks?field=messages").await;
+    for d in log["data"].as_array().unwrap() {
+        assert_eq!(d["state"], "delivered");
+        assert_eq!(d["attempts"].as_array().unwrap().len(), 2, "{d}");
+    }
+}
+
 #[tokio::test]
 async fn webhooks_are_dropped_after_max_attempts_and_unsubscribed_wabas_get_none() {
     let t = start_with(|c| c.webhooks.max_attempts = 2).await;

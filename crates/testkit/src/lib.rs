@@ -9,6 +9,7 @@
 
 mod dbus;
 mod net;
+pub mod meta;
 mod processes;
 
 pub use dbus::{DbusSession, Keyring};

@@ -47,6 +47,25 @@ impl Guarded {
         }
     }
 
+    /// The process id (also its process group id).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `SIGKILL` to the whole group, without warning (a crash, a power cut), and reaps it.
+    pub fn kill_now(&mut self) -> Result<()> {
+        self.signal_group("-KILL");
+        self.child
+            .wait()
+            .with_context(|| format!("reaping {} after SIGKILL", self.name))?;
+        Ok(())
+    }
+
+    /// Whether the process has exited, and how.
+    pub fn exit_status(&mut self) -> Result<Option<std::process::ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+
     fn signal_group(&self, signal: &str) {
         let _ = Command::new("kill")
             .args([signal, "--", &format!("-{}", self.child.id())])

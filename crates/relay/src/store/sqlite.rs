@@ -13,10 +13,10 @@ use protocol::auth::Role;
 use protocol::events::EventKind;
 use protocol::{WorkspacePublicKey, WorkspaceSecretKey};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Connection, Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -78,6 +78,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .before_acquire(|conn, _| Box::pin(discard_if_stuck_in_transaction(conn)))
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&writer).await?;
@@ -102,6 +103,25 @@ impl SqliteStore {
         // IMMEDIATE takes the write lock up front instead of upgrading a read lock mid-way.
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
+}
+
+/// Whether a pooled writer connection may be used again (`false`: the pool replaces it).
+///
+/// On some errors — SQLITE_FULL when the disk is full, SQLITE_IOERR — SQLite rolls the whole
+/// transaction back by itself. sqlx's rollback on drop then fails ("no transaction is active")
+/// and its transaction count stays at 1, so every later `BEGIN` on that connection would be
+/// refused and the relay would answer 5xx forever, even after the disk was freed.
+async fn discard_if_stuck_in_transaction(conn: &mut SqliteConnection) -> sqlx::Result<bool> {
+    if conn.is_in_transaction() {
+        // The dropped transaction's ROLLBACK may only be queued on the connection's worker:
+        // a ping runs after it, so the count is settled when we look again.
+        conn.ping().await?;
+    }
+    let stuck = conn.is_in_transaction();
+    if stuck {
+        tracing::warn!("replacing the writer connection left inside a failed transaction");
+    }
+    Ok(!stuck)
 }
 
 fn ms(t: OffsetDateTime) -> i64 {
@@ -1625,6 +1645,43 @@ mod tests {
             received_at: OffsetDateTime::now_utc(),
             media: Vec::new(),
         }
+    }
+
+    /// A disk-full error makes SQLite roll the transaction back by itself; a trigger raising
+    /// ROLLBACK does the same without filling a disk. The store must commit again afterwards.
+    #[tokio::test]
+    async fn a_transaction_sqlite_rolled_back_itself_does_not_wedge_the_writer() {
+        let (store, _dir, ws, ws_key, _held) = store_with_workspace().await;
+        store
+            .claim_waba(ws, "1", OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        sqlx::query(
+            "CREATE TEMP TRIGGER full_disk BEFORE INSERT ON events
+             BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END",
+        )
+        .execute(&store.writer)
+        .await
+        .unwrap();
+        let sealed = || protocol::seal(&ws_key.public_key(), b"{\"id\":\"1\"}").unwrap();
+        let failed = store
+            .commit_batch(&[entry("1", sealed(), Some(ws), 1)])
+            .await;
+        assert!(failed.is_err(), "{failed:?}");
+        // The disk has room again (on the old connection, if it were kept).
+        sqlx::query("DROP TRIGGER IF EXISTS full_disk")
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        let out = store
+            .commit_batch(&[entry("1", sealed(), Some(ws), 1)])
+            .await
+            .unwrap();
+        assert!(
+            matches!(out[0], WriteOutcome::Appended { seq: 1, .. }),
+            "{out:?}"
+        );
+        store.close().await;
     }
 
     #[tokio::test]
