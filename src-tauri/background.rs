@@ -7,7 +7,7 @@ use tauri_plugin_notification::NotificationExt;
 use tauri_specta::Event;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::events::{InboxChanged, SyncStateChanged, TemplatesChanged};
+use crate::events::{BroadcastProgress, InboxChanged, SyncStateChanged, TemplatesChanged};
 use crate::state::AppState;
 
 /// Starts syncing (if signed in) and forwards events; safe to call again (once per device).
@@ -50,6 +50,14 @@ fn forward(app: &AppHandle, event: DeviceEvent) {
         }
         .emit(app),
         DeviceEvent::TemplatesChanged => TemplatesChanged {}.emit(app),
+        DeviceEvent::BroadcastProgress {
+            broadcast_id,
+            counts,
+        } => BroadcastProgress {
+            broadcast_id,
+            counts,
+        }
+        .emit(app),
         DeviceEvent::NewMessages { messages, more } => {
             notify(app, &messages, more);
             Ok(())

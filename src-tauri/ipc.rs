@@ -151,6 +151,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             events::JoinLink,
             events::DeepLinkRejected,
             events::TemplatesChanged,
+            events::BroadcastProgress,
         ])
         .typ::<IpcError>()
 }

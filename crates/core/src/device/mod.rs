@@ -13,12 +13,14 @@
 //! taken from the relay's configuration, the token kept only in the vault) live in one place.
 
 mod account;
+mod broadcasts;
 mod error;
 mod inbox;
 pub mod links;
 mod notify;
 mod onboarding;
 mod people;
+mod profile;
 mod templates;
 pub mod views;
 
@@ -34,12 +36,17 @@ use crate::sync::{RelayClient, SyncError, Syncer};
 use crate::vault::{PassphraseSource, SecretStore, Vault, VaultError};
 
 pub use account::{Account, JoinInput, PhoneNumberView, RegisterInput, SignInInput};
+pub use broadcasts::{BroadcastForm, BroadcastPreview};
 pub use error::DeviceError;
 pub use inbox::{Outgoing, RenderedPreview, TemplateView};
 pub use links::{DeepLink, LinkError};
 pub use notify::NewMessage;
 pub use onboarding::{ManualSetupInput, OnboardingOutcome, OnboardingStart};
 pub use people::{parse_role, DeviceSessionView, InvitationView, MemberView, TeamView};
+pub use profile::{
+    BusinessProfileView, ProfileUpdate, ABOUT_MAX, ADDRESS_MAX, DESCRIPTION_MAX, EMAIL_MAX,
+    WEBSITES_MAX, WEBSITE_MAX,
+};
 pub use templates::{
     ButtonForm, HeaderForm, LintIssueView, TemplateDetailView, TemplateForm, TemplateHistoryView,
     TemplateLintView,
@@ -85,6 +92,12 @@ pub enum DeviceEvent {
     /// Templates changed: created, edited or deleted here, synced from Meta, or a status,
     /// quality or category webhook applied (e.g. APPROVED after review).
     TemplatesChanged,
+    /// A broadcast's per-state counts changed (sent, delivered, read, ...), or it was paused,
+    /// resumed or cancelled.
+    BroadcastProgress {
+        broadcast_id: i64,
+        counts: crate::broadcast::BroadcastCounts,
+    },
 }
 
 /// One installation of DataOptix over its data directory. Cheap to clone.
@@ -121,6 +134,8 @@ pub(crate) struct Session {
     pub(crate) outbox: crate::send::Outbox,
     /// Downloads inbound media.
     pub(crate) media: crate::media::MediaFetcher,
+    /// Broadcasts, sent through the outbox.
+    pub(crate) broadcasts: crate::broadcast::Broadcasts,
 }
 
 impl std::fmt::Debug for Device {
@@ -282,6 +297,12 @@ impl Device {
         );
         let outbox =
             crate::send::Outbox::new(team.clone(), graph, crate::send::OutboxConfig::default());
+        self.apply_throughput_limits(&outbox).await?;
+        let broadcasts = crate::broadcast::Broadcasts::new(
+            self.inner.store.clone(),
+            outbox.clone(),
+            account.workspace_id.clone(),
+        );
         Ok(Session {
             account,
             client,
@@ -289,6 +310,7 @@ impl Device {
             team,
             outbox,
             media,
+            broadcasts,
         })
     }
 
@@ -345,6 +367,18 @@ impl Device {
             if let Err(e) = outbox.run(shutdown).await {
                 tracing::error!(error = %e, "outbox stopped");
             }
+        });
+        // Broadcasts: feed what a crash interrupted, and announce progress as statuses come.
+        let device = self.clone();
+        let progress_stopped = stopped.clone();
+        let broadcasts = session.broadcasts.clone();
+        tokio::spawn(async move {
+            match broadcasts.resume_feeding().await {
+                Ok(n) if n > 0 => tracing::info!(queued = n, "broadcasts: resumed feeding"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "broadcasts: resuming failed"),
+            }
+            device.watch_broadcasts(progress_stopped).await;
         });
         // Team events made offline are published when the relay is back.
         let team = session.team.clone();

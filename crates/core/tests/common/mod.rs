@@ -5,6 +5,8 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod pacing;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
