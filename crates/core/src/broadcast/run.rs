@@ -307,6 +307,7 @@ impl Broadcasts {
             "only a sending broadcast can be paused",
         )
         .await?;
+        self.expect_left(broadcast_id, "pause").await?;
         self.switch(broadcast_id, "paused", 1).await
     }
 
@@ -333,6 +334,7 @@ impl Broadcasts {
             "the broadcast is already cancelled",
         )
         .await?;
+        self.expect_left(broadcast_id, "cancel").await?;
         let ts = now();
         let mut tx = self.store.begin_write().await?;
         sqlx::query("UPDATE broadcasts SET state = 'cancelled', updated_at = ? WHERE id = ?")
@@ -409,6 +411,24 @@ impl Broadcasts {
         .fetch_optional(self.store.pool())
         .await?
         .ok_or_else(|| BroadcastError::NotFound(format!("no broadcast {broadcast_id}")))
+    }
+
+    /// Refuses `action` on a broadcast whose every recipient went out (or was excluded).
+    async fn expect_left(&self, broadcast_id: i64, action: &str) -> Result<(), BroadcastError> {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM broadcast_recipients r LEFT JOIN outbox o ON o.id = r.outbox_id
+             WHERE r.broadcast_id = ? AND r.skip_reason IS NULL AND r.cancelled = 0
+                 AND (o.id IS NULL OR o.state IN ('queued', 'sending'))",
+        )
+        .bind(broadcast_id)
+        .fetch_one(self.store.pool())
+        .await?;
+        if left == 0 {
+            return Err(BroadcastError::WrongState(format!(
+                "the broadcast has finished: nothing left to {action}"
+            )));
+        }
+        Ok(())
     }
 
     async fn expect_state(

@@ -547,3 +547,38 @@ impl Device {
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
+
+/// Runs `dataoptix-cli` with a clean environment: no D-Bus (so no keyring), the passphrase
+/// from `DATAOPTIX_PASSPHRASE`, data in `home/data`.
+pub async fn cli(home: &std::path::Path, args: &[&str], stdin: &[u8]) -> (bool, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let home = home.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let stdin = stdin.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let runtime = home.join("run");
+        std::fs::create_dir_all(&runtime).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dataoptix-cli"))
+            .args(&args)
+            .env_clear()
+            .env("HOME", &home)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("DATAOPTIX_DATA_DIR", home.join("data"))
+            .env("DATAOPTIX_PASSPHRASE", "a passphrase for the cli test")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(&stdin);
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
