@@ -390,7 +390,9 @@ impl Broadcasts {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "UPDATE outbox SET held = ? WHERE state = 'queued'
+            // `sending` too: an item waiting for its throughput slot has not left yet, and the
+            // worker looks at `held` again before the request.
+            "UPDATE outbox SET held = ? WHERE state IN ('queued', 'sending')
                  AND id IN (SELECT outbox_id FROM broadcast_recipients WHERE broadcast_id = ?)",
         )
         .bind(held)

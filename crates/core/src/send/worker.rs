@@ -218,6 +218,16 @@ impl Outbox {
         self.set_waiting(Some(item.id));
         self.wait_for_throughput(&phone).await;
         self.set_waiting(None);
+        // Paused while it waited for its slot (a broadcast): it has not left, so it stays.
+        let held: bool = sqlx::query_scalar("SELECT held FROM outbox WHERE id = ?")
+            .bind(item.id)
+            .fetch_one(self.inner.team.store().pool())
+            .await?;
+        if held {
+            self.put_back(item.id).await?;
+            report.deferred += 1;
+            return Ok(());
+        }
         let result = if item.kind == "mark_read" {
             match serde_json::from_str::<MarkRead>(&item.payload_json) {
                 Ok(read) => graph.mark_as_read(&phone, &read).await.map(|()| None),
@@ -272,16 +282,21 @@ impl Outbox {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
         if let Some(id) = item {
-            sqlx::query(
-                "UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0),
-                     updated_at = ?
-                 WHERE id = ? AND state = 'sending'",
-            )
-            .bind(now())
-            .bind(id)
-            .execute(self.inner.team.store().pool())
-            .await?;
+            self.put_back(id).await?;
         }
+        Ok(())
+    }
+
+    /// A `sending` item that never left this device is queued again, its attempt uncounted.
+    async fn put_back(&self, id: i64) -> Result<(), SendError> {
+        sqlx::query(
+            "UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0), updated_at = ?
+             WHERE id = ? AND state = 'sending'",
+        )
+        .bind(now())
+        .bind(id)
+        .execute(self.inner.team.store().pool())
+        .await?;
         Ok(())
     }
 

@@ -147,9 +147,19 @@ impl SignupWorld {
 
     /// A device in `dir` (its own in-memory keyring) that registered Ana's workspace here.
     pub async fn register(&self, dir: &std::path::Path) -> dataoptix_core::device::Device {
+        self.register_with(dir, &MemoryStore::new()).await
+    }
+
+    /// [`Self::register`] with the keyring kept by the caller, so that the device can be
+    /// reopened on `dir` later.
+    pub async fn register_with(
+        &self,
+        dir: &std::path::Path,
+        secrets: &MemoryStore,
+    ) -> dataoptix_core::device::Device {
         let d = dataoptix_core::device::Device::open(
             dir,
-            &MemoryStore::new(),
+            secrets,
             &PassphraseSource::none(),
             "Front desk",
         )

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use dataoptix_core::broadcast::{ParamSource, RecipientSource};
 use dataoptix_core::device::{BroadcastForm, Device, ManualSetupInput};
-use dataoptix_core::vault::{MemoryStore, PassphraseSource};
+use dataoptix_core::vault::MemoryStore;
 use serde_json::{json, Value};
 
-use super::{SignupWorld, EMAIL, PASSWORD};
+use super::SignupWorld;
 
 /// What one pacing run measured.
 #[derive(Debug, Clone)]
@@ -45,18 +45,7 @@ pub async fn connected_device(
     dir: &std::path::Path,
     secrets: &MemoryStore,
 ) -> Device {
-    let d = Device::open(dir, secrets, &PassphraseSource::none(), "Front desk")
-        .await
-        .unwrap();
-    d.register(dataoptix_core::device::RegisterInput {
-        relay_url: world.base.clone(),
-        name: "Ana Owner".into(),
-        email: EMAIL.into(),
-        company: "Panadería Ana".into(),
-        password: PASSWORD.into(),
-    })
-    .await
-    .unwrap();
+    let d = world.register_with(dir, secrets).await;
     d.setup_manual(ManualSetupInput {
         waba_id: world.sim.info.waba_id.clone(),
         phone_number_id: world.sim.info.phone_number_id.clone(),
