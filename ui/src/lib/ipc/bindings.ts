@@ -404,6 +404,7 @@ async saveMedia(messageId: number, fileName: string) : Promise<Result<boolean, I
 
 
 export const events = __makeEvents__<{
+broadcastProgress: BroadcastProgress,
 deepLinkRejected: DeepLinkRejected,
 inboxChanged: InboxChanged,
 joinLink: JoinLink,
@@ -411,6 +412,7 @@ onboardingLink: OnboardingLink,
 syncStateChanged: SyncStateChanged,
 templatesChanged: TemplatesChanged
 }>({
+broadcastProgress: "broadcast-progress",
 deepLinkRejected: "deep-link-rejected",
 inboxChanged: "inbox-changed",
 joinLink: "join-link",
@@ -457,6 +459,15 @@ version: string;
  * The Graph API version the app calls by default.
  */
 graphVersion: string }
+/**
+ * How many recipients are in each state (each recipient counts once, in its latest state).
+ */
+export type BroadcastCounts = { total: number; queued: number; sent: number; delivered: number; read: number; failed: number; skipped: number; cancelled: number }
+/**
+ * A broadcast's per-state counts changed (sends, statuses), or it was paused, resumed or
+ * cancelled: the list and the detail update their progress.
+ */
+export type BroadcastProgress = { broadcastId: number; counts: BroadcastCounts }
 /**
  * A button.
  */
