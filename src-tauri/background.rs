@@ -8,7 +8,9 @@ use tauri_specta::Event;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::attention::Attention;
-use crate::events::{ExportProgress, InboxChanged, SyncStateChanged, TemplatesChanged};
+use crate::events::{
+    BroadcastProgress, ExportProgress, InboxChanged, SyncStateChanged, TemplatesChanged,
+};
 use crate::state::AppState;
 
 /// Starts syncing (if signed in) and forwards events; safe to call again (once per device).
@@ -70,6 +72,14 @@ fn forward(app: &AppHandle, event: DeviceEvent) {
                 .unwrap_or_default(),
             done: p.done,
             total: p.total,
+        }
+        .emit(app),
+        DeviceEvent::BroadcastProgress {
+            broadcast_id,
+            counts,
+        } => BroadcastProgress {
+            broadcast_id,
+            counts,
         }
         .emit(app),
         DeviceEvent::NewMessages { messages, more } => {

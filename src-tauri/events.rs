@@ -1,5 +1,6 @@
 //! Typed events from the Rust side to the UI (generated into `bindings.ts` with the commands).
 
+use dataoptix_core::broadcast::BroadcastCounts;
 use dataoptix_core::device::SyncState;
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -52,4 +53,13 @@ pub struct ExportProgress {
     pub stage: String,
     pub done: u64,
     pub total: u64,
+}
+
+/// A broadcast's per-state counts changed (sends, statuses), or it was paused, resumed or
+/// cancelled: the list and the detail update their progress.
+#[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
+#[serde(rename_all = "camelCase")]
+pub struct BroadcastProgress {
+    pub broadcast_id: i64,
+    pub counts: BroadcastCounts,
 }

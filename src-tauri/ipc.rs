@@ -171,6 +171,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             events::DeepLinkRejected,
             events::TemplatesChanged,
             events::ExportProgress,
+            events::BroadcastProgress,
         ])
         .typ::<IpcError>()
 }

@@ -30,6 +30,7 @@
 //! # let _ = store; Ok(()) }
 //! ```
 
+pub mod broadcast;
 pub mod device;
 pub mod media;
 pub mod privacy;

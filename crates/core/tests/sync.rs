@@ -20,7 +20,7 @@ use protocol::WorkspaceSecretKey;
 use serde_json::{json, Value};
 
 mod common;
-use common::TestRelay;
+use common::{cli, TestRelay};
 
 const SECRET: &str = "test-app-secret";
 const CUSTOMER: &str = "16505551234";
@@ -546,41 +546,6 @@ async fn resync_required_is_surfaced() {
     assert!(matches!(err, SyncError::ResyncRequired { .. }));
     assert_eq!(syncer.cursor().await.unwrap(), 0);
     server.abort();
-}
-
-/// Runs `dataoptix-cli` with a clean environment: no D-Bus (so no keyring), the passphrase
-/// from `DATAOPTIX_PASSPHRASE`, data in `home/data`.
-async fn cli(home: &std::path::Path, args: &[&str], stdin: &[u8]) -> (bool, String, String) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let home = home.to_path_buf();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let stdin = stdin.to_vec();
-    tokio::task::spawn_blocking(move || {
-        let runtime = home.join("run");
-        std::fs::create_dir_all(&runtime).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dataoptix-cli"))
-            .args(&args)
-            .env_clear()
-            .env("HOME", &home)
-            .env("XDG_RUNTIME_DIR", &runtime)
-            .env("DATAOPTIX_DATA_DIR", home.join("data"))
-            .env("DATAOPTIX_PASSPHRASE", "a passphrase for the cli test")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let _ = child.stdin.take().unwrap().write_all(&stdin);
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    })
-    .await
-    .unwrap()
 }
 
 #[tokio::test]

@@ -10,12 +10,15 @@ use crate::state::{Phone, Template, User, Waba};
 
 pub const WINDOW_MS: i64 = 24 * 3600 * 1000;
 
-/// At most `throughput_mps` accepted sends per number in any one-second window.
+/// At most `throughput_mps` accepted sends per number in any one-second window: a sliding
+/// window over the accepted sends' times (not a token bucket, which would let a full bucket
+/// plus a second's refill through within one second). A refused send is not counted.
 pub fn check_throughput(phone: &mut Phone, limits: &LimitsConfig, now_ms: i64) -> GraphResult<()> {
     while phone.sends.front().is_some_and(|&t| now_ms - t >= 1000) {
         phone.sends.pop_front();
     }
     if phone.sends.len() >= limits.throughput_mps as usize {
+        phone.throughput_rejections += 1;
         return Err(GraphError::throughput());
     }
     Ok(())
@@ -343,5 +346,78 @@ mod tests {
             131056
         );
         assert!(check_pair_rate(&mut u, "p", &limits, 1100).is_ok());
+    }
+
+    fn phone() -> Phone {
+        Phone {
+            id: "p".into(),
+            waba_id: "w".into(),
+            display_phone_number: "15550001111".into(),
+            verified_name: "Sim".into(),
+            registered: true,
+            pin: None,
+            quality_rating: "GREEN".into(),
+            name_status: "APPROVED".into(),
+            throughput_level: "STANDARD".into(),
+            messaging_limit_tier: "TIER_1K".into(),
+            override_callback_uri: None,
+            profile: Value::Null,
+            throughput_rejections: 0,
+            sends: std::collections::VecDeque::new(),
+            register_attempts: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Accepts like the simulator's send route: check, then record.
+    fn send(p: &mut Phone, limits: &LimitsConfig, at: i64) -> bool {
+        let ok = check_throughput(p, limits, at).is_ok();
+        if ok {
+            record_send(p, at);
+        }
+        ok
+    }
+
+    #[test]
+    fn throughput_is_a_sliding_one_second_window() {
+        let limits = LimitsConfig {
+            throughput_mps: 3,
+            ..LimitsConfig::default()
+        };
+        let mut p = phone();
+        // Spread over the second, three pass; a fourth inside the same second is refused.
+        assert!(send(&mut p, &limits, 0));
+        assert!(send(&mut p, &limits, 400));
+        assert!(send(&mut p, &limits, 800));
+        assert_eq!(
+            check_throughput(&mut p, &limits, 999).unwrap_err().code,
+            130429
+        );
+        // At 1000 the send of 0 has left the window: one slot, not a refilled bucket of three.
+        assert!(send(&mut p, &limits, 1000));
+        assert!(!send(&mut p, &limits, 1001));
+        assert!(!send(&mut p, &limits, 1399));
+        assert!(send(&mut p, &limits, 1400));
+        // Refused sends are counted for measurements but do not take a slot.
+        assert_eq!(p.throughput_rejections, 3);
+        assert_eq!(p.sends.len(), 3);
+    }
+
+    #[test]
+    fn throughput_never_lets_more_than_the_limit_into_any_window() {
+        let limits = LimitsConfig {
+            throughput_mps: 5,
+            ..LimitsConfig::default()
+        };
+        let mut p = phone();
+        let accepted: Vec<i64> = (0..4000)
+            .step_by(7)
+            .filter(|&t| send(&mut p, &limits, t))
+            .collect();
+        for (i, t) in accepted.iter().enumerate() {
+            let in_window = accepted[i..].iter().take_while(|&&u| u - t < 1000).count();
+            assert!(in_window <= 5, "{in_window} sends in the second from {t}");
+        }
+        // And the limit is reached, not undershot: 5 per second over 4 seconds.
+        assert_eq!(accepted.len(), 20);
     }
 }

@@ -142,6 +142,8 @@ pub struct Phone {
     pub messaging_limit_tier: String,
     pub override_callback_uri: Option<String>,
     pub profile: Value,
+    /// Sends refused with 130429 (throughput) since start: what a pacing measurement reads.
+    pub throughput_rejections: u64,
     #[serde(skip)]
     pub sends: VecDeque<i64>,
     #[serde(skip)]
@@ -256,6 +258,8 @@ pub struct SentMessage {
     #[serde(rename = "type")]
     pub msg_type: String,
     pub timestamp: i64,
+    /// When the simulator accepted it (its clock, ms): pacing is measured below the second.
+    pub accepted_at_ms: i64,
     pub request: Value,
     /// Statuses emitted so far (`sent`, `delivered`, `read`, `failed`...).
     pub statuses: Vec<String>,
@@ -421,6 +425,7 @@ impl World {
                     "vertical": "RESTAURANT",
                     "profile_picture_url": "",
                 }),
+                throughput_rejections: 0,
                 sends: VecDeque::new(),
                 register_attempts: VecDeque::new(),
             },

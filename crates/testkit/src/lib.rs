@@ -8,8 +8,8 @@
 //! between two parts going down and coming back.
 
 mod dbus;
-mod net;
 pub mod meta;
+mod net;
 mod processes;
 
 pub use dbus::{DbusSession, Keyring};

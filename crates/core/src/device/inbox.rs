@@ -4,12 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use cloud_api::messages::{Location, Reaction};
-use cloud_api::templates::{placeholders, ComponentType, HeaderFormat, Placeholder};
+use cloud_api::templates::ComponentType;
 
 use super::views::{self, MessageView};
 use super::{Device, DeviceError, DeviceEvent};
 use crate::send::{OutgoingMessage, SendError};
-use crate::templates::{self, Params, Template};
+use crate::templates::{self, component_text, params_for, variables, Template};
 
 /// What the composer sends.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -91,48 +91,6 @@ pub struct RenderedPreview {
     pub buttons: Vec<String>,
     /// Variables still without a value.
     pub missing: Vec<String>,
-}
-
-/// The distinct variables of a text, in order of first appearance.
-fn variables(text: &str) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for p in placeholders(text) {
-        let name = match p {
-            Placeholder::Positional(n) => n.to_string(),
-            Placeholder::Named(n) => n,
-        };
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    names
-}
-
-fn component_text(template: &Template, kind: ComponentType) -> Option<String> {
-    template
-        .components
-        .iter()
-        .find(|c| c.kind == kind)
-        .filter(|c| {
-            kind != ComponentType::Header || matches!(c.format, Some(HeaderFormat::Text) | None)
-        })
-        .and_then(|c| c.text.clone())
-}
-
-/// Positional values from the form, keyed by the template's own variable names.
-fn params_for(template: &Template, body: &[String], header: &[String]) -> Params {
-    let zip = |text: Option<String>, values: &[String]| {
-        variables(text.as_deref().unwrap_or_default())
-            .into_iter()
-            .zip(values.iter().cloned())
-            .filter(|(_, v)| !v.trim().is_empty())
-            .collect()
-    };
-    Params {
-        body: zip(component_text(template, ComponentType::Body), body),
-        header: zip(component_text(template, ComponentType::Header), header),
-        ..Params::default()
-    }
 }
 
 pub(super) fn template_view(t: &Template) -> TemplateView {

@@ -13,6 +13,7 @@
 //! taken from the relay's configuration, the token kept only in the vault) live in one place.
 
 mod account;
+mod broadcasts;
 mod collaboration;
 mod compose;
 mod error;
@@ -22,6 +23,7 @@ mod notify;
 mod onboarding;
 mod people;
 mod privacy;
+mod profile;
 mod templates;
 pub mod views;
 
@@ -37,6 +39,7 @@ use crate::sync::{RelayClient, SyncError, Syncer};
 use crate::vault::{PassphraseSource, SecretStore, Vault, VaultError};
 
 pub use account::{Account, JoinInput, PhoneNumberView, RegisterInput, SignInInput};
+pub use broadcasts::{BroadcastForm, BroadcastPreview};
 pub use collaboration::{NoteView, QuickReplyView};
 pub use compose::{ButtonsForm, ContactCardForm, ListForm, ListRowForm, ListSectionForm};
 pub use error::DeviceError;
@@ -49,6 +52,10 @@ pub use privacy::{
     AccountDeleted, ActivityIntegrity, ActivityPageView, ActivityView, ContactCursor,
     ContactDetail, ContactPage, EraseResult, ExportResult, RetentionResult, RetentionSettings,
     MAX_RETENTION_DAYS,
+};
+pub use profile::{
+    BusinessProfileView, ProfileUpdate, ABOUT_MAX, ADDRESS_MAX, DESCRIPTION_MAX, EMAIL_MAX,
+    WEBSITES_MAX, WEBSITE_MAX,
 };
 pub use templates::{
     ButtonForm, HeaderForm, LintIssueView, TemplateDetailView, TemplateForm, TemplateHistoryView,
@@ -97,6 +104,12 @@ pub enum DeviceEvent {
     TemplatesChanged,
     /// A privacy export is being written (contacts done of total, per stage).
     ExportProgress(crate::privacy::export::ExportProgress),
+    /// A broadcast's per-state counts changed (sent, delivered, read, ...), or it was paused,
+    /// resumed or cancelled.
+    BroadcastProgress {
+        broadcast_id: i64,
+        counts: crate::broadcast::BroadcastCounts,
+    },
 }
 
 /// One installation of DataOptix over its data directory. Cheap to clone.
@@ -133,6 +146,8 @@ pub(crate) struct Session {
     pub(crate) outbox: crate::send::Outbox,
     /// Downloads inbound media.
     pub(crate) media: crate::media::MediaFetcher,
+    /// Broadcasts, sent through the outbox.
+    pub(crate) broadcasts: crate::broadcast::Broadcasts,
 }
 
 impl std::fmt::Debug for Device {
@@ -294,6 +309,12 @@ impl Device {
         );
         let outbox =
             crate::send::Outbox::new(team.clone(), graph, crate::send::OutboxConfig::default());
+        self.apply_throughput_limits(&outbox).await?;
+        let broadcasts = crate::broadcast::Broadcasts::new(
+            self.inner.store.clone(),
+            outbox.clone(),
+            account.workspace_id.clone(),
+        );
         Ok(Session {
             account,
             client,
@@ -301,6 +322,7 @@ impl Device {
             team,
             outbox,
             media,
+            broadcasts,
         })
     }
 
@@ -357,6 +379,18 @@ impl Device {
             if let Err(e) = outbox.run(shutdown).await {
                 tracing::error!(error = %e, "outbox stopped");
             }
+        });
+        // Broadcasts: feed what a crash interrupted, and announce progress as statuses come.
+        let device = self.clone();
+        let progress_stopped = stopped.clone();
+        let broadcasts = session.broadcasts.clone();
+        tokio::spawn(async move {
+            match broadcasts.resume_feeding().await {
+                Ok(n) if n > 0 => tracing::info!(queued = n, "broadcasts: resumed feeding"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "broadcasts: resuming failed"),
+            }
+            device.watch_broadcasts(progress_stopped).await;
         });
         // Team events made offline are published when the relay is back.
         let team = session.team.clone();

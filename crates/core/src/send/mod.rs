@@ -161,6 +161,8 @@ struct Inner {
     config: OutboxConfig,
     pacing: Mutex<Pacing>,
     wake: tokio::sync::Notify,
+    /// The item marked `sending` that waits for its throughput slot (see `send::worker`).
+    waiting: Mutex<Option<i64>>,
 }
 
 #[derive(Default)]
@@ -191,6 +193,7 @@ impl Outbox {
                 config,
                 pacing: Mutex::new(Pacing::default()),
                 wake: tokio::sync::Notify::new(),
+                waiting: Mutex::new(None),
             }),
         }
     }
@@ -205,6 +208,11 @@ impl Outbox {
         self.pacing()
             .limits
             .insert(phone_number_id.to_string(), limit.max(1));
+    }
+
+    /// Wakes the worker: items became due or were released (a broadcast resumed).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
     }
 
     fn pacing(&self) -> std::sync::MutexGuard<'_, Pacing> {
@@ -224,15 +232,33 @@ impl Outbox {
         message: OutgoingMessage,
         idempotency_key: &str,
     ) -> Result<i64, SendError> {
+        let mut tx = self.inner.team.store().begin_write().await?;
+        let id = self
+            .enqueue_in(&mut tx, conversation_id, message, idempotency_key)
+            .await?;
+        tx.commit().await?;
+        self.inner.wake.notify_one();
+        Ok(id)
+    }
+
+    /// [`Self::enqueue`] inside a write transaction the caller owns (a broadcast queues a
+    /// batch of recipients per transaction), without waking the worker: the caller calls
+    /// [`Self::wake`] after committing. A refusal (window, contact, invalid message) is
+    /// returned before anything is written.
+    pub(crate) async fn enqueue_in(
+        &self,
+        tx: &mut SqliteConnection,
+        conversation_id: i64,
+        message: OutgoingMessage,
+        idempotency_key: &str,
+    ) -> Result<i64, SendError> {
         let key = idempotency_key.trim();
         if key.is_empty() || key.len() > 128 {
             return Err(SendError::Invalid(
                 "the idempotency key must have 1 to 128 characters".into(),
             ));
         }
-        let store = self.inner.team.store();
-        let mut tx = store.begin_write().await?;
-        if let Some(id) = existing_item(&mut tx, key, conversation_id).await? {
+        if let Some(id) = existing_item(tx, key, conversation_id).await? {
             return Ok(id);
         }
         let conv: Option<ConversationInfo> = sqlx::query_as(
@@ -319,10 +345,9 @@ impl Outbox {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
-            // Raced with the same key: the other enqueue won.
-            drop(tx);
-            let mut conn = store.pool().acquire().await?;
-            return existing_item(&mut conn, key, conversation_id)
+            // Cannot happen under the write lock (the key was looked up above); answer with
+            // the existing item all the same rather than fail.
+            return existing_item(tx, key, conversation_id)
                 .await?
                 .ok_or_else(|| SendError::Invalid("the outbox item vanished".into()));
         };
@@ -340,8 +365,8 @@ impl Outbox {
                 ..NewMessage::default()
             };
             fill_typed_fields(&mut m, &sent);
-            insert_messages_in(&mut tx, &[m]).await?;
-            crate::team::set_author_in(&mut tx, &local, &identity.author()).await?;
+            insert_messages_in(tx, &[m]).await?;
+            crate::team::set_author_in(tx, &local, &identity.author()).await?;
             sqlx::query("UPDATE messages SET status = 'pending' WHERE wamid = ?")
                 .bind(&local)
                 .execute(&mut *tx)
@@ -355,8 +380,6 @@ impl Outbox {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
-        self.inner.wake.notify_one();
         Ok(id)
     }
 

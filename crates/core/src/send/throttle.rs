@@ -14,8 +14,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-/// Slack on top of the one-second window: clocks and timers are not exact.
-const MARGIN: Duration = Duration::from_millis(25);
+/// Slack on top of the one-second window. Timers fire late, never early, and a send's end is
+/// after Meta received it, so the window itself already holds at Meta's side; the slack covers
+/// clocks that count whole milliseconds. Every millisecond of it costs 0.1% of the rate.
+const MARGIN: Duration = Duration::from_millis(10);
 const WINDOW: Duration = Duration::from_secs(1);
 
 /// Sends of one number in the last second.

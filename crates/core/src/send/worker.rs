@@ -8,6 +8,8 @@
 //! | token invalid (190, 0, 102, 104, 401) | stays `queued`; the NUMBER becomes reconnect-required and its items wait | retrying with a dead token is a retry storm; a new token releases them |
 //! | anything else (131047, 131026, 131049, 131050, 368, media, template, parameters) | `failed`, message `failed` with code and explanation | retrying the same request cannot help |
 //!
+//! A held item (its broadcast is paused) is passed over until released.
+//!
 //! Messages to one conversation go out in the order they were queued: an item waits while an
 //! earlier one of its conversation is still queued (say, backing off), so a customer never
 //! reads the second message before the first.
@@ -101,7 +103,10 @@ impl Outbox {
         loop {
             let round = self.run_once();
             tokio::select! {
-                _ = &mut shutdown => return Ok(()),
+                _ = &mut shutdown => {
+                    self.release_waiting().await?;
+                    return Ok(());
+                }
                 outcome = round => { outcome?; }
             }
             tokio::select! {
@@ -128,7 +133,8 @@ impl Outbox {
                     o.attempts, o.phone_number_id, o.recipient, o.message_id,
                     o.in_doubt_since_ms, o.author_id, o.author_name
              FROM outbox o LEFT JOIN number_state ns ON ns.phone_number_id = o.phone_number_id
-             WHERE o.state = 'queued' AND o.due_ms <= ? AND COALESCE(ns.reconnect_required, 0) = 0
+             WHERE o.state = 'queued' AND o.held = 0 AND o.due_ms <= ?
+                 AND COALESCE(ns.reconnect_required, 0) = 0
                  AND NOT EXISTS (SELECT 1 FROM outbox p
                      WHERE p.conversation_id = o.conversation_id AND p.id < o.id
                          AND p.state IN ('queued', 'sending') AND p.kind != 'mark_read')
@@ -194,7 +200,12 @@ impl Outbox {
                 return Ok(());
             }
         }
-        self.wait_for_throughput(&phone).await;
+        // Marked `sending` BEFORE waiting for the number's throughput slot, so that the slot,
+        // once open, is used by the request alone: the throttle counts from the previous
+        // sends' ends, and any work between the slot opening and the request reaching Meta
+        // is lost rate (a broadcast must keep >= 95% of the limit). A shutdown during the wait
+        // puts the item back (`run`, via `waiting`); only a crash in that second leaves it in
+        // doubt, which costs it the in-doubt grace period, never a duplicate or a loss.
         sqlx::query(
             "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?
              WHERE id = ?",
@@ -204,6 +215,19 @@ impl Outbox {
         .execute(self.inner.team.store().pool())
         .await?;
         let graph = self.inner.graph.with_token(token);
+        self.set_waiting(Some(item.id));
+        self.wait_for_throughput(&phone).await;
+        self.set_waiting(None);
+        // Paused while it waited for its slot (a broadcast): it has not left, so it stays.
+        let held: bool = sqlx::query_scalar("SELECT held FROM outbox WHERE id = ?")
+            .bind(item.id)
+            .fetch_one(self.inner.team.store().pool())
+            .await?;
+        if held {
+            self.put_back(item.id).await?;
+            report.deferred += 1;
+            return Ok(());
+        }
         let result = if item.kind == "mark_read" {
             match serde_json::from_str::<MarkRead>(&item.payload_json) {
                 Ok(read) => graph.mark_as_read(&phone, &read).await.map(|()| None),
@@ -237,6 +261,42 @@ impl Outbox {
                 }
             }
         }
+        Ok(())
+    }
+
+    fn set_waiting(&self, item: Option<i64>) {
+        *self
+            .inner
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = item;
+    }
+
+    /// Puts back the item that was waiting for its throughput slot when the worker stopped:
+    /// it was marked `sending` but never left this device.
+    async fn release_waiting(&self) -> Result<(), SendError> {
+        let item = self
+            .inner
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(id) = item {
+            self.put_back(id).await?;
+        }
+        Ok(())
+    }
+
+    /// A `sending` item that never left this device is queued again, its attempt uncounted.
+    async fn put_back(&self, id: i64) -> Result<(), SendError> {
+        sqlx::query(
+            "UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0), updated_at = ?
+             WHERE id = ? AND state = 'sending'",
+        )
+        .bind(now())
+        .bind(id)
+        .execute(self.inner.team.store().pool())
+        .await?;
         Ok(())
     }
 

@@ -18,7 +18,10 @@ use sqlx::FromRow;
 use crate::store::{Store, StoreError};
 
 pub use lint::{has_errors, lint, LintIssue, Severity, TemplateDraft};
-pub use render::{render, send_template, Params, RenderError, RenderedButton, RenderedTemplate};
+pub use render::{
+    component_text, params_for, render, send_template, variables, Params, RenderError,
+    RenderedButton, RenderedTemplate,
+};
 pub use sync::{
     create_template, delete_template, edit_template, sync_templates, sync_templates_with,
     TemplateError, TemplateSyncReport,

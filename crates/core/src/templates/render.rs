@@ -352,6 +352,50 @@ pub fn send_template(template: &Template, params: &Params) -> Result<SendTemplat
     Ok(send)
 }
 
+/// The distinct variables of a text, in order of first appearance.
+pub fn variables(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for p in placeholders(text) {
+        let name = match p {
+            Placeholder::Positional(n) => n.to_string(),
+            Placeholder::Named(n) => n,
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The text of the template's component `kind` (a header only when it is a text header).
+pub fn component_text(template: &Template, kind: ComponentType) -> Option<String> {
+    template
+        .components
+        .iter()
+        .find(|c| c.kind == kind)
+        .filter(|c| {
+            kind != ComponentType::Header || matches!(c.format, Some(HeaderFormat::Text) | None)
+        })
+        .and_then(|c| c.text.clone())
+}
+
+/// Positional values from a form (body and text header, in order of appearance), keyed by the
+/// template's own variable names; empty values are left out (they stay "missing").
+pub fn params_for(template: &Template, body: &[String], header: &[String]) -> Params {
+    let zip = |text: Option<String>, values: &[String]| {
+        variables(text.as_deref().unwrap_or_default())
+            .into_iter()
+            .zip(values.iter().cloned())
+            .filter(|(_, v)| !v.trim().is_empty())
+            .collect()
+    };
+    Params {
+        body: zip(component_text(template, ComponentType::Body), body),
+        header: zip(component_text(template, ComponentType::Header), header),
+        ..Params::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,8 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod pacing;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,9 +147,19 @@ impl SignupWorld {
 
     /// A device in `dir` (its own in-memory keyring) that registered Ana's workspace here.
     pub async fn register(&self, dir: &std::path::Path) -> dataoptix_core::device::Device {
+        self.register_with(dir, &MemoryStore::new()).await
+    }
+
+    /// [`Self::register`] with the keyring kept by the caller, so that the device can be
+    /// reopened on `dir` later.
+    pub async fn register_with(
+        &self,
+        dir: &std::path::Path,
+        secrets: &MemoryStore,
+    ) -> dataoptix_core::device::Device {
         let d = dataoptix_core::device::Device::open(
             dir,
-            &MemoryStore::new(),
+            secrets,
             &PassphraseSource::none(),
             "Front desk",
         )
@@ -489,4 +501,39 @@ impl Device {
 
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Runs `dataoptix-cli` with a clean environment: no D-Bus (so no keyring), the passphrase
+/// from `DATAOPTIX_PASSPHRASE`, data in `home/data`.
+pub async fn cli(home: &std::path::Path, args: &[&str], stdin: &[u8]) -> (bool, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let home = home.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let stdin = stdin.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let runtime = home.join("run");
+        std::fs::create_dir_all(&runtime).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dataoptix-cli"))
+            .args(&args)
+            .env_clear()
+            .env("HOME", &home)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("DATAOPTIX_DATA_DIR", home.join("data"))
+            .env("DATAOPTIX_PASSPHRASE", "a passphrase for the cli test")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(&stdin);
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
 }

@@ -129,6 +129,7 @@ pub async fn send(ctx: &Ctx, phone_id: &str, body: &Value) -> GraphResult<Respon
             wa_id: wa_id.clone(),
             msg_type: ty.clone(),
             timestamp: now_ms / 1000,
+            accepted_at_ms: now_ms,
             request: body.clone(),
             statuses: Vec::new(),
             error_code: outcome.as_ref().map(|e| e.code),

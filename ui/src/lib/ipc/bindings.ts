@@ -615,6 +615,7 @@ async deleteAccount(confirmation: string) : Promise<Result<SessionState, IpcErro
 
 
 export const events = __makeEvents__<{
+broadcastProgress: BroadcastProgress,
 deepLinkRejected: DeepLinkRejected,
 exportProgress: ExportProgress,
 inboxChanged: InboxChanged,
@@ -623,6 +624,7 @@ onboardingLink: OnboardingLink,
 syncStateChanged: SyncStateChanged,
 templatesChanged: TemplatesChanged
 }>({
+broadcastProgress: "broadcast-progress",
 deepLinkRejected: "deep-link-rejected",
 exportProgress: "export-progress",
 inboxChanged: "inbox-changed",
@@ -718,6 +720,15 @@ version: string;
  * The Graph API version the app calls by default.
  */
 graphVersion: string }
+/**
+ * How many recipients are in each state (each recipient counts once, in its latest state).
+ */
+export type BroadcastCounts = { total: number; queued: number; sent: number; delivered: number; read: number; failed: number; skipped: number; cancelled: number }
+/**
+ * A broadcast's per-state counts changed (sends, statuses), or it was paused, resumed or
+ * cancelled: the list and the detail update their progress.
+ */
+export type BroadcastProgress = { broadcastId: number; counts: BroadcastCounts }
 /**
  * A button.
  */

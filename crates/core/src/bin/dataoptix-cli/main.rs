@@ -11,6 +11,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod broadcasts;
 mod workspace;
 
 use clap::{Parser, Subcommand};

@@ -166,6 +166,12 @@ pub enum WorkspaceCommand {
         #[arg(long)]
         approved: bool,
     },
+    /// Broadcasts: create (from a label, contacts or a CSV), list, show, pause, resume, cancel.
+    #[command(subcommand)]
+    Broadcast(super::broadcasts::BroadcastCommand),
+    /// The number's WhatsApp business profile: show, set.
+    #[command(subcommand)]
+    Profile(super::broadcasts::ProfileCommand),
     /// Exports one contact (--contact) or the whole workspace as a zip (JSON + transcript).
     Export {
         #[arg(long)]
@@ -201,7 +207,7 @@ impl From<DeviceError> for Failure {
     }
 }
 
-fn failure(e: impl std::fmt::Display) -> Failure {
+pub(super) fn failure(e: impl std::fmt::Display) -> Failure {
     Failure(e.to_string())
 }
 
@@ -615,6 +621,12 @@ async fn dispatch(
                 .collect::<Vec<_>>()
                 .join("\n");
             out(serde_json::to_value(&list).map_err(failure)?, human);
+        }
+        WorkspaceCommand::Broadcast(command) => {
+            super::broadcasts::broadcast(device, command, out).await?;
+        }
+        WorkspaceCommand::Profile(command) => {
+            super::broadcasts::profile(device, command, out).await?;
         }
         WorkspaceCommand::Export { contact, out: dest } => {
             let scope = match contact {
