@@ -34,14 +34,22 @@ if [ ${#targets[@]} -eq 0 ]; then
   for file in fuzz/fuzz_targets/*.rs; do targets+=("$(basename "$file" .rs)"); done
 fi
 
-# libFuzzer itself is C++, compiled by libfuzzer-sys's build script.
-if ! command -v c++ >/dev/null 2>&1; then
-  echo "==> installing g++ (libFuzzer is C++)"
+# libFuzzer itself is C++, compiled by libfuzzer-sys's build script; the system's OpenSSL is
+# linked instead of building the vendored one (see OPENSSL_NO_VENDOR below).
+missing=()
+command -v c++ >/dev/null 2>&1 || missing+=(g++)
+for pkg in libssl-dev pkg-config; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${missing[*]}"
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -q
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends g++
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+# The core's SQLCipher asks for a vendored OpenSSL, i.e. compiling OpenSSL from source: minutes
+# of every first fuzz build, for code no target exercises (deep_link only parses links). The
+# fuzz binaries link the system's libcrypto instead; the app and its tests keep the vendored one.
+export OPENSSL_NO_VENDOR=1
 
 # Own target dir: these flags differ from every other build, sharing would rebuild both ways.
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/dataoptix/fuzz-target}"
