@@ -22,6 +22,8 @@ rm -f "$ui_report"
 
 stage "Rust: formatting"
 cargo fmt --all -- --check
+# The fuzz crate is a workspace of its own (FUZZING.md).
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 # The app is built with `custom-protocol` so the tested binary embeds the UI (no dev server);
 # every cargo step uses the same features so nothing is compiled twice.
@@ -37,6 +39,11 @@ cargo build -p dataoptix -p dataoptix-relay -p dataoptix-core --bins --locked "$
 
 stage "Rust: documentation examples"
 cargo test --workspace --doc --locked "${features[@]}"
+
+# A few seconds per fuzz target (FUZZING.md has the long runs): builds them with the stable
+# codegen flags in a target dir of their own, fails the run on any crash.
+stage "Fuzzing: smoke run (${FUZZ_SMOKE_SECONDS:-5} s per target)"
+scripts/fuzz.sh smoke
 
 # Last, so that its summary is the closing line of the run.
 stage "Rust: all tests (nextest)"

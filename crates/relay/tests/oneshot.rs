@@ -187,3 +187,77 @@ async fn malformed_json_is_a_400_with_a_kind() {
     assert_eq!(json_body(resp).await["kind"], "bad_request");
     relay.close().await.unwrap();
 }
+
+/// `prepare` is the ingest without its commit (what the `relay_ingest` fuzz target drives):
+/// refusals carry the reason, signed entries come back sealed to the held-event key (no WABA
+/// is claimed here) with their exact bytes, a signed non-envelope comes back for inspection,
+/// and nothing reaches the log.
+#[tokio::test]
+async fn ingest_prepare_verifies_splits_and_seals_without_storing() {
+    use cloud_api::signature::SignatureError;
+    use relay::store::WriteOp;
+    use relay::webhooks::ingest::{prepare, Ingest};
+
+    let (relay, _dir) = relay().await;
+    let state = relay.state();
+    let now = time::OffsetDateTime::now_utc();
+    let raw = [
+        r#"{"id":"1","changes":[]}"#,
+        r#"{"id": "2" ,"changes":[{"field":"messages"}]}"#,
+    ];
+    let body = format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{},{}]}}"#,
+        raw[0], raw[1]
+    );
+    let body = body.as_bytes();
+
+    let refused = prepare(&state, body, None, now).await.unwrap();
+    assert!(matches!(refused, Ingest::Refused(SignatureError::Missing)));
+    let other = sign(SECRET.as_bytes(), b"{}");
+    let refused = prepare(&state, body, Some(&other), now).await.unwrap();
+    assert!(matches!(refused, Ingest::Refused(SignatureError::Mismatch)));
+
+    let signed = sign(SECRET.as_bytes(), body);
+    let Ingest::Store(ops) = prepare(&state, body, Some(&signed), now).await.unwrap() else {
+        panic!("a signed body was refused");
+    };
+    assert_eq!(ops.len(), 2);
+    let held = state.keys.held_secret();
+    for (op, raw) in ops.iter().zip(raw) {
+        let WriteOp::WebhookEntry {
+            waba_id,
+            sealed,
+            sealed_for,
+            ..
+        } = op
+        else {
+            panic!("not an entry: {op:?}");
+        };
+        assert!(raw.contains(&format!("\"{waba_id}\"")));
+        assert_eq!(sealed_for, &None);
+        assert_eq!(protocol::open(&held, sealed).unwrap(), raw.as_bytes());
+    }
+
+    let not_an_envelope = b"[1, 2, 3]";
+    let signed = sign(SECRET.as_bytes(), not_an_envelope);
+    let Ingest::Store(ops) = prepare(&state, not_an_envelope, Some(&signed), now)
+        .await
+        .unwrap()
+    else {
+        panic!("a signed body was refused");
+    };
+    let [WriteOp::InvalidBody { encrypted, .. }] = ops.as_slice() else {
+        panic!("expected one body to inspect: {ops:?}");
+    };
+    assert_eq!(
+        state.keys.decrypt_inspection(encrypted).unwrap(),
+        not_an_envelope
+    );
+
+    // No commit happened, and `prepare` counts nothing (the handler does).
+    let counted = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(counted(&state.metrics.group_commits), 0);
+    assert_eq!(counted(&state.metrics.webhooks_received), 0);
+    drop(state);
+    relay.close().await.unwrap();
+}

@@ -10,6 +10,9 @@ use url::Url;
 
 /// Longest link accepted: real ones are < 300 characters.
 const MAX_LINK_LEN: usize = 2048;
+/// The longest relay address a link may carry: a real origin with a short path prefix is far
+/// below it, and it leaves room in MAX_LINK_LEN for the rest of a join link.
+const MAX_RELAY_LEN: usize = 512;
 
 /// A deep link the app acts on.
 #[derive(Clone, PartialEq, Eq)]
@@ -169,7 +172,30 @@ fn check_relay(relay: &str) -> Result<String, LinkError> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(LinkError::Malformed("the relay address has extra parts"));
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    // A path is allowed (a relay behind a proxy under a prefix), but not control characters
+    // hidden in it as %-escapes, and not an address so long that the link could not be
+    // written back out within MAX_LINK_LEN (found by fuzzing: fuzz/found/).
+    if escapes_a_control_character(url.path()) {
+        return Err(LinkError::Malformed(
+            "the relay address holds control characters",
+        ));
+    }
+    let relay = url.as_str().trim_end_matches('/');
+    if relay.len() > MAX_RELAY_LEN {
+        return Err(LinkError::Malformed("the relay address is too long"));
+    }
+    Ok(relay.to_owned())
+}
+
+/// Whether `path` holds a %-escape of a control character (`%00`–`%1F`, `%7F`).
+fn escapes_a_control_character(path: &str) -> bool {
+    path.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && std::str::from_utf8(&w[1..])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .is_some_and(|b| b < 0x20 || b == 0x7f)
+    })
 }
 
 #[cfg(test)]
@@ -177,6 +203,34 @@ mod tests {
     use super::*;
 
     const SECRET: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+    /// Found by fuzzing (fuzz/found/deep_link-relay-grows-past-the-length-limit): a join link
+    /// whose relay carries hundreds of NUL bytes was accepted, then could not be written back.
+    #[test]
+    fn relay_addresses_with_control_characters_or_too_long_are_refused() {
+        let join = |relay: &str| {
+            let relay: String = url::form_urlencoded::byte_serialize(relay.as_bytes()).collect();
+            format!(
+                "dataoptix://join?relay={relay}&invitation=6f2b8f0e-6c8d-4a57-9a55-6d0c3a1b2c3d#{SECRET}"
+            )
+        };
+        for relay in [
+            format!("https://relay.example.com/{}", "%00".repeat(300)),
+            "https://relay.example.com/a%1fb".to_owned(),
+            format!("https://relay.example.com/{}", "p".repeat(600)),
+        ] {
+            assert!(
+                DeepLink::parse(&join(&relay)).is_err(),
+                "accepted the relay {relay:.60}…"
+            );
+        }
+        // The fuzzer's own input.
+        let found =
+            include_str!("../../../../fuzz/found/deep_link-relay-grows-past-the-length-limit");
+        assert!(DeepLink::parse(found).is_err());
+        // A path prefix behind a proxy is fine.
+        assert!(DeepLink::parse(&join("https://example.com/dataoptix")).is_ok());
+    }
 
     #[test]
     fn onboarding_links_parse() {

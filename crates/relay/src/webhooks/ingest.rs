@@ -7,7 +7,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use cloud_api::signature::{verify, SIGNATURE_HEADER};
+use cloud_api::signature::{verify, SignatureError, SIGNATURE_HEADER};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -61,27 +61,34 @@ pub fn dedupe_key(raw_entry: &[u8]) -> [u8; 32] {
     Sha256::digest(raw_entry).into()
 }
 
-pub async fn receive(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AppResult<StatusCode> {
-    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+/// What a delivery comes to before anything is stored.
+#[derive(Debug)]
+pub enum Ingest {
+    /// The signature is missing, malformed or wrong: answer 403, store nothing.
+    Refused(SignatureError),
+    /// Store these in one commit, then answer 200 (none: answer 200 at once).
+    Store(Vec<WriteOp>),
+}
+
+/// Everything `POST /webhooks/meta` does before the commit: verify the signature on the raw
+/// bytes, split the envelope, look up each WABA's owner, seal each entry to it (or to the
+/// held-event key), or encrypt a signed non-envelope for inspection. No writes: the fuzz target
+/// `relay_ingest` drives this with a real store, where a commit per input would be too slow.
+pub async fn prepare(
+    state: &AppState,
+    body: &[u8],
+    signature: Option<&str>,
+    now: OffsetDateTime,
+) -> AppResult<Ingest> {
     if let Err(e) = verify(
         state.config.meta_app_secret.expose().as_bytes(),
-        &body,
+        body,
         signature,
     ) {
-        Metrics::add(&state.metrics.webhooks_rejected, 1);
-        tracing::warn!(reason = %e, bytes = body.len(), "webhook refused");
-        return Ok(StatusCode::FORBIDDEN);
+        return Ok(Ingest::Refused(e));
     }
-    Metrics::add(&state.metrics.webhooks_received, 1);
-    let now = OffsetDateTime::now_utc();
-
-    let entries = split_entries(&body);
-    let ops = match &entries {
-        Some(entries) => route_and_seal(&state, entries, now).await?,
+    let ops = match split_entries(body) {
+        Some(entries) => route_and_seal(state, &entries, now).await?,
         None => {
             // Signed by Meta but not an envelope we understand: keep it (encrypted) for a
             // human to look at, and answer 200 so Meta does not retry it for 7 days.
@@ -91,7 +98,7 @@ pub async fn receive(
             );
             let encrypted = state
                 .keys
-                .encrypt_for_inspection(&body)
+                .encrypt_for_inspection(body)
                 .map_err(|e| AppError::Internal(e.into()))?;
             vec![WriteOp::InvalidBody {
                 encrypted,
@@ -99,6 +106,25 @@ pub async fn receive(
             }]
         }
     };
+    Ok(Ingest::Store(ops))
+}
+
+pub async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<StatusCode> {
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    let now = OffsetDateTime::now_utc();
+    let ops = match prepare(&state, &body, signature, now).await? {
+        Ingest::Refused(e) => {
+            Metrics::add(&state.metrics.webhooks_rejected, 1);
+            tracing::warn!(reason = %e, bytes = body.len(), "webhook refused");
+            return Ok(StatusCode::FORBIDDEN);
+        }
+        Ingest::Store(ops) => ops,
+    };
+    Metrics::add(&state.metrics.webhooks_received, 1);
     if ops.is_empty() {
         return Ok(StatusCode::OK);
     }
