@@ -96,6 +96,20 @@ async fn read_stream(
     (text, false)
 }
 
+/// From cursor `after`, the page route answers an empty `resync_required` page and the stream
+/// one `resync_required` event, both naming `pruned_through`, and the stream ends.
+async fn assert_must_resync(t: &TestRelay, token: &str, after: i64, pruned_through: i64) {
+    let page = t.events(token, after).await;
+    assert!(page.resync_required, "no resync from {after}");
+    assert!(page.events.is_empty());
+    assert_eq!(page.next_after, pruned_through);
+
+    let (text, ended) = read_stream(t, token, after, |_| false).await;
+    assert!(ended, "the stream must end after resync_required: {text}");
+    assert!(text.contains("event: resync_required"), "{text}");
+    assert!(text.contains(&format!("data: {pruned_through}")), "{text}");
+}
+
 /// A workspace whose only device appended 5 events and acked 3; the pruner removed 1..=3.
 async fn pruned_workspace(t: &TestRelay, email: &str) -> (SessionCreated, WorkspaceSecretKey) {
     let key = WorkspaceSecretKey::generate();
@@ -180,15 +194,7 @@ async fn a_device_that_fell_behind_retention_must_resync_on_the_page_and_the_str
         prune_at(&t, OffsetDateTime::now_utc() + time::Duration::days(31)).await,
         3
     );
-    let page = t.events(&laptop.token, 0).await;
-    assert!(page.resync_required);
-    assert!(page.events.is_empty());
-    assert_eq!(page.next_after, 3);
-
-    let (text, ended) = read_stream(&t, &laptop.token, 0, |_| false).await;
-    assert!(ended, "the stream must end after resync_required: {text}");
-    assert!(text.contains("event: resync_required"), "{text}");
-    assert!(text.contains("data: 3"), "{text}");
+    assert_must_resync(&t, &laptop.token, 0, 3).await;
     t.stop().await;
 }
 
@@ -205,14 +211,9 @@ async fn a_device_created_after_one_prune_must_resync_when_retention_passes_it()
         2
     );
 
-    let page = t.events(&laptop.token, 0).await;
-    assert!(page.resync_required, "events it was owed are gone");
-    assert_eq!(page.next_after, 5);
-    let page = t.events(&laptop.token, 3).await;
-    assert!(page.resync_required);
-    let (text, ended) = read_stream(&t, &laptop.token, 0, |_| false).await;
-    assert!(ended && text.contains("event: resync_required"), "{text}");
-    assert!(text.contains("data: 5"), "{text}");
+    // Events it was owed are gone, from cursor 0 and from its watermark alike.
+    assert_must_resync(&t, &laptop.token, 0, 5).await;
+    assert_must_resync(&t, &laptop.token, 3, 5).await;
     t.stop().await;
 }
 
