@@ -402,3 +402,34 @@ async fn unknown_device_events_are_kept_and_never_fail_the_page() {
         .all(|p| !p.contains(&env.sim.info.access_token)));
     env.stop().await;
 }
+
+/// A device added after the relay pruned the log (every earlier device had acked it) was owed
+/// none of it: it syncs without `ResyncRequired` and gets what arrives after it joined.
+#[tokio::test]
+async fn a_device_added_after_the_log_was_pruned_syncs_without_resync() {
+    let env = Env::start(|_| {}).await;
+    let one = env.first_device(OutboxConfig::default()).await;
+    env.connect_number(&one, &env.sim.info.access_token.clone())
+        .await;
+    env.inbound(CUSTOMER, "Is the cake ready?").await;
+    one.sync_until("the customer's message", async |d: &Device| {
+        d.conversation(CUSTOMER).await.is_some()
+    })
+    .await;
+    // sync_until acked what it applied: the only device has everything, so it all goes.
+    assert!(env.relay.prune_now().await > 0, "nothing was pruned");
+
+    let two = env.another_device("Laptop", OutboxConfig::default()).await;
+    let first = two.syncer.run_once().await.unwrap();
+    assert_eq!(first.events, 0, "everything before the laptop was pruned");
+
+    const LATER: &str = "16505550199";
+    env.inbound(LATER, "Do you deliver?").await;
+    two.sync_until(
+        "a message sent after the laptop joined",
+        async |d: &Device| d.conversation(LATER).await.is_some(),
+    )
+    .await;
+    assert!(two.conversation(CUSTOMER).await.is_none());
+    env.stop().await;
+}

@@ -158,6 +158,10 @@ pub struct Auth {
     pub workspace_id: Uuid,
     pub user_id: Uuid,
     pub role: Role,
+    /// Where this session's view of the event log begins (see [`AuthRecord::entitled_after`]).
+    ///
+    /// [`AuthRecord::entitled_after`]: crate::store::AuthRecord::entitled_after
+    pub entitled_after: i64,
 }
 
 impl Auth {
@@ -202,6 +206,7 @@ impl FromRequestParts<AppState> for Auth {
             workspace_id: record.workspace_id,
             user_id: record.user_id,
             role: record.role,
+            entitled_after: record.entitled_after,
         })
     }
 }

@@ -41,7 +41,13 @@ fn to_event(r: EventRecord) -> Event {
     }
 }
 
+/// One page for `auth`'s session from cursor `after`.
+///
+/// A cursor below the session's `entitled_after` (a device created after a prune, reading
+/// from 0) starts at that watermark: what was pruned before the device existed was never
+/// owed to it. Below `pruned_through` after that, events the session was owed are gone.
 async fn page(state: &AppState, auth: &Auth, after: i64, limit: u32) -> AppResult<EventPage> {
+    let after = after.max(auth.entitled_after);
     let (records, pruned_through) = state
         .store
         .events_after(auth.workspace_id, after, limit)

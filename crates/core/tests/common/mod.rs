@@ -85,6 +85,17 @@ impl TestRelay {
         }
     }
 
+    /// Runs the relay's pruner now with its configured retention, as its loop does; returns
+    /// how many events it removed.
+    pub async fn prune_now(&self) -> u64 {
+        let state = self.relay.as_ref().unwrap().state();
+        let policy = relay::store::PrunePolicy {
+            now: time::OffsetDateTime::now_utc(),
+            retention: state.config.retention(),
+        };
+        state.store.prune(policy).await.unwrap().events_removed
+    }
+
     pub async fn stop(mut self) {
         // Release devices' long-polls first, as the relay does on shutdown; otherwise the
         // graceful shutdown waits for each of them to time out.

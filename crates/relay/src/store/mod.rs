@@ -125,6 +125,9 @@ pub struct AuthRecord {
     pub user_id: Uuid,
     pub role: Role,
     pub last_seen_at: OffsetDateTime,
+    /// The workspace's `pruned_through` when this session was created: events at or below it
+    /// were pruned before the device existed and are not owed to it.
+    pub entitled_after: i64,
 }
 
 #[derive(Debug, Clone)]

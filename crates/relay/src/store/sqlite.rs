@@ -233,9 +233,13 @@ async fn other_owners_in_tx(
 
 async fn insert_session(tx: &mut Transaction<'static, Sqlite>, s: &NewSession) -> StoreResult<()> {
     sqlx::query(
+        // entitled_after is read in the same (IMMEDIATE) transaction, so no prune can slip
+        // between reading the watermark and the session existing.
         "INSERT INTO device_sessions
-           (id, workspace_id, user_id, token_hash, device_name, created_at, last_seen_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+           (id, workspace_id, user_id, token_hash, device_name, created_at, last_seen_at,
+            entitled_after)
+         VALUES (?, ?, ?, ?, ?, ?, ?,
+                 COALESCE((SELECT pruned_through FROM workspaces WHERE id = ?), 0))",
     )
     .bind(s.id.to_string())
     .bind(s.workspace_id.to_string())
@@ -244,6 +248,7 @@ async fn insert_session(tx: &mut Transaction<'static, Sqlite>, s: &NewSession) -
     .bind(&s.device_name)
     .bind(ms(s.now))
     .bind(ms(s.now))
+    .bind(s.workspace_id.to_string())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -489,7 +494,7 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, StoreResult<Option<AuthRecord>>> {
         Box::pin(async move {
             let row = sqlx::query(
-                "SELECT s.id, s.workspace_id, s.user_id, s.last_seen_at, u.role
+                "SELECT s.id, s.workspace_id, s.user_id, s.last_seen_at, s.entitled_after, u.role
                  FROM device_sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.removed_at IS NULL",
             )
@@ -503,6 +508,7 @@ impl Store for SqliteStore {
                 user_id: get_uuid(&row, "user_id")?,
                 role: get_role(&row, "role")?,
                 last_seen_at: from_ms(row.try_get("last_seen_at")?),
+                entitled_after: row.try_get("entitled_after")?,
             }))
         })
     }
@@ -911,9 +917,13 @@ impl Store for SqliteStore {
             let cutoff = ms(policy.now - policy.retention);
             let dedupe_cutoff = ms(policy.now - policy.retention.max(MIN_DEDUPE_MEMORY));
             let mut tx = self.begin().await?;
-            // Per workspace, the highest seq every live device has acked (0 if one has not).
+            // Per workspace, the highest seq every live device has acked. A session counts as
+            // having acked at least its entitled_after (it is owed nothing at or below it), so
+            // a device that never acked holds back only events appended since it was created;
+            // one created after a prune does not pin the log at 0.
             let acked = sqlx::query(
-                "SELECT s.workspace_id AS ws, MIN(COALESCE(c.acked_seq, 0)) AS acked
+                "SELECT s.workspace_id AS ws,
+                        MIN(max(COALESCE(c.acked_seq, 0), s.entitled_after)) AS acked
                  FROM device_sessions s JOIN users u ON u.id = s.user_id
                  LEFT JOIN device_cursors c ON c.session_id = s.id
                  WHERE s.revoked_at IS NULL AND u.removed_at IS NULL GROUP BY s.workspace_id",
