@@ -1796,8 +1796,10 @@ mod tests {
         assert_eq!(out[3], WriteOutcome::HeldDuplicate);
         assert_eq!(out[4], WriteOutcome::Stale);
         assert_eq!(store.counts().await.unwrap(), (2, 1, 0));
+        // Both fetches are due at once: read "now" after the commits, which a loaded machine may
+        // have spread over more than a second.
         let due: Vec<String> = store
-            .due_media(now + time::Duration::seconds(1), 10)
+            .due_media(OffsetDateTime::now_utc() + time::Duration::seconds(1), 10)
             .await
             .unwrap()
             .into_iter()
