@@ -206,14 +206,21 @@ impl Outbox {
         // is lost rate (a broadcast must keep >= 95% of the limit). A shutdown during the wait
         // puts the item back (`run`, via `waiting`); only a crash in that second leaves it in
         // doubt, which costs it the in-doubt grace period, never a duplicate or a loss.
-        sqlx::query(
+        // Only if it is still queued and not held: a broadcast cancelled or paused since the
+        // item was picked must win, or the cancelled message would go out anyway.
+        let claimed = sqlx::query(
             "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?
-             WHERE id = ?",
+             WHERE id = ? AND state = 'queued' AND held = 0",
         )
         .bind(now())
         .bind(item.id)
         .execute(self.inner.team.store().pool())
-        .await?;
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            report.deferred += 1;
+            return Ok(());
+        }
         let graph = self.inner.graph.with_token(token);
         self.set_waiting(Some(item.id));
         self.wait_for_throughput(&phone).await;
@@ -337,7 +344,7 @@ impl Outbox {
     async fn defer(&self, id: i64, due_ms: i64) -> Result<(), SendError> {
         sqlx::query(
             "UPDATE outbox SET state = 'queued', due_ms = ?, next_attempt_at = ?, updated_at = ?
-             WHERE id = ?",
+             WHERE id = ? AND state IN ('queued', 'sending')",
         )
         .bind(due_ms)
         .bind(due_ms / 1000)
