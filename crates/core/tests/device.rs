@@ -42,6 +42,29 @@ async fn connect_manually(w: &SignupWorld, d: &Device) {
     .unwrap();
 }
 
+/// Sheena writes `text` to the business (simulator → relay → sync); returns her conversation.
+async fn customer_writes(w: &SignupWorld, d: &Device, text: &str) -> i64 {
+    reqwest::Client::new()
+        .post(w.sim.control_url("/inbound"))
+        .json(
+            &json!({"from": "16505551234", "name": "Sheena Nelson", "type": "text",
+                      "text": {"body": text}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    eventually("the customer's conversation", async || {
+        let page = d
+            .conversations(&ConversationFilter::default(), None, 10)
+            .await
+            .unwrap();
+        page.items.first().map(|c| c.id)
+    })
+    .await
+}
+
 async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..200 {
         if let Some(v) = probe().await {
@@ -677,25 +700,7 @@ async fn unread_total_private_notes_and_quick_replies_through_the_device() {
     ));
     connect_manually(&w, &d).await;
     d.start_background().await.unwrap();
-    reqwest::Client::new()
-        .post(w.sim.control_url("/inbound"))
-        .json(
-            &json!({"from": "16505551234", "name": "Sheena Nelson", "type": "text",
-                      "text": {"body": "Is the bakery open on Sunday?"}}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-    let conversation = eventually("the customer's conversation", async || {
-        let page = d
-            .conversations(&ConversationFilter::default(), None, 10)
-            .await
-            .unwrap();
-        page.items.first().map(|c| c.id)
-    })
-    .await;
+    let conversation = customer_writes(&w, &d, "Is the bakery open on Sunday?").await;
 
     // The unread count the tray shows, back to zero once read.
     assert_eq!(d.unread_total().await.unwrap(), 1);
@@ -790,25 +795,7 @@ async fn buttons_lists_and_contact_cards_reach_meta() {
     connect_manually(&w, &d).await;
     d.start_background().await.unwrap();
     let customer = "16505551234";
-    reqwest::Client::new()
-        .post(w.sim.control_url("/inbound"))
-        .json(
-            &json!({"from": customer, "name": "Sheena Nelson", "type": "text",
-                      "text": {"body": "What do you have today?"}}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-    let conversation = eventually("the customer's conversation", async || {
-        let page = d
-            .conversations(&ConversationFilter::default(), None, 10)
-            .await
-            .unwrap();
-        page.items.first().map(|c| c.id)
-    })
-    .await;
+    let conversation = customer_writes(&w, &d, "What do you have today?").await;
 
     let buttons = d
         .send(

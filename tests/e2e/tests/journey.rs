@@ -841,14 +841,7 @@ async fn search(client: &Client, conversation: &str, first_wamid: &str) -> Resul
         "\"croissants\" is in one message, the search shows {others} results"
     );
     result.click().await?;
-    ui::element(
-        client,
-        &format!(
-            "{}[data-conversation-id=\"{conversation}\"]",
-            testid("thread")
-        ),
-    )
-    .await?;
+    ui::element(client, &thread_of(conversation)).await?;
     let query = ui::value_of(client, &testid("search-input")).await?;
     ensure!(
         query.is_empty(),
@@ -975,15 +968,16 @@ async fn window_title_becomes(world: &World, title: &str) -> Result<()> {
 async fn open_conversation(client: &Client, conversation: &str) -> Result<()> {
     ui::click(client, &testid("nav-inbox")).await?;
     ui::click(client, &conversation_row(conversation)).await?;
-    ui::element(
-        client,
-        &format!(
-            "{}[data-conversation-id=\"{conversation}\"]",
-            testid("thread")
-        ),
-    )
-    .await?;
+    ui::element(client, &thread_of(conversation)).await?;
     Ok(())
+}
+
+/// The open thread of `conversation`.
+fn thread_of(conversation: &str) -> String {
+    format!(
+        "{}[data-conversation-id=\"{conversation}\"]",
+        testid("thread")
+    )
 }
 
 /// A customer whose last message is 25 hours old: the thread says the window is closed, the
