@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use ipnet::IpNet;
 use protocol::auth::{
     RegisterRequest, Role, SessionCreated, SessionInfo, SessionList, SignInRequest, UserInfo,
     WorkspaceInfo, MIN_PASSWORD_CHARS,
@@ -21,19 +22,67 @@ use crate::AppState;
 const MAX_FIELD_CHARS: usize = 200;
 pub(crate) const MAX_PASSWORD_CHARS: usize = 1024;
 
-/// The peer address when the server was started with connect info (always, via `run`).
+/// The client's address: the peer's, or — when the peer is a trusted reverse proxy — the one
+/// the proxies recorded in `X-Forwarded-For` (see [`client_ip`]). `None` when the server was
+/// started without connect info (tests calling the router directly).
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        Ok(ClientIp(client_ip(
+            peer,
+            &forwarded,
+            &state.config.trusted_proxies,
+        )))
     }
+}
+
+/// Each proxy appends the address it received the request from, so `X-Forwarded-For` reads
+/// "client, proxy1, proxy2" and only its right end is vouched for: walking from the right, the
+/// first address that is not a trusted proxy is the client. Anything left of it could have been
+/// written by the client itself, and a header from an untrusted peer is ignored entirely.
+pub(crate) fn client_ip(
+    peer: Option<IpAddr>,
+    forwarded: &[&str],
+    trusted: &[IpNet],
+) -> Option<IpAddr> {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let peer = peer?;
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = forwarded
+        .iter()
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    // The nearest hop first.
+    for hop in hops.iter().rev() {
+        // A garbled entry ends the trusted chain: the last address vouched for stands.
+        let Ok(ip) = hop.parse::<IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    Some(client)
 }
 
 pub(crate) fn normalize_email(email: &str) -> AppResult<String> {
@@ -304,5 +353,47 @@ mod tests {
         assert!(normalize_email("no-at-sign").is_err());
         assert!(normalize_email("@example.com").is_err());
         assert!(normalize_email("a@localhost").is_err());
+    }
+
+    #[test]
+    fn the_client_address_comes_from_trusted_proxies_only() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let trusted: Vec<IpNet> = vec![
+            "127.0.0.1/32".parse().unwrap(),
+            "10.0.0.0/8".parse().unwrap(),
+        ];
+        let proxy = Some(ip("127.0.0.1"));
+        // No proxies configured: the header is ignored, whoever sends it.
+        assert_eq!(client_ip(proxy, &["203.0.113.9"], &[]), proxy);
+        // An untrusted peer cannot choose its address.
+        let stranger = Some(ip("198.51.100.7"));
+        assert_eq!(client_ip(stranger, &["203.0.113.9"], &trusted), stranger);
+        // Behind the proxy: the address the proxy saw.
+        assert_eq!(
+            client_ip(proxy, &["203.0.113.9"], &trusted),
+            Some(ip("203.0.113.9"))
+        );
+        // A client-written prefix is skipped: the right-most untrusted hop is the client,
+        // across several headers and through a chain of trusted proxies.
+        assert_eq!(
+            client_ip(proxy, &["1.2.3.4, 203.0.113.9", "10.1.2.3"], &trusted),
+            Some(ip("203.0.113.9"))
+        );
+        // A garbled hop ends the chain at the last address vouched for.
+        assert_eq!(
+            client_ip(proxy, &["203.0.113.9, not-an-ip, 10.1.2.3"], &trusted),
+            Some(ip("10.1.2.3"))
+        );
+        // Proxies all the way: the left-most one.
+        assert_eq!(
+            client_ip(proxy, &["10.9.9.9"], &trusted),
+            Some(ip("10.9.9.9"))
+        );
+        // IPv6 clients too.
+        assert_eq!(
+            client_ip(proxy, &["2001:db8::1"], &trusted),
+            Some(ip("2001:db8::1"))
+        );
+        assert_eq!(client_ip(None, &["203.0.113.9"], &trusted), None);
     }
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
+use ipnet::IpNet;
 use serde::Deserialize;
 
 /// Prefix of the environment variables.
@@ -120,6 +121,27 @@ pub struct Config {
     /// Serve HTTPS itself (rustls) with these PEM files; without them, plain HTTP behind a
     /// TLS-terminating reverse proxy (deploy/Caddyfile).
     pub tls: Option<TlsFiles>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges). Behind
+    /// a proxy every request comes from the proxy's address: without this, the per-address
+    /// sign-in limit would lock out everyone at once. Empty: the peer address is the client's.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// `"127.0.0.1, 10.0.0.0/8 ::1"`: addresses (one host) and CIDR ranges, separated by commas or
+/// spaces.
+fn parse_trusted_proxies(list: &str) -> Result<Vec<IpNet>, ConfigError> {
+    list.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| ConfigError::Invalid {
+                    key: "trusted_proxies",
+                    reason: format!("{s:?} is not an address or a CIDR range like 10.0.0.0/8"),
+                })
+        })
+        .collect()
 }
 
 /// A certificate chain and its private key, both PEM files.
@@ -157,6 +179,7 @@ struct RawConfig {
     password_hash_iterations: Option<u32>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
+    trusted_proxies: Option<String>,
 }
 
 impl Config {
@@ -225,6 +248,7 @@ impl Config {
         over(&mut raw.encryption_key, env, "ENCRYPTION_KEY");
         over(&mut raw.tls_cert, env, "TLS_CERT");
         over(&mut raw.tls_key, env, "TLS_KEY");
+        over(&mut raw.trusted_proxies, env, "TRUSTED_PROXIES");
         over_num(
             &mut raw.password_hash_memory_kib,
             env,
@@ -287,6 +311,7 @@ impl Config {
                 reason: "at least 64 KiB and 1 iteration".into(),
             });
         }
+        let trusted_proxies = parse_trusted_proxies(raw.trusted_proxies.as_deref().unwrap_or(""))?;
         Ok(Config {
             listen,
             public_origin: raw.public_origin,
@@ -307,6 +332,7 @@ impl Config {
             media_retry_base: MEDIA_RETRY_BASE,
             media_max_attempts: MEDIA_MAX_ATTEMPTS,
             tls,
+            trusted_proxies,
         })
     }
 
@@ -333,6 +359,7 @@ impl Config {
             media_retry_base: MEDIA_RETRY_BASE,
             media_max_attempts: MEDIA_MAX_ATTEMPTS,
             tls: None,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -409,5 +436,22 @@ mod tests {
         assert!(err.to_string().contains("32 bytes"), "{err}");
         let err = Config::from_toml_with_env("bogus = 1", env(&[])).unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let toml = format!(
+            "meta_app_secret = \"s\"\nmeta_verify_token = \"vt\"\nencryption_key = \"{KEY}\""
+        );
+        let c = Config::from_toml_with_env(
+            &toml,
+            env(&[("TRUSTED_PROXIES", "127.0.0.1, ::1 10.0.0.0/8")]),
+        )
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert!(c.trusted_proxies[2].contains(&"10.20.30.40".parse::<std::net::IpAddr>().unwrap()));
+        let e = Config::from_toml_with_env(&toml, env(&[("TRUSTED_PROXIES", "proxy.local")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("trusted_proxies"), "{e}");
     }
 }

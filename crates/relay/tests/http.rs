@@ -94,6 +94,64 @@ async fn wrong_passwords_lock_the_account_out() {
     t.stop().await;
 }
 
+/// Sign-in attempts from `client` as a reverse proxy on 127.0.0.1 would send them.
+async fn sign_in_via_proxy(t: &TestRelay, client: &str, email: &str, password: &str) -> StatusCode {
+    t.http
+        .post(t.url("/v1/sessions"))
+        .header("x-forwarded-for", client)
+        .json(&json!({"email": email, "password": password, "device_name": "Laptop"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_one_clients_failures_do_not_lock_out_another() {
+    // Each relay: one attacker guesses passwords for many accounts (the per-IP limit trips),
+    // then another client signs in with the right password, both through the local proxy.
+    async fn other_client_after_attack(trusted: &str) -> StatusCode {
+        let trusted = trusted.to_string();
+        let t = TestRelay::start_configured(move |c| {
+            c.trusted_proxies = trusted
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().unwrap())
+                .collect();
+        })
+        .await;
+        t.register("victim@example.com", &WorkspaceSecretKey::generate())
+            .await;
+        for i in 0..relay::auth::IP_MAX_FAILURES {
+            let status = sign_in_via_proxy(
+                &t,
+                "203.0.113.9",
+                &format!("guess{i}@example.com"),
+                "nope!!!!",
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(
+            sign_in_via_proxy(&t, "203.0.113.9", "victim@example.com", PASSWORD).await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "the attacker's address is locked"
+        );
+        let other = sign_in_via_proxy(&t, "198.51.100.20", "victim@example.com", PASSWORD).await;
+        t.stop().await;
+        other
+    }
+    assert_eq!(
+        other_client_after_attack("127.0.0.1/32").await,
+        StatusCode::CREATED
+    );
+    // Without the setting the header is not believed: everyone shares the proxy's address.
+    assert_eq!(
+        other_client_after_attack("").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
 #[tokio::test]
 async fn verification_handshake() {
     let t = TestRelay::start().await;
@@ -1493,5 +1551,51 @@ async fn an_agent_is_refused_on_every_admin_route() {
         assert_eq!(body["kind"], "forbidden", "{method} {path}");
     }
     a.assert_intact(&t).await;
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_removed_member_can_be_invited_again_and_keeps_their_history_row() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("again-own@example.com", &key).await;
+    let first = join(&t, &owner.token, &key, "agent", "again@example.com").await;
+    assert_eq!(
+        remove_member(&t, first.session.user.id, &owner.token).await,
+        StatusCode::NO_CONTENT
+    );
+    // The same address joins again: a new member, the old row stays listed as removed.
+    let back = join(&t, &owner.token, &key, "agent", "again@example.com").await;
+    assert_ne!(back.session.user.id, first.session.user.id);
+    let r = t.get("/v1/members", &owner.token).await;
+    let list: MemberList = r.json().await.unwrap();
+    let rows: Vec<&MemberInfo> = list
+        .members
+        .iter()
+        .filter(|m| m.email == "again@example.com")
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows
+        .iter()
+        .any(|m| m.id == first.session.user.id && !m.active));
+    assert!(rows
+        .iter()
+        .any(|m| m.id == back.session.user.id && m.active));
+    // The new member signs in; the old row never does.
+    let r = t.sign_in("again@example.com", MEMBER_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let session: SessionCreated = r.json().await.unwrap();
+    assert_eq!(session.user.id, back.session.user.id);
+
+    // A removed address may also start a workspace of its own.
+    let other = join(&t, &owner.token, &key, "agent", "leaver@example.com").await;
+    assert_eq!(
+        remove_member(&t, other.session.user.id, &owner.token).await,
+        StatusCode::NO_CONTENT
+    );
+    let own = t
+        .register("leaver@example.com", &WorkspaceSecretKey::generate())
+        .await;
+    assert_ne!(own.user.id, other.session.user.id);
     t.stop().await;
 }

@@ -187,7 +187,9 @@ fn member_from_row(row: &SqliteRow) -> StoreResult<MemberRecord> {
     })
 }
 
-const MEMBER_COLUMNS: &str = "id, name, email, role, created_at, removed_at";
+/// A removed member's address is in `removed_email` (see `migrations/0008_removed_email.sql`).
+const MEMBER_COLUMNS: &str =
+    "id, name, COALESCE(removed_email, email) AS email, role, created_at, removed_at";
 
 /// Inside a member change: the member as it is now, refused unless active and still in the
 /// role the caller decided on.
@@ -663,11 +665,16 @@ impl Store for SqliteStore {
             {
                 return Err(StoreError::LastOwner);
             }
-            sqlx::query("UPDATE users SET removed_at = ? WHERE id = ?")
-                .bind(ms(now))
-                .bind(member_id.to_string())
-                .execute(&mut *tx)
-                .await?;
+            // The address is set aside so that it can be invited again.
+            sqlx::query(
+                "UPDATE users SET removed_at = ?, removed_email = email,
+                     email = 'removed:' || id
+                 WHERE id = ?",
+            )
+            .bind(ms(now))
+            .bind(member_id.to_string())
+            .execute(&mut *tx)
+            .await?;
             // Revoked sessions no longer authenticate, and retention only waits for the
             // cursors of live sessions: the removed member's devices stop holding events.
             let sessions = sqlx::query(

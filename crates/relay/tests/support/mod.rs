@@ -242,8 +242,6 @@ pub fn open_entry(key: &WorkspaceSecretKey, sealed_b64: &str) -> Value {
     serde_json::from_slice(&protocol::open(key, &sealed).unwrap()).unwrap()
 }
 
-/// Invites `email` as `role` with the inviter's token and accepts on a new device: the joined
-/// member's first session (password [`MEMBER_PASSWORD`]).
 /// Creates an invitation as `inviter_token` (201 asserted); returns its JSON and the secret
 /// whose accept token and wrapped key went with it.
 pub async fn invite(
@@ -273,6 +271,8 @@ pub async fn invite(
     (resp.json().await.unwrap(), secret)
 }
 
+/// Invites `email` as `role` with the inviter's token and accepts on a new device: the joined
+/// member's first session (password [`MEMBER_PASSWORD`]).
 pub async fn join(
     t: &TestRelay,
     inviter_token: &str,
