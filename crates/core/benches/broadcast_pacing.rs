@@ -6,6 +6,7 @@
 //! ```sh
 //! cargo bench -p dataoptix-core --bench broadcast_pacing
 //! DATAOPTIX_PACING_CONTACTS=1000 DATAOPTIX_PACING_MPS=50 cargo bench -p dataoptix-core --bench broadcast_pacing
+//! DATAOPTIX_PACING_LATENCY_MS=100,300 cargo bench -p dataoptix-core --bench broadcast_pacing
 //! ```
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
     });
     let ratio = report.ratio();
     println!(
-        "broadcast pacing: {} contacts at {} msg/s configured\n  \
+        "broadcast pacing: {} contacts at {} msg/s configured, Meta answering in {:?} ms\n  \
          steady rate      {:.2} msg/s = {:.1}% of configured (criterion >= 95%)\n  \
          max in any 1 s   {} (limit {})\n  \
          130429 refusals  {} (criterion 0); items retried for any error: {}\n  \
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
          total            {:.2} s from create to the last accepted send",
         report.recipients,
         report.configured_mps,
+        common::pacing::send_latency_ms(),
         report.steady_mps,
         ratio * 100.0,
         report.max_in_any_second,

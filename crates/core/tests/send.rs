@@ -743,3 +743,45 @@ async fn the_worker_loop_sends_what_is_enqueued_and_stops_on_shutdown() {
     assert_eq!(env.sim_sent(CUSTOMER).await.len(), 1);
     env.stop().await;
 }
+
+#[tokio::test]
+async fn sends_in_flight_together_keep_each_customers_order() {
+    const OTHER: &str = "16505559876";
+    // Meta answers each send after a random delay: sends in flight together overtake each
+    // other, so only the worker's ordering keeps a customer's messages in order.
+    let (env, device, first) = replying_world(|c| c.send_latency_ms = [0, 60]).await;
+    env.inbound(OTHER, "And croissants?").await;
+    device
+        .sync_until("the second customer's message", async |d: &Device| {
+            d.conversation(OTHER).await.is_some()
+        })
+        .await;
+    let second = device.conversation(OTHER).await.unwrap();
+    // Interleaved, so that both customers' messages are due at once and several are in flight.
+    for i in 1..=6 {
+        for (conversation, who) in [(first, "a"), (second, "b")] {
+            device
+                .outbox
+                .enqueue(
+                    conversation,
+                    OutgoingMessage::text(format!("{who} {i}"), false),
+                    &format!("{who}-{i}"),
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let report = device.outbox.run_once().await.unwrap();
+    assert_eq!(report.sent, 12, "{report:?}");
+    for (to, who) in [(CUSTOMER, "a"), (OTHER, "b")] {
+        let texts: Vec<String> = env
+            .sim_sent(to)
+            .await
+            .iter()
+            .map(|m| m["request"]["text"]["body"].as_str().unwrap().to_string())
+            .collect();
+        let expected: Vec<String> = (1..=6).map(|i| format!("{who} {i}")).collect();
+        assert_eq!(texts, expected, "{to} got its messages out of order");
+    }
+    env.stop().await;
+}

@@ -33,6 +33,11 @@ pub struct SimConfig {
     /// Include business-scoped user ids (`contacts[].user_id`, `messages[].from_user_id`) in
     /// inbound webhooks, as Meta does since 2026.
     pub bsuid: bool,
+    /// How long a send takes to be accepted and answered, drawn uniformly from `[min, max]`
+    /// per request (Meta's Cloud API answers in roughly 100–500 ms). Concurrent sends then
+    /// reach "Meta" in a different order than they left, as on the real network. `[0, 0]`:
+    /// at once.
+    pub send_latency_ms: [u64; 2],
     /// The pre-provisioned business, WABA and number (like a Meta test number).
     pub provision: ProvisionConfig,
     pub statuses: StatusConfig,
@@ -180,6 +185,7 @@ impl Default for SimConfig {
             webhook_version: "v23.0".into(),
             require_subscription: true,
             bsuid: true,
+            send_latency_ms: [0, 0],
             provision: ProvisionConfig::default(),
             statuses: StatusConfig::default(),
             limits: LimitsConfig::default(),

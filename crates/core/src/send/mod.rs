@@ -105,6 +105,10 @@ pub struct OutboxConfig {
     pub in_doubt_grace: Duration,
     /// How often [`Outbox::run`] looks for due items when nothing woke it.
     pub idle_poll: Duration,
+    /// Sends in flight at once. One at a time, a send's round trip and bookkeeping (tens of
+    /// milliseconds) would cap a broadcast far below Meta's 80 messages per second; the
+    /// throughput limit still counts every send in flight (`send::throttle`).
+    pub max_in_flight: usize,
 }
 
 impl Default for OutboxConfig {
@@ -115,6 +119,7 @@ impl Default for OutboxConfig {
             pair_interval: Duration::from_secs(6),
             in_doubt_grace: Duration::from_secs(60),
             idle_poll: Duration::from_secs(1),
+            max_in_flight: 16,
         }
     }
 }

@@ -3,9 +3,12 @@
 //! - **Throughput, per number** (130429): Meta counts the messages a number sent in any
 //!   one-second window (80 by default). A plain token bucket of capacity B refilled at r/s lets
 //!   B + r messages through in one second — exactly what that count refuses — so this is a
-//!   sliding-window log instead: a send may start only when fewer than `limit` sends
-//!   *finished* in the last second (plus a small margin). Counting finished sends makes it hold
-//!   at Meta's side too: Meta received each one before it finished.
+//!   sliding-window log instead: a send may start only when fewer than `limit` sends are
+//!   *in flight or finished* in the last second (plus a small margin). That holds at Meta's
+//!   side too, with any number of sends in flight: take the last send to start among those
+//!   Meta accepted within one second; every other one had started before it and was then
+//!   either still in flight or had finished after the window opened, less than a second
+//!   earlier — so all of them were counted when it started.
 //! - **Pair rate, per (number, customer)** (131056): Meta describes about one message every
 //!   6 seconds, tolerating bursts. A token bucket of `burst` tokens, one back per `interval`.
 //!   An item whose bucket is empty is not waited for: it is deferred (its `due_ms` moves) and
@@ -17,17 +20,23 @@ use std::time::{Duration, Instant};
 /// Slack on top of the one-second window. Timers fire late, never early, and a send's end is
 /// after Meta received it, so the window itself already holds at Meta's side; the slack covers
 /// clocks that count whole milliseconds. Every millisecond of it costs 0.1% of the rate.
-const MARGIN: Duration = Duration::from_millis(10);
+const MARGIN: Duration = Duration::from_millis(2);
 const WINDOW: Duration = Duration::from_secs(1);
 
-/// Sends of one number in the last second.
+/// How often a send blocked only by sends still in flight looks again: they finish within one
+/// HTTP round trip, and no finished send tells when the next slot opens.
+const IN_FLIGHT_POLL: Duration = Duration::from_millis(2);
+
+/// Sends of one number in flight and finished in the last second.
 #[derive(Debug, Default)]
 pub(crate) struct Throughput {
     finished: VecDeque<Instant>,
+    in_flight: usize,
 }
 
 impl Throughput {
-    /// How long to wait before the next send may start under `limit` per second.
+    /// How long to wait before the next send may start under `limit` per second; zero when it
+    /// may start now (then call [`Self::start`] before anything else can take the slot).
     pub(crate) fn wait(&mut self, limit: u32, now: Instant) -> Duration {
         while self
             .finished
@@ -36,19 +45,32 @@ impl Throughput {
         {
             self.finished.pop_front();
         }
-        if self.finished.len() < limit.max(1) as usize {
+        let limit = limit.max(1) as usize;
+        if self.finished.len() + self.in_flight < limit {
             return Duration::ZERO;
         }
-        // The oldest send that still counts must leave the window first.
-        let excess = self.finished.len() + 1 - limit.max(1) as usize;
-        self.finished.get(excess - 1).map_or(Duration::ZERO, |t| {
+        // The oldest finished sends that still count must leave the window first; when the
+        // sends in flight alone fill the limit, one of them must finish.
+        let excess = self.finished.len() + self.in_flight + 1 - limit;
+        self.finished.get(excess - 1).map_or(IN_FLIGHT_POLL, |t| {
             (*t + WINDOW + MARGIN).saturating_duration_since(now)
         })
     }
 
-    /// A send finished (successfully or not: Meta counted it either way).
-    pub(crate) fn record(&mut self, at: Instant) {
+    /// A send takes its slot and is in flight.
+    pub(crate) fn start(&mut self) {
+        self.in_flight += 1;
+    }
+
+    /// A send in flight finished (successfully or not: Meta counted it either way).
+    pub(crate) fn finish(&mut self, at: Instant) {
+        self.in_flight = self.in_flight.saturating_sub(1);
         self.finished.push_back(at);
+    }
+
+    /// A send that took its slot never left (put back before the request).
+    pub(crate) fn abandon(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
     }
 }
 
@@ -109,12 +131,33 @@ mod tests {
         let start = Instant::now();
         for _ in 0..3 {
             assert_eq!(t.wait(3, start), Duration::ZERO);
-            t.record(start);
+            t.start();
+            t.finish(start);
         }
         let wait = t.wait(3, start);
         assert_eq!(wait, WINDOW + MARGIN);
         let later = start + WINDOW + MARGIN;
         assert_eq!(t.wait(3, later), Duration::ZERO);
+    }
+
+    #[test]
+    fn sends_in_flight_count_until_they_finish() {
+        let mut t = Throughput::default();
+        let start = Instant::now();
+        t.start();
+        t.start();
+        // Two in flight fill a limit of 2; neither has finished, so look again soon.
+        assert_eq!(t.wait(2, start), IN_FLIGHT_POLL);
+        t.finish(start);
+        // One in flight + one finished: the finished one must leave the window.
+        assert_eq!(t.wait(2, start), WINDOW + MARGIN);
+        t.abandon();
+        // The abandoned send never reached Meta: its slot is free again.
+        assert_eq!(t.wait(2, start), Duration::ZERO);
+        // Finished sends leave the window after a second.
+        t.start();
+        t.finish(start);
+        assert_eq!(t.wait(2, start + WINDOW + MARGIN), Duration::ZERO);
     }
 
     #[test]

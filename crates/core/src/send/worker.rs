@@ -26,6 +26,9 @@ use cloud_api::messages::{MarkRead, MessageContent, SendMessage};
 use protocol::device_events::{DeviceEvent, MessageSent};
 use serde_json::Value;
 
+use tokio::task::JoinSet;
+
+use super::throttle::Throughput;
 use super::{Outbox, SendError, CALLBACK_PREFIX};
 use crate::store::{apply_reactions_in, now, ReactionUpdate, StoreError};
 use crate::team::{now_ms, token_record};
@@ -61,6 +64,20 @@ struct Due {
     author_name: Option<String>,
 }
 
+/// An item claimed, paced and holding its throughput slot: its request may leave now.
+struct Ready {
+    item: Due,
+    phone: String,
+    graph: cloud_api::client::CloudApiClient,
+}
+
+/// What became of one send.
+enum Delivered {
+    Sent,
+    Failed,
+    Deferred,
+}
+
 /// Most items one run looks at: a run always ends, even if something keeps an item due.
 const MAX_PER_RUN: usize = 10_000;
 
@@ -82,17 +99,78 @@ impl Outbox {
 
     /// Sends every item due now (pacing may make this take a while for a burst), then appends
     /// queued device events. Items not due yet stay for a later run.
+    ///
+    /// One loop picks, claims and paces the items in order; their requests and bookkeeping run
+    /// concurrently, at most `max_in_flight` at once. An item waits while an earlier one of its
+    /// conversation is in flight, so a customer's messages still go out in order.
     pub async fn run_once(&self) -> Result<RunReport, SendError> {
         let mut report = RunReport::default();
         report.published += self.publish().await;
-        for _ in 0..MAX_PER_RUN {
-            let Some(item) = self.next_due().await? else {
-                break;
-            };
-            self.process(item, &mut report).await?;
+        let mut in_flight = JoinSet::new();
+        let mut due = std::collections::VecDeque::new();
+        let mut looked = 0;
+        let batch = self.inner.config.max_in_flight.max(1);
+        let outcome = loop {
+            if in_flight.len() >= batch {
+                if let Err(e) = Self::join_one(&mut in_flight, &mut report).await {
+                    break Err(e);
+                }
+                continue;
+            }
+            // Due items are read a few at a time (at most one per conversation: an earlier
+            // unsent item holds the next back), each claimed only when its turn comes.
+            if due.is_empty() && looked < MAX_PER_RUN {
+                match self.next_due(batch).await {
+                    Ok(items) => {
+                        looked += items.len();
+                        due.extend(items);
+                    }
+                    Err(e) => break Err(e),
+                }
+            }
+            match due.pop_front() {
+                Some(item) => match self.prepare(item, &mut report).await {
+                    Ok(Some(ready)) => {
+                        let outbox = self.clone();
+                        in_flight.spawn(async move { outbox.deliver(ready).await });
+                    }
+                    Ok(None) => {}
+                    Err(e) => break Err(e),
+                },
+                // Nothing due now; a send in flight may free its conversation's next item.
+                None if !in_flight.is_empty() => {
+                    if let Err(e) = Self::join_one(&mut in_flight, &mut report).await {
+                        break Err(e);
+                    }
+                }
+                None => break Ok(()),
+            }
+        };
+        // Sends already on their way finish and are recorded even when the loop failed.
+        while !in_flight.is_empty() {
+            let _ = Self::join_one(&mut in_flight, &mut report).await;
         }
+        outcome?;
         report.published += self.publish().await;
         Ok(report)
+    }
+
+    /// Waits for one send in flight and counts what it did.
+    async fn join_one(
+        in_flight: &mut JoinSet<Result<Delivered, SendError>>,
+        report: &mut RunReport,
+    ) -> Result<(), SendError> {
+        match in_flight.join_next().await {
+            Some(Ok(Ok(Delivered::Sent))) => report.sent += 1,
+            Some(Ok(Ok(Delivered::Failed))) => report.failed += 1,
+            Some(Ok(Ok(Delivered::Deferred))) => report.deferred += 1,
+            Some(Ok(Err(e))) => return Err(e),
+            // A panicked send leaves its item `sending`: recovered as in doubt at the next
+            // start, like a crash.
+            Some(Err(e)) => tracing::error!(error = %e, "outbox: a send task ended abnormally"),
+            None => {}
+        }
+        Ok(())
     }
 
     /// Runs until `shutdown` resolves: recovers, then sends items as they become due (woken
@@ -127,7 +205,8 @@ impl Outbox {
         }
     }
 
-    async fn next_due(&self) -> Result<Option<Due>, SendError> {
+    /// Up to `limit` items due now, oldest first.
+    async fn next_due(&self, limit: usize) -> Result<Vec<Due>, SendError> {
         Ok(sqlx::query_as(
             "SELECT o.id, o.idempotency_key, o.conversation_id, o.payload_json, o.kind,
                     o.attempts, o.phone_number_id, o.recipient, o.message_id,
@@ -138,27 +217,31 @@ impl Outbox {
                  AND NOT EXISTS (SELECT 1 FROM outbox p
                      WHERE p.conversation_id = o.conversation_id AND p.id < o.id
                          AND p.state IN ('queued', 'sending') AND p.kind != 'mark_read')
-             ORDER BY o.due_ms, o.id LIMIT 1",
+             ORDER BY o.due_ms, o.id LIMIT ?",
         )
         .bind(now_ms())
-        .fetch_optional(self.inner.team.store().pool())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(self.inner.team.store().pool())
         .await?)
     }
 
-    async fn process(&self, item: Due, report: &mut RunReport) -> Result<(), SendError> {
+    /// Everything before the request, in order: adopts an in-doubt item Meta proved it has,
+    /// paces per customer, claims the item and waits for the number's throughput slot.
+    /// `None` when the item does not go out now (the report says why).
+    async fn prepare(&self, item: Due, report: &mut RunReport) -> Result<Option<Ready>, SendError> {
         let phone = item.phone_number_id.clone().unwrap_or_default();
         let recipient = item.recipient.clone().unwrap_or_default();
         if let Some(since) = item.in_doubt_since_ms {
             if let Some(wamid) = self.proven_wamid(&item.idempotency_key).await? {
                 self.succeed(&item, &wamid).await?;
                 report.adopted += 1;
-                return Ok(());
+                return Ok(None);
             }
             let grace_end = since + self.inner.config.in_doubt_grace.as_millis() as i64;
             if now_ms() < grace_end {
                 self.defer(item.id, grace_end).await?;
                 report.deferred += 1;
-                return Ok(());
+                return Ok(None);
             }
             // No proof within the grace period: send again (at-least-once).
         }
@@ -167,7 +250,7 @@ impl Outbox {
             let e = CloudApiError::InvalidRequest(format!("no valid phone number id {phone:?}"));
             self.fail(&item, &phone, &e).await?;
             report.failed += 1;
-            return Ok(());
+            return Ok(None);
         };
         let token = self
             .inner
@@ -182,7 +265,7 @@ impl Outbox {
             )
             .await?;
             report.deferred += 1;
-            return Ok(());
+            return Ok(None);
         };
         if item.kind != "mark_read" {
             let (burst, interval) = (
@@ -197,7 +280,7 @@ impl Outbox {
                 self.defer(item.id, now_ms() + wait.as_millis() as i64)
                     .await?;
                 report.deferred += 1;
-                return Ok(());
+                return Ok(None);
             }
         }
         // Marked `sending` BEFORE waiting for the number's throughput slot, so that the slot,
@@ -219,7 +302,7 @@ impl Outbox {
         .rows_affected();
         if claimed == 0 {
             report.deferred += 1;
-            return Ok(());
+            return Ok(None);
         }
         let graph = self.inner.graph.with_token(token);
         self.set_waiting(Some(item.id));
@@ -231,10 +314,17 @@ impl Outbox {
             .fetch_one(self.inner.team.store().pool())
             .await?;
         if held {
+            self.with_throughput(&phone, Throughput::abandon);
             self.put_back(item.id).await?;
             report.deferred += 1;
-            return Ok(());
+            return Ok(None);
         }
+        Ok(Some(Ready { item, phone, graph }))
+    }
+
+    /// The request and what follows from Meta's answer; runs concurrently with other sends.
+    async fn deliver(self, ready: Ready) -> Result<Delivered, SendError> {
+        let Ready { item, phone, graph } = ready;
         let result = if item.kind == "mark_read" {
             match serde_json::from_str::<MarkRead>(&item.payload_json) {
                 Ok(read) => graph.mark_as_read(&phone, &read).await.map(|()| None),
@@ -249,26 +339,25 @@ impl Outbox {
                 Err(e) => Err(CloudApiError::InvalidRequest(e.to_string())),
             }
         };
-        self.pacing()
-            .throughput
-            .entry(phone.clone())
-            .or_default()
-            .record(Instant::now());
-        match result {
+        self.with_throughput(&phone, |t| t.finish(Instant::now()));
+        Ok(match result {
             Ok(wamid) => {
                 self.succeed(&item, wamid.as_deref().unwrap_or_default())
                     .await?;
-                report.sent += 1;
+                Delivered::Sent
             }
-            Err(e) => {
-                if self.fail(&item, &phone, &e).await? {
-                    report.failed += 1;
-                } else {
-                    report.deferred += 1;
-                }
-            }
-        }
-        Ok(())
+            Err(e) if self.fail(&item, &phone, &e).await? => Delivered::Failed,
+            Err(_) => Delivered::Deferred,
+        })
+    }
+
+    /// Runs `f` on the throughput log of `phone`.
+    fn with_throughput<R>(&self, phone: &str, f: impl FnOnce(&mut Throughput) -> R) -> R {
+        f(self
+            .pacing()
+            .throughput
+            .entry(phone.to_string())
+            .or_default())
     }
 
     fn set_waiting(&self, item: Option<i64>) {
@@ -307,6 +396,8 @@ impl Outbox {
         Ok(())
     }
 
+    /// Waits until a send from `phone` may start, and takes its slot (in flight until
+    /// [`Throughput::finish`] or [`Throughput::abandon`]).
     async fn wait_for_throughput(&self, phone: &str) {
         loop {
             let wait = {
@@ -316,11 +407,13 @@ impl Outbox {
                     .get(phone)
                     .copied()
                     .unwrap_or(self.inner.config.messages_per_second);
-                pacing
-                    .throughput
-                    .entry(phone.to_string())
-                    .or_default()
-                    .wait(limit, Instant::now())
+                let log = pacing.throughput.entry(phone.to_string()).or_default();
+                let wait = log.wait(limit, Instant::now());
+                if wait.is_zero() {
+                    // Taken under the same lock: nothing else can take this slot.
+                    log.start();
+                }
+                wait
             };
             if wait.is_zero() {
                 return;

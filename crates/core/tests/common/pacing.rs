@@ -108,6 +108,20 @@ pub async fn sim_post(world: &SignupWorld, path: &str, body: Value) -> Value {
     resp.json().await.unwrap_or(Value::Null)
 }
 
+/// The simulator's answer time per send, `[min, max]` ms, from `DATAOPTIX_PACING_LATENCY_MS`
+/// ("100,300"); none by default. A provably safe throttle cannot know when within a send's
+/// round trip Meta counted it, so a slot is free again only a second after the send *ended*:
+/// the steady rate is at most limit / (1 s + round trip).
+pub fn send_latency_ms() -> [u64; 2] {
+    std::env::var("DATAOPTIX_PACING_LATENCY_MS")
+        .ok()
+        .and_then(|v| {
+            let (min, max) = v.split_once(',')?;
+            Some([min.trim().parse().ok()?, max.trim().parse().ok()?])
+        })
+        .unwrap_or([0, 0])
+}
+
 /// Broadcasts `order_ready` to `n` new contacts with the number (and the simulator) at `mps`.
 pub async fn measure(world: &SignupWorld, n: usize, mps: u32) -> PacingReport {
     let dir = tempfile::tempdir().unwrap();
@@ -117,7 +131,7 @@ pub async fn measure(world: &SignupWorld, n: usize, mps: u32) -> PacingReport {
     sim_post(
         world,
         "/settings",
-        json!({"limits": {"throughput_mps": mps}}),
+        json!({"limits": {"throughput_mps": mps}, "send_latency_ms": send_latency_ms()}),
     )
     .await;
     d.set_messages_per_second(&phone, mps).await.unwrap();
@@ -144,7 +158,8 @@ pub async fn measure(world: &SignupWorld, n: usize, mps: u32) -> PacingReport {
             break;
         }
         assert!(Instant::now() < deadline, "still queued: {:?}", b.counts);
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Not more often: each look counts every recipient, which competes with the sends.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
     }
     let elapsed = started.elapsed();
     let retried: i64 = sqlx::query_scalar(

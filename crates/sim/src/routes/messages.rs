@@ -32,6 +32,7 @@ const KNOWN_TYPES: [&str; 11] = [
 ];
 
 pub async fn send(ctx: &Ctx, phone_id: &str, body: &Value) -> GraphResult<Response> {
+    network_latency(ctx).await;
     let token = ctx.token()?;
     let phone = ctx.phone(&token, phone_id)?;
     if body.get("messaging_product").and_then(Value::as_str) != Some("whatsapp") {
@@ -541,6 +542,16 @@ fn validate_interactive(i: &Value) -> GraphResult<()> {
 }
 
 /// Mark as read (`status: read`), optionally with a typing indicator.
+/// Waits as long as the configured latency says, before anything is checked or recorded.
+async fn network_latency(ctx: &Ctx) {
+    let [min, max] = ctx.state.cfg().send_latency_ms;
+    if max == 0 {
+        return;
+    }
+    let ms = rand::Rng::gen_range(&mut rand::thread_rng(), min.min(max)..=max);
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
+
 fn mark_read(ctx: &Ctx, phone: &Phone, body: &Value) -> GraphResult<Response> {
     let Some(message_id) = str_field(body, "message_id") else {
         return Err(GraphError::required_parameter("message_id is required."));
