@@ -887,3 +887,94 @@ async fn buttons_lists_and_contact_cards_reach_meta() {
     d.stop_background().await;
     w.stop().await;
 }
+
+#[tokio::test]
+async fn a_contact_corrected_restricted_and_erased_on_one_device_is_so_on_every_device() {
+    let w = world().await;
+    let (owner_dir, laptop_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let owner = w.register(owner_dir.path()).await;
+    connect_manually(&w, &owner).await;
+    owner.start_background().await.unwrap();
+    let conversation = customer_writes(&w, &owner, "Do you deliver to Rua Augusta 12?").await;
+    let link = owner
+        .invite("bo@example.com", protocol::auth::Role::Agent)
+        .await
+        .unwrap();
+    let laptop = device(laptop_dir.path(), &MemoryStore::new()).await;
+    laptop
+        .join(dataoptix_core::device::JoinInput {
+            invite_link: link,
+            name: "Bo Agent".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    laptop.start_background().await.unwrap();
+    let on_laptop = async |d: &Device| {
+        d.contacts("", None, 10)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|c| c.contact.wa_id.as_deref() == Some("16505551234"))
+    };
+    eventually("the customer on the laptop", async || {
+        on_laptop(&laptop).await
+    })
+    .await;
+
+    // Corrected and restricted on the front desk: so on the laptop.
+    let contact = owner.conversation(conversation).await.unwrap().contact.id;
+    owner
+        .rename_contact(contact, Some("Mrs Sheena Nelson"))
+        .await
+        .unwrap();
+    owner.set_contact_restricted(contact, true).await.unwrap();
+    let seen = eventually("the correction on the laptop", async || {
+        on_laptop(&laptop)
+            .await
+            .filter(|c| c.contact.name == "Mrs Sheena Nelson" && c.contact.restricted)
+    })
+    .await;
+    // The laptop lifts the restriction: the newer change wins on both.
+    laptop
+        .set_contact_restricted(seen.contact.id, false)
+        .await
+        .unwrap();
+    eventually("the lifted restriction on the front desk", async || {
+        let c = owner.contact(contact).await.unwrap();
+        (!c.contact.restricted).then_some(())
+    })
+    .await;
+
+    // Erased on the front desk: gone from the laptop too, its activity log says by whom.
+    owner.erase_contact(contact).await.unwrap();
+    eventually("the erasure on the laptop", async || {
+        on_laptop(&laptop).await.is_none().then_some(())
+    })
+    .await;
+    let leftover: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE text_body LIKE '%Rua Augusta%'")
+            .fetch_one(laptop.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(leftover, 0);
+    let log = laptop.activity(None, 50).await.unwrap();
+    assert!(
+        log.items.iter().any(|e| e.action == "privacy.erase_contact_synced"
+            && e.actor.starts_with("Ana Owner")),
+        "{:?}",
+        log.items
+    );
+    // The erasure's event came back to the front desk too: nothing more happened there.
+    assert!(owner.contacts("", None, 10).await.unwrap().items.is_empty());
+
+    // She writes again afterwards: a new conversation on both, not erased.
+    customer_writes(&w, &owner, "Hello again").await;
+    eventually("her new message on the laptop", async || {
+        on_laptop(&laptop).await.map(|_| ())
+    })
+    .await;
+    owner.stop_background().await;
+    laptop.stop_background().await;
+}

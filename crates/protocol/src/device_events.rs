@@ -140,6 +140,49 @@ pub struct QuickReplySet {
     pub author: Author,
 }
 
+/// The per-contact values the team corrects (data-protection rectification and restriction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactFieldName {
+    /// The business's name for the contact: a string, or `null` for the profile name again.
+    DisplayName,
+    /// `true` / `false`: no sends, no broadcasts while restricted.
+    Restricted,
+}
+
+impl ContactFieldName {
+    /// The snake_case wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DisplayName => "display_name",
+            Self::Restricted => "restricted",
+        }
+    }
+}
+
+/// A contact value set by a device; last writer wins per (contact, field) by `(at, device)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactField {
+    pub contact: ContactRef,
+    pub field: ContactFieldName,
+    pub value: Value,
+    /// Unix milliseconds on the author's device.
+    pub at: i64,
+    /// The author's session id: breaks ties between equal `at`.
+    pub device: String,
+    pub author: Author,
+}
+
+/// A contact erased (data-protection erasure) on one device: every device erases what it holds
+/// about them up to `at`. Messages the customer sent after `at` are a new conversation and stay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactErased {
+    pub contact: ContactRef,
+    /// Unix milliseconds on the author's device.
+    pub at: i64,
+    pub author: Author,
+}
+
 /// A WhatsApp number connected to the workspace, with its business token. The token travels
 /// only inside the sealed envelope, so only the workspace's devices can read it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +223,8 @@ pub enum DeviceEvent {
     NoteAdded(NoteAdded),
     QuickReplySet(QuickReplySet),
     NumberConnected(NumberConnected),
+    ContactField(ContactField),
+    ContactErased(ContactErased),
 }
 
 impl DeviceEvent {
@@ -191,6 +236,8 @@ impl DeviceEvent {
             Self::NoteAdded(_) => "note_added",
             Self::QuickReplySet(_) => "quick_reply_set",
             Self::NumberConnected(_) => "number_connected",
+            Self::ContactField(_) => "contact_field",
+            Self::ContactErased(_) => "contact_erased",
         }
     }
 }
@@ -201,6 +248,8 @@ const KNOWN_TYPES: &[&str] = &[
     "note_added",
     "quick_reply_set",
     "number_connected",
+    "contact_field",
+    "contact_erased",
 ];
 
 /// The plaintext of a `device` event.
@@ -296,6 +345,50 @@ mod tests {
         assert_eq!(
             DeviceEnvelope::parse(v),
             ParsedEvent::Known(Box::new(envelope))
+        );
+    }
+
+    #[test]
+    fn contact_events_json_shape_and_round_trip() {
+        let contact = ContactRef {
+            wa_id: Some("1650".into()),
+            user_id: Some("US.1".into()),
+        };
+        let field = DeviceEnvelope::new(
+            "c2",
+            DeviceEvent::ContactField(ContactField {
+                contact: contact.clone(),
+                field: ContactFieldName::DisplayName,
+                value: json!("Mrs Ana"),
+                at: 7,
+                device: "d1".into(),
+                author: author(),
+            }),
+        );
+        let v = serde_json::to_value(&field).unwrap();
+        assert_eq!(v["event"]["type"], "contact_field");
+        assert_eq!(v["event"]["field"], "display_name");
+        assert_eq!(
+            DeviceEnvelope::parse(v),
+            ParsedEvent::Known(Box::new(field))
+        );
+        let erased = DeviceEnvelope::new(
+            "c3",
+            DeviceEvent::ContactErased(ContactErased {
+                contact,
+                at: 9,
+                author: author(),
+            }),
+        );
+        let v = serde_json::to_value(&erased).unwrap();
+        assert_eq!(
+            v["event"],
+            json!({"type": "contact_erased", "contact": {"wa_id": "1650", "user_id": "US.1"},
+                "at": 9, "author": {"user_id": "u1", "name": "Ana"}})
+        );
+        assert_eq!(
+            DeviceEnvelope::parse(v),
+            ParsedEvent::Known(Box::new(erased))
         );
     }
 

@@ -423,6 +423,8 @@ impl Device {
         mut stopped: watch::Receiver<bool>,
     ) {
         let mut backoff = Duration::from_millis(500);
+        // Erasures a crash interrupted before their files were removed.
+        self.finish_erasures().await;
         'outer: loop {
             self.set_sync_state(SyncState::Connecting);
             // Catch up first (re-acking the stored cursor), announcing progress per page.
@@ -443,6 +445,9 @@ impl Device {
                 Ok(progress) => {
                     if progress.template_updates > 0 {
                         self.emit(DeviceEvent::TemplatesChanged);
+                    }
+                    if progress.contacts_erased > 0 {
+                        self.finish_erasures().await;
                     }
                     Ok(())
                 }
@@ -492,6 +497,9 @@ impl Device {
                         });
                         if report.template_updates > 0 {
                             self.emit(DeviceEvent::TemplatesChanged);
+                        }
+                        if report.contacts_erased > 0 {
+                            self.finish_erasures().await;
                         }
                         self.announce_new_messages().await;
                     }

@@ -7,7 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
+use protocol::device_events::ContactFieldName;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sqlx::Row;
 
 use super::views::{contact_of, ContactView, CONTACT_COLUMNS};
@@ -445,6 +447,12 @@ impl Device {
         contacts::correct_display_name(self.store(), &self.actor().await?, id, name)
             .await
             .map_err(privacy_error)?;
+        // The team's other devices show the corrected name too.
+        self.session()
+            .await?
+            .team
+            .publish_contact_field(id, ContactFieldName::DisplayName, json!(name))
+            .await?;
         self.contact_changed(id).await
     }
 
@@ -458,6 +466,12 @@ impl Device {
         contacts::set_restricted(self.store(), &self.actor().await?, id, restricted)
             .await
             .map_err(privacy_error)?;
+        // A restriction holds on every device of the team, or another could still send.
+        self.session()
+            .await?
+            .team
+            .publish_contact_field(id, ContactFieldName::Restricted, json!(restricted))
+            .await?;
         self.contact_changed(id).await
     }
 
@@ -517,12 +531,48 @@ impl Device {
     pub async fn erase_contact(&self, id: i64) -> Result<EraseResult, DeviceError> {
         self.contact(id).await?;
         let actor = self.actor().await?;
+        let contact = {
+            let mut conn = self
+                .store()
+                .pool()
+                .acquire()
+                .await
+                .map_err(StoreError::from)?;
+            crate::team::contact_ref(&mut conn, id).await?
+        };
         let outcome = erase::erase_contact(self.store(), self.data_dir(), &actor, id).await;
         // Rows may be gone even when reclaiming the space failed: refresh in any case.
         self.emit(DeviceEvent::InboxChanged {
             conversation_ids: Vec::new(),
         });
-        Ok(outcome.map_err(privacy_error)?.into())
+        let erased = match outcome {
+            Ok(report) => Ok(report),
+            Err(PrivacyError::ReclaimFailed(e)) => Err(PrivacyError::ReclaimFailed(e)),
+            // Nothing was erased here: nothing to tell the others.
+            Err(e) => return Err(privacy_error(e)),
+        };
+        // The rows are gone here: every other device of the team erases them too.
+        self.session()
+            .await?
+            .team
+            .publish_contact_erased(contact)
+            .await?;
+        Ok(erased.map_err(privacy_error)?.into())
+    }
+}
+
+impl Device {
+    /// Removes the files of contacts another device erased (their rows went with the sync
+    /// page that brought the erasure) and reclaims the freed space. Failures are logged: the
+    /// work stays noted and the next call retries it.
+    pub(crate) async fn finish_erasures(&self) {
+        match erase::finish_erasures(self.store(), self.data_dir()).await {
+            Ok(0) => {}
+            Ok(files) => tracing::info!(files, "privacy: files of erased contacts removed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "privacy: finishing an erasure failed; retried later")
+            }
+        }
     }
 }
 

@@ -90,6 +90,19 @@ async fn erase_rows(
     contact_id: i64,
 ) -> Result<(EraseReport, Vec<Option<String>>), PrivacyError> {
     let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+    let erased = erase_rows_in(&mut tx, actor, contact_id, "privacy.erase_contact").await?;
+    tx.commit().await?;
+    Ok(erased)
+}
+
+/// Deletes every row about contact `contact_id` inside the caller's transaction and logs it
+/// under `action`; returns the media paths to remove once committed.
+async fn erase_rows_in(
+    tx: &mut SqliteConnection,
+    actor: &str,
+    contact_id: i64,
+    action: &str,
+) -> Result<(EraseReport, Vec<Option<String>>), PrivacyError> {
     let contact: Option<(Option<String>, Option<String>)> =
         sqlx::query_as("SELECT wa_id, user_id FROM contacts WHERE id = ?")
             .bind(contact_id)
@@ -111,7 +124,7 @@ async fn erase_rows(
     .bind(contact_id)
     .fetch_all(&mut *tx)
     .await?;
-    let paths = delete_message_rows(&mut tx, &messages).await?;
+    let paths = delete_message_rows(&mut *tx, &messages).await?;
     report.messages = messages.len() as u64;
 
     // Their reactions to the business's messages, by their ids.
@@ -154,7 +167,7 @@ async fn erase_rows(
         "message_revisions",
         "media",
     ];
-    for table in tables_with_column(&mut tx, "conversation_id", &known).await? {
+    for table in tables_with_column(&mut *tx, "conversation_id", &known).await? {
         report.other_rows += sqlx::query(&format!(
             "DELETE FROM {} WHERE conversation_id IN
                  (SELECT id FROM conversations WHERE contact_id = ?)",
@@ -165,7 +178,7 @@ async fn erase_rows(
         .await?
         .rows_affected();
     }
-    for table in tables_with_column(&mut tx, "contact_id", &known).await? {
+    for table in tables_with_column(&mut *tx, "contact_id", &known).await? {
         report.other_rows += sqlx::query(&format!(
             "DELETE FROM {} WHERE contact_id = ?",
             ident(&table)
@@ -193,16 +206,134 @@ async fn erase_rows(
         "other_rows": report.other_rows,
     });
     let subject = format!("contact:{contact_id}");
-    record_in(
-        &mut tx,
-        actor,
-        "privacy.erase_contact",
-        Some(&subject),
-        &details,
-    )
-    .await?;
-    tx.commit().await?;
+    record_in(&mut *tx, actor, action, Some(&subject), &details).await?;
     Ok((report, paths))
+}
+
+/// Applies another device's erasure of `contact` at `up_to_ms` inside the sync page's
+/// transaction: everything about the contact goes, as on the device where it was erased —
+/// unless the customer wrote again after it (their new messages reached this device first), in
+/// which case only the messages up to the erasure go and the new conversation stays. Returns
+/// how many contacts were touched. Files and freed pages are reclaimed after the commit
+/// ([`finish_erasures`]).
+pub(crate) async fn erase_remote_in(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    contact: &protocol::device_events::ContactRef,
+    up_to_ms: i64,
+    actor: &str,
+) -> Result<usize, StoreError> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM contacts WHERE workspace_id = ?1
+             AND ((?2 IS NOT NULL AND wa_id = ?2) OR (?3 IS NOT NULL AND user_id = ?3))",
+    )
+    .bind(workspace_id)
+    .bind(contact.wa_id.as_deref().filter(|s| !s.is_empty()))
+    .bind(contact.user_id.as_deref().filter(|s| !s.is_empty()))
+    .fetch_all(&mut *conn)
+    .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    // Deleted content is overwritten with zeros, on this connection, while it is deleted.
+    sqlx::query("PRAGMA secure_delete = ON")
+        .execute(&mut *conn)
+        .await?;
+    let outcome = erase_each(conn, &ids, up_to_ms, actor).await;
+    sqlx::query("PRAGMA secure_delete = OFF")
+        .execute(&mut *conn)
+        .await?;
+    outcome
+}
+
+async fn erase_each(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+    up_to_ms: i64,
+    actor: &str,
+) -> Result<usize, StoreError> {
+    let to_store = |e: PrivacyError| match e {
+        PrivacyError::Store(e) => e,
+        other => StoreError::Invalid(other.to_string()),
+    };
+    for &contact_id in ids {
+        let up_to = up_to_ms.div_euclid(1000);
+        let newer: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages WHERE ts > ? AND conversation_id IN
+                 (SELECT id FROM conversations WHERE contact_id = ?)",
+        )
+        .bind(up_to)
+        .bind(contact_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if newer == 0 {
+            let (_, paths) = erase_rows_in(conn, actor, contact_id, "privacy.erase_contact_synced")
+                .await
+                .map_err(to_store)?;
+            note_removals(conn, &paths).await?;
+            continue;
+        }
+        let older: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, wamid FROM messages WHERE ts <= ? AND conversation_id IN
+                 (SELECT id FROM conversations WHERE contact_id = ?)",
+        )
+        .bind(up_to)
+        .bind(contact_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let paths = delete_message_rows(&mut *conn, &older).await?;
+        note_removals(conn, &paths).await?;
+        let subject = format!("contact:{contact_id}");
+        let details = json!({"messages": older.len(), "kept_newer_messages": newer});
+        record_in(
+            &mut *conn,
+            actor,
+            "privacy.erase_contact_synced",
+            Some(&subject),
+            &details,
+        )
+        .await?;
+    }
+    Ok(ids.len())
+}
+
+/// Notes files to remove once the transaction erasing their rows has committed.
+async fn note_removals(
+    conn: &mut SqliteConnection,
+    paths: &[Option<String>],
+) -> Result<(), StoreError> {
+    for path in paths.iter().flatten() {
+        sqlx::query("INSERT INTO pending_file_removals (path) VALUES (?) ON CONFLICT DO NOTHING")
+            .bind(path)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// After erasures arrived from another device and were committed: removes the media files
+/// their messages left (noted in `pending_file_removals` in the same transaction, so a crash
+/// in between only delays this) and reclaims the freed space (see [`reclaim_space`]).
+/// Returns the files removed.
+pub async fn finish_erasures(store: &Store, data_dir: &Path) -> Result<u64, PrivacyError> {
+    let paths: Vec<String> = sqlx::query_scalar("SELECT path FROM pending_file_removals")
+        .fetch_all(store.pool())
+        .await
+        .map_err(StoreError::from)?;
+    if paths.is_empty() {
+        return Ok(0);
+    }
+    let wrapped: Vec<Option<String>> = paths.iter().cloned().map(Some).collect();
+    let removed = remove_files(data_dir, &wrapped);
+    for path in &paths {
+        sqlx::query("DELETE FROM pending_file_removals WHERE path = ?")
+            .bind(path)
+            .execute(store.pool())
+            .await
+            .map_err(StoreError::from)?;
+    }
+    reclaim_space(store).await?;
+    Ok(removed)
 }
 
 /// Merges the FTS indexes (deleted entries leave their segments), vacuums (free pages are

@@ -47,6 +47,9 @@ pub struct PageReport {
     pub media_queued: usize,
     /// Media rows updated by the relay's `media_status` events.
     pub media_statuses: usize,
+    /// Contacts erased by another device's `contact_erased` event; their files and freed
+    /// pages are reclaimed after the commit ([`crate::privacy::erase::finish_erasures`]).
+    pub contacts_erased: usize,
     /// The cursor committed with the page (the relay's `next_after`).
     pub cursor: i64,
 }
@@ -65,6 +68,8 @@ struct Batch {
     media_statuses: Vec<protocol::media::MediaStatus>,
     /// Device events applied (through [`crate::team::apply_device_event`]).
     device_events: usize,
+    /// Contact erasures from other devices, applied after everything else of the page.
+    erasures: Vec<protocol::device_events::ContactErased>,
     account_updates: usize,
     template_updates: usize,
     /// The event being collected, and how many parts of it were kept raw so far: parts are
@@ -165,6 +170,18 @@ pub async fn apply_page_with(
     report.statuses_recorded = statuses.recorded;
     report.account_updates = batch.account_updates;
     report.template_updates = batch.template_updates;
+    // Last, so that nothing this page wrote about an erased contact survives the erasure.
+    for erased in &batch.erasures {
+        let actor = format!("{} (on another device)", erased.author.name);
+        report.contacts_erased += crate::privacy::erase::erase_remote_in(
+            &mut tx,
+            workspace_id,
+            &erased.contact,
+            erased.at,
+            &actor,
+        )
+        .await?;
+    }
     let created = crate::store::now();
     for raw in &batch.raw {
         let new = sqlx::query(
@@ -262,6 +279,10 @@ async fn collect_event(
             }
             crate::team::DeviceOutcome::NeedsVault => {
                 batch.keep("unapplied", "number_connected", event.sealed.clone());
+            }
+            crate::team::DeviceOutcome::EraseContact(erased) => {
+                batch.device_events += 1;
+                batch.erasures.push(erased);
             }
         }
         return Ok(());

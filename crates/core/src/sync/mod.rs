@@ -133,6 +133,8 @@ pub struct SyncProgress {
     pub account_updates: usize,
     /// Of those, template status, quality and category updates.
     pub template_updates: usize,
+    /// Contacts erased by other devices (see [`PageReport::contacts_erased`]).
+    pub contacts_erased: usize,
     /// The committed (and acknowledged) cursor.
     pub cursor: i64,
 }
@@ -149,6 +151,7 @@ impl SyncProgress {
         self.kept_raw += page.kept_raw;
         self.account_updates += page.account_updates;
         self.template_updates += page.template_updates;
+        self.contacts_erased += page.contacts_erased;
         self.cursor = page.cursor;
     }
 }

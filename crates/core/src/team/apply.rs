@@ -6,12 +6,16 @@
 //! - conversation fields and quick replies: last writer wins by `(at, device)`;
 //! - notes: keyed by `note_id`;
 //! - sent messages: keyed by wamid (the author's own echo is a no-op);
-//! - connected numbers: the newest `at` owns the token.
+//! - connected numbers: the newest `at` owns the token;
+//! - contact values (name, restriction): last writer wins by `(at, device)`;
+//! - contact erasures: handed back to the caller, which applies them after the rest of its
+//!   page (see [`DeviceOutcome::EraseContact`]); erasing what is already gone is a no-op.
 
 use cloud_api::messages::{MessageContent, SendMessage};
 use protocol::device_events::{
-    Author, ContactRef, ConversationField, ConversationFieldName, DeviceEnvelope, DeviceEvent,
-    MessageSent, NoteAdded, NumberConnected, ParsedEvent, QuickReplySet,
+    Author, ContactErased, ContactField, ContactFieldName, ContactRef, ConversationField,
+    ConversationFieldName, DeviceEnvelope, DeviceEvent, MessageSent, NoteAdded, NumberConnected,
+    ParsedEvent, QuickReplySet,
 };
 use serde_json::Value;
 use sqlx::SqliteConnection;
@@ -37,6 +41,10 @@ pub enum DeviceOutcome {
     /// A `number_connected` event arrived while no vault was given: the caller keeps it
     /// (sealed) so that it can be applied later, never dropping the token.
     NeedsVault,
+    /// Another device erased a contact: the caller erases it once everything earlier in its
+    /// page is written (a page's messages are inserted together at its end, and the erasure
+    /// must not be followed by the resurrection of what it erased).
+    EraseContact(ContactErased),
 }
 
 /// Applies one device event's plaintext inside the caller's transaction. `vault` receives the
@@ -86,8 +94,76 @@ pub async fn apply_device_event(
             };
             apply_number_connected_in(conn, workspace_id, vault, e).await?;
         }
+        DeviceEvent::ContactField(e) => {
+            apply_contact_field_in(conn, workspace_id, e).await?;
+        }
+        DeviceEvent::ContactErased(e) => return Ok(DeviceOutcome::EraseContact(e.clone())),
     }
     Ok(DeviceOutcome::Applied)
+}
+
+/// Applies a contact value if it is newer than the one there (creating the contact if this
+/// device has not met them yet); logs changes made by others. Returns whether it applied.
+pub(crate) async fn apply_contact_field_in(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    e: &ContactField,
+) -> Result<bool, StoreError> {
+    if e.contact.is_empty() {
+        return Err(StoreError::Invalid(
+            "a device event names a contact without wa_id or user_id".into(),
+        ));
+    }
+    let contact_id = upsert_contact_in(
+        conn,
+        &ContactInput {
+            workspace_id: workspace_id.to_string(),
+            wa_id: e.contact.wa_id.clone(),
+            user_id: e.contact.user_id.clone(),
+            ..ContactInput::default()
+        },
+    )
+    .await?;
+    let current: Option<(i64, String)> =
+        sqlx::query_as("SELECT at, device FROM contact_fields WHERE contact_id = ? AND field = ?")
+            .bind(contact_id)
+            .bind(e.field.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    if !supersedes((e.at, &e.device), current.as_ref()) {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO contact_fields (contact_id, field, at, device) VALUES (?, ?, ?, ?)
+         ON CONFLICT(contact_id, field) DO UPDATE SET at = excluded.at, device = excluded.device",
+    )
+    .bind(contact_id)
+    .bind(e.field.as_str())
+    .bind(e.at)
+    .bind(&e.device)
+    .execute(&mut *conn)
+    .await?;
+    let (sql, value) = match e.field {
+        ContactFieldName::DisplayName => (
+            "UPDATE contacts SET display_name = ?, updated_at = ? WHERE id = ?",
+            e.value
+                .as_str()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string),
+        ),
+        ContactFieldName::Restricted => (
+            "UPDATE contacts SET restricted = ?, updated_at = ? WHERE id = ?",
+            Some(i64::from(e.value.as_bool().unwrap_or(false)).to_string()),
+        ),
+    };
+    sqlx::query(sql)
+        .bind(value)
+        .bind(now())
+        .bind(contact_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(true)
 }
 
 /// The conversation named by `(phone_number_id, contact)`, created (with its contact and a
@@ -127,6 +203,27 @@ pub(crate) async fn resolve_conversation(
     ensure_conversation_in(conn, workspace_id, phone_number_id, contact_id).await
 }
 
+/// Last writer wins: whether a value stamped `(at, device)` replaces the one stamped `current`
+/// (equal clocks keep what is there, so applying an event twice changes nothing).
+fn supersedes(new: (i64, &str), current: Option<&(i64, String)>) -> bool {
+    current.is_none_or(|(at, device)| new > (*at, device.as_str()))
+}
+
+/// How a contact is named in device events.
+pub(crate) async fn contact_ref(
+    conn: &mut SqliteConnection,
+    contact_id: i64,
+) -> Result<ContactRef, StoreError> {
+    let row: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT wa_id, user_id FROM contacts WHERE id = ?")
+            .bind(contact_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (wa_id, user_id) =
+        row.ok_or_else(|| StoreError::Invalid(format!("no contact {contact_id}")))?;
+    Ok(ContactRef { wa_id, user_id })
+}
+
 /// How a conversation is named in device events.
 pub(crate) async fn conversation_ref(
     conn: &mut SqliteConnection,
@@ -158,10 +255,8 @@ pub(crate) async fn apply_field_in(
     .bind(e.field.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some((at, device)) = current {
-        if (e.at, e.device.as_str()) <= (at, device.as_str()) {
-            return Ok(false);
-        }
+    if !supersedes((e.at, &e.device), current.as_ref()) {
+        return Ok(false);
     }
     sqlx::query(
         "INSERT INTO conversation_fields

@@ -18,8 +18,8 @@ mod apply;
 mod read;
 
 use protocol::device_events::{
-    Author, ConversationField, ConversationFieldName, DeviceEnvelope, DeviceEvent, NoteAdded,
-    NumberConnected, QuickReplySet,
+    Author, ContactErased, ContactField, ContactFieldName, ContactRef, ConversationField,
+    ConversationFieldName, DeviceEnvelope, DeviceEvent, NoteAdded, NumberConnected, QuickReplySet,
 };
 use protocol::WorkspacePublicKey;
 use serde_json::{json, Value};
@@ -32,7 +32,7 @@ use crate::sync::{RelayClient, SyncError};
 use crate::vault::Vault;
 
 pub use apply::{apply_device_event, token_record, DeviceOutcome};
-pub(crate) use apply::{apply_number_connected_in, conversation_ref, set_author_in};
+pub(crate) use apply::{apply_number_connected_in, contact_ref, conversation_ref, set_author_in};
 pub use read::{labels, notes, number_state, quick_replies, Note, NumberState, QuickReply};
 
 /// Who acts on this device: the relay user and this device's session.
@@ -353,6 +353,55 @@ impl Team {
         let mut tx = self.store.begin_write().await?;
         apply_number_connected_in(&mut tx, &self.workspace_id, &self.vault, &event).await?;
         self.queue_in(&mut tx, DeviceEvent::NumberConnected(event))
+            .await?;
+        tx.commit().await?;
+        self.publish_best_effort().await;
+        Ok(())
+    }
+
+    /// Tells the other devices a contact's name or restriction changed on this one (already
+    /// applied and logged locally by [`crate::privacy::contacts`]). Their clock makes the
+    /// newest change win on every device.
+    pub async fn publish_contact_field(
+        &self,
+        contact_id: i64,
+        field: ContactFieldName,
+        value: Value,
+    ) -> Result<(), TeamError> {
+        let mut tx = self.store.begin_write().await?;
+        let contact = contact_ref(&mut tx, contact_id).await?;
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT at FROM contact_fields WHERE contact_id = ? AND field = ?")
+                .bind(contact_id)
+                .bind(field.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let event = ContactField {
+            contact,
+            field,
+            value,
+            at: now_ms().max(current.map_or(0, |c| c + 1)),
+            device: self.identity.device.clone(),
+            author: self.identity.author(),
+        };
+        apply::apply_contact_field_in(&mut tx, &self.workspace_id, &event).await?;
+        self.queue_in(&mut tx, DeviceEvent::ContactField(event))
+            .await?;
+        tx.commit().await?;
+        self.publish_best_effort().await;
+        Ok(())
+    }
+
+    /// Tells the other devices that `contact` was erased on this one just now: each erases
+    /// what it holds about them.
+    pub async fn publish_contact_erased(&self, contact: ContactRef) -> Result<(), TeamError> {
+        let mut tx = self.store.begin_write().await?;
+        let event = ContactErased {
+            contact,
+            at: now_ms(),
+            author: self.identity.author(),
+        };
+        self.queue_in(&mut tx, DeviceEvent::ContactErased(event))
             .await?;
         tx.commit().await?;
         self.publish_best_effort().await;
