@@ -1,9 +1,9 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import type { BroadcastForm, BroadcastPreview, BroadcastSummary } from '$lib/ipc';
+import type { BroadcastForm, BroadcastPreview, BroadcastSummary, PhoneNumber } from '$lib/ipc';
 import { mockCommands, type CommandCall, type CommandHandler } from '$lib/ipc/testing';
-import { contact, template } from '../../test/fixtures';
+import { contact, phoneNumber, template } from '../../test/fixtures';
 import NewBroadcast from './NewBroadcast.svelte';
 
 const HOSTILE = '<script>window.pwned=1</script><b>bold</b>';
@@ -45,7 +45,7 @@ const created: BroadcastSummary = {
   paramsJson: '{}',
 };
 
-function setup(handlers: Record<string, CommandHandler> = {}) {
+function setup(handlers: Record<string, CommandHandler> = {}, numbers: PhoneNumber[] = []) {
   const log: CommandCall[] = [];
   const oncreated = vi.fn();
   mockCommands(
@@ -75,7 +75,7 @@ function setup(handlers: Record<string, CommandHandler> = {}) {
     },
     log,
   );
-  render(NewBroadcast, { onback: vi.fn(), oncreated });
+  render(NewBroadcast, { numbers, onback: vi.fn(), oncreated });
   return { log, oncreated };
 }
 
@@ -214,6 +214,21 @@ describe('New broadcast', () => {
     await fireEvent.input(screen.getByTestId('broadcast-name-input'), { target: { value: 'June' } });
     await waitFor(() => {
       expect(screen.getByTestId('broadcast-send')).toBeEnabled();
+    });
+  });
+
+  it('sends from the number chosen when the workspace has several', async () => {
+    const user = userEvent.setup();
+    const { log } = setup({}, [
+      phoneNumber({ id: 'pn-1', verifiedName: 'Bakery Centre' }),
+      phoneNumber({ id: 'pn-2', verifiedName: 'Bakery Harbour' }),
+    ]);
+    await user.selectOptions(screen.getByTestId('broadcast-number'), 'Bakery Harbour');
+    await user.type(screen.getByTestId('broadcast-label'), 'vip');
+    await chooseTemplate(user);
+    for (const value of screen.getAllByTestId('param-value')) await user.type(value, 'x');
+    await waitFor(() => {
+      expect(lastPreviewForm(log)?.phoneNumberId).toBe('pn-2');
     });
   });
 

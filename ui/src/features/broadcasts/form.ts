@@ -20,6 +20,8 @@ export type ParamChoice =
 
 export type Draft = {
   name: string;
+  /** The sending number; `null` lets the core use the workspace's only one. */
+  phoneNumberId: string | null;
   mode: RecipientMode;
   label: string;
   contactIds: number[];
@@ -34,6 +36,7 @@ export type Draft = {
 export function emptyDraft(): Draft {
   return {
     name: '',
+    phoneNumberId: null,
     mode: 'label',
     label: '',
     contactIds: [],
@@ -160,7 +163,7 @@ export function toForm(draft: Draft): BroadcastForm | null {
   if (to === null || draft.template === null || blocking.length > 0) return null;
   return {
     name: draft.name.trim(),
-    phoneNumberId: null,
+    phoneNumberId: draft.phoneNumberId,
     templateName: draft.template.name,
     language: draft.template.language,
     body: draft.body.map(source),

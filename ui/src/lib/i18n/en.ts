@@ -578,6 +578,7 @@ export const en = {
   'broadcasts.form.title': 'New broadcast',
   'broadcasts.form.back': 'Back to broadcasts',
   'broadcasts.form.name': 'Name (only your team sees it)',
+  'broadcasts.form.number': 'Send from',
   'broadcasts.form.recipients': 'Recipients',
   'broadcasts.form.mode.label': 'By label',
   'broadcasts.form.mode.contacts': 'Choose contacts',
