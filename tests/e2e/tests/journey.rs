@@ -10,7 +10,8 @@
 //! arrives as a webhook through the relay; the page is not reloaded) → a customer silent for
 //! 25 hours gets that template from the picker the closed window offers → the owner labels the
 //! first conversation and leaves a private note → a broadcast of the approved template to that
-//! label is previewed, sent, and its recipient reaches "sent" live → the owner invites an
+//! label is previewed, sent, and its recipient reaches "sent" live → the business profile's
+//! "about" is refused over Meta's limit, then saved and read back → the owner invites an
 //! agent, and a second computer (its own display, keyring and data) joins with the link and
 //! shows the reply, label and note →
 //! the connection is lost (relay stopped, Meta unreachable): search still works and a reply
@@ -52,6 +53,9 @@ const LATE_PARAM: &str = "Marta";
 /// The broadcast sent to everyone labelled `LABEL`, and its variable's value.
 const BROADCAST: &str = "Rye loaf weekend";
 const BROADCAST_PARAM: &str = "Oat crumble";
+
+/// The business profile's new "about" (Meta allows 139 characters).
+const ABOUT: &str = "Sourdough and rye, baked at dawn";
 
 /// What the team adds to the conversation, and what the second device must show.
 const LABEL: &str = "vip";
@@ -380,6 +384,8 @@ async fn journey(
     stages.done("label and private note added");
     broadcast_to_the_label(client, world, servers).await?;
     stages.done("broadcast to the label: preview, send, recipient reached sent live");
+    edit_the_business_profile(client).await?;
+    stages.done("business profile: over-long about refused on its field, then saved at Meta");
     let link = invite_an_agent(client).await?;
     stages.done("agent invited");
     a_second_device_sees_the_team_inbox(servers, link).await?;
@@ -1140,6 +1146,42 @@ async fn broadcast_to_the_label(client: &Client, world: &World, servers: &Server
         }),
         "Meta has no broadcast of {TEMPLATE} with {BROADCAST_PARAM:?}: {at_meta:?}"
     );
+    Ok(())
+}
+
+/// Settings → Business profile: an "about" over Meta's 139 characters is flagged on the field
+/// and cannot be saved; a valid one is saved at Meta (the simulator) and read back from it
+/// when Settings opens again.
+async fn edit_the_business_profile(client: &Client) -> Result<()> {
+    ui::click(client, &testid("nav-settings")).await?;
+    let about = testid("profile-about");
+    ui::element(client, &about).await?;
+    paste(client, &about, &"x".repeat(140)).await?;
+    ui::element(client, &format!("{about}[aria-invalid=\"true\"]")).await?;
+    let save = ui::element(client, &testid("profile-save")).await?;
+    ensure!(
+        !save.is_enabled().await?,
+        "an about over 139 characters can be saved"
+    );
+    paste(client, &about, ABOUT).await?;
+    ui::eventually("Save enabled for a valid about", UI_TIMEOUT, async || {
+        let enabled = ui::on_element(client, &testid("profile-save"), async |e| {
+            e.is_enabled().await
+        })
+        .await?;
+        Ok(enabled.then_some(()))
+    })
+    .await?;
+    ui::click(client, &testid("profile-save")).await?;
+    ui::element(client, &testid("profile-saved")).await?;
+    // Read back from Meta: leave Settings and come back.
+    ui::click(client, &testid("nav-inbox")).await?;
+    ui::click(client, &testid("nav-settings")).await?;
+    ui::eventually("the saved about read back", UI_TIMEOUT, async || {
+        let value = ui::value_of(client, &about).await?;
+        Ok((value == ABOUT).then_some(()))
+    })
+    .await?;
     Ok(())
 }
 
