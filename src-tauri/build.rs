@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 55] = [
+const COMMANDS: [&str; 66] = [
     "app_info",
     "session_state",
     "unlock_with_passphrase",
@@ -33,6 +33,17 @@ const COMMANDS: [&str; 55] = [
     "create_template",
     "edit_template",
     "delete_template",
+    "preview_broadcast",
+    "create_broadcast",
+    "broadcasts",
+    "broadcast",
+    "broadcast_recipients",
+    "pause_broadcast",
+    "resume_broadcast",
+    "cancel_broadcast",
+    "business_profile",
+    "business_profile_problems",
+    "update_business_profile",
     "set_open_conversation",
     "team",
     "invite_member",

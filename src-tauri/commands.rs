@@ -1,13 +1,15 @@
 //! IPC commands. Each one parses its input, calls the core's [`Device`], and maps errors to
 //! [`IpcError`] — no decisions here.
 
+use dataoptix_core::broadcast::{BroadcastSummary, RecipientView};
 use dataoptix_core::device::views::{
     ConversationFilter, ConversationSummary, MessageView, PageCursor, SearchView, ViewPage,
 };
 use dataoptix_core::device::{
-    Account, ActivityIntegrity, ActivityPageView, ContactCursor, ContactDetail, ContactPage,
-    Device, EraseResult, ExportResult, JoinInput, ManualSetupInput, NoteView, OnboardingOutcome,
-    OnboardingStart, Outgoing, PhoneNumberView, QuickReplyView, RegisterInput, RenderedPreview,
+    Account, ActivityIntegrity, ActivityPageView, BroadcastForm, BroadcastPreview,
+    BusinessProfileView, ContactCursor, ContactDetail, ContactPage, Device, EraseResult,
+    ExportResult, JoinInput, ManualSetupInput, NoteView, OnboardingOutcome, OnboardingStart,
+    Outgoing, PhoneNumberView, ProfileUpdate, QuickReplyView, RegisterInput, RenderedPreview,
     RetentionResult, RetentionSettings, SignInInput, SyncState, TeamView, TemplateDetailView,
     TemplateForm, TemplateLintView, TemplateView,
 };
@@ -438,6 +440,115 @@ pub async fn edit_template(
 pub async fn delete_template(state: State<'_, AppState>, id: i64) -> Result<()> {
     state.device().await?.delete_template(id).await?;
     Ok(())
+}
+
+/// Who a broadcast would reach, who is excluded and why, CSV issues and a sample message.
+/// Stores nothing.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_broadcast(
+    state: State<'_, AppState>,
+    form: BroadcastForm,
+) -> Result<BroadcastPreview> {
+    Ok(state.device().await?.preview_broadcast(&form).await?)
+}
+
+/// Creates a broadcast and queues every sendable recipient (the outbox sends them, paced).
+#[tauri::command]
+#[specta::specta]
+pub async fn create_broadcast(
+    state: State<'_, AppState>,
+    form: BroadcastForm,
+) -> Result<BroadcastSummary> {
+    Ok(state.device().await?.create_broadcast(form).await?)
+}
+
+/// The workspace's broadcasts with their progress, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn broadcasts(state: State<'_, AppState>) -> Result<Vec<BroadcastSummary>> {
+    Ok(state.device().await?.broadcasts().await?)
+}
+
+/// One broadcast with its progress.
+#[tauri::command]
+#[specta::specta]
+pub async fn broadcast(state: State<'_, AppState>, id: i64) -> Result<BroadcastSummary> {
+    Ok(state.device().await?.broadcast(id).await?)
+}
+
+/// A page of a broadcast's recipients with their state (after recipient id `after`, 0 first).
+#[tauri::command]
+#[specta::specta]
+pub async fn broadcast_recipients(
+    state: State<'_, AppState>,
+    id: i64,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<RecipientView>> {
+    Ok(state
+        .device()
+        .await?
+        .broadcast_recipients(id, after, limit)
+        .await?)
+}
+
+/// Holds what a broadcast has not sent yet.
+#[tauri::command]
+#[specta::specta]
+pub async fn pause_broadcast(state: State<'_, AppState>, id: i64) -> Result<BroadcastSummary> {
+    Ok(state.device().await?.pause_broadcast(id).await?)
+}
+
+/// Releases a paused broadcast.
+#[tauri::command]
+#[specta::specta]
+pub async fn resume_broadcast(state: State<'_, AppState>, id: i64) -> Result<BroadcastSummary> {
+    Ok(state.device().await?.resume_broadcast(id).await?)
+}
+
+/// Cancels what a broadcast has not sent yet.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_broadcast(state: State<'_, AppState>, id: i64) -> Result<BroadcastSummary> {
+    Ok(state.device().await?.cancel_broadcast(id).await?)
+}
+
+/// The number's business profile as Meta has it (the first number when `None`).
+#[tauri::command]
+#[specta::specta]
+pub async fn business_profile(
+    state: State<'_, AppState>,
+    phone_number_id: Option<String>,
+) -> Result<BusinessProfileView> {
+    Ok(state
+        .device()
+        .await?
+        .business_profile(phone_number_id.as_deref())
+        .await?)
+}
+
+/// What is wrong with a profile change, one `field: problem` each (empty when valid): the
+/// form's live check, with the same rules the update applies.
+#[tauri::command]
+#[specta::specta]
+pub fn business_profile_problems(update: ProfileUpdate) -> Vec<String> {
+    update.problems()
+}
+
+/// Changes the business profile at Meta; returns it as Meta now has it.
+#[tauri::command]
+#[specta::specta]
+pub async fn update_business_profile(
+    state: State<'_, AppState>,
+    phone_number_id: Option<String>,
+    update: ProfileUpdate,
+) -> Result<BusinessProfileView> {
+    Ok(state
+        .device()
+        .await?
+        .update_business_profile(phone_number_id.as_deref(), update)
+        .await?)
 }
 
 /// The conversation on screen (`None`: none), so its messages raise no notification while the

@@ -9,8 +9,11 @@
 //! template is linted as it is typed, submitted, and turns approved live (Meta's review
 //! arrives as a webhook through the relay; the page is not reloaded) → a customer silent for
 //! 25 hours gets that template from the picker the closed window offers → the owner labels the
-//! first conversation and leaves a private note, invites an agent, and a second computer (its
-//! own display, keyring and data) joins with the link and shows the reply, label and note →
+//! first conversation and leaves a private note → a broadcast of the approved template to that
+//! label is previewed, sent, and its recipient reaches "sent" live → the business profile's
+//! "about" is refused over Meta's limit, then saved and read back → the owner invites an
+//! agent, and a second computer (its own display, keyring and data) joins with the link and
+//! shows the reply, label and note →
 //! the connection is lost (relay stopped, Meta unreachable): search still works and a reply
 //! waits in the outbox, then goes out once when the connection is back → the customer's data
 //! is exported as a readable archive, then erased from contacts, inbox and search → nothing
@@ -46,6 +49,13 @@ const LATE_NAME: &str = "Marta Ruiz";
 const LATE_MESSAGE: &str = "Could you bake a cake for Saturday?";
 /// The parameter of the template sent to her.
 const LATE_PARAM: &str = "Marta";
+
+/// The broadcast sent to everyone labelled `LABEL`, and its variable's value.
+const BROADCAST: &str = "Rye loaf weekend";
+const BROADCAST_PARAM: &str = "Oat crumble";
+
+/// The business profile's new "about" (Meta allows 139 characters).
+const ABOUT: &str = "Sourdough and rye, baked at dawn";
 
 /// What the team adds to the conversation, and what the second device must show.
 const LABEL: &str = "vip";
@@ -372,6 +382,10 @@ async fn journey(
     stages.done("outside the window: template picker offered, template sent");
     label_and_note(client, &conversation).await?;
     stages.done("label and private note added");
+    broadcast_to_the_label(client, world, servers).await?;
+    stages.done("broadcast to the label: preview, send, recipient reached sent live");
+    edit_the_business_profile(client).await?;
+    stages.done("business profile: over-long about refused on its field, then saved at Meta");
     let link = invite_an_agent(client).await?;
     stages.done("agent invited");
     a_second_device_sees_the_team_inbox(servers, link).await?;
@@ -433,6 +447,8 @@ fn scan_for_plaintext(roots: &[&std::path::Path], skip: &std::path::Path) -> Res
         LATE_MESSAGE,
         NOTE,
         OFFLINE_REPLY,
+        BROADCAST,
+        BROADCAST_PARAM,
     ]
     .into_iter()
     .chain(HOSTILE)
@@ -1070,6 +1086,102 @@ async fn label_and_note(client: &Client, conversation: &str) -> Result<()> {
     // The row in the list shows the label too.
     row_shows(client, conversation, LABEL).await?;
     ui::click(client, &testid("details-toggle")).await?;
+    Ok(())
+}
+
+/// Broadcasts: the approved template goes to everyone labelled `LABEL` (the customer), its
+/// variable filled with a fixed value. The core's preview counts her; after Send the detail
+/// shows her reaching "sent" (or further) without a reload, and Meta received the template
+/// with that value.
+async fn broadcast_to_the_label(client: &Client, world: &World, servers: &Servers) -> Result<()> {
+    ui::click(client, &testid("nav-broadcasts")).await?;
+    ui::element(client, &testid("broadcasts-empty")).await?;
+    ui::click(client, &testid("broadcast-new")).await?;
+    ui::type_into(client, &testid("broadcast-name-input"), BROADCAST).await?;
+    ui::type_into(client, &testid("broadcast-label"), LABEL).await?;
+    // A <select>: chosen as a person would, by the option's text.
+    ui::element(client, &testid("broadcast-template")).await?;
+    let chosen = ui::js(
+        client,
+        "const s = document.querySelector(arguments[0]);\
+         const o = Array.from(s.options).find(o => o.textContent.startsWith(arguments[1] + ' ('));\
+         if (o === undefined) return false;\
+         s.value = o.value; s.dispatchEvent(new Event('change', { bubbles: true }));\
+         return true;",
+        vec![json!(testid("broadcast-template")), json!(TEMPLATE)],
+    )
+    .await?;
+    ensure!(
+        chosen == json!(true),
+        "the approved {TEMPLATE} is not offered for broadcasts"
+    );
+    ui::type_into(client, &testid("param-value"), BROADCAST_PARAM).await?;
+    e2e::wait_for_text(client, &testid("broadcast-sendable"), |t| {
+        t.starts_with("1 of 1 ")
+    })
+    .await?;
+    e2e::wait_for_text(client, &testid("broadcast-sample"), |t| {
+        t.contains(BROADCAST_PARAM)
+    })
+    .await?;
+    ui::screenshot(client, world, "broadcast-new").await?;
+    ui::click(client, &testid("broadcast-send")).await?;
+
+    let her = format!("{}[data-phone=\"{CUSTOMER}\"]", testid("recipient-row"));
+    ui::eventually("the recipient reached sent", UI_TIMEOUT, async || {
+        let state = ui::on_element(client, &her, async |e| e.attr("data-state").await).await?;
+        Ok(matches!(state.as_deref(), Some("sent" | "delivered" | "read")).then_some(()))
+    })
+    .await?;
+    e2e::wait_for_text(client, &testid("count-sent"), |t| t == "Sent 1").await?;
+    ui::screenshot(client, world, "broadcast-detail").await?;
+
+    let at_meta = servers.sent_to_customer().await?;
+    ensure!(
+        at_meta.iter().any(|m| {
+            let request = &m["request"];
+            request["type"] == "template"
+                && request["template"]["name"] == TEMPLATE
+                && request.to_string().contains(BROADCAST_PARAM)
+        }),
+        "Meta has no broadcast of {TEMPLATE} with {BROADCAST_PARAM:?}: {at_meta:?}"
+    );
+    Ok(())
+}
+
+/// Settings → Business profile: an "about" over Meta's 139 characters is flagged on the field
+/// and cannot be saved; a valid one is saved at Meta (the simulator) and read back from it
+/// when Settings opens again.
+async fn edit_the_business_profile(client: &Client) -> Result<()> {
+    ui::click(client, &testid("nav-settings")).await?;
+    let about = testid("profile-about");
+    ui::element(client, &about).await?;
+    paste(client, &about, &"x".repeat(140)).await?;
+    ui::element(client, &format!("{about}[aria-invalid=\"true\"]")).await?;
+    let save = ui::element(client, &testid("profile-save")).await?;
+    ensure!(
+        !save.is_enabled().await?,
+        "an about over 139 characters can be saved"
+    );
+    paste(client, &about, ABOUT).await?;
+    ui::eventually("Save enabled for a valid about", UI_TIMEOUT, async || {
+        let enabled = ui::on_element(client, &testid("profile-save"), async |e| {
+            e.is_enabled().await
+        })
+        .await?;
+        Ok(enabled.then_some(()))
+    })
+    .await?;
+    ui::click(client, &testid("profile-save")).await?;
+    ui::element(client, &testid("profile-saved")).await?;
+    // Read back from Meta: leave Settings and come back.
+    ui::click(client, &testid("nav-inbox")).await?;
+    ui::click(client, &testid("nav-settings")).await?;
+    ui::eventually("the saved about read back", UI_TIMEOUT, async || {
+        let value = ui::value_of(client, &about).await?;
+        Ok((value == ABOUT).then_some(()))
+    })
+    .await?;
     Ok(())
 }
 

@@ -366,6 +366,124 @@ async deleteTemplate(id: number) : Promise<Result<null, IpcError>> {
 }
 },
 /**
+ * Who a broadcast would reach, who is excluded and why, CSV issues and a sample message.
+ * Stores nothing.
+ */
+async previewBroadcast(form: BroadcastForm) : Promise<Result<BroadcastPreview, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("preview_broadcast", { form }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Creates a broadcast and queues every sendable recipient (the outbox sends them, paced).
+ */
+async createBroadcast(form: BroadcastForm) : Promise<Result<BroadcastSummary, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("create_broadcast", { form }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The workspace's broadcasts with their progress, newest first.
+ */
+async broadcasts() : Promise<Result<BroadcastSummary[], IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("broadcasts") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * One broadcast with its progress.
+ */
+async broadcast(id: number) : Promise<Result<BroadcastSummary, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("broadcast", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * A page of a broadcast's recipients with their state (after recipient id `after`, 0 first).
+ */
+async broadcastRecipients(id: number, after: number, limit: number) : Promise<Result<RecipientView[], IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("broadcast_recipients", { id, after, limit }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Holds what a broadcast has not sent yet.
+ */
+async pauseBroadcast(id: number) : Promise<Result<BroadcastSummary, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("pause_broadcast", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Releases a paused broadcast.
+ */
+async resumeBroadcast(id: number) : Promise<Result<BroadcastSummary, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("resume_broadcast", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Cancels what a broadcast has not sent yet.
+ */
+async cancelBroadcast(id: number) : Promise<Result<BroadcastSummary, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("cancel_broadcast", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The number's business profile as Meta has it (the first number when `None`).
+ */
+async businessProfile(phoneNumberId: string | null) : Promise<Result<BusinessProfileView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("business_profile", { phoneNumberId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * What is wrong with a profile change, one `field: problem` each (empty when valid): the
+ * form's live check, with the same rules the update applies.
+ */
+async businessProfileProblems(update: ProfileUpdate) : Promise<string[]> {
+    return await TAURI_INVOKE("business_profile_problems", { update });
+},
+/**
+ * Changes the business profile at Meta; returns it as Meta now has it.
+ */
+async updateBusinessProfile(phoneNumberId: string | null, update: ProfileUpdate) : Promise<Result<BusinessProfileView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("update_business_profile", { phoneNumberId, update }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * The conversation on screen (`None`: none), so its messages raise no notification while the
  * window has focus.
  */
@@ -725,10 +843,78 @@ graphVersion: string }
  */
 export type BroadcastCounts = { total: number; queued: number; sent: number; delivered: number; read: number; failed: number; skipped: number; cancelled: number }
 /**
+ * A new broadcast as the form describes it.
+ */
+export type BroadcastForm = { name: string; 
+/**
+ * The sending number; `None` when the workspace has exactly one.
+ */
+phoneNumberId: string | null; templateName: string; language: string; 
+/**
+ * One source per body variable, in order of appearance.
+ */
+body: ParamSource[]; 
+/**
+ * One source per text-header variable.
+ */
+header: ParamSource[]; recipients: RecipientSource }
+/**
+ * What a broadcast would do: the summary shown before sending.
+ */
+export type BroadcastPreview = { 
+/**
+ * Distinct recipients (excluded ones included).
+ */
+total: number; 
+/**
+ * Recipients that will be sent to.
+ */
+sendable: number; 
+/**
+ * Who is excluded, each with the reason.
+ */
+excluded: PlannedRecipient[]; 
+/**
+ * CSV rows refused or collapsed, with their line numbers.
+ */
+importIssues: ImportIssue[]; 
+/**
+ * The message the first sendable recipient gets.
+ */
+sample: RenderedPreview | null }
+/**
  * A broadcast's per-state counts changed (sends, statuses), or it was paused, resumed or
  * cancelled: the list and the detail update their progress.
  */
 export type BroadcastProgress = { broadcastId: number; counts: BroadcastCounts }
+/**
+ * A broadcast as the list shows it.
+ */
+export type BroadcastSummary = { id: number; name: string; phoneNumberId: string; templateName: string; language: string; 
+/**
+ * `sending`, `paused`, `cancelled` or `completed` (sending with nothing left queued).
+ */
+status: string; authorName: string | null; 
+/**
+ * Unix seconds.
+ */
+createdAt: number; counts: BroadcastCounts; 
+/**
+ * CSV rows refused or collapsed at import.
+ */
+importIssues: ImportIssue[]; 
+/**
+ * The parameters as chosen (JSON of the template, language and value sources).
+ */
+paramsJson: string }
+/**
+ * The profile as Settings shows it.
+ */
+export type BusinessProfileView = { phoneNumberId: string; about: string | null; address: string | null; description: string | null; email: string | null; websites: string[]; vertical: string | null; profilePictureUrl: string | null; 
+/**
+ * The categories Meta accepts for `vertical`.
+ */
+verticals: string[] }
 /**
  * A button.
  */
@@ -915,6 +1101,22 @@ text: string | null;
  * The header variable's sample value (TEXT), or the media sample's upload handle.
  */
 example: string | null }
+/**
+ * A row that was refused (`invalid`) or collapsed into an earlier one (`duplicate`).
+ */
+export type ImportIssue = { 
+/**
+ * 1-based line of the row.
+ */
+line: number; 
+/**
+ * `invalid` or `duplicate`.
+ */
+kind: string; 
+/**
+ * What is wrong, in plain words.
+ */
+message: string }
 /**
  * Messages, statuses or conversation fields changed: refetch these conversations (all
  * visible ones when the list is empty).
@@ -1213,6 +1415,22 @@ ts: number;
  */
 id: number }
 /**
+ * Where a template variable's value comes from, per recipient.
+ */
+export type ParamSource = 
+/**
+ * The same text for everyone.
+ */
+{ kind: "fixed"; value: string } | 
+/**
+ * A column of the CSV import (by its header name, without case).
+ */
+{ kind: "column"; column: string } | 
+/**
+ * The recipient's name: the CSV's `name` column, else the contact's name.
+ */
+{ kind: "contactName" }
+/**
  * A connected WhatsApp number.
  */
 export type PhoneNumberView = { id: string; wabaId: string; displayPhoneNumber: string | null; verifiedName: string | null; qualityRating: string | null; messagingLimit: string | null; nameStatus: string | null; 
@@ -1220,6 +1438,48 @@ export type PhoneNumberView = { id: string; wabaId: string; displayPhoneNumber: 
  * Meta refused the token: connect again.
  */
 reconnectRequired: boolean }
+/**
+ * One recipient as planned.
+ */
+export type PlannedRecipient = { 
+/**
+ * The known contact (none yet for a new number from a CSV).
+ */
+contactId: number | null; 
+/**
+ * Where it goes: the normalised number (or the business-scoped user id of a contact
+ * without one).
+ */
+phone: string; 
+/**
+ * The recipient's name, if known.
+ */
+name: string | null; 
+/**
+ * The body's values, in order.
+ */
+body: string[]; 
+/**
+ * The text header's values.
+ */
+header: string[]; 
+/**
+ * Why this recipient is excluded; `None` = will be sent to.
+ */
+skipReason: string | null; 
+/**
+ * The CSV line it came from.
+ */
+line: number | null }
+/**
+ * The fields to change; `None` leaves a field as it is, an empty text clears it (except
+ * `about`, which Meta requires to be non-empty).
+ */
+export type ProfileUpdate = { about: string | null; address: string | null; description: string | null; email: string | null; 
+/**
+ * Replaces the list (at most two http(s) URLs).
+ */
+websites: string[] | null; vertical: string | null }
 /**
  * A canned answer staff insert with its shortcut (e.g. `/hours`).
  */
@@ -1232,6 +1492,38 @@ export type QuotedView = { wamid: string; preview: string | null }
  * A reaction on a message.
  */
 export type ReactionView = { emoji: string; by: string }
+/**
+ * Who receives the broadcast.
+ */
+export type RecipientSource = 
+/**
+ * Every contact with a conversation carrying this label (on the sending number).
+ */
+{ kind: "label"; label: string } | 
+/**
+ * These contacts.
+ */
+{ kind: "contacts"; contactIds: number[] } | 
+/**
+ * A CSV import: a header row, one column of which is the phone number.
+ */
+{ kind: "csv"; text: string }
+/**
+ * One recipient and where it stands.
+ */
+export type RecipientView = { id: number; contactId: number | null; phone: string; name: string | null; 
+/**
+ * `queued`, `sent`, `delivered`, `read`, `failed`, `skipped` or `cancelled`.
+ */
+state: string; 
+/**
+ * Why it failed or was skipped.
+ */
+reason: string | null; 
+/**
+ * Meta's message id once sent.
+ */
+wamid: string | null }
 /**
  * Registration of a new workspace.
  */

@@ -1,6 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
+  broadcastRecipients,
+  businessProfile,
+  cancelBroadcast,
+  createBroadcast,
+  EVENT_NAMES,
   listConversations,
+  onBroadcastProgress,
+  updateBusinessProfile,
   listMessages,
   onboardingStatus,
   onInboxChanged,
@@ -11,6 +18,7 @@ import {
   sessionState,
   setupManual,
 } from './index';
+import bindingsSource from './bindings.ts?raw';
 import { emitEvent, mockCommands, type CommandCall } from './testing';
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -78,7 +86,62 @@ describe('command wrappers', () => {
   });
 });
 
+describe('broadcast and profile wrappers', () => {
+  it('name the Rust commands and their arguments', async () => {
+    const log: CommandCall[] = [];
+    mockCommands(
+      {
+        create_broadcast: () => ({}),
+        broadcast_recipients: () => [],
+        cancel_broadcast: () => ({}),
+        business_profile: () => ({}),
+        update_business_profile: () => ({}),
+      },
+      log,
+    );
+    const form = {
+      name: 'June',
+      phoneNumberId: null,
+      templateName: 'order_ready',
+      language: 'en_US',
+      body: [{ kind: 'column' as const, column: 'first name' }],
+      header: [],
+      recipients: { kind: 'label' as const, label: 'vip' },
+    };
+    await createBroadcast(form);
+    await broadcastRecipients(3, 10, 200);
+    await cancelBroadcast(3);
+    await businessProfile(null);
+    const update = { about: 'Hi', address: null, description: null, email: null, websites: null, vertical: null };
+    await updateBusinessProfile('pn-1', update);
+    expect(log).toEqual([
+      { cmd: 'create_broadcast', args: { form } },
+      { cmd: 'broadcast_recipients', args: { id: 3, after: 10, limit: 200 } },
+      { cmd: 'cancel_broadcast', args: { id: 3 } },
+      { cmd: 'business_profile', args: { phoneNumberId: null } },
+      { cmd: 'update_business_profile', args: { phoneNumberId: 'pn-1', update } },
+    ]);
+  });
+});
+
 describe('event subscriptions', () => {
+  it('listen under the names tauri-specta generated', () => {
+    for (const [key, name] of Object.entries(EVENT_NAMES)) {
+      expect(bindingsSource, key).toContain(`${key}: "${name}"`);
+    }
+  });
+
+  it('deliver broadcast progress', async () => {
+    mockCommands({});
+    const seen = vi.fn();
+    const off = onBroadcastProgress(seen);
+    await flush();
+    const counts = { total: 1, queued: 0, sent: 1, delivered: 0, read: 0, failed: 0, skipped: 0, cancelled: 0 };
+    await emitEvent('broadcastProgress', { broadcastId: 2, counts });
+    expect(seen).toHaveBeenCalledWith({ broadcastId: 2, counts });
+    off();
+  });
+
   it('deliver payloads until unsubscribed', async () => {
     mockCommands({});
     const seen = vi.fn();

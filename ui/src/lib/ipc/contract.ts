@@ -12,6 +12,18 @@ import type {
 } from './bindings';
 
 export type {
+  BroadcastCounts,
+  BroadcastForm,
+  BroadcastPreview,
+  BroadcastProgress,
+  BroadcastSummary,
+  BusinessProfileView,
+  ImportIssue,
+  ParamSource,
+  PlannedRecipient,
+  ProfileUpdate,
+  RecipientSource,
+  RecipientView,
   ActivityIntegrity,
   ActivityPageView,
   ActivityView,

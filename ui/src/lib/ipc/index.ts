@@ -14,6 +14,11 @@ import type {
   Account,
   ActivityIntegrity,
   ActivityPageView,
+  BroadcastForm,
+  BroadcastPreview,
+  BroadcastProgress,
+  BroadcastSummary,
+  BusinessProfileView,
   ContactCursor,
   ContactDetail,
   ContactPage,
@@ -32,7 +37,9 @@ import type {
   Outgoing,
   Page,
   PhoneNumber,
+  ProfileUpdate,
   QuickReplyView,
+  RecipientView,
   SearchResults,
   SessionState,
   SyncState,
@@ -266,6 +273,63 @@ export function syncTemplates(): Promise<number> {
   return call(() => invoke<number>('sync_templates'));
 }
 
+// ---- broadcasts ---------------------------------------------------------------------------
+
+/** Who the broadcast would reach, who is excluded and why, CSV issues, a sample. Stores nothing. */
+export function previewBroadcast(form: BroadcastForm): Promise<BroadcastPreview> {
+  return call(() => invoke<BroadcastPreview>('preview_broadcast', { form }));
+}
+
+/** Creates the broadcast and queues its recipients; the outbox sends them, paced. */
+export function createBroadcast(form: BroadcastForm): Promise<BroadcastSummary> {
+  return call(() => invoke<BroadcastSummary>('create_broadcast', { form }));
+}
+
+/** Newest first, with progress. */
+export function broadcasts(): Promise<BroadcastSummary[]> {
+  return call(() => invoke<BroadcastSummary[]>('broadcasts'));
+}
+
+export function broadcast(id: number): Promise<BroadcastSummary> {
+  return call(() => invoke<BroadcastSummary>('broadcast', { id }));
+}
+
+/** Recipients after recipient id `after` (0 for the first page). */
+export function broadcastRecipients(id: number, after: number, limit: number): Promise<RecipientView[]> {
+  return call(() => invoke<RecipientView[]>('broadcast_recipients', { id, after, limit }));
+}
+
+export function pauseBroadcast(id: number): Promise<BroadcastSummary> {
+  return call(() => invoke<BroadcastSummary>('pause_broadcast', { id }));
+}
+
+export function resumeBroadcast(id: number): Promise<BroadcastSummary> {
+  return call(() => invoke<BroadcastSummary>('resume_broadcast', { id }));
+}
+
+export function cancelBroadcast(id: number): Promise<BroadcastSummary> {
+  return call(() => invoke<BroadcastSummary>('cancel_broadcast', { id }));
+}
+
+// ---- business profile ----------------------------------------------------------------------
+
+/** The number's public profile as Meta has it (the first number when `null`). */
+export function businessProfile(phoneNumberId: string | null): Promise<BusinessProfileView> {
+  return call(() => invoke<BusinessProfileView>('business_profile', { phoneNumberId }));
+}
+
+/** Every `field: problem` of a change, by Meta's limits (empty when valid). */
+export function businessProfileProblems(update: ProfileUpdate): Promise<string[]> {
+  return call(() => invoke<string[]>('business_profile_problems', { update }));
+}
+
+export function updateBusinessProfile(
+  phoneNumberId: string | null,
+  update: ProfileUpdate,
+): Promise<BusinessProfileView> {
+  return call(() => invoke<BusinessProfileView>('update_business_profile', { phoneNumberId, update }));
+}
+
 // ---- sync ----------------------------------------------------------------------------------
 
 export function syncState(): Promise<SyncState> {
@@ -368,6 +432,7 @@ export const EVENT_NAMES = {
   deepLinkRejected: 'deep-link-rejected',
   templatesChanged: 'templates-changed',
   exportProgress: 'export-progress',
+  broadcastProgress: 'broadcast-progress',
 } as const;
 
 export type InboxChanged = { conversationIds: number[] };
@@ -381,6 +446,7 @@ type EventPayloads = {
   [EVENT_NAMES.deepLinkRejected]: DeepLinkRejected;
   [EVENT_NAMES.templatesChanged]: Record<string, never>;
   [EVENT_NAMES.exportProgress]: ExportProgress;
+  [EVENT_NAMES.broadcastProgress]: BroadcastProgress;
 };
 
 /**
@@ -457,4 +523,9 @@ export function onTemplatesChanged(handler: () => void): Unsubscribe {
 /** An export is being written: contacts done of total in a stage. */
 export function onExportProgress(handler: (payload: ExportProgress) => void): Unsubscribe {
   return subscribe(EVENT_NAMES.exportProgress, handler);
+}
+
+/** A broadcast's counts changed (a send, a status, pause, resume or cancel). */
+export function onBroadcastProgress(handler: (payload: BroadcastProgress) => void): Unsubscribe {
+  return subscribe(EVENT_NAMES.broadcastProgress, handler);
 }
