@@ -145,7 +145,7 @@ impl Outbox {
         .await?)
     }
 
-    async fn process(&self, item: Due, report: &mut RunReport) -> Result<(), SendError> {
+    async fn process(&self, mut item: Due, report: &mut RunReport) -> Result<(), SendError> {
         let phone = item.phone_number_id.clone().unwrap_or_default();
         let recipient = item.recipient.clone().unwrap_or_default();
         if let Some(since) = item.in_doubt_since_ms {
@@ -222,6 +222,19 @@ impl Outbox {
             return Ok(());
         }
         let graph = self.inner.graph.with_token(token);
+        // An attachment is uploaded first, once: its media id is kept for retries (send::upload).
+        let upload = self
+            .upload_attachment(item.id, &mut item.payload_json, &graph, &phone)
+            .await?;
+        if let Err(e) = upload {
+            let failed = self.fail(&item, &phone, &e).await?;
+            if failed {
+                report.failed += 1;
+            } else {
+                report.deferred += 1;
+            }
+            return Ok(());
+        }
         self.set_waiting(Some(item.id));
         self.wait_for_throughput(&phone).await;
         self.set_waiting(None);
