@@ -13,21 +13,12 @@ use std::time::{Duration, Instant};
 
 use cloud_api::client::{ClientConfig, CloudApiClient};
 use cloud_api::media::MediaKind;
-use common::{Device, Env};
+use common::{fast, replying_world, Device, Env, CUSTOMER};
 use dataoptix_core::media::{MediaConfig, MediaFetcher};
 use dataoptix_core::send::{Attachment, Detected, OutboxConfig, UPLOAD_PENDING};
 use dataoptix_core::vault::{MemoryStore, PassphraseSource};
 use serde_json::{json, Value};
 use testkit::TcpProxy;
-
-const CUSTOMER: &str = "16505551234";
-
-fn fast() -> OutboxConfig {
-    OutboxConfig {
-        in_doubt_grace: Duration::from_secs(30),
-        ..OutboxConfig::default()
-    }
-}
 
 /// A 1×1 PNG (signature, IHDR, IDAT, IEND).
 fn png() -> Vec<u8> {
@@ -39,22 +30,6 @@ fn png() -> Vec<u8> {
 
 fn pdf() -> Vec<u8> {
     b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec()
-}
-
-/// One device whose number is connected, and a customer who wrote (the window is open).
-async fn world() -> (Env, Device, i64) {
-    let env = Env::start(|_| {}).await;
-    let device = env.first_device(fast()).await;
-    env.connect_number(&device, &env.sim.info.access_token.clone())
-        .await;
-    env.inbound(CUSTOMER, "Can you send the menu?").await;
-    device
-        .sync_until("the customer's message", async |d: &Device| {
-            d.conversation(CUSTOMER).await.is_some()
-        })
-        .await;
-    let conversation = device.conversation(CUSTOMER).await.unwrap();
-    (env, device, conversation)
 }
 
 /// The media objects the simulator holds (uploads), from `GET /_sim/state`.
@@ -93,7 +68,7 @@ fn graph(env: &Env) -> CloudApiClient {
 
 #[tokio::test]
 async fn an_image_with_caption_and_a_document_with_filename_go_out_by_media_id() {
-    let (env, device, conversation) = world().await;
+    let (env, device, conversation) = replying_world(|_| {}).await;
     let image = Attachment::new(png(), Some("Today's menu".into()), None, false).unwrap();
     let document = Attachment::new(
         pdf(),
@@ -252,13 +227,7 @@ async fn offline_an_attachment_waits_then_uploads_once_and_sends_once() {
     let device = env.device_with(session, &proxy.url(), fast()).await;
     env.connect_number(&device, &env.sim.info.access_token.clone())
         .await;
-    env.inbound(CUSTOMER, "Menu please").await;
-    device
-        .sync_until("the customer's message", async |d: &Device| {
-            d.conversation(CUSTOMER).await.is_some()
-        })
-        .await;
-    let conversation = device.conversation(CUSTOMER).await.unwrap();
+    let conversation = env.customer_writes(&device, "Menu please").await;
     let image = Attachment::new(png(), Some("Menu".into()), None, false).unwrap();
     let item = device
         .outbox
@@ -305,13 +274,7 @@ async fn a_send_refused_after_the_upload_is_retried_with_the_same_media_id() {
         .await;
     env.connect_number(&device, &env.sim.info.access_token.clone())
         .await;
-    env.inbound(CUSTOMER, "Menu?").await;
-    device
-        .sync_until("the customer's message", async |d: &Device| {
-            d.conversation(CUSTOMER).await.is_some()
-        })
-        .await;
-    let conversation = device.conversation(CUSTOMER).await.unwrap();
+    let conversation = env.customer_writes(&device, "Menu?").await;
     device
         .outbox
         .enqueue(
@@ -355,7 +318,7 @@ async fn a_send_refused_after_the_upload_is_retried_with_the_same_media_id() {
 
 #[tokio::test]
 async fn an_upload_meta_refuses_fails_the_message_with_the_reason() {
-    let (env, device, conversation) = world().await;
+    let (env, device, conversation) = replying_world(|_| {}).await;
     // OGG with Vorbis inside, presented as OGG/Opus: what this device's checks would refuse,
     // standing in for any file Meta refuses after our checks passed.
     let mut vorbis = b"OggS\0\x02".to_vec();
@@ -456,6 +419,12 @@ async fn check_attachment_reads_the_content_not_the_name() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), "invalidInput");
+    assert!(photo
+        .preview
+        .as_deref()
+        .unwrap()
+        .starts_with("data:image/png;base64,iVBORw0KGgo"));
+    assert_eq!(lying.preview, None, "thumbnails for photos only");
     let json = serde_json::to_value(&photo).unwrap();
     assert_eq!(json["captionAllowed"], json!(true));
 }

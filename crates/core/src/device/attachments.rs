@@ -52,6 +52,8 @@ pub struct AttachmentCheck {
     pub voice_allowed: bool,
     /// Why WhatsApp would refuse it; `None` when it can be sent.
     pub error: Option<String>,
+    /// A photo as a `data:` URL for the preview's thumbnail (photos only: at most 5 MB).
+    pub preview: Option<String>,
 }
 
 /// The largest file read at all: Meta's largest limit (documents).
@@ -72,13 +74,22 @@ impl Device {
             caption_allowed: false,
             voice_allowed: false,
             error: None,
+            preview: None,
         };
-        let detected = match bytes {
-            Ok(bytes) => detect(&bytes),
-            Err(refusal) => Err(refusal),
+        let bytes = match bytes {
+            Ok(bytes) => bytes,
+            Err(refusal) => {
+                check.error = Some(refusal);
+                return Ok(check);
+            }
         };
-        match detected {
+        match detect(&bytes) {
             Ok(d) => {
+                if d.kind == cloud_api::media::MediaKind::Image {
+                    use base64::Engine;
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+                    check.preview = Some(format!("data:{};base64,{encoded}", d.mime_type));
+                }
                 check.mime_type = Some(d.mime_type.clone());
                 check.kind = Some(d.kind.as_str().to_owned());
                 check.kind_label = Some(kind_name(d.kind).to_owned());

@@ -13,6 +13,8 @@ import type {
 
 export type {
   ActivityIntegrity,
+  AttachmentCheck,
+  AttachmentInput,
   ActivityPageView,
   ActivityView,
   ContactCursor,
