@@ -428,3 +428,156 @@ async fn check_attachment_reads_the_content_not_the_name() {
     let json = serde_json::to_value(&photo).unwrap();
     assert_eq!(json["captionAllowed"], json!(true));
 }
+
+#[tokio::test]
+async fn an_upload_that_times_out_is_retried_at_once_not_held_in_doubt() {
+    let (env, device, conversation) = replying_world(|_| {}).await;
+    // "Meta" accepts the connection and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let client = |base: &str| {
+        CloudApiClient::new(ClientConfig {
+            base_url: base.to_string(),
+            timeout: Duration::from_millis(500),
+            media_timeout: Duration::from_millis(500),
+            ..ClientConfig::default()
+        })
+        .unwrap()
+    };
+    let hanging =
+        dataoptix_core::send::Outbox::new(device.team.clone(), client(&silent_url), fast());
+    let image = Attachment::new(png(), None, None, false).unwrap();
+    let item = hanging
+        .enqueue_attachment(conversation, &image, None, "slow-1")
+        .await
+        .unwrap();
+    let report = hanging.run_once().await.unwrap();
+    assert_eq!(report.deferred, 1, "{report:?}");
+    let in_doubt: Option<i64> = row(
+        &device,
+        "SELECT in_doubt_since_ms FROM outbox WHERE id = ?",
+        item,
+    )
+    .await;
+    assert_eq!(in_doubt, None, "no send happened, so nothing is in doubt");
+    hold.abort();
+
+    // Meta answers again: the retry uploads and sends without waiting for a grace period.
+    let outbox = dataoptix_core::send::Outbox::new(
+        device.team.clone(),
+        client(&env.sim.info.base_url),
+        OutboxConfig {
+            in_doubt_grace: Duration::from_secs(3600),
+            ..fast()
+        },
+    );
+    outbox.connection_back().await.unwrap();
+    let report = outbox.run_once().await.unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    assert_eq!(sim_media(&env).await.len(), 1);
+    env.stop().await;
+}
+
+/// Polls `probe` until it answers (the device syncs and sends in the background).
+async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..300 {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn the_device_sends_a_chosen_file_and_shows_it_at_once() {
+    use dataoptix_core::device::views::ConversationFilter;
+    use dataoptix_core::device::{AttachmentInput, ManualSetupInput};
+
+    let w = common::SignupWorld::start("cfg-attachments").await;
+    let data = tempfile::tempdir().unwrap();
+    let d = w.register(data.path()).await;
+    d.setup_manual(ManualSetupInput {
+        waba_id: w.sim.info.waba_id.clone(),
+        phone_number_id: w.sim.info.phone_number_id.clone(),
+        token: w.sim.info.access_token.clone(),
+    })
+    .await
+    .unwrap();
+    d.start_background().await.unwrap();
+    reqwest::Client::new()
+        .post(w.sim.control_url("/inbound"))
+        .json(
+            &json!({"from": CUSTOMER, "name": "Sheena Nelson", "type": "text",
+                      "text": {"body": "The menu?"}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let conversation = eventually("the customer's conversation", async || {
+        let page = d
+            .conversations(&ConversationFilter::default(), None, 10)
+            .await
+            .unwrap();
+        page.items.first().map(|c| c.id)
+    })
+    .await;
+    let files = tempfile::tempdir().unwrap();
+    let path = files.path().join("menu.png");
+    std::fs::write(&path, png()).unwrap();
+    let input = |voice: bool| AttachmentInput {
+        path: path.to_string_lossy().into_owned(),
+        caption: Some("Menu of the day".into()),
+        filename: None,
+        voice,
+    };
+
+    // A photo cannot be a voice note: refused before anything is queued.
+    let refused = d
+        .send_attachment(conversation, input(true), None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), "invalidInput");
+    assert!(refused.to_string().contains("voice note"), "{refused}");
+
+    let sent = d
+        .send_attachment(conversation, input(false), None)
+        .await
+        .unwrap();
+    assert_eq!(sent.kind, "image");
+    assert_eq!(sent.caption.as_deref(), Some("Menu of the day"));
+    let media = sent.media.clone().unwrap();
+    assert_eq!(media.state, "done", "shown at once: {media:?}");
+    assert_eq!(
+        media.local_url.as_deref(),
+        Some(format!("media://localhost/{}", sent.id).as_str())
+    );
+    let (mime, bytes) = d.media(sent.id).await.unwrap();
+    assert_eq!((mime.as_str(), bytes), ("image/png", png()));
+
+    let status = eventually("the photo is sent", async || {
+        let page = d.messages(conversation, None, 20).await.unwrap();
+        let m = page.items.into_iter().find(|m| m.id == sent.id)?;
+        m.status.filter(|s| s != "pending")
+    })
+    .await;
+    assert_ne!(status, "failed");
+    let page = d.messages(conversation, None, 20).await.unwrap();
+    let out = page.items.into_iter().find(|m| m.id == sent.id).unwrap();
+    let meta_id = out.media.unwrap().meta_id.unwrap();
+    assert!(meta_id.bytes().all(|b| b.is_ascii_digit()), "{meta_id}");
+    assert_eq!(
+        d.outbox_count().await.unwrap(),
+        0,
+        "nothing left in the outbox"
+    );
+    w.stop().await;
+}

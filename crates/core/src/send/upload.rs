@@ -252,6 +252,20 @@ impl Outbox {
         Ok(Ok(()))
     }
 
+    /// After an upload failed: nothing was sent, so an upload that timed out leaves no
+    /// message in doubt (the worker marks every timeout so), and the retry need not wait for
+    /// proof of a send. Only while no id was ever kept: once one was, a send may have gone out.
+    pub(super) async fn upload_failed(&self, item_id: i64) -> Result<(), SendError> {
+        sqlx::query(
+            "UPDATE outbox SET in_doubt_since_ms = NULL
+             WHERE id = ? AND uploaded_media_id IS NULL",
+        )
+        .bind(item_id)
+        .execute(self.inner.team.store().pool())
+        .await?;
+        Ok(())
+    }
+
     /// The decrypted attachment `relative` (inside the data directory), `None` if it is gone.
     async fn read_file(
         &self,

@@ -228,6 +228,7 @@ impl Outbox {
             .await?;
         if let Err(e) = upload {
             let failed = self.fail(&item, &phone, &e).await?;
+            self.upload_failed(item.id).await?;
             if failed {
                 report.failed += 1;
             } else {
