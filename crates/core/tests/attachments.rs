@@ -1,9 +1,11 @@
 //! Sending files through the outbox, against the real relay and `dataoptix-sim` over HTTP: the
 //! file is kept encrypted and shown at once, uploaded (multipart) then sent by media id with
-//! its caption or file name; another device fetches it from Meta by that id; offline it waits
-//! and then uploads once and sends once; an id kept from an upload is reused on retry; an
-//! upload Meta refuses fails the message with Meta's reason. Plus the device's
-//! `check_attachment` on real files, one of them with a lying extension.
+//! its caption or file name; a voice note carries `voice: true`, a sticker its WebP; another
+//! device fetches the file from Meta by that id; offline it waits, then uploads once and sends
+//! once; an id kept from an upload is reused when the send is retried; an upload that timed out
+//! is retried at once (nothing was sent, so nothing is in doubt); an upload Meta refuses fails
+//! the message with Meta's reason. Plus the device facade: `check_attachment` on real files (one
+//! with a lying extension) and `send_attachment` with its background worker.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -580,4 +582,59 @@ async fn the_device_sends_a_chosen_file_and_shows_it_at_once() {
         "nothing left in the outbox"
     );
     w.stop().await;
+}
+
+/// An OGG stream whose first page carries a mono Opus identification header.
+fn ogg_opus() -> Vec<u8> {
+    let mut b = b"OggS\0\x02".to_vec();
+    b.extend_from_slice(&[0; 8]); // granule position
+    b.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // serial, sequence, checksum
+    b.extend_from_slice(&[1, 19]); // one segment of 19 bytes
+    b.extend_from_slice(b"OpusHead\x01\x01\x38\x01\x80\xbb\0\0\0\0\0");
+    b.resize(2048, 0);
+    b
+}
+
+/// A static WebP of 2 KB.
+fn webp() -> Vec<u8> {
+    let mut b = b"RIFF\xf8\x07\0\0WEBPVP8L\x0a\0\0\0\x2f\0\0\0\0\0\0\0\0\0".to_vec();
+    b.resize(2048, 0);
+    b
+}
+
+#[tokio::test]
+async fn a_voice_note_and_a_sticker_go_out_as_meta_expects() {
+    let (env, device, conversation) = replying_world(|_| {}).await;
+    let voice = Attachment::new(ogg_opus(), None, None, true).unwrap();
+    let sticker = Attachment::new(webp(), None, None, false).unwrap();
+    device
+        .outbox
+        .enqueue_attachment(conversation, &voice, None, "v-1")
+        .await
+        .unwrap();
+    device
+        .outbox
+        .enqueue_attachment(conversation, &sticker, None, "s-1")
+        .await
+        .unwrap();
+    let report = device.outbox.run_once().await.unwrap();
+    assert_eq!(report.sent, 2, "{report:?}");
+    let sent = env.sim_sent(CUSTOMER).await;
+    let audio = &sent.iter().find(|m| m["type"] == "audio").unwrap()["request"]["audio"];
+    assert_eq!(audio["voice"], true);
+    assert!(audio.get("caption").is_none());
+    let sticker = &sent.iter().find(|m| m["type"] == "sticker").unwrap()["request"]["sticker"];
+    let mut types: Vec<String> = sim_media(&env)
+        .await
+        .iter()
+        .map(|m| m["mime_type"].as_str().unwrap().to_string())
+        .collect();
+    types.sort();
+    assert_eq!(types, ["audio/ogg", "image/webp"]);
+    assert!(sticker["id"].as_str().is_some());
+    let voice_flag: bool = device
+        .scalar("SELECT voice FROM media WHERE mime_type = 'audio/ogg'")
+        .await;
+    assert!(voice_flag, "the thread shows it as a voice note");
+    env.stop().await;
 }
