@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 66] = [
+const COMMANDS: [&str; 69] = [
     "app_info",
     "session_state",
     "unlock_with_passphrase",
@@ -16,6 +16,9 @@ const COMMANDS: [&str; 66] = [
     "search",
     "sync_state",
     "send_message",
+    "pick_attachment",
+    "check_attachment",
+    "send_attachment",
     "mark_read",
     "set_labels",
     "assign",

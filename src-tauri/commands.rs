@@ -6,12 +6,12 @@ use dataoptix_core::device::views::{
     ConversationFilter, ConversationSummary, MessageView, PageCursor, SearchView, ViewPage,
 };
 use dataoptix_core::device::{
-    Account, ActivityIntegrity, ActivityPageView, BroadcastForm, BroadcastPreview,
-    BusinessProfileView, ContactCursor, ContactDetail, ContactPage, Device, EraseResult,
-    ExportResult, JoinInput, ManualSetupInput, NoteView, OnboardingOutcome, OnboardingStart,
-    Outgoing, PhoneNumberView, ProfileUpdate, QuickReplyView, RegisterInput, RenderedPreview,
-    RetentionResult, RetentionSettings, SignInInput, SyncState, TeamView, TemplateDetailView,
-    TemplateForm, TemplateLintView, TemplateView,
+    Account, ActivityIntegrity, ActivityPageView, AttachmentCheck, AttachmentInput, BroadcastForm,
+    BroadcastPreview, BusinessProfileView, ContactCursor, ContactDetail, ContactPage, Device,
+    EraseResult, ExportResult, JoinInput, ManualSetupInput, NoteView, OnboardingOutcome,
+    OnboardingStart, Outgoing, PhoneNumberView, ProfileUpdate, QuickReplyView, RegisterInput,
+    RenderedPreview, RetentionResult, RetentionSettings, SignInInput, SyncState, TeamView,
+    TemplateDetailView, TemplateForm, TemplateLintView, TemplateView,
 };
 use serde::Serialize;
 use specta::Type;
@@ -260,6 +260,68 @@ pub async fn send_message(
         .await?
         .send(conversation_id, message, reply_to)
         .await?)
+}
+
+/// Opens the system's file picker to attach a file; resolves to its path, or `None` when the
+/// picker was cancelled. The path is then allowed for [`check_attachment`] and
+/// [`send_attachment`].
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_attachment(app: AppHandle, state: State<'_, AppState>) -> Result<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog().file().pick_file(move |path| {
+        let _ = tx.send(path);
+    });
+    let Some(path) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path = path.into_path().map_err(|e| {
+        IpcError::new(
+            IpcErrorKind::InvalidInput,
+            format!("cannot attach this file: {e}"),
+        )
+    })?;
+    state.allow_files([path.clone()]);
+    Ok(Some(path.to_string_lossy().into_owned()))
+}
+
+/// What a picked or dropped file is and whether WhatsApp takes it (for the preview sheet).
+#[tauri::command]
+#[specta::specta]
+pub async fn check_attachment(state: State<'_, AppState>, path: String) -> Result<AttachmentCheck> {
+    chosen(&state, &path)?;
+    Ok(state.device().await?.check_attachment(&path).await?)
+}
+
+/// Sends a picked or dropped file (queued in the durable outbox; the returned message is
+/// `pending` and shows the file at once).
+#[tauri::command]
+#[specta::specta]
+pub async fn send_attachment(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    attachment: AttachmentInput,
+    reply_to: Option<String>,
+) -> Result<MessageView> {
+    chosen(&state, &attachment.path)?;
+    Ok(state
+        .device()
+        .await?
+        .send_attachment(conversation_id, attachment, reply_to)
+        .await?)
+}
+
+/// Only files the person picked or dropped may be read for sending.
+fn chosen(state: &AppState, path: &str) -> Result<()> {
+    if state.file_allowed(std::path::Path::new(path)) {
+        Ok(())
+    } else {
+        Err(IpcError::new(
+            IpcErrorKind::InvalidInput,
+            "choose the file with “Photo or file” or drop it on the conversation",
+        ))
+    }
 }
 
 /// Marks a conversation read (every device, and a read receipt to the customer).

@@ -40,6 +40,19 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .invoke_handler(builder.invoke_handler())
+        // Files dropped on the window may be attached (and only those, or picked ones).
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+                window.state::<state::AppState>().allow_files(paths.clone());
+            }
+        })
+        .on_webview_event(|webview, event| {
+            if let tauri::WebviewEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+                webview
+                    .state::<state::AppState>()
+                    .allow_files(paths.clone());
+            }
+        })
         // Decrypted media for the thread (`media://localhost/<message id>`), see media_protocol.
         .register_asynchronous_uri_scheme_protocol(media_protocol::SCHEME, media_protocol::handle)
         .setup(move |app| {

@@ -27,6 +27,9 @@ pub struct AppState {
     pub open_conversation: std::sync::atomic::AtomicI64,
     /// The current device's events are forwarded to the window (`background::start`).
     pub forwarding: std::sync::atomic::AtomicBool,
+    /// Files the person chose to attach (file picker) or dropped on the window: the only paths
+    /// the webview may have read and sent, so a compromised page cannot send any file on disk.
+    chosen_files: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 impl AppState {
@@ -40,7 +43,25 @@ impl AppState {
             needs_passphrase: RwLock::new(None),
             open_conversation: std::sync::atomic::AtomicI64::new(0),
             forwarding: std::sync::atomic::AtomicBool::new(false),
+            chosen_files: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
+    }
+
+    /// Lets the webview attach these files (the person picked or dropped them).
+    pub fn allow_files(&self, paths: impl IntoIterator<Item = PathBuf>) {
+        self.chosen_files
+            .lock()
+            // A set of paths stays consistent whatever panicked while it was held.
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(paths);
+    }
+
+    /// Whether the person picked or dropped `path`.
+    pub fn file_allowed(&self, path: &std::path::Path) -> bool {
+        self.chosen_files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(path)
     }
 
     /// Opens the device with the OS keyring, or with `passphrase`.

@@ -10,35 +10,10 @@ use std::time::{Duration, Instant};
 
 use cloud_api::client::{ClientConfig, CloudApiClient};
 use cloud_api::messages::{SendMessage, Template};
-use common::{now, Device, Env};
+use common::{fast, now, replying_world, Device, Env, CUSTOMER};
 use dataoptix_core::send::{OutboxConfig, OutgoingMessage, SendError};
 use serde_json::json;
 use testkit::TcpProxy;
-
-const CUSTOMER: &str = "16505551234";
-
-fn fast() -> OutboxConfig {
-    OutboxConfig {
-        in_doubt_grace: Duration::from_secs(30),
-        ..OutboxConfig::default()
-    }
-}
-
-/// A started world with one device whose number is connected and a customer who wrote.
-async fn replying_world(tweak: impl FnOnce(&mut dataoptix_sim::SimConfig)) -> (Env, Device, i64) {
-    let env = Env::start(tweak).await;
-    let device = env.first_device(fast()).await;
-    env.connect_number(&device, &env.sim.info.access_token.clone())
-        .await;
-    env.inbound(CUSTOMER, "Do you have sourdough today?").await;
-    device
-        .sync_until("the customer's message", async |d: &Device| {
-            d.conversation(CUSTOMER).await.is_some()
-        })
-        .await;
-    let conversation = device.conversation(CUSTOMER).await.unwrap();
-    (env, device, conversation)
-}
 
 #[tokio::test]
 async fn a_reply_goes_out_and_its_ticks_end_at_read() {

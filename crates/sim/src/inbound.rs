@@ -404,6 +404,7 @@ fn media_obj(
             Bytes::from_static(asset.bytes),
             Some(asset.filename.into()),
             now_ms,
+            media_routes::WEBHOOK_LIFETIME_MS,
         );
         if let Some(m) = world.media.get(&id) {
             if let (Value::Object(o), Value::Object(base)) =

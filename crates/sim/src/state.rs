@@ -211,6 +211,15 @@ pub struct Media {
     pub sha256: String,
     pub filename: Option<String>,
     pub created_ms: i64,
+    /// After this the id is gone (Meta: 30 days for uploads, 7 for media ids in webhooks).
+    pub expires_ms: i64,
+}
+
+impl Media {
+    /// Whether the id still names the file at `now_ms`.
+    pub fn alive(&self, now_ms: i64) -> bool {
+        now_ms < self.expires_ms
+    }
 }
 
 /// A simulated WhatsApp user (a customer).

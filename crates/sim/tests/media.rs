@@ -199,3 +199,55 @@ async fn inbound_media_is_real_and_downloadable() {
     }
     t.rx.assert_all_typed();
 }
+
+#[tokio::test]
+async fn an_uploaded_id_lives_30_days_then_is_unknown() {
+    let t = start().await;
+    let (status, up) = upload(&t, assets::PNG.bytes, "image/png", "menu.png").await;
+    assert_eq!(status, 200, "{up}");
+    let id = up["id"].as_str().unwrap().to_string();
+    t.user_says("16505551234", "menu?").await;
+    let image = json!({"messaging_product": "whatsapp", "to": "16505551234", "type": "image",
+                       "image": {"id": id}});
+
+    // Day 29: still there.
+    t.advance_clock(29.0 * 24.0 * 3600.0).await;
+    assert_eq!(t.get(&id).await.0, 200);
+    t.user_says("16505551234", "still there?").await;
+    let (status, resp) = t.send(image.clone()).await;
+    assert_eq!(status, 200, "{resp}");
+
+    // Day 30 and after: gone, for retrieval and for sending alike.
+    t.advance_clock(24.0 * 3600.0).await;
+    let (status, resp) = t.get(&id).await;
+    assert_eq!(
+        (status, resp["error"]["code"].as_i64()),
+        (400, Some(100)),
+        "{resp}"
+    );
+    t.user_says("16505551234", "and now?").await;
+    let (status, resp) = t.send(image).await;
+    assert_eq!(
+        (status, resp["error"]["code"].as_i64()),
+        (400, Some(131009)),
+        "{resp}"
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_media_id_lives_7_days() {
+    let t = start().await;
+    let msg = t
+        .control(
+            "/inbound",
+            json!({"from": "16505551234", "type": "image", "asset": "png"}),
+        )
+        .await;
+    let id = msg["webhook"]["messages"][0]["image"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(t.get(&id).await.0, 200);
+    t.advance_clock(7.0 * 24.0 * 3600.0 + 1.0).await;
+    assert_eq!(t.get(&id).await.0, 400);
+}

@@ -136,6 +136,7 @@ impl From<SendError> for DeviceError {
             SendError::Store(e) => Self::Store(e),
             SendError::Vault(e) => Self::Vault(e),
             SendError::Team(e) => Self::Internal(e.to_string()),
+            SendError::File(_) => Self::Internal(e.to_string()),
         }
     }
 }
@@ -230,6 +231,17 @@ impl Device {
             .outbox
             .enqueue(conversation_id, outgoing, &key)
             .await?;
+        self.queued_message(&session, conversation_id, item_id)
+            .await
+    }
+
+    /// The message of a just-queued outbox item, as the thread shows it; tells the UI.
+    pub(super) async fn queued_message(
+        &self,
+        session: &super::Session,
+        conversation_id: i64,
+        item_id: i64,
+    ) -> Result<MessageView, DeviceError> {
         let item = session
             .outbox
             .item(item_id)

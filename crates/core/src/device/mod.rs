@@ -13,6 +13,7 @@
 //! taken from the relay's configuration, the token kept only in the vault) live in one place.
 
 mod account;
+mod attachments;
 mod broadcasts;
 mod collaboration;
 mod compose;
@@ -39,6 +40,7 @@ use crate::sync::{RelayClient, SyncError, Syncer};
 use crate::vault::{PassphraseSource, SecretStore, Vault, VaultError};
 
 pub use account::{Account, JoinInput, PhoneNumberView, RegisterInput, SignInInput};
+pub use attachments::{AttachmentCheck, AttachmentInput};
 pub use broadcasts::{BroadcastForm, BroadcastPreview};
 pub use collaboration::{NoteView, QuickReplyView};
 pub use compose::{ButtonsForm, ContactCardForm, ListForm, ListRowForm, ListSectionForm};
@@ -489,7 +491,8 @@ impl Device {
                 };
                 match outcome {
                     Ok(Some(report)) => {
-                        if report.media_queued + report.media_statuses > 0 {
+                        // Device events may name media another device sent (message_sent).
+                        if report.media_queued + report.media_statuses + report.device_events > 0 {
                             media.wake();
                         }
                         self.emit(DeviceEvent::InboxChanged {

@@ -42,6 +42,12 @@ pub fn relative_path(row_id: i64, media_id: &str) -> String {
     format!("{MEDIA_DIR}/{}.enc", hex::encode(digest))
 }
 
+/// A fresh file name for an attachment the user sends, relative to the data directory
+/// (`media/out-<random>.enc`): it is written before its row exists, so no row id can name it.
+pub fn outbound_path() -> String {
+    format!("{MEDIA_DIR}/out-{}.enc", uuid::Uuid::new_v4().simple())
+}
+
 /// Encrypts `plaintext` for the file `relative` (the AAD).
 pub fn seal(key: &MasterKey, relative: &str, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
     key.seal(&aad(relative), plaintext)

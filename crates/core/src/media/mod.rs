@@ -106,7 +106,8 @@ pub async fn read(
     })
 }
 
-fn open_path(
+/// Reads and decrypts the file `relative` at `path`; [`MediaError::NotFound`] if it is gone.
+pub(crate) fn open_path(
     path: &Path,
     key: &crate::vault::MasterKey,
     relative: &str,

@@ -54,6 +54,34 @@ pub(crate) async fn queue_in(
     Ok(queued)
 }
 
+/// Queues the download of media another device of the workspace sent (its `message_sent`
+/// event names Meta's id of the upload). The relay never holds outbound media, so the row is
+/// marked as the relay having none: the worker fetches it from Meta at once, while the id
+/// lives. Idempotent like [`queue_in`].
+pub(crate) async fn queue_sent_in(
+    conn: &mut SqliteConnection,
+    wamid: &str,
+    media_id: &str,
+    kind: &str,
+    voice: bool,
+) -> Result<usize, StoreError> {
+    let now = now();
+    let done = sqlx::query(
+        "INSERT INTO media (message_id, media_meta_id, kind, voice, relay_status,
+                            download_state, next_attempt_at, updated_at)
+         SELECT id, ?, ?, ?, 'failed', 'pending', 0, ? FROM messages WHERE wamid = ?
+         ON CONFLICT(message_id) DO NOTHING",
+    )
+    .bind(media_id)
+    .bind(kind)
+    .bind(voice)
+    .bind(now)
+    .bind(wamid)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() as usize)
+}
+
 /// Applies the relay's `media_status` events of the workspace: `stored` → fetch from the relay
 /// now; `failed` → fetch from Meta now (the worker decides whether the id still lives).
 /// A row already downloaded is left alone. Returns the rows changed.

@@ -22,8 +22,10 @@
 //! sent again. A duplicate remains possible only when Meta accepted the message and no status
 //! webhook for it reached this device within the grace period.
 
+pub mod attachment;
 mod message;
 mod throttle;
+mod upload;
 mod worker;
 
 use std::collections::HashMap;
@@ -37,8 +39,10 @@ use sqlx::SqliteConnection;
 use crate::store::{insert_messages_in, now, Direction, NewMessage, Origin, StoreError};
 use crate::team::{now_ms, Team, TeamError};
 
+pub use attachment::{Attachment, Detected};
 pub(crate) use message::fill_typed_fields;
 pub use message::OutgoingMessage;
+pub use upload::{UPLOADED_ID_LIFETIME_SECS, UPLOAD_PENDING};
 pub use worker::RunReport;
 
 /// The customer service window: free-form messages only within 24 h of the customer's last
@@ -82,6 +86,9 @@ pub enum SendError {
     /// The vault failed (reading a token).
     #[error(transparent)]
     Vault(#[from] crate::vault::VaultError),
+    /// An attachment's encrypted copy could not be written or read.
+    #[error("the attached file: {0}")]
+    File(String),
 }
 
 impl From<sqlx::Error> for SendError {

@@ -324,7 +324,28 @@ impl Outbox {
 
     /// The request and what follows from Meta's answer; runs concurrently with other sends.
     async fn deliver(self, ready: Ready) -> Result<Delivered, SendError> {
-        let Ready { item, phone, graph } = ready;
+        let Ready {
+            mut item,
+            phone,
+            graph,
+        } = ready;
+        // An attachment is uploaded first, once: its media id is kept for retries
+        // (send::upload). Here, among the concurrent sends, so that a large file does not hold
+        // up the others.
+        let upload = self
+            .upload_attachment(item.id, &mut item.payload_json, &graph, &phone)
+            .await?;
+        if let Err(e) = upload {
+            // Nothing was sent: the throughput slot is free again.
+            self.with_throughput(&phone, Throughput::abandon);
+            let failed = self.fail(&item, &phone, &e).await?;
+            self.upload_failed(item.id).await?;
+            return Ok(if failed {
+                Delivered::Failed
+            } else {
+                Delivered::Deferred
+            });
+        }
         let result = if item.kind == "mark_read" {
             match serde_json::from_str::<MarkRead>(&item.payload_json) {
                 Ok(read) => graph.mark_as_read(&phone, &read).await.map(|()| None),

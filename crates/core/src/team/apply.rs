@@ -510,8 +510,28 @@ pub(crate) async fn apply_message_sent(
         .bind(&e.wamid)
         .execute(&mut *conn)
         .await?;
+        if let Some((media_id, kind, voice)) = parsed.as_ref().and_then(sent_media) {
+            crate::media::queue::queue_sent_in(conn, &e.wamid, &media_id, kind, voice).await?;
+        }
     }
     Ok(())
+}
+
+/// The uploaded media of a sent message: Meta's id, the message type, a voice note. `None` for
+/// other messages and for media sent by link (Meta fetched those; nothing to download here).
+fn sent_media(msg: &SendMessage) -> Option<(String, &'static str, bool)> {
+    let (source, kind, voice) = match &msg.content {
+        MessageContent::Image(m) => (&m.source, "image", false),
+        MessageContent::Video(m) => (&m.source, "video", false),
+        MessageContent::Audio(m) => (&m.source, "audio", m.voice.unwrap_or(false)),
+        MessageContent::Document(m) => (&m.source, "document", false),
+        MessageContent::Sticker(m) => (&m.source, "sticker", false),
+        _ => return None,
+    };
+    match source {
+        cloud_api::messages::MediaSource::Id(id) => Some((id.clone(), kind, voice)),
+        cloud_api::messages::MediaSource::Link(_) => None,
+    }
 }
 
 pub(crate) async fn set_author_in(

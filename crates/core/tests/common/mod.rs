@@ -216,6 +216,29 @@ impl SignupWorld {
     }
 }
 
+/// The customer of the outbox tests.
+pub const CUSTOMER: &str = "16505551234";
+
+/// The default outbox, with a shorter in-doubt grace period.
+pub fn fast() -> OutboxConfig {
+    OutboxConfig {
+        in_doubt_grace: Duration::from_secs(30),
+        ..OutboxConfig::default()
+    }
+}
+
+/// A started world with one device whose number is connected and a customer who wrote.
+pub async fn replying_world(tweak: impl FnOnce(&mut SimConfig)) -> (Env, Device, i64) {
+    let env = Env::start(tweak).await;
+    let device = env.first_device(fast()).await;
+    env.connect_number(&device, &env.sim.info.access_token.clone())
+        .await;
+    let conversation = env
+        .customer_writes(&device, "Do you have sourdough today?")
+        .await;
+    (env, device, conversation)
+}
+
 /// Relay + simulator + a registered workspace whose owner claimed the simulator's WABA.
 pub struct Env {
     pub relay: TestRelay,
@@ -377,6 +400,17 @@ impl Env {
             )
             .await;
         v["id"].as_str().unwrap().to_string()
+    }
+
+    /// [`CUSTOMER`] writes `text` and `device` syncs until it has the conversation, returned.
+    pub async fn customer_writes(&self, device: &Device, text: &str) -> i64 {
+        self.inbound(CUSTOMER, text).await;
+        device
+            .sync_until("the customer's message", async |d: &Device| {
+                d.conversation(CUSTOMER).await.is_some()
+            })
+            .await;
+        device.conversation(CUSTOMER).await.unwrap()
     }
 
     pub async fn control(&self, path: &str, body: Value) -> Value {

@@ -17,7 +17,12 @@ use crate::ids;
 use crate::routes::{ok, success, Ctx};
 use crate::state::{AppState, Media, World};
 
-/// Stores bytes as a media object of `waba_id` and returns its id.
+/// "Media IDs returned by the API expire after 30 days" (CLOUD-API-NOTES.md §4).
+pub const UPLOAD_LIFETIME_MS: i64 = 30 * 24 * 3600 * 1000;
+/// "Media IDs in webhooks expire after 7 days."
+pub const WEBHOOK_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Stores bytes as a media object of `waba_id`, alive for `lifetime_ms`, and returns its id.
 pub fn store(
     world: &mut World,
     waba_id: &str,
@@ -25,6 +30,7 @@ pub fn store(
     bytes: Bytes,
     filename: Option<String>,
     now_ms: i64,
+    lifetime_ms: i64,
 ) -> String {
     let id = ids::graph_id();
     world.media.insert(
@@ -37,6 +43,7 @@ pub fn store(
             bytes,
             filename,
             created_ms: now_ms,
+            expires_ms: now_ms.saturating_add(lifetime_ms),
         },
     );
     id
@@ -116,17 +123,19 @@ pub async fn upload(ctx: &Ctx, phone_id: &str, req: Request) -> GraphResult<Resp
         data,
         filename,
         now,
+        UPLOAD_LIFETIME_MS,
     );
     Ok(ok(json!({ "id": id })))
 }
 
 fn media_for(ctx: &Ctx, id: &str) -> GraphResult<Media> {
     let token = ctx.token()?;
+    let now = ctx.state.clock.now_ms();
     let world = ctx.state.world.lock();
     let media = world
         .media
         .get(id)
-        .filter(|m| token.waba_ids.contains(&m.waba_id))
+        .filter(|m| token.waba_ids.contains(&m.waba_id) && m.alive(now))
         .cloned()
         .ok_or_else(|| GraphError::unknown_object(ctx.method.as_str(), id))?;
     if let Some(pid) = ctx.query.get("phone_number_id") {

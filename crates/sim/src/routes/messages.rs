@@ -334,10 +334,16 @@ fn validate_media(
         return Ok(None);
     }
     let id = id.unwrap_or_default();
+    let now = ctx.state.clock.now_ms();
     let world = ctx.state.world.lock();
-    let Some(media) = world.media.get(id).filter(|m| m.waba_id == phone.waba_id) else {
+    // An expired id (30 days after upload) is as unknown to Meta as one never issued.
+    let Some(media) = world
+        .media
+        .get(id)
+        .filter(|m| m.waba_id == phone.waba_id && m.alive(now))
+    else {
         return Err(GraphError::invalid_value(format!(
-            "Invalid media id '{id}': it does not exist or belongs to another business."
+            "Invalid media id '{id}': it does not exist, expired or belongs to another business."
         )));
     };
     let (kind, _) = assets::supported(&media.mime_type).unwrap_or((assets::Kind::Document, 0));

@@ -2,7 +2,7 @@ import { render, screen, waitFor } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import type { QuickReplyView } from '$lib/ipc';
-import { mockCommands, type CommandCall } from '$lib/ipc/testing';
+import { emitEvent, mockCommands, type CommandCall, type CommandHandler } from '$lib/ipc/testing';
 import Composer from './Composer.svelte';
 
 const REPLIES: QuickReplyView[] = [
@@ -11,9 +11,9 @@ const REPLIES: QuickReplyView[] = [
   { id: 'q3', shortcut: '/thanks', text: 'Thank you!' },
 ];
 
-function setup() {
+function setup(handlers: Record<string, CommandHandler> = {}) {
   const log: CommandCall[] = [];
-  mockCommands({ quick_replies: () => REPLIES }, log);
+  mockCommands({ quick_replies: () => REPLIES, ...handlers }, log);
   render(Composer, {
     conversationId: 3,
     replyTo: null,
@@ -66,5 +66,52 @@ describe('Composer quick replies', () => {
     setup();
     await user.type(screen.getByTestId('composer-input'), 'either/or');
     expect(screen.queryByTestId('quick-reply-option')).toBeNull();
+  });
+});
+
+describe('Composer attachments', () => {
+  const check = {
+    fileName: 'prices.pdf',
+    sizeBytes: 2048,
+    mimeType: 'application/pdf',
+    kind: 'document',
+    kindLabel: 'document',
+    limit: '100 MB',
+    captionAllowed: true,
+    voiceAllowed: false,
+    error: null,
+    preview: null,
+  };
+
+  const withFiles = (picked: string | null) =>
+    setup({ pick_attachment: () => picked, check_attachment: () => check });
+
+  it('"Photo or file" in the + menu opens the picker, then the preview of the chosen file', async () => {
+    const user = userEvent.setup();
+    const log = withFiles('/home/ana/prices.pdf');
+    await user.click(screen.getByTestId('composer-more'));
+    await user.click(screen.getByTestId('compose-attachment'));
+    expect(await screen.findByTestId('attachment-name')).toHaveTextContent('prices.pdf');
+    expect(log.find((c) => c.cmd === 'check_attachment')?.args).toEqual({ path: '/home/ana/prices.pdf' });
+  });
+
+  it('a cancelled picker opens nothing', async () => {
+    const user = userEvent.setup();
+    const log = withFiles(null);
+    await user.click(screen.getByTestId('composer-more'));
+    await user.click(screen.getByTestId('compose-attachment'));
+    await waitFor(() => {
+      expect(log.some((c) => c.cmd === 'pick_attachment')).toBe(true);
+    });
+    expect(screen.queryByTestId('attachment-sheet')).toBeNull();
+  });
+
+  it('a file dropped on the window opens its preview', async () => {
+    const log = withFiles(null);
+    await emitEvent('filesDropped', { paths: ['/tmp/dropped.pdf'], position: { x: 10, y: 10 } });
+    expect(await screen.findByTestId('attachment-sheet')).toBeInTheDocument();
+    await waitFor(() => {
+      expect(log.find((c) => c.cmd === 'check_attachment')?.args).toEqual({ path: '/tmp/dropped.pdf' });
+    });
   });
 });

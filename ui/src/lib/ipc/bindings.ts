@@ -179,6 +179,42 @@ async sendMessage(conversationId: number, message: Outgoing, replyTo: string | n
 }
 },
 /**
+ * Opens the system's file picker to attach a file; resolves to its path, or `None` when the
+ * picker was cancelled. The path is then allowed for [`check_attachment`] and
+ * [`send_attachment`].
+ */
+async pickAttachment() : Promise<Result<string | null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("pick_attachment") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * What a picked or dropped file is and whether WhatsApp takes it (for the preview sheet).
+ */
+async checkAttachment(path: string) : Promise<Result<AttachmentCheck, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("check_attachment", { path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sends a picked or dropped file (queued in the durable outbox; the returned message is
+ * `pending` and shows the file at once).
+ */
+async sendAttachment(conversationId: number, attachment: AttachmentInput, replyTo: string | null) : Promise<Result<MessageView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("send_attachment", { conversationId, attachment, replyTo }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Marks a conversation read (every device, and a read receipt to the customer).
  */
 async markRead(conversationId: number) : Promise<Result<null, IpcError>> {
@@ -838,6 +874,70 @@ version: string;
  * The Graph API version the app calls by default.
  */
 graphVersion: string }
+/**
+ * What a file is and whether WhatsApp takes it, for the preview sheet.
+ */
+export type AttachmentCheck = { 
+/**
+ * The file's name (without its folder).
+ */
+fileName: string; 
+/**
+ * Bytes.
+ */
+sizeBytes: number; 
+/**
+ * The type read from the content (`None` when it is not one WhatsApp takes).
+ */
+mimeType: string | null; 
+/**
+ * How it goes out: `image`, `video`, `audio`, `document` or `sticker`.
+ */
+kind: string | null; 
+/**
+ * A plain name of the kind for the user (`photo`, `video`, ...).
+ */
+kindLabel: string | null; 
+/**
+ * Meta's size limit for it, readable (`5 MB`).
+ */
+limit: string | null; 
+/**
+ * A caption may go with it.
+ */
+captionAllowed: boolean; 
+/**
+ * It may go out as a voice note (OGG/Opus).
+ */
+voiceAllowed: boolean; 
+/**
+ * Why WhatsApp would refuse it; `None` when it can be sent.
+ */
+error: string | null; 
+/**
+ * A photo as a `data:` URL for the preview's thumbnail (photos only: at most 5 MB).
+ */
+preview: string | null }
+/**
+ * A file to send from the composer.
+ */
+export type AttachmentInput = { 
+/**
+ * The file on this computer (from the file picker or a drop).
+ */
+path: string; 
+/**
+ * Shown under a photo, video or document; refused for audio and stickers.
+ */
+caption: string | null; 
+/**
+ * The name shown with a document (default: the file's own name).
+ */
+filename: string | null; 
+/**
+ * Send OGG/Opus audio as a voice note.
+ */
+voice: boolean }
 /**
  * How many recipients are in each state (each recipient counts once, in its latest state).
  */

@@ -25,6 +25,8 @@ export type {
   RecipientSource,
   RecipientView,
   ActivityIntegrity,
+  AttachmentCheck,
+  AttachmentInput,
   ActivityPageView,
   ActivityView,
   ContactCursor,

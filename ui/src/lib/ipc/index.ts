@@ -14,6 +14,8 @@ import type {
   Account,
   ActivityIntegrity,
   ActivityPageView,
+  AttachmentCheck,
+  AttachmentInput,
   BroadcastForm,
   BroadcastPreview,
   BroadcastProgress,
@@ -188,6 +190,24 @@ export function sendMessage(
   replyTo: string | null,
 ): Promise<MessageView> {
   return call(() => invoke<MessageView>('send_message', { conversationId, message, replyTo }));
+}
+
+/** Opens the system's file picker; `null` when cancelled. Only picked or dropped files can be sent. */
+export function pickAttachment(): Promise<string | null> {
+  return call(() => invoke<string | null>('pick_attachment'));
+}
+
+/** What a picked or dropped file is and whether WhatsApp takes it (`error` when not). */
+export function checkAttachment(path: string): Promise<AttachmentCheck> {
+  return call(() => invoke<AttachmentCheck>('check_attachment', { path }));
+}
+
+export function sendAttachment(
+  conversationId: number,
+  attachment: AttachmentInput,
+  replyTo: string | null,
+): Promise<MessageView> {
+  return call(() => invoke<MessageView>('send_attachment', { conversationId, attachment, replyTo }));
 }
 
 export function markRead(conversationId: number): Promise<null> {
@@ -433,6 +453,9 @@ export const EVENT_NAMES = {
   templatesChanged: 'templates-changed',
   exportProgress: 'export-progress',
   broadcastProgress: 'broadcast-progress',
+  // The webview's own drag-and-drop event (`TauriEvent.DRAG_DROP`, what the webview's
+  // `onDragDropEvent` listens to): Tauri gives the dropped files' paths.
+  filesDropped: 'tauri://drag-drop',
 } as const;
 
 export type InboxChanged = { conversationIds: number[] };
@@ -447,7 +470,11 @@ type EventPayloads = {
   [EVENT_NAMES.templatesChanged]: Record<string, never>;
   [EVENT_NAMES.exportProgress]: ExportProgress;
   [EVENT_NAMES.broadcastProgress]: BroadcastProgress;
+  [EVENT_NAMES.filesDropped]: FilesDropped;
 };
+
+/** Files dropped on the window: their paths on this computer. */
+export type FilesDropped = { paths: string[] };
 
 /**
  * Subscribes synchronously from the caller's point of view: the returned function may be
@@ -495,6 +522,13 @@ function subscribe<K extends keyof EventPayloads>(
     stop?.();
     stop = null;
   };
+}
+
+/** Files were dropped on the window (the shell then allows them to be attached). */
+export function onFilesDropped(handler: (paths: string[]) => void): Unsubscribe {
+  return subscribe(EVENT_NAMES.filesDropped, (payload) => {
+    handler(payload.paths);
+  });
 }
 
 export function onInboxChanged(handler: (payload: InboxChanged) => void): Unsubscribe {

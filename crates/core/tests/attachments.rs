@@ -1,0 +1,640 @@
+//! Sending files through the outbox, against the real relay and `dataoptix-sim` over HTTP: the
+//! file is kept encrypted and shown at once, uploaded (multipart) then sent by media id with
+//! its caption or file name; a voice note carries `voice: true`, a sticker its WebP; another
+//! device fetches the file from Meta by that id; offline it waits, then uploads once and sends
+//! once; an id kept from an upload is reused when the send is retried; an upload that timed out
+//! is retried at once (nothing was sent, so nothing is in doubt); an upload Meta refuses fails
+//! the message with Meta's reason. Plus the device facade: `check_attachment` on real files (one
+//! with a lying extension) and `send_attachment` with its background worker.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use cloud_api::client::{ClientConfig, CloudApiClient};
+use cloud_api::media::MediaKind;
+use common::{fast, replying_world, Device, Env, CUSTOMER};
+use dataoptix_core::media::{MediaConfig, MediaFetcher};
+use dataoptix_core::send::{Attachment, Detected, OutboxConfig, UPLOAD_PENDING};
+use dataoptix_core::vault::{MemoryStore, PassphraseSource};
+use serde_json::{json, Value};
+use testkit::TcpProxy;
+
+/// A 1×1 PNG (signature, IHDR, IDAT, IEND).
+fn png() -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
+    b.extend_from_slice(&[0x1f, 0x15, 0xc4, 0x89]);
+    b.extend_from_slice(b"\0\0\0\nIDATx\x9cc\0\x01\0\0\x05\0\x01\r\n-\xb4\0\0\0\0IEND\xaeB`\x82");
+    b
+}
+
+fn pdf() -> Vec<u8> {
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec()
+}
+
+/// The media objects the simulator holds (uploads), from `GET /_sim/state`.
+async fn sim_media(env: &Env) -> Vec<Value> {
+    let state: Value = env
+        .http
+        .get(env.sim.control_url("/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    state["media"].as_array().cloned().unwrap_or_default()
+}
+
+async fn row<T>(device: &Device, sql: &str, id: i64) -> T
+where
+    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(device.store.pool())
+        .await
+        .unwrap()
+}
+
+fn graph(env: &Env) -> CloudApiClient {
+    CloudApiClient::new(ClientConfig {
+        base_url: env.sim.info.base_url.clone(),
+        ..ClientConfig::default()
+    })
+    .unwrap()
+    .with_token(env.sim.info.access_token.clone())
+}
+
+#[tokio::test]
+async fn an_image_with_caption_and_a_document_with_filename_go_out_by_media_id() {
+    let (env, device, conversation) = replying_world(|_| {}).await;
+    let image = Attachment::new(png(), Some("Today's menu".into()), None, false).unwrap();
+    let document = Attachment::new(
+        pdf(),
+        Some("Prices from May".into()),
+        Some("prices.pdf".into()),
+        false,
+    )
+    .unwrap();
+    let image_item = device
+        .outbox
+        .enqueue_attachment(conversation, &image, None, "a-1")
+        .await
+        .unwrap();
+    let doc_item = device
+        .outbox
+        .enqueue_attachment(conversation, &document, None, "a-2")
+        .await
+        .unwrap();
+    // The same key again queues nothing more and leaves no second file behind.
+    assert_eq!(
+        device
+            .outbox
+            .enqueue_attachment(conversation, &image, None, "a-1")
+            .await
+            .unwrap(),
+        image_item
+    );
+    assert_eq!(
+        device
+            .scalar::<i64>("SELECT count(*) FROM media WHERE path IS NOT NULL")
+            .await,
+        2
+    );
+    let media_files = std::fs::read_dir(device.vault.data_dir().join("media"))
+        .unwrap()
+        .count();
+    assert_eq!(media_files, 2, "one encrypted copy per attachment");
+
+    // Shown at once: pending, its file readable (decrypted) from the media store.
+    let image_msg = device.outbox.item(image_item).await.unwrap().unwrap();
+    let message_id = image_msg.message_id.unwrap();
+    assert_eq!(
+        device.status_of_message(message_id).await.1.as_deref(),
+        Some("pending")
+    );
+    let shown =
+        dataoptix_core::media::read(&device.store, &device.vault, &env.workspace_id, message_id)
+            .await
+            .unwrap();
+    assert_eq!(shown.mime_type, "image/png");
+    assert_eq!(shown.bytes, png());
+    let kind: String = row(
+        &device,
+        "SELECT kind FROM messages WHERE id = ?",
+        message_id,
+    )
+    .await;
+    assert_eq!(kind, "image");
+
+    let report = device.outbox.run_once().await.unwrap();
+    assert_eq!(report.sent, 2, "{report:?}");
+    let sent = env.sim_sent(CUSTOMER).await;
+    let image_req = &sent.iter().find(|m| m["type"] == "image").unwrap()["request"];
+    let doc_req = &sent.iter().find(|m| m["type"] == "document").unwrap()["request"];
+    assert_eq!(image_req["image"]["caption"], "Today's menu");
+    assert_eq!(doc_req["document"]["caption"], "Prices from May");
+    assert_eq!(doc_req["document"]["filename"], "prices.pdf");
+    let image_id = image_req["image"]["id"].as_str().unwrap().to_string();
+    let doc_id = doc_req["document"]["id"].as_str().unwrap().to_string();
+    assert_ne!(image_id, UPLOAD_PENDING);
+    // The ids name the uploaded files, with the detected types and the exact bytes.
+    let uploads = sim_media(&env).await;
+    assert_eq!(uploads.len(), 2, "{uploads:?}");
+    let graph = graph(&env);
+    let info = graph.media_info(&image_id, None).await.unwrap();
+    assert_eq!(info.mime_type, "image/png");
+    assert_eq!(
+        graph.download_media(&info.url).await.unwrap().to_vec(),
+        png()
+    );
+    assert_eq!(
+        graph.media_info(&doc_id, None).await.unwrap().mime_type,
+        "application/pdf"
+    );
+    // The item and the row keep Meta's id.
+    let kept: Option<String> = row(
+        &device,
+        "SELECT uploaded_media_id FROM outbox WHERE id = ?",
+        image_item,
+    )
+    .await;
+    assert_eq!(kept.as_deref(), Some(image_id.as_str()));
+    let on_row: Option<String> = row(
+        &device,
+        "SELECT media_meta_id FROM messages WHERE id = ?",
+        message_id,
+    )
+    .await;
+    assert_eq!(on_row.as_deref(), Some(image_id.as_str()));
+    assert_eq!(
+        device.outbox.item(doc_item).await.unwrap().unwrap().state,
+        "sent"
+    );
+
+    // Another device learns the send from the message_sent event and fetches the file from
+    // Meta by its id.
+    let other = env.another_device("Back office", fast()).await;
+    let wamid = image_msg_wamid(&device, message_id).await;
+    other
+        .sync_until("the sent image", async |d: &Device| {
+            d.scalar::<i64>(&format!(
+                "SELECT count(*) FROM media md JOIN messages m ON m.id = md.message_id
+                 WHERE m.wamid = '{wamid}'"
+            ))
+            .await
+                == 1
+        })
+        .await;
+    let fetcher = MediaFetcher::new(
+        other.store.clone(),
+        other.vault.clone(),
+        dataoptix_core::sync::RelayClient::new(&env.relay.base)
+            .with_token(other.session.token.clone()),
+        env.key.clone(),
+        CloudApiClient::new(ClientConfig {
+            base_url: env.sim.info.base_url.clone(),
+            ..ClientConfig::default()
+        })
+        .unwrap(),
+        env.workspace_id.clone(),
+        MediaConfig::default(),
+    );
+    let fetched = fetcher.run_once().await.unwrap();
+    assert_eq!(fetched.done, 2, "{fetched:?}");
+    let other_id: i64 = other
+        .scalar(&format!("SELECT id FROM messages WHERE wamid = '{wamid}'"))
+        .await;
+    let copy = dataoptix_core::media::read(&other.store, &other.vault, &env.workspace_id, other_id)
+        .await
+        .unwrap();
+    assert_eq!(copy.bytes, png());
+    assert_eq!(copy.mime_type, "image/png");
+    env.stop().await;
+}
+
+async fn image_msg_wamid(device: &Device, message_id: i64) -> String {
+    device.status_of_message(message_id).await.0
+}
+
+#[tokio::test]
+async fn offline_an_attachment_waits_then_uploads_once_and_sends_once() {
+    let env = Env::start(|_| {}).await;
+    // The device reaches "Meta" only through a proxy that is down for now.
+    let mut proxy = TcpProxy::down(&env.sim.info.base_url).await;
+    let session = env.first_device(fast()).await.session;
+    let device = env.device_with(session, &proxy.url(), fast()).await;
+    env.connect_number(&device, &env.sim.info.access_token.clone())
+        .await;
+    let conversation = env.customer_writes(&device, "Menu please").await;
+    let image = Attachment::new(png(), Some("Menu".into()), None, false).unwrap();
+    let item = device
+        .outbox
+        .enqueue_attachment(conversation, &image, None, "off-1")
+        .await
+        .unwrap();
+    let report = device.outbox.run_once().await.unwrap();
+    assert_eq!((report.sent, report.deferred), (0, 1), "{report:?}");
+    let waiting = device.outbox.item(item).await.unwrap().unwrap();
+    assert_eq!(waiting.state, "queued");
+    assert_eq!(waiting.error_class.as_deref(), Some("retryable"));
+    let uploaded: Option<String> = row(
+        &device,
+        "SELECT uploaded_media_id FROM outbox WHERE id = ?",
+        item,
+    )
+    .await;
+    assert_eq!(uploaded, None);
+    assert!(sim_media(&env).await.is_empty());
+
+    proxy.plug().await.unwrap();
+    assert_eq!(device.outbox.connection_back().await.unwrap(), 1);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while device.outbox.run_once().await.unwrap().sent == 0 {
+        assert!(Instant::now() < deadline, "never sent after reconnecting");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(sim_media(&env).await.len(), 1, "uploaded once");
+    let sent = env.sim_sent(CUSTOMER).await;
+    assert_eq!(sent.len(), 1, "sent once");
+    assert_eq!(sent[0]["request"]["image"]["caption"], "Menu");
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_send_refused_after_the_upload_is_retried_with_the_same_media_id() {
+    let env = Env::start(|c| c.limits.throughput_mps = 1).await;
+    // Our own pacing far above the simulator's limit, to provoke Meta's 130429.
+    let device = env
+        .first_device(OutboxConfig {
+            messages_per_second: 1000,
+            ..fast()
+        })
+        .await;
+    env.connect_number(&device, &env.sim.info.access_token.clone())
+        .await;
+    let conversation = env.customer_writes(&device, "Menu?").await;
+    device
+        .outbox
+        .enqueue(
+            conversation,
+            dataoptix_core::send::OutgoingMessage::text("Here it is", false),
+            "t-1",
+        )
+        .await
+        .unwrap();
+    let image = Attachment::new(png(), None, None, false).unwrap();
+    let item = device
+        .outbox
+        .enqueue_attachment(conversation, &image, None, "r-1")
+        .await
+        .unwrap();
+    let report = device.outbox.run_once().await.unwrap();
+    assert_eq!((report.sent, report.deferred), (1, 1), "{report:?}");
+    let limited = device.outbox.item(item).await.unwrap().unwrap();
+    assert_eq!(
+        (limited.state.as_str(), limited.error_code),
+        ("queued", Some(130429))
+    );
+    let first_id: Option<String> = row(
+        &device,
+        "SELECT uploaded_media_id FROM outbox WHERE id = ?",
+        item,
+    )
+    .await;
+    assert!(first_id.is_some(), "uploaded before the send was refused");
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    device.outbox.retry_now(item).await.unwrap();
+    let report = device.outbox.run_once().await.unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    assert_eq!(sim_media(&env).await.len(), 1, "not uploaded again");
+    let sent = env.sim_sent(CUSTOMER).await;
+    let image_req = &sent.iter().find(|m| m["type"] == "image").unwrap()["request"];
+    assert_eq!(image_req["image"]["id"].as_str(), first_id.as_deref());
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn an_upload_meta_refuses_fails_the_message_with_the_reason() {
+    let (env, device, conversation) = replying_world(|_| {}).await;
+    // OGG with Vorbis inside, presented as OGG/Opus: what this device's checks would refuse,
+    // standing in for any file Meta refuses after our checks passed.
+    let mut vorbis = b"OggS\0\x02".to_vec();
+    vorbis.extend_from_slice(&[0; 20]);
+    vorbis.extend_from_slice(&[1, 30]);
+    vorbis.extend_from_slice(b"\x01vorbis\0\0\0\0\x01\x44\xac\0\0");
+    vorbis.resize(600, 0);
+    let lying = Attachment {
+        bytes: zeroize::Zeroizing::new(vorbis),
+        detected: Detected {
+            mime_type: "audio/ogg".into(),
+            kind: MediaKind::Audio,
+            animated: false,
+            opus: true,
+        },
+        caption: None,
+        filename: None,
+        voice: true,
+    };
+    let item = device
+        .outbox
+        .enqueue_attachment(conversation, &lying, None, "bad-1")
+        .await
+        .unwrap();
+    let report = device.outbox.run_once().await.unwrap();
+    assert_eq!(report.failed, 1, "{report:?}");
+    let failed = device.outbox.item(item).await.unwrap().unwrap();
+    assert_eq!(failed.state, "failed");
+    assert_eq!(failed.error_code, Some(131053));
+    let reason = failed.error_message.clone().unwrap();
+    assert!(
+        reason.contains("could not accept this attachment"),
+        "{reason}"
+    );
+    let (_, status, code) = device.status_of_message(failed.message_id.unwrap()).await;
+    assert_eq!((status.as_deref(), code), (Some("failed"), Some(131053)));
+    assert!(env.sim_sent(CUSTOMER).await.is_empty(), "nothing was sent");
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn check_attachment_reads_the_content_not_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = dataoptix_core::device::Device::open(
+        &dir.path().join("data"),
+        &MemoryStore::new(),
+        &PassphraseSource::none(),
+        "test",
+    )
+    .await
+    .unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = files.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    // A PDF named like a photo is a document.
+    let lying = device
+        .check_attachment(&write("photo.jpg", &pdf()))
+        .await
+        .unwrap();
+    assert_eq!(lying.error, None);
+    assert_eq!(lying.kind.as_deref(), Some("document"));
+    assert_eq!(lying.mime_type.as_deref(), Some("application/pdf"));
+    assert_eq!(lying.file_name, "photo.jpg");
+    assert!(lying.caption_allowed && !lying.voice_allowed);
+    // A PNG is a photo with a caption allowed and Meta's 5 MB limit.
+    let photo = device
+        .check_attachment(&write("a.png", &png()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (photo.kind.as_deref(), photo.limit.as_deref()),
+        (Some("image"), Some("5 MB"))
+    );
+    // Too big: refused with the limit named, before anything is queued.
+    let mut big = png();
+    big.resize(6 * 1024 * 1024, 0);
+    let too_big = device
+        .check_attachment(&write("big.png", &big))
+        .await
+        .unwrap();
+    let error = too_big.error.unwrap();
+    assert!(error.contains("5 MB"), "{error}");
+    // An executable named .pdf is refused.
+    let exe = device
+        .check_attachment(&write(
+            "invoice.pdf",
+            b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff",
+        ))
+        .await
+        .unwrap();
+    assert!(exe.error.is_some(), "{exe:?}");
+    // A path that is not a file is an input error.
+    let err = device
+        .check_attachment(&files.path().to_string_lossy())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "invalidInput");
+    assert!(photo
+        .preview
+        .as_deref()
+        .unwrap()
+        .starts_with("data:image/png;base64,iVBORw0KGgo"));
+    assert_eq!(lying.preview, None, "thumbnails for photos only");
+    let json = serde_json::to_value(&photo).unwrap();
+    assert_eq!(json["captionAllowed"], json!(true));
+}
+
+#[tokio::test]
+async fn an_upload_that_times_out_is_retried_at_once_not_held_in_doubt() {
+    let (env, device, conversation) = replying_world(|_| {}).await;
+    // "Meta" accepts the connection and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let client = |base: &str| {
+        CloudApiClient::new(ClientConfig {
+            base_url: base.to_string(),
+            timeout: Duration::from_millis(500),
+            media_timeout: Duration::from_millis(500),
+            ..ClientConfig::default()
+        })
+        .unwrap()
+    };
+    let hanging =
+        dataoptix_core::send::Outbox::new(device.team.clone(), client(&silent_url), fast());
+    let image = Attachment::new(png(), None, None, false).unwrap();
+    let item = hanging
+        .enqueue_attachment(conversation, &image, None, "slow-1")
+        .await
+        .unwrap();
+    let report = hanging.run_once().await.unwrap();
+    assert_eq!(report.deferred, 1, "{report:?}");
+    let in_doubt: Option<i64> = row(
+        &device,
+        "SELECT in_doubt_since_ms FROM outbox WHERE id = ?",
+        item,
+    )
+    .await;
+    assert_eq!(in_doubt, None, "no send happened, so nothing is in doubt");
+    hold.abort();
+
+    // Meta answers again: the retry uploads and sends without waiting for a grace period.
+    let outbox = dataoptix_core::send::Outbox::new(
+        device.team.clone(),
+        client(&env.sim.info.base_url),
+        OutboxConfig {
+            in_doubt_grace: Duration::from_secs(3600),
+            ..fast()
+        },
+    );
+    outbox.connection_back().await.unwrap();
+    let report = outbox.run_once().await.unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    assert_eq!(sim_media(&env).await.len(), 1);
+    env.stop().await;
+}
+
+/// Polls `probe` until it answers (the device syncs and sends in the background).
+async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..300 {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn the_device_sends_a_chosen_file_and_shows_it_at_once() {
+    use dataoptix_core::device::views::ConversationFilter;
+    use dataoptix_core::device::{AttachmentInput, ManualSetupInput};
+
+    let w = common::SignupWorld::start("cfg-attachments").await;
+    let data = tempfile::tempdir().unwrap();
+    let d = w.register(data.path()).await;
+    d.setup_manual(ManualSetupInput {
+        waba_id: w.sim.info.waba_id.clone(),
+        phone_number_id: w.sim.info.phone_number_id.clone(),
+        token: w.sim.info.access_token.clone(),
+    })
+    .await
+    .unwrap();
+    d.start_background().await.unwrap();
+    reqwest::Client::new()
+        .post(w.sim.control_url("/inbound"))
+        .json(
+            &json!({"from": CUSTOMER, "name": "Sheena Nelson", "type": "text",
+                      "text": {"body": "The menu?"}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let conversation = eventually("the customer's conversation", async || {
+        let page = d
+            .conversations(&ConversationFilter::default(), None, 10)
+            .await
+            .unwrap();
+        page.items.first().map(|c| c.id)
+    })
+    .await;
+    let files = tempfile::tempdir().unwrap();
+    let path = files.path().join("menu.png");
+    std::fs::write(&path, png()).unwrap();
+    let input = |voice: bool| AttachmentInput {
+        path: path.to_string_lossy().into_owned(),
+        caption: Some("Menu of the day".into()),
+        filename: None,
+        voice,
+    };
+
+    // A photo cannot be a voice note: refused before anything is queued.
+    let refused = d
+        .send_attachment(conversation, input(true), None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), "invalidInput");
+    assert!(refused.to_string().contains("voice note"), "{refused}");
+
+    let sent = d
+        .send_attachment(conversation, input(false), None)
+        .await
+        .unwrap();
+    assert_eq!(sent.kind, "image");
+    assert_eq!(sent.caption.as_deref(), Some("Menu of the day"));
+    let media = sent.media.clone().unwrap();
+    assert_eq!(media.state, "done", "shown at once: {media:?}");
+    assert_eq!(
+        media.local_url.as_deref(),
+        Some(format!("media://localhost/{}", sent.id).as_str())
+    );
+    let (mime, bytes) = d.media(sent.id).await.unwrap();
+    assert_eq!((mime.as_str(), bytes), ("image/png", png()));
+
+    let status = eventually("the photo is sent", async || {
+        let page = d.messages(conversation, None, 20).await.unwrap();
+        let m = page.items.into_iter().find(|m| m.id == sent.id)?;
+        m.status.filter(|s| s != "pending")
+    })
+    .await;
+    assert_ne!(status, "failed");
+    let page = d.messages(conversation, None, 20).await.unwrap();
+    let out = page.items.into_iter().find(|m| m.id == sent.id).unwrap();
+    let meta_id = out.media.unwrap().meta_id.unwrap();
+    assert!(meta_id.bytes().all(|b| b.is_ascii_digit()), "{meta_id}");
+    assert_eq!(
+        d.outbox_count().await.unwrap(),
+        0,
+        "nothing left in the outbox"
+    );
+    w.stop().await;
+}
+
+/// An OGG stream whose first page carries a mono Opus identification header.
+fn ogg_opus() -> Vec<u8> {
+    let mut b = b"OggS\0\x02".to_vec();
+    b.extend_from_slice(&[0; 8]); // granule position
+    b.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // serial, sequence, checksum
+    b.extend_from_slice(&[1, 19]); // one segment of 19 bytes
+    b.extend_from_slice(b"OpusHead\x01\x01\x38\x01\x80\xbb\0\0\0\0\0");
+    b.resize(2048, 0);
+    b
+}
+
+/// A static WebP of 2 KB.
+fn webp() -> Vec<u8> {
+    let mut b = b"RIFF\xf8\x07\0\0WEBPVP8L\x0a\0\0\0\x2f\0\0\0\0\0\0\0\0\0".to_vec();
+    b.resize(2048, 0);
+    b
+}
+
+#[tokio::test]
+async fn a_voice_note_and_a_sticker_go_out_as_meta_expects() {
+    let (env, device, conversation) = replying_world(|_| {}).await;
+    let voice = Attachment::new(ogg_opus(), None, None, true).unwrap();
+    let sticker = Attachment::new(webp(), None, None, false).unwrap();
+    device
+        .outbox
+        .enqueue_attachment(conversation, &voice, None, "v-1")
+        .await
+        .unwrap();
+    device
+        .outbox
+        .enqueue_attachment(conversation, &sticker, None, "s-1")
+        .await
+        .unwrap();
+    let report = device.outbox.run_once().await.unwrap();
+    assert_eq!(report.sent, 2, "{report:?}");
+    let sent = env.sim_sent(CUSTOMER).await;
+    let audio = &sent.iter().find(|m| m["type"] == "audio").unwrap()["request"]["audio"];
+    assert_eq!(audio["voice"], true);
+    assert!(audio.get("caption").is_none());
+    let sticker = &sent.iter().find(|m| m["type"] == "sticker").unwrap()["request"]["sticker"];
+    let mut types: Vec<String> = sim_media(&env)
+        .await
+        .iter()
+        .map(|m| m["mime_type"].as_str().unwrap().to_string())
+        .collect();
+    types.sort();
+    assert_eq!(types, ["audio/ogg", "image/webp"]);
+    assert!(sticker["id"].as_str().is_some());
+    let voice_flag: bool = device
+        .scalar("SELECT voice FROM media WHERE mime_type = 'audio/ogg'")
+        .await;
+    assert!(voice_flag, "the thread shows it as a voice note");
+    env.stop().await;
+}
