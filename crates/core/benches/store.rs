@@ -299,6 +299,46 @@ async fn raw_insert(store: &Store, pages: &[EventPage]) {
     }
 }
 
+/// Baseline: the first screen of conversations as one bare indexed query.
+async fn raw_conversations(store: &Store) -> Vec<(i64, i64)> {
+    sqlx::query_as(
+        "SELECT id, last_message_at FROM conversations WHERE workspace_id = ?
+         ORDER BY last_message_at DESC, id DESC LIMIT 50",
+    )
+    .bind(WORKSPACE)
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
+/// Baseline: a conversation's newest 50 messages as one bare indexed query.
+async fn raw_thread(store: &Store, conversation_id: i64) -> Vec<(i64, i64, Option<String>)> {
+    sqlx::query_as(
+        "SELECT id, ts, text_body FROM messages WHERE conversation_id = ?
+         ORDER BY ts DESC, id DESC LIMIT 50",
+    )
+    .bind(conversation_id)
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
+/// Baseline: the bare FTS5 query behind a search's first page (every word a prefix).
+async fn raw_search(store: &Store, query: &str) -> Vec<(i64,)> {
+    let fts: Vec<String> = query
+        .split_whitespace()
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    sqlx::query_as(
+        "SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+         WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT 20",
+    )
+    .bind(fts.join(" "))
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
 fn percentiles(
     name: &str,
     mut samples: Vec<Duration>,
@@ -418,17 +458,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.bench_function("baseline_conversations_raw_sql", |b| {
-        b.iter(|| {
-            rt.block_on(
-                sqlx::query_as::<_, (i64, i64)>(
-                    "SELECT id, last_message_at FROM conversations WHERE workspace_id = ?
-                     ORDER BY last_message_at DESC, id DESC LIMIT 50",
-                )
-                .bind(WORKSPACE)
-                .fetch_all(store.pool()),
-            )
-            .unwrap()
-        })
+        b.iter(|| rt.block_on(raw_conversations(&store)))
     });
     group.bench_function("open_conversation_first_screen", |b| {
         b.iter(|| {
@@ -437,17 +467,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.bench_function("baseline_thread_raw_sql", |b| {
-        b.iter(|| {
-            rt.block_on(
-                sqlx::query_as::<_, (i64, i64, Option<String>)>(
-                    "SELECT id, ts, text_body FROM messages WHERE conversation_id = ?
-                     ORDER BY ts DESC, id DESC LIMIT 50",
-                )
-                .bind(conv_id)
-                .fetch_all(store.pool()),
-            )
-            .unwrap()
-        })
+        b.iter(|| rt.block_on(raw_thread(&store, conv_id)))
     });
     group.bench_function("search_first_page", |b| {
         b.iter(|| {
@@ -456,17 +476,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.bench_function("baseline_search_raw_fts", |b| {
-        b.iter(|| {
-            rt.block_on(
-                sqlx::query_as::<_, (i64,)>(
-                    r#"SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-                     WHERE messages_fts MATCH '"sourdough"* "croissant"*'
-                     ORDER BY messages_fts.rowid DESC LIMIT 20"#,
-                )
-                .fetch_all(store.pool()),
-            )
-            .unwrap()
-        })
+        b.iter(|| rt.block_on(raw_search(&store, "sourdough croissant")))
     });
     group.finish();
 
@@ -515,6 +525,30 @@ fn benches(c: &mut Criterion) {
             counter.set(counter.get() + 1);
             rt.block_on(views::search(&store, WORKSPACE, q, 20))
                 .unwrap();
+        }),
+        &mut summary,
+    );
+    // The baselines, timed the same way, so the summary holds both sides of every ratio.
+    percentiles(
+        "baseline_conversations_raw_sql",
+        time(&|| {
+            rt.block_on(raw_conversations(&store));
+        }),
+        &mut summary,
+    );
+    percentiles(
+        "baseline_thread_raw_sql",
+        time(&|| {
+            rt.block_on(raw_thread(&store, conv_id));
+        }),
+        &mut summary,
+    );
+    percentiles(
+        "baseline_search_raw_fts",
+        time(&|| {
+            let q = terms[counter.get() % terms.len()];
+            counter.set(counter.get() + 1);
+            rt.block_on(raw_search(&store, q));
         }),
         &mut summary,
     );

@@ -394,8 +394,8 @@ async fn journey(
     stages.done("offline: search works, the reply waited and went out when back");
     export_and_erase_the_customer(client, world, exports).await?;
     stages.done("contact exported, then erased from contacts, inbox and search");
-    nothing_readable_at_rest(world, servers)?;
-    stages.done("no plaintext at rest");
+    nothing_readable_at_rest(world, servers).await?;
+    stages.done("no plaintext at rest (texts, password, PIN, WhatsApp tokens)");
     Ok(())
 }
 
@@ -403,9 +403,30 @@ async fn journey(
 /// and caches, its logs — everything under the throwaway home except the harness's own
 /// `logs/`, where the WebDriver records the keys it typed) and the relay's data directory hold
 /// none of what was typed or said in plaintext: the password, the PIN, message texts, the
-/// customer's name, the team's note.
-fn nothing_readable_at_rest(world: &World, servers: &Servers) -> Result<()> {
-    let scanned = scan_for_plaintext(&[world.home(), servers.dir.path()], &world.logs_dir())?;
+/// customer's name, the team's note — nor any WhatsApp access token "Meta" issued (the
+/// Embedded Signup exchange's included), which the app keeps sealed in its vault.
+async fn nothing_readable_at_rest(world: &World, servers: &Servers) -> Result<()> {
+    let state: Value = reqwest::get(servers.sim.control_url("/state"))
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let tokens: Vec<&str> = state["tokens"]
+        .as_array()
+        .ok_or_else(|| anyhow!("no tokens in the simulator's state"))?
+        .iter()
+        .filter_map(|t| t["token"].as_str())
+        .collect();
+    // The pre-provisioned number's token and the one the onboarding exchange issued.
+    ensure!(
+        tokens.len() >= 2,
+        "expected at least two tokens: {tokens:?}"
+    );
+    let scanned = scan_for_plaintext(
+        &[world.home(), servers.dir.path()],
+        &world.logs_dir(),
+        &tokens,
+    )?;
     scanned.expect_stores(&["dataoptix.db", "relay.sqlite3"])
 }
 
@@ -437,7 +458,11 @@ impl Scanned {
 
 /// Reads every file under `roots` (except under `skip`) looking for the journey's secrets and
 /// texts.
-fn scan_for_plaintext(roots: &[&std::path::Path], skip: &std::path::Path) -> Result<Scanned> {
+fn scan_for_plaintext(
+    roots: &[&std::path::Path],
+    skip: &std::path::Path,
+    secrets: &[&str],
+) -> Result<Scanned> {
     let needles: Vec<&str> = [
         PASSWORD,
         PIN,
@@ -452,6 +477,7 @@ fn scan_for_plaintext(roots: &[&std::path::Path], skip: &std::path::Path) -> Res
     ]
     .into_iter()
     .chain(HOSTILE)
+    .chain(secrets.iter().copied())
     .collect();
     let mut scanned = Scanned {
         files: 0,
@@ -1253,7 +1279,8 @@ async fn a_second_device_sees_the_team_inbox(servers: &Servers, link: String) ->
             .await?;
             ui::screenshot(&client, world, "second-device").await?;
             // The second computer keeps what it received as encrypted as the first.
-            scan_for_plaintext(&[world.home()], &world.logs_dir())?.expect_stores(&["dataoptix.db"])
+            scan_for_plaintext(&[world.home()], &world.logs_dir(), &[])?
+                .expect_stores(&["dataoptix.db"])
         },
     )
     .await

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Reproduces every performance budget of the issues, each measured beside its baseline in the
+# same run, on release builds, and prints one summary table (BENCHMARKS.md explains each row).
+#
+#   ./scripts/bench.sh            # everything: store (1 M messages), relay ingest, pacing
+#   ./scripts/bench.sh store      # only some of: store ingest pacing
+#
+# The first run builds the release benches (~15 min on 2 cores) and generates the 1 M-message
+# store once (kept under $CARGO_TARGET_DIR/dataoptix-bench/). Results: that folder's
+# summary.json, ingest.json and pacing.json. Exits non-zero when a budget is missed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+
+parts=("$@")
+[ ${#parts[@]} -eq 0 ] && parts=(store ingest pacing)
+out="${CARGO_TARGET_DIR:-target}/dataoptix-bench"
+
+for part in "${parts[@]}"; do
+  case "$part" in
+    store) cargo bench -p dataoptix-core --bench store ;;
+    ingest) cargo bench -p dataoptix-relay --bench ingest ;;
+    # Its own exit status says whether the pacing criterion held; the summary says it too.
+    pacing) cargo bench -p dataoptix-core --bench broadcast_pacing || true ;;
+    *) echo "unknown part: $part (store, ingest, pacing)" >&2; exit 2 ;;
+  esac
+done
+
+python3 - "$out" "${parts[@]}" <<'PY'
+import json, os, sys
+
+out, parts = sys.argv[1], set(sys.argv[2:])
+rows, missed = [], 0
+
+def load(name):
+    path = os.path.join(out, name)
+    with open(path) as f:
+        return json.load(f)
+
+def row(what, measured, baseline, budget, ok):
+    global missed
+    missed += 0 if ok else 1
+    rows.append((what, measured, baseline, budget, "met" if ok else "MISSED"))
+
+if "store" in parts:
+    s = load("summary.json")
+    rate, base = s["apply_events_per_second"], s["baseline_raw_rows_per_second"]
+    row("catch-up apply (events/s)", f"{rate:,.0f}", f"raw SQL {base:,.0f} rows/s ({rate / base:.2f}x)",
+        ">= 30,000", rate >= 30_000)
+    for key, base_key, label in [
+            ("conversations_first_screen", "baseline_conversations_raw_sql",
+             "conversation list, first screen"),
+            ("open_conversation_first_screen", "baseline_thread_raw_sql", "open a conversation"),
+            ("search_first_page", "baseline_search_raw_fts", "search, first page")]:
+        p95 = s[key]["p95_ms"]
+        base = s.get(base_key, {}).get("p95_ms")
+        baseline = f"bare query {base:.2f} ({p95 / base:.1f}x)" if base else "not measured"
+        budget = 20 if key == "search_first_page" else 5
+        row(f"{label} (p95 ms)", f"{p95:.2f}", baseline, f"< {budget}", p95 < budget)
+
+if "ingest" in parts:
+    i = load("ingest.json")
+    relay, base = i["relay"], i["baseline"]
+    ok = relay["failed"] == 0 and i["stored"] == relay["ok"]
+    row("relay: durable signed webhooks/s", f"{relay['per_second']:,.0f} (stored {i['stored']:,})",
+        f"bare axum {base['per_second']:,.0f}/s ({relay['per_second'] / base['per_second']:.2f}x)",
+        ">= 20,000, every 200 stored", ok and relay["per_second"] >= 20_000)
+    row("relay: webhook p99 (ms)", f"{relay['p99_ms']:.1f}", f"bare axum {base['p99_ms']:.1f}",
+        "< 10", relay["p99_ms"] < 10)
+
+if "pacing" in parts:
+    p = load("pacing.json")
+    row(f"broadcast pacing, {p['recipients']:,} at {p['configured_mps']} msg/s",
+        f"{p['steady_mps']:.1f} msg/s = {p['ratio'] * 100:.1f}%, {p['rejections_130429']} x 130429",
+        f"configured {p['configured_mps']} msg/s", ">= 95%, 0 x 130429",
+        p["ratio"] >= 0.95 and p["rejections_130429"] == 0)
+
+widths = [max(len(str(r[i])) for r in rows + [("what", "measured", "baseline", "budget", "verdict")])
+          for i in range(5)]
+line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))
+print()
+print(line(("what", "measured", "baseline", "budget", "verdict")))
+for r in rows:
+    print(line(r))
+print(f"\n{len(rows) - missed} of {len(rows)} budgets met")
+sys.exit(1 if missed else 0)
+PY
