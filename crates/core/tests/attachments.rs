@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use cloud_api::client::{ClientConfig, CloudApiClient};
 use cloud_api::media::MediaKind;
-use common::{fast, replying_world, Device, Env, CUSTOMER};
+use common::{eventually, fast, replying_world, Device, Env, CUSTOMER};
 use dataoptix_core::media::{MediaConfig, MediaFetcher};
 use dataoptix_core::send::{Attachment, Detected, OutboxConfig, UPLOAD_PENDING};
 use dataoptix_core::vault::{MemoryStore, PassphraseSource};
@@ -484,17 +484,6 @@ async fn an_upload_that_times_out_is_retried_at_once_not_held_in_doubt() {
     assert_eq!(report.sent, 1, "{report:?}");
     assert_eq!(sim_media(&env).await.len(), 1);
     env.stop().await;
-}
-
-/// Polls `probe` until it answers (the device syncs and sends in the background).
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..300 {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[tokio::test]

@@ -6,8 +6,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::eventually_within as eventually;
 use common::pacing::{self, connected_device, order_ready, sim_get, sim_post};
 use common::SignupWorld;
 use dataoptix_core::broadcast::{BroadcastSummary, ParamSource, RecipientSource};
@@ -16,17 +17,6 @@ use dataoptix_core::vault::MemoryStore;
 use serde_json::{json, Value};
 
 const CONFIG_ID: &str = "cfg-broadcasts";
-
-async fn eventually<T>(what: &str, secs: u64, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Sends the simulator accepted to `wa_id` (digits).
 async fn sent_to(world: &SignupWorld, wa_id: &str) -> Vec<Value> {

@@ -16,7 +16,7 @@ use dataoptix_core::vault::{MemoryStore, PassphraseSource};
 use serde_json::json;
 
 mod common;
-use common::{SignupWorld, PASSWORD};
+use common::{eventually, SignupWorld, PASSWORD};
 
 const CONFIG_ID: &str = "cfg-device";
 
@@ -63,16 +63,6 @@ async fn customer_writes(w: &SignupWorld, d: &Device, text: &str) -> i64 {
         page.items.first().map(|c| c.id)
     })
     .await
-}
-
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..200 {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[tokio::test]

@@ -582,3 +582,28 @@ pub async fn cli(home: &std::path::Path, args: &[&str], stdin: &[u8]) -> (bool, 
     .await
     .unwrap()
 }
+
+/// Polls `probe` until it answers or `secs` pass (the device syncs and sends in the
+/// background).
+pub async fn eventually_within<T>(
+    what: &str,
+    secs: u64,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// [`eventually_within`] 15 seconds.
+pub async fn eventually<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    eventually_within(what, 15, probe).await
+}
