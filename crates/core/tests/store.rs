@@ -765,3 +765,101 @@ async fn search_pages_newest_first_without_gaps() {
     sorted.dedup();
     assert_eq!(seen, sorted);
 }
+
+/// Search expands each typed word into the indexed terms it is a prefix of (fast on a large
+/// history); it must find exactly what FTS5's own prefix query finds, including words with
+/// diacritics, operators typed as text, words with no match and prefixes shared by more terms
+/// than the expansion takes (which keep the prefix query).
+#[tokio::test]
+async fn search_finds_exactly_what_a_prefix_query_finds() {
+    let f = fixture().await;
+    let conv = conversation(&f.store, "14155550171", "Prefix").await;
+    // 30 words under "ca" (more than the expansion takes), a few under "pa", accents, digits.
+    let mut words: Vec<String> = (0..30)
+        .map(|i| format!("ca{}", (b'a' + i % 26) as char))
+        .collect();
+    words.extend((0..30).map(|i| format!("cab{i}")));
+    words.extend(
+        [
+            "pão",
+            "Paulo",
+            "pastel",
+            "São",
+            "coração",
+            "straße",
+            "e-mail",
+            "OR",
+            "near",
+        ]
+        .map(String::from),
+    );
+    let messages: Vec<NewMessage> = (0..200)
+        .map(|i| {
+            let body = format!(
+                "{} {} {}",
+                words[i % words.len()],
+                words[(i * 7 + 3) % words.len()],
+                words[(i * 13 + 5) % words.len()]
+            );
+            text(conv, &format!("wamid.p{i}"), 1000 + i as i64, &body)
+        })
+        .collect();
+    f.store.insert_messages(&messages).await.unwrap();
+
+    let queries = [
+        "ca",
+        "cab",
+        "cab1",
+        "cab2",
+        "caz",
+        "cabz",
+        "pa",
+        "pão",
+        "PAO",
+        "sao",
+        "são",
+        "cor",
+        "coração",
+        "stra",
+        "straße",
+        "e-mail",
+        "mail",
+        "or",
+        "OR",
+        "near",
+        "ca pa",
+        "cab1 sao",
+        "nothing",
+        "x",
+        "\"",
+        "pa*",
+        "c",
+    ];
+    for q in queries {
+        let found: Vec<i64> = f
+            .store
+            .search(WS, q, None, 500)
+            .await
+            .unwrap()
+            .messages
+            .iter()
+            .map(|m| m.message_id)
+            .collect();
+        let prefix_query = q
+            .split_whitespace()
+            .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let expected: Vec<i64> = sqlx::query_scalar(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC",
+        )
+        .bind(&prefix_query)
+        .fetch_all(f.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(found, expected, "query {q:?}");
+        if !["nothing", "x", "\"", "cabz"].contains(&q) {
+            assert!(!found.is_empty(), "query {q:?} should find something");
+        }
+    }
+}

@@ -18,6 +18,7 @@
 
 mod phone;
 mod repo;
+mod search_query;
 
 use std::path::Path;
 use std::time::Duration;

@@ -607,7 +607,8 @@ impl Store {
         before: Option<Cursor>,
         limit: u32,
     ) -> Result<SearchResults, StoreError> {
-        let Some(fts) = fts_query(query) else {
+        let mut conn = self.pool.acquire().await?;
+        let Some(message_fts) = super::search_query::message_query(&mut conn, query).await? else {
             return Ok(SearchResults::default());
         };
         // Newest first by arrival (row id), not by Meta's timestamp: FTS5 walks its index in
@@ -626,11 +627,11 @@ impl Store {
              ORDER BY messages_fts.rowid DESC
              LIMIT ?",
         )
-        .bind(&fts)
+        .bind(&message_fts)
         .bind(workspace_id)
         .bind(id)
         .bind(i64::from(limit) + 1)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await?;
         let page = paginate(messages, limit, |m| Cursor {
             ts: m.ts,
@@ -643,6 +644,10 @@ impl Store {
                 next: page.next,
             });
         }
+        // A few thousand contacts: FTS5's prefix query is fast enough there as it is.
+        let Some(contact_fts) = fts_query(query) else {
+            return Ok(SearchResults::default());
+        };
         let contacts = sqlx::query_as(
             "SELECT ct.id, ct.wa_id, ct.profile_name, ct.display_name
              FROM contacts_fts
@@ -651,10 +656,10 @@ impl Store {
              ORDER BY rank
              LIMIT ?",
         )
-        .bind(&fts)
+        .bind(&contact_fts)
         .bind(workspace_id)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await?;
         Ok(SearchResults {
             messages: page.items,
@@ -1037,7 +1042,7 @@ pub(crate) fn paginate<T>(mut rows: Vec<T>, limit: u32, cursor: impl Fn(&T) -> C
 pub(crate) fn fts_query(input: &str) -> Option<String> {
     let terms: Vec<String> = input
         .split_whitespace()
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .map(super::search_query::prefix_phrase)
         .collect();
     (!terms.is_empty()).then(|| terms.join(" "))
 }
