@@ -45,8 +45,8 @@ pub struct DeepLinkRejected {
     pub reason: String,
 }
 
-/// A privacy export is being written: `done` of `total` contacts in `stage` (`data`,
-/// `transcript`, then `done`).
+/// A privacy export is being written: `done` of `total` in `stage` (`data`: contacts,
+/// `media`: files, `transcript`: contacts, then `done`).
 #[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportProgress {

@@ -228,6 +228,23 @@ async fn an_image_is_fetched_through_the_relay_kept_encrypted_and_read_back() {
     .fetch_one(d.store().pool())
     .await
     .unwrap();
+
+    // The contact's export holds the photo, decrypted: the exact bytes Meta served.
+    let exports = tempfile::tempdir().unwrap();
+    let exported = d.export_contact(contact, exports.path()).await.unwrap();
+    assert_eq!((exported.media_included, exported.media_skipped), (1, 0));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&exported.path).unwrap()).unwrap();
+    let name = format!("media/{}-", m.id);
+    let entry = zip
+        .file_names()
+        .filter_map(Result::ok)
+        .find(|n| n.starts_with(&name) && n.ends_with(".png"))
+        .map(|n| n.into_owned())
+        .expect("the photo is in the export");
+    let mut exported_png = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name(&entry).unwrap(), &mut exported_png).unwrap();
+    assert_eq!(exported_png, png);
+
     let report =
         dataoptix_core::privacy::erase::erase_contact(d.store(), data.path(), "test", contact)
             .await

@@ -6,10 +6,13 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use dataoptix_core::media::file as media_file;
 use dataoptix_core::privacy::activity::{self, BrokenAt, VerifyError};
 use dataoptix_core::privacy::contacts::{correct_display_name, set_restricted};
 use dataoptix_core::privacy::erase::{erase_contact, erase_everything};
-use dataoptix_core::privacy::export::{export, ExportProgress, ExportScope, ExportStage};
+use dataoptix_core::privacy::export::{
+    export, ExportProgress, ExportScope, ExportStage, MediaFiles,
+};
 use dataoptix_core::privacy::retention::{self, RetentionPolicy};
 use dataoptix_core::privacy::PrivacyError;
 use dataoptix_core::store::{
@@ -152,10 +155,16 @@ impl Fixture {
             .await
             .unwrap();
         if n > 1 {
+            // Encrypted at rest, as the media store writes it.
             let rel = format!("media/{wa_id}-1.bin");
-            let file = self.data().join(&rel);
-            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-            std::fs::write(&file, format!("photo of {}", text(1))).unwrap();
+            let key = media_file::file_key(&self.vault, true).unwrap().unwrap();
+            media_file::write(
+                self.data(),
+                &key,
+                &rel,
+                format!("photo of {}", text(1)).as_bytes(),
+            )
+            .unwrap();
             sqlx::query(
                 "INSERT INTO media (message_id, media_meta_id, path, mime_type, size_bytes,
                                     download_state, updated_at)
@@ -323,23 +332,58 @@ async fn export_of_a_contact_holds_every_row_and_an_escaped_transcript() {
 
     let dest = f.data().join("exports").join("maria.zip");
     std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    // A second media message whose download has not finished: listed, not included.
+    sqlx::query(
+        "INSERT INTO media (message_id, media_meta_id, mime_type, download_state, updated_at)
+         SELECT m.id, 'm-2', 'audio/ogg', 'pending', 0 FROM messages m
+         JOIN conversations c ON c.id = m.conversation_id
+         WHERE c.contact_id = ? ORDER BY m.id DESC LIMIT 1",
+    )
+    .bind(maria)
+    .execute(f.store.pool())
+    .await
+    .unwrap();
     let mut seen: Vec<ExportProgress> = Vec::new();
-    let report = export(&f.store, "ana", &ExportScope::Contact(maria), &dest, |p| {
-        seen.push(p)
-    })
+    let media = MediaFiles::of(&f.vault).unwrap();
+    let report = export(
+        &f.store,
+        &media,
+        "ana",
+        &ExportScope::Contact(maria),
+        &dest,
+        |p| seen.push(p),
+    )
     .await
     .unwrap();
     assert_eq!((report.contacts, report.messages), (1, 4));
+    assert_eq!(report.media_included.len(), 1);
     assert_eq!(report.media_skipped.len(), 1);
+    assert_eq!(report.media_skipped[0].reason, "not downloaded yet");
     assert_eq!(
         seen.last().map(|p| (p.stage, p.done, p.total)),
         Some((ExportStage::Done, 1, 1))
     );
     assert!(seen.iter().any(|p| p.stage == ExportStage::Data));
+    assert!(seen
+        .iter()
+        .any(|p| (p.stage, p.done, p.total) == (ExportStage::Media, 2, 2)));
     assert!(seen.iter().any(|p| p.stage == ExportStage::Transcript));
     assert!(!f.data().join("exports/maria.zip.partial").exists());
 
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&dest).unwrap()).unwrap();
+    // The photo, decrypted, under a name of ours.
+    let included = &report.media_included[0];
+    assert!(included.file.starts_with("media/") && included.file.ends_with(".jpg"));
+    let mut photo = String::new();
+    zip.by_name(&included.file)
+        .unwrap()
+        .read_to_string(&mut photo)
+        .unwrap();
+    assert!(
+        photo.starts_with("photo of ") && photo.contains(MARKER),
+        "{photo}"
+    );
+    assert_eq!(included.size_bytes, photo.len() as u64);
     let mut read = |name: &str| {
         let mut s = String::new();
         zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
@@ -373,8 +417,13 @@ async fn export_of_a_contact_holds_every_row_and_an_escaped_transcript() {
     assert!(html.contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt; message 3"));
     assert!(html.contains("Maria &lt;b&gt;Lopez&lt;/b&gt;"));
     assert!(html.contains("Content-Security-Policy"));
+    assert!(html.contains(&format!("<a href=\"{}\">open file</a>", included.file)));
     let manifest: Value = serde_json::from_str(&read("manifest.json")).unwrap();
     assert_eq!(manifest["media"]["skipped"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        manifest["media"]["included"][0]["file"],
+        included.file.as_str()
+    );
 
     // Logged, without content.
     let log = activity::list(&f.store, None, 10).await.unwrap();
@@ -390,6 +439,7 @@ async fn export_of_a_contact_holds_every_row_and_an_escaped_transcript() {
     let all = f.data().join("exports/all.zip");
     let report = export(
         &f.store,
+        &media,
         "ana",
         &ExportScope::Workspace(WS.into()),
         &all,
@@ -398,11 +448,34 @@ async fn export_of_a_contact_holds_every_row_and_an_escaped_transcript() {
     .await
     .unwrap();
     assert_eq!((report.contacts, report.messages), (2, 6));
+    assert_eq!(report.media_included.len(), 2, "both contacts' photos");
+    // A media file altered on disk is reported, never exported as it is.
+    let tom_photo = f.data().join("media/15551230002-1.bin");
+    let mut bytes = std::fs::read(&tom_photo).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&tom_photo, bytes).unwrap();
+    let report = export(
+        &f.store,
+        &media,
+        "ana",
+        &ExportScope::Workspace(WS.into()),
+        &f.data().join("exports/all-again.zip"),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.media_included.len(), 1);
+    assert!(report
+        .media_skipped
+        .iter()
+        .any(|m| m.reason.contains("integrity check")));
     // An unknown contact is a clear error, and leaves no file.
     let missing = f.data().join("exports/none.zip");
     assert!(matches!(
         export(
             &f.store,
+            &media,
             "ana",
             &ExportScope::Contact(999),
             &missing,

@@ -81,7 +81,7 @@ impl From<ExportReport> for ExportResult {
             path: r.path.display().to_string(),
             contacts: r.contacts,
             messages: r.messages,
-            media_included: r.media_included,
+            media_included: r.media_included.len() as u64,
             media_skipped: r.media_skipped.len() as u64,
         }
     }
@@ -518,9 +518,17 @@ impl Device {
             ))
         })?;
         let dest = unique_path(dest_dir, &export_file_name(subject, &today()));
-        let report = export::export(self.store(), &actor, &scope, &dest, |p: ExportProgress| {
-            self.emit(DeviceEvent::ExportProgress(p));
-        })
+        let media = export::MediaFiles::of(self.vault())?;
+        let report = export::export(
+            self.store(),
+            &media,
+            &actor,
+            &scope,
+            &dest,
+            |p: ExportProgress| {
+                self.emit(DeviceEvent::ExportProgress(p));
+            },
+        )
         .await
         .map_err(privacy_error)?;
         Ok(report.into())

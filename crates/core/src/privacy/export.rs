@@ -8,10 +8,11 @@
 //!   `contact_id` or `conversation_id` column (notes, labels, outbox…), found from the schema.
 //! - `transcript.html`: the conversations, readable in a browser. Every piece of content is
 //!   HTML-escaped; the page has no script and a CSP that forbids any.
-//! - `manifest.json`: counts, and the media files that could not be included and why.
-//! - `media/`: decrypted media files. Media files are stored encrypted by the media store and
-//!   this build has no file-key API to decrypt them, so each one is listed in the manifest as
-//!   skipped instead of being copied as unreadable ciphertext.
+//!   Media messages link to their file in `media/`.
+//! - `manifest.json`: counts, the media files included (name, type, size, SHA-256), and those
+//!   that could not be and why (not downloaded yet, download failed, file gone).
+//! - `media/`: the media files, decrypted (they are encrypted at rest: [`crate::media::file`]),
+//!   named `<message id>-<media row id>.<extension>` — never after a name the customer chose.
 //!
 //! The archive is written to `<dest>.partial` and renamed to `dest` only when complete, so a
 //! crash never leaves a truncated file under the final name.
@@ -30,7 +31,9 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 use super::{ident, row_to_json, tables_with_column, PrivacyError};
+use crate::media::file as media_file;
 use crate::store::{now, Store, StoreError};
+use crate::vault::{MasterKey, Vault, VaultError};
 
 /// `data.json`'s `format`.
 pub const FORMAT: &str = "dataoptix-export/1";
@@ -51,6 +54,8 @@ pub enum ExportScope {
 pub enum ExportStage {
     /// `data.json`, one contact at a time.
     Data,
+    /// `media/`, one file at a time (`done` and `total` count files here).
+    Media,
     /// `transcript.html`, one contact at a time.
     Transcript,
     /// The archive is complete.
@@ -79,6 +84,41 @@ pub struct SkippedMedia {
     pub reason: String,
 }
 
+/// A media file included in the archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncludedMedia {
+    /// The media row.
+    pub media_id: i64,
+    /// Its message.
+    pub message_id: Option<i64>,
+    /// Its name inside the archive (`media/...`).
+    pub file: String,
+    /// Its MIME type.
+    pub mime_type: Option<String>,
+    /// Its size in bytes.
+    pub size_bytes: u64,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+}
+
+/// Where media files are and the key that opens them.
+pub struct MediaFiles<'a> {
+    /// The data directory the media rows' paths are relative to.
+    pub data_dir: &'a Path,
+    /// The media file key; `None` when this device never stored a media file.
+    pub key: Option<MasterKey>,
+}
+
+impl<'a> MediaFiles<'a> {
+    /// The media files of the device whose vault is `vault`.
+    pub fn of(vault: &'a Vault) -> Result<Self, VaultError> {
+        Ok(Self {
+            data_dir: vault.data_dir(),
+            key: media_file::file_key(vault, false)?,
+        })
+    }
+}
+
 /// What [`export`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExportReport {
@@ -89,18 +129,16 @@ pub struct ExportReport {
     /// Messages exported.
     pub messages: u64,
     /// Media files included.
-    pub media_included: u64,
+    pub media_included: Vec<IncludedMedia>,
     /// Media files not included.
     pub media_skipped: Vec<SkippedMedia>,
 }
-
-const NO_FILE_KEY: &str = "media files are stored encrypted and this version has no file-key \
-     API to decrypt them; the media row (type, size, checksum) is in data.json";
 
 /// Writes the export of `scope` to `dest` (a `.zip`), calling `progress` as it goes, and logs
 /// it in the activity log as `actor` (counts only, no content).
 pub async fn export(
     store: &Store,
+    media: &MediaFiles<'_>,
     actor: &str,
     scope: &ExportScope,
     dest: &Path,
@@ -110,8 +148,8 @@ pub async fn export(
     let contacts = contact_ids(&mut conn, scope).await?;
     let total = contacts.len() as u64;
     let partial = partial_path(dest);
-    let result = write_archive(&mut conn, scope, &contacts, &partial, &mut progress).await;
-    let (messages, skipped) = match result {
+    let result = write_archive(&mut conn, media, scope, &contacts, &partial, &mut progress).await;
+    let (messages, included, skipped) = match result {
         Ok(r) => r,
         Err(e) => {
             // Never leave a half-written archive (it holds personal data) behind.
@@ -130,7 +168,7 @@ pub async fn export(
         path: dest.to_path_buf(),
         contacts: total,
         messages,
-        media_included: 0,
+        media_included: included,
         media_skipped: skipped,
     };
     let subject = match scope {
@@ -140,7 +178,7 @@ pub async fn export(
     let details = json!({
         "contacts": report.contacts,
         "messages": report.messages,
-        "media_included": report.media_included,
+        "media_included": report.media_included.len(),
         "media_skipped": report.media_skipped.len(),
     });
     super::activity::record(store, actor, "privacy.export", Some(&subject), &details).await?;
@@ -266,13 +304,17 @@ async fn contact_data(
     Ok(out)
 }
 
+/// What `write_archive` produced: messages, media included, media skipped.
+type Written = (u64, Vec<IncludedMedia>, Vec<SkippedMedia>);
+
 async fn write_archive(
     conn: &mut SqliteConnection,
+    media: &MediaFiles<'_>,
     scope: &ExportScope,
     contacts: &[i64],
     partial: &Path,
     progress: &mut impl FnMut(ExportProgress),
-) -> Result<(u64, Vec<SkippedMedia>), PrivacyError> {
+) -> Result<Written, PrivacyError> {
     let total = contacts.len() as u64;
     let file = File::create(partial)?;
     let mut zip = ZipWriter::new(BufWriter::new(file));
@@ -291,7 +333,7 @@ async fn write_archive(
         json!(scope)
     )?;
     let mut messages = 0_u64;
-    let mut skipped = Vec::new();
+    let mut media_rows = Vec::new();
     for (i, id) in contacts.iter().enumerate() {
         let data = contact_data(conn, *id).await?;
         messages += data
@@ -304,11 +346,7 @@ async fn write_archive(
             .into_iter()
             .flatten()
         {
-            skipped.push(SkippedMedia {
-                media_id: m["id"].as_i64().unwrap_or_default(),
-                message_id: m["message_id"].as_i64(),
-                reason: NO_FILE_KEY.to_string(),
-            });
+            media_rows.push(MediaRow::from_json(m));
         }
         if i > 0 {
             zip.write_all(b",")?;
@@ -322,10 +360,16 @@ async fn write_archive(
     }
     zip.write_all(b"]}")?;
 
+    let (included, skipped) = write_media(&mut zip, options, media, &media_rows, progress)?;
+    let links: std::collections::HashMap<i64, &str> = included
+        .iter()
+        .filter_map(|m| Some((m.message_id?, m.file.as_str())))
+        .collect();
+
     zip.start_file("transcript.html", options)?;
     zip.write_all(TRANSCRIPT_HEAD.as_bytes())?;
     for (i, id) in contacts.iter().enumerate() {
-        let html = transcript_section(conn, *id).await?;
+        let html = transcript_section(conn, *id, &links).await?;
         zip.write_all(html.as_bytes())?;
         progress(ExportProgress {
             stage: ExportStage::Transcript,
@@ -342,13 +386,144 @@ async fn write_archive(
         "scope": scope,
         "contacts": total,
         "messages": messages,
-        "media": {"included": 0, "skipped": skipped},
+        "media": {"included": included, "skipped": skipped},
     });
     serde_json::to_writer_pretty(&mut zip, &manifest).map_err(std::io::Error::from)?;
     let mut inner = zip.finish()?;
     inner.flush()?;
     inner.get_ref().sync_all()?;
-    Ok((messages, skipped))
+    Ok((messages, included, skipped))
+}
+
+/// What the export needs of a `media` row.
+struct MediaRow {
+    id: i64,
+    message_id: Option<i64>,
+    path: Option<String>,
+    mime_type: Option<String>,
+    state: String,
+    last_error: Option<String>,
+}
+
+impl MediaRow {
+    fn from_json(row: &Value) -> Self {
+        let text = |k: &str| row[k].as_str().map(str::to_owned);
+        Self {
+            id: row["id"].as_i64().unwrap_or_default(),
+            message_id: row["message_id"].as_i64(),
+            path: text("path"),
+            mime_type: text("mime_type"),
+            state: text("download_state").unwrap_or_default(),
+            last_error: text("last_error"),
+        }
+    }
+}
+
+/// Decrypts each downloaded media file into `media/`, one at a time (memory bounded by the
+/// largest file); lists the others with the reason they are missing.
+fn write_media<W: Write + std::io::Seek>(
+    zip: &mut ZipWriter<W>,
+    options: SimpleFileOptions,
+    media: &MediaFiles<'_>,
+    rows: &[MediaRow],
+    progress: &mut impl FnMut(ExportProgress),
+) -> Result<(Vec<IncludedMedia>, Vec<SkippedMedia>), PrivacyError> {
+    let mut included = Vec::new();
+    let mut skipped = Vec::new();
+    let total = rows.len() as u64;
+    for (i, row) in rows.iter().enumerate() {
+        match media_plaintext(media, row) {
+            Ok(bytes) => {
+                let file = format!(
+                    "media/{}-{}.{}",
+                    row.message_id.unwrap_or_default(),
+                    row.id,
+                    extension(row.mime_type.as_deref())
+                );
+                // Photos, videos and voice notes are compressed already.
+                zip.start_file(&file, options.compression_method(CompressionMethod::Stored))?;
+                zip.write_all(&bytes)?;
+                included.push(IncludedMedia {
+                    media_id: row.id,
+                    message_id: row.message_id,
+                    file,
+                    mime_type: row.mime_type.clone(),
+                    size_bytes: bytes.len() as u64,
+                    sha256: hex::encode(crate::media::verify::sha256(&bytes)),
+                });
+            }
+            Err(reason) => skipped.push(SkippedMedia {
+                media_id: row.id,
+                message_id: row.message_id,
+                reason,
+            }),
+        }
+        progress(ExportProgress {
+            stage: ExportStage::Media,
+            done: i as u64 + 1,
+            total,
+        });
+    }
+    Ok((included, skipped))
+}
+
+/// The decrypted bytes of a media row's file, or why there are none.
+fn media_plaintext(
+    media: &MediaFiles<'_>,
+    row: &MediaRow,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    match row.state.as_str() {
+        "done" => {}
+        "failed" => {
+            return Err(format!(
+                "the download failed: {}",
+                row.last_error.as_deref().unwrap_or("no reason given")
+            ))
+        }
+        _ => return Err("not downloaded yet".into()),
+    }
+    let (Some(relative), Some(key)) = (row.path.as_deref(), media.key.as_ref()) else {
+        return Err("the file is missing".into());
+    };
+    // The path comes from our own row, but stays confined to the data directory all the same.
+    let path = super::inside(media.data_dir, relative).ok_or("the file is missing")?;
+    let sealed = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "the file is missing".to_string(),
+        _ => format!("the file could not be read: {e}"),
+    })?;
+    media_file::open(key, relative, &sealed)
+        .map_err(|_| "the file failed its integrity check (altered or damaged)".to_string())
+}
+
+/// The usual extension of Meta's media types; `bin` for anything else.
+fn extension(mime_type: Option<&str>) -> &'static str {
+    let essence = mime_type
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    match essence {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "video/mp4" => "mp4",
+        "video/3gpp" => "3gp",
+        "audio/ogg" => "ogg",
+        "audio/mpeg" => "mp3",
+        "audio/mp4" => "m4a",
+        "audio/aac" => "aac",
+        "audio/amr" => "amr",
+        "application/pdf" => "pdf",
+        "text/plain" => "txt",
+        "application/msword" => "doc",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+        "application/vnd.ms-excel" => "xls",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+        "application/vnd.ms-powerpoint" => "ppt",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation" => "pptx",
+        _ => "bin",
+    }
 }
 
 const TRANSCRIPT_HEAD: &str = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -375,6 +550,7 @@ pub fn escape_html(text: &str) -> String {
 
 #[derive(sqlx::FromRow)]
 struct TranscriptLine {
+    id: i64,
     conversation_id: i64,
     phone_number_id: String,
     direction: String,
@@ -391,6 +567,7 @@ struct TranscriptLine {
 async fn transcript_section(
     conn: &mut SqliteConnection,
     contact_id: i64,
+    media_links: &std::collections::HashMap<i64, &str>,
 ) -> Result<String, StoreError> {
     let (wa_id, user_id, profile, display): (
         Option<String>,
@@ -408,7 +585,7 @@ async fn transcript_section(
         .unwrap_or_else(|| "(no name)".to_string());
     let handle = wa_id.or(user_id).unwrap_or_default();
     let lines: Vec<TranscriptLine> = sqlx::query_as(
-        "SELECT m.conversation_id, c.phone_number_id, m.direction, m.kind, m.ts, m.text_body,
+        "SELECT m.id, m.conversation_id, c.phone_number_id, m.direction, m.kind, m.ts, m.text_body,
                 m.caption, m.document_filename, m.location_name, m.reply_title, m.deleted_at
          FROM messages m JOIN conversations c ON c.id = m.conversation_id
          WHERE c.contact_id = ? ORDER BY m.conversation_id, m.ts, m.id",
@@ -437,13 +614,19 @@ async fn transcript_section(
             );
         }
         let who = if l.direction == "out" { "You" } else { &name };
+        // Our own file name (digits and a fixed extension), escaped all the same.
+        let link = media_links
+            .get(&l.id)
+            .map(|file| format!(" <a href=\"{}\">open file</a>", escape_html(file)))
+            .unwrap_or_default();
         let _ = writeln!(
             html,
-            "<li class=\"{}\"><time>{}</time> <b>{}</b>: {}</li>",
+            "<li class=\"{}\"><time>{}</time> <b>{}</b>: {}{}</li>",
             if l.direction == "out" { "out" } else { "in" },
             escape_html(&format_time(l.ts)),
             escape_html(who),
-            escape_html(&line_text(l))
+            escape_html(&line_text(l)),
+            link
         );
     }
     if current.is_some() {
@@ -494,6 +677,14 @@ mod tests {
             escape_html("<script>alert(\"x\") & 'y'</script>"),
             "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
         );
+    }
+
+    #[test]
+    fn media_files_get_their_types_extension() {
+        assert_eq!(extension(Some("image/jpeg")), "jpg");
+        assert_eq!(extension(Some("audio/ogg; codecs=opus")), "ogg");
+        assert_eq!(extension(Some("application/x-msdownload")), "bin");
+        assert_eq!(extension(None), "bin");
     }
 
     #[test]

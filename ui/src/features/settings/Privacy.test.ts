@@ -77,13 +77,13 @@ describe('Privacy settings', () => {
     const path = '/home/ana/Downloads/DataOptix export – Panadería Ana – 2026-11-25.zip';
     mockCommands({
       retention: () => KEEP_ALL,
-      export_everything: () => ({ path, contacts: 4, messages: 20, mediaIncluded: 0, mediaSkipped: 0 }),
+      export_everything: () => ({ path, contacts: 4, messages: 20, mediaIncluded: 7, mediaSkipped: 0 }),
     });
     render(Privacy, { account: OWNER });
     await fireEvent.click(screen.getByTestId('export-everything'));
     const result = await screen.findByTestId('export-result');
     expect(result).toHaveTextContent(`Saved to ${path}`);
-    expect(result).toHaveTextContent('4 contacts, 20 messages.');
+    expect(result).toHaveTextContent('4 contacts, 20 messages, 7 media files.');
   });
 
   it('deletes the account only once the company or email is typed, then starts over', async () => {

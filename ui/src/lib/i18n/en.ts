@@ -521,8 +521,9 @@ export const en = {
     'Erased: {messages} messages, {conversations} conversations, {mediaFiles} media files and {otherRows} other records.',
   'export.saving': 'Writing the export…',
   'export.progress': 'Writing the export… {done} of {total}',
+  'export.progressMedia': 'Adding media files… {done} of {total}',
   'export.saved': 'Saved to {path}',
-  'export.summary': '{contacts} contacts, {messages} messages.',
+  'export.summary': '{contacts} contacts, {messages} messages, {media} media files.',
   'export.skipped': '{count} media files could not be included; the manifest inside says why.',
   'export.reveal': 'Show in folder',
 

@@ -634,7 +634,8 @@ async fn dispatch(
                 None => export::ExportScope::Workspace(device.workspace_id().await?),
             };
             let actor = device.actor().await?;
-            let report = export::export(device.store(), &actor, &scope, &dest, |p| {
+            let media = export::MediaFiles::of(device.vault()).map_err(failure)?;
+            let report = export::export(device.store(), &media, &actor, &scope, &dest, |p| {
                 if !ctx.json {
                     eprintln!("export: {:?} {}/{}", p.stage, p.done, p.total);
                 }
@@ -644,9 +645,12 @@ async fn dispatch(
             out(
                 serde_json::to_value(&report).map_err(failure)?,
                 format!(
-                    "Exported {} contacts, {} messages to {}.",
+                    "Exported {} contacts, {} messages, {} media files ({} not included, see \
+                     manifest.json) to {}.",
                     report.contacts,
                     report.messages,
+                    report.media_included.len(),
+                    report.media_skipped.len(),
                     report.path.display()
                 ),
             );
