@@ -1169,8 +1169,8 @@ export type EraseResult = { messages: number; conversations: number; mediaFiles:
  */
 otherRows: number }
 /**
- * A privacy export is being written: `done` of `total` contacts in `stage` (`data`,
- * `transcript`, then `done`).
+ * A privacy export is being written: `done` of `total` in `stage` (`data`: contacts,
+ * `media`: files, `transcript`: contacts, then `done`).
  */
 export type ExportProgress = { stage: string; done: number; total: number }
 /**
