@@ -49,6 +49,35 @@ pub struct MediaUploaded {
     pub id: String,
 }
 
+/// File types the Resumable Upload API takes (template header examples, profile photos).
+pub const RESUMABLE_UPLOAD_TYPES: &[&str] = &[
+    "application/pdf",
+    "image/jpeg",
+    "image/jpg",
+    "image/png",
+    "video/mp4",
+];
+
+/// `POST /{app-id}/uploads` → `{"id": "upload:<session>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadSession {
+    /// `upload:<session id>`, the path of the upload step.
+    pub id: String,
+}
+
+/// `GET /upload:<session>` → how many bytes Meta has; the upload resumes from there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadProgress {
+    pub file_offset: u64,
+}
+
+/// `POST /upload:<session>` once every byte arrived → the asset handle (`header_handle`,
+/// `profile_picture_handle`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadedHandle {
+    pub h: String,
+}
+
 /// `GET /{media-id}` → where to download the media, valid for 5 minutes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaInfo {

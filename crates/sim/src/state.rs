@@ -317,6 +317,25 @@ pub struct Delivery {
     pub created: i64,
 }
 
+/// A Resumable Upload session (`upload:<id>`): what was announced and what has arrived.
+#[derive(Debug, Clone)]
+pub struct UploadSession {
+    pub file_name: String,
+    pub file_type: String,
+    pub file_length: u64,
+    pub received: Vec<u8>,
+    /// The token that opened it: only that token may continue it.
+    pub token: String,
+}
+
+/// A finished upload, by its handle (`header_handle`, `profile_picture_handle`).
+#[derive(Debug, Clone)]
+pub struct UploadedAsset {
+    pub file_type: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
 /// Everything the simulator knows.
 #[derive(Default)]
 pub struct World {
@@ -326,6 +345,9 @@ pub struct World {
     pub tokens: HashMap<String, Token>,
     pub templates: BTreeMap<String, Template>,
     pub media: HashMap<String, Media>,
+    /// Resumable Upload sessions by id (without `upload:`), and the handles they produced.
+    pub uploads: HashMap<String, UploadSession>,
+    pub assets: HashMap<String, UploadedAsset>,
     pub users: HashMap<String, User>,
     pub sent: Vec<SentMessage>,
     pub inbound: Vec<Inbound>,

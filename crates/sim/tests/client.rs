@@ -195,3 +195,136 @@ async fn embedded_signup_exchange_with_the_client() {
         .unwrap_err();
     assert_eq!(err.code(), Some(100));
 }
+
+/// Resumable Upload: the client's upload yields a handle that a media template header and the
+/// business profile photo accept; handles the simulator never issued, or of the wrong kind of
+/// file, are refused and change nothing; an interrupted upload resumes from Meta's offset.
+#[tokio::test]
+async fn resumable_uploads_give_handles_for_headers_and_the_profile_photo() {
+    use cloud_api::account::BusinessProfileUpdate;
+    use cloud_api::templates::{HeaderFormat, NewTemplate, TemplateCategory, TemplateComponent};
+
+    let t = start().await;
+    let api = client(&t);
+    let app = t.sim.info.app_id.clone();
+    let png = bytes::Bytes::from_static(assets::PNG.bytes);
+    let handle = api
+        .resumable_upload(&app, "cake.png", "image/png", png.clone())
+        .await
+        .unwrap();
+    assert!(handle.starts_with("4::"), "{handle}");
+    let pdf = api
+        .resumable_upload(
+            &app,
+            "menu.pdf",
+            "application/pdf",
+            assets::PDF.bytes.into(),
+        )
+        .await
+        .unwrap();
+    // Types Meta does not take are refused before anything is sent.
+    let gif = api
+        .resumable_upload(&app, "a.gif", "image/gif", png.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(gif.class(), ErrorClass::FixableByUser), "{gif:?}");
+
+    let header = |h: &str| {
+        NewTemplate::new(
+            format!("photo_offer_{}", h.len() % 7),
+            "en_US",
+            TemplateCategory::Marketing,
+            vec![
+                TemplateComponent::header_media(HeaderFormat::Image, h),
+                TemplateComponent::body("Fresh from the oven today"),
+            ],
+        )
+    };
+    api.create_template(&t.waba, &header(&handle))
+        .await
+        .unwrap();
+    for bad in ["4::aW1hZ2UvcG5n:forged", pdf.as_str()] {
+        let err = api
+            .create_template(&t.waba, &header(bad))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(100), "{bad}: {err:?}");
+    }
+
+    let photo = |h: &str| BusinessProfileUpdate {
+        about: Some("Open every day".into()),
+        profile_picture_handle: Some(h.into()),
+        ..BusinessProfileUpdate::default()
+    };
+    let err = api
+        .update_business_profile(&t.phone, &photo("4::forged"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(100));
+    let before = api.business_profile(&t.phone).await.unwrap();
+    assert_ne!(
+        before.about.as_deref(),
+        Some("Open every day"),
+        "refused: nothing changed"
+    );
+    api.update_business_profile(&t.phone, &photo(&handle))
+        .await
+        .unwrap();
+    let after = api.business_profile(&t.phone).await.unwrap();
+    assert_eq!(after.about.as_deref(), Some("Open every day"));
+    assert!(after.profile_picture_url.is_some_and(|u| !u.is_empty()));
+
+    // The protocol by hand: half the file, ask where it stands, the rest from there.
+    let opened: serde_json::Value = t
+        .http
+        .post(format!(
+            "{}/{app}/uploads?file_name=cake.png&file_length={}&file_type=image/png",
+            t.graph,
+            png.len()
+        ))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let step = format!("{}/{}", t.graph, opened["id"].as_str().unwrap());
+    let half = png.len() / 2;
+    let put = |offset: usize, body: bytes::Bytes| {
+        t.http
+            .post(&step)
+            .header("authorization", format!("OAuth {}", t.token))
+            .header("file_offset", offset.to_string())
+            .body(body)
+            .send()
+    };
+    assert!(put(0, png.slice(..half))
+        .await
+        .unwrap()
+        .status()
+        .is_success());
+    let at: serde_json::Value = t
+        .http
+        .get(&step)
+        .header("authorization", format!("OAuth {}", t.token))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(at["file_offset"], half);
+    assert_eq!(
+        put(0, png.clone()).await.unwrap().status(),
+        400,
+        "wrong offset"
+    );
+    let done: serde_json::Value = put(half, png.slice(half..))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(done["h"].as_str().unwrap().starts_with("4::"), "{done}");
+}

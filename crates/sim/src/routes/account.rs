@@ -341,6 +341,15 @@ pub fn update_profile(ctx: &Ctx, id: &str, body: &Value) -> GraphResult<Response
         }
     }
     let mut world = ctx.state.world.lock();
+    // Checked before anything changes: a refused update changes nothing.
+    if let Some(h) = body.get("profile_picture_handle").and_then(Value::as_str) {
+        crate::routes::uploads::check_handle(
+            &world.assets,
+            h,
+            &["image/jpeg", "image/jpg", "image/png"],
+            "profile_picture_handle",
+        )?;
+    }
     let Some(phone) = world.phones.get_mut(id) else {
         return Err(GraphError::unknown_object("POST", id));
     };

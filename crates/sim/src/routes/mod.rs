@@ -7,6 +7,7 @@ pub mod media;
 pub mod messages;
 pub mod oauth;
 pub mod templates;
+pub mod uploads;
 
 use std::collections::HashMap;
 
@@ -309,6 +310,16 @@ async fn dispatch(state: AppState, req: Request) -> GraphResult<Response> {
     let bytes = axum::body::to_bytes(Body::new(body), MAX_BODY)
         .await
         .map_err(|e| GraphError::invalid_parameter(format!("cannot read the body: {e}")))?;
+    // The upload step's body is the file itself, not parameters.
+    if let [session] = segs.as_slice() {
+        if let Some(id) = session.strip_prefix("upload:") {
+            return match m {
+                Method::POST => uploads::append(&ctx, id, &bytes),
+                Method::GET => uploads::progress(&ctx, id),
+                _ => Err(GraphError::unknown_path(&path)),
+            };
+        }
+    }
     let mut body = parse_body(&parts.headers, &bytes)?;
     if m != Method::GET {
         merge_query(&mut body, &ctx.query);
@@ -319,6 +330,7 @@ async fn dispatch(state: AppState, req: Request) -> GraphResult<Response> {
         (_, ["oauth", "access_token"]) => oauth::exchange(&ctx, &body),
         ("GET", ["debug_token"]) => oauth::debug_token(&ctx),
         ("GET", ["me"]) => oauth::me(&ctx),
+        ("POST", [app, "uploads"]) if *app == state.cfg().app_id => uploads::open(&ctx, &body),
         (_, [id, rest @ ..]) => {
             let id = *id;
             match (object_kind(&state, id), method.as_str(), rest) {

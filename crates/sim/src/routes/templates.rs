@@ -115,6 +115,48 @@ pub fn list(ctx: &Ctx, waba_id: &str) -> GraphResult<Response> {
 }
 
 /// Synchronous checks of a template's components (the asynchronous review is elsewhere).
+/// A media header's example must be a handle from the Resumable Upload API, of a file of the
+/// header's kind.
+fn check_header_media(ctx: &Ctx, components: &Value) -> GraphResult<()> {
+    for c in components.as_array().into_iter().flatten() {
+        let is_header = c
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("HEADER"));
+        let format = c
+            .get("format")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        let types: &[&str] = match format.as_str() {
+            "IMAGE" => &["image/jpeg", "image/jpg", "image/png"],
+            "VIDEO" => &["video/mp4"],
+            "DOCUMENT" => &["application/pdf"],
+            _ => continue,
+        };
+        if !is_header {
+            continue;
+        }
+        let handle = c
+            .pointer("/example/header_handle/0")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                GraphError::required_parameter(
+                    "A media header needs example.header_handle, a handle from the Resumable \
+                     Upload API.",
+                )
+            })?;
+        let world = ctx.state.world.lock();
+        crate::routes::uploads::check_handle(
+            &world.assets,
+            handle,
+            types,
+            "example.header_handle",
+        )?;
+    }
+    Ok(())
+}
+
 fn check_components(components: &Value, category: &str) -> GraphResult<()> {
     let Some(list) = components.as_array() else {
         return Err(GraphError::invalid_parameter(
@@ -243,6 +285,7 @@ pub fn create(ctx: &Ctx, waba_id: &str, body: &Value) -> GraphResult<Response> {
     }
     let components = body.get("components").cloned().unwrap_or(Value::Null);
     check_components(&components, &category)?;
+    check_header_media(ctx, &components)?;
     let parameter_format = match body.get("parameter_format").and_then(Value::as_str) {
         None => "POSITIONAL".to_string(),
         Some(f) if f.eq_ignore_ascii_case("named") => "NAMED".into(),
@@ -389,6 +432,7 @@ pub fn edit(ctx: &Ctx, id: &str, body: &Value) -> GraphResult<Response> {
     let components = body.get("components").cloned();
     if let Some(c) = &components {
         check_components(c, category.as_deref().unwrap_or(&t.category))?;
+        check_header_media(ctx, c)?;
     }
     if category.is_none() && components.is_none() && body.get("message_send_ttl_seconds").is_none()
     {
