@@ -83,3 +83,69 @@ async fn the_profile_is_read_updated_and_checked_against_metas_limits_first() {
     assert_eq!(unchanged.about.as_deref(), Some("Sourdough daily from 8"));
     w.stop().await;
 }
+
+/// The profile photo and a media template header's sample go through Meta's Resumable Upload
+/// API (the simulator's), checked from the file's bytes first.
+#[tokio::test]
+async fn a_photo_and_a_header_sample_are_uploaded_and_used() {
+    use dataoptix_core::device::{HeaderForm, TemplateForm};
+
+    let w = SignupWorld::start("cfg-profile-photo").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = connected_device(&w, dir.path(), &MemoryStore::new()).await;
+    let files = tempfile::tempdir().unwrap();
+    let png = files.path().join("shop front.png");
+    std::fs::write(&png, dataoptix_sim::assets::PNG.bytes).unwrap();
+    let pdf = files.path().join("menu.png"); // a PDF under a photo's name
+    std::fs::write(&pdf, dataoptix_sim::assets::PDF.bytes).unwrap();
+
+    let before = d.business_profile(None).await.unwrap();
+    assert!(before
+        .profile_picture_url
+        .as_deref()
+        .unwrap_or("")
+        .is_empty());
+    let after = d.set_profile_photo(None, &png).await.unwrap();
+    let url = after.profile_picture_url.unwrap();
+    assert!(url.contains("/_sim/profile_pictures/4%3A%3A"), "{url}");
+    // The bytes decide, not the name.
+    let refused = d.set_profile_photo(None, &pdf).await;
+    assert!(
+        matches!(&refused, Err(DeviceError::InvalidInput(m)) if m.contains("application/pdf")),
+        "{refused:?}"
+    );
+
+    // A header sample: the handle makes an IMAGE-header template Meta accepts.
+    let handle = d.upload_header_sample("IMAGE", &png).await.unwrap();
+    assert!(handle.starts_with("4::"), "{handle}");
+    assert!(matches!(
+        d.upload_header_sample("VIDEO", &png).await,
+        Err(DeviceError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        d.upload_header_sample("TEXT", &png).await,
+        Err(DeviceError::InvalidInput(_))
+    ));
+    let form = |example: &str| TemplateForm {
+        name: "window_display".into(),
+        language: "en_US".into(),
+        category: "MARKETING".into(),
+        header: Some(HeaderForm {
+            format: "IMAGE".into(),
+            text: None,
+            example: Some(example.into()),
+        }),
+        body: "Our new window display is up: come and see it.".into(),
+        ..TemplateForm::default()
+    };
+    let created = d.create_template(&form(&handle)).await.unwrap();
+    assert_eq!(created.name, "window_display");
+    // A handle that Meta never issued is refused by Meta.
+    let mut forged = form("4::aW1hZ2UvcG5n:forged");
+    forged.name = "window_display_two".into();
+    let refused = d.create_template(&forged).await;
+    assert!(
+        matches!(&refused, Err(DeviceError::InvalidInput(m)) if m.contains("header_handle")),
+        "{refused:?}"
+    );
+}

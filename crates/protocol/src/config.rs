@@ -11,4 +11,9 @@ pub struct DeviceConfig {
     pub graph_base_url: String,
     /// e.g. `v23.0`.
     pub graph_version: String,
+    /// The Meta app's id, which names the Resumable Upload endpoint (`/{app-id}/uploads`) that
+    /// template header samples and the profile photo go through. Absent from relays older than
+    /// this field and from relays not configured for Meta.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
 }

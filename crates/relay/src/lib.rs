@@ -244,6 +244,7 @@ async fn device_config(
     error::Json(protocol::config::DeviceConfig {
         graph_base_url: state.config.graph_base_url.clone(),
         graph_version: state.config.graph_version.clone(),
+        app_id: state.config.meta_app_id.clone(),
     })
 }
 

@@ -382,6 +382,11 @@ async fn device_events_reach_other_devices_once_and_no_other_workspace() {
         config["graph_version"],
         t.state.config.graph_version.as_str()
     );
+    // And the Meta app that uploads (template samples, the profile photo) are made for.
+    assert_eq!(
+        config["app_id"].as_str(),
+        t.state.config.meta_app_id.as_deref()
+    );
     t.stop().await;
 }
 

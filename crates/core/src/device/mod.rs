@@ -26,6 +26,7 @@ mod people;
 mod privacy;
 mod profile;
 mod templates;
+mod uploads;
 pub mod views;
 
 use std::path::{Path, PathBuf};

@@ -140,6 +140,34 @@ impl Device {
         Ok((phone, self.graph().await?.with_token(token.as_str())))
     }
 
+    /// Sets the number's profile photo from an image file (JPEG or PNG, at most 5 MB, checked
+    /// from its bytes): uploaded through Meta's Resumable Upload API, then set as the profile's
+    /// `profile_picture_handle`. Returns the profile as Meta now has it.
+    pub async fn set_profile_photo(
+        &self,
+        phone_number_id: Option<&str>,
+        path: &std::path::Path,
+    ) -> Result<BusinessProfileView, DeviceError> {
+        let (name, mime, bytes) = super::uploads::read_checked(
+            path,
+            super::uploads::PROFILE_PHOTO_TYPES,
+            super::uploads::PROFILE_PHOTO_MAX_BYTES,
+            "a profile photo",
+        )
+        .await?;
+        let (phone, graph) = self.number_graph(phone_number_id).await?;
+        let handle = self.upload_asset(&graph, &name, &mime, bytes).await?;
+        let body = BusinessProfileUpdate {
+            profile_picture_handle: Some(handle),
+            ..BusinessProfileUpdate::default()
+        };
+        graph
+            .update_business_profile(&phone, &body)
+            .await
+            .map_err(|e| DeviceError::Meta(e.to_string()))?;
+        self.business_profile(Some(&phone)).await
+    }
+
     /// The number's business profile, from Meta (the first number when `None`).
     pub async fn business_profile(
         &self,

@@ -557,6 +557,26 @@ impl Device {
 
     /// The WABA the studio works on (the first connected number's) and a Graph client with
     /// that number's token.
+    /// Uploads a sample for a media template header (`IMAGE`: JPEG or PNG up to 5 MB, `VIDEO`:
+    /// MP4 up to 16 MB, `DOCUMENT`: PDF up to 100 MB, checked from the file's bytes) through
+    /// Meta's Resumable Upload API, and returns the handle to put in the header's example.
+    pub async fn upload_header_sample(
+        &self,
+        format: &str,
+        path: &std::path::Path,
+    ) -> Result<String, DeviceError> {
+        let (types, max) = super::uploads::header_sample_types(format).ok_or_else(|| {
+            DeviceError::InvalidInput(format!(
+                "a {format} header takes no file (IMAGE, VIDEO or DOCUMENT do)"
+            ))
+        })?;
+        let (name, mime, bytes) =
+            super::uploads::read_checked(path, types, max, "this header's sample").await?;
+        let workspace_id = self.session().await?.account.workspace_id.clone();
+        let (_, graph) = self.template_graph(&workspace_id, None).await?;
+        self.upload_asset(&graph, &name, &mime, bytes).await
+    }
+
     async fn template_graph(
         &self,
         workspace_id: &str,
