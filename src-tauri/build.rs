@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 69] = [
+const COMMANDS: [&str; 71] = [
     "app_info",
     "session_state",
     "unlock_with_passphrase",
@@ -47,6 +47,8 @@ const COMMANDS: [&str; 69] = [
     "business_profile",
     "business_profile_problems",
     "update_business_profile",
+    "choose_profile_photo",
+    "choose_header_sample",
     "set_open_conversation",
     "team",
     "invite_member",

@@ -8,10 +8,10 @@ use dataoptix_core::device::views::{
 use dataoptix_core::device::{
     Account, ActivityIntegrity, ActivityPageView, AttachmentCheck, AttachmentInput, BroadcastForm,
     BroadcastPreview, BusinessProfileView, ContactCursor, ContactDetail, ContactPage, Device,
-    EraseResult, ExportResult, JoinInput, ManualSetupInput, NoteView, OnboardingOutcome,
-    OnboardingStart, Outgoing, PhoneNumberView, ProfileUpdate, QuickReplyView, RegisterInput,
-    RenderedPreview, RetentionResult, RetentionSettings, SignInInput, SyncState, TeamView,
-    TemplateDetailView, TemplateForm, TemplateLintView, TemplateView,
+    EraseResult, ExportResult, HeaderSample, JoinInput, ManualSetupInput, NoteView,
+    OnboardingOutcome, OnboardingStart, Outgoing, PhoneNumberView, ProfileUpdate, QuickReplyView,
+    RegisterInput, RenderedPreview, RetentionResult, RetentionSettings, SignInInput, SyncState,
+    TeamView, TemplateDetailView, TemplateForm, TemplateLintView, TemplateView,
 };
 use serde::Serialize;
 use specta::Type;
@@ -268,22 +268,90 @@ pub async fn send_message(
 #[tauri::command]
 #[specta::specta]
 pub async fn pick_attachment(app: AppHandle, state: State<'_, AppState>) -> Result<Option<String>> {
+    let Some(path) = pick_file(&app, None).await? else {
+        return Ok(None);
+    };
+    state.allow_files([path.clone()]);
+    Ok(Some(path.to_string_lossy().into_owned()))
+}
+
+/// The system file dialog, opened by Rust so the webview never names a path; `None` when the
+/// user cancels. `filter`: a label and the extensions it shows.
+async fn pick_file(
+    app: &AppHandle,
+    filter: Option<(&str, &[&str])>,
+) -> Result<Option<std::path::PathBuf>> {
     use tauri_plugin_dialog::DialogExt;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog().file().pick_file(move |path| {
+    let mut dialog = app.dialog().file();
+    if let Some((name, extensions)) = filter {
+        dialog = dialog.add_filter(name, extensions);
+    }
+    dialog.pick_file(move |path| {
         let _ = tx.send(path);
     });
     let Some(path) = rx.await.ok().flatten() else {
         return Ok(None);
     };
-    let path = path.into_path().map_err(|e| {
+    path.into_path().map(Some).map_err(|e| {
         IpcError::new(
             IpcErrorKind::InvalidInput,
-            format!("cannot attach this file: {e}"),
+            format!("cannot use this file: {e}"),
         )
-    })?;
-    state.allow_files([path.clone()]);
-    Ok(Some(path.to_string_lossy().into_owned()))
+    })
+}
+
+/// Asks for a photo (JPEG or PNG) and makes it the number's profile photo through Meta's
+/// Resumable Upload API; `None` when the user cancels the dialog.
+#[tauri::command]
+#[specta::specta]
+pub async fn choose_profile_photo(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    phone_number_id: Option<String>,
+) -> Result<Option<BusinessProfileView>> {
+    let Some(path) = pick_file(&app, Some(("Photo", &["jpg", "jpeg", "png"]))).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        state
+            .device()
+            .await?
+            .set_profile_photo(phone_number_id.as_deref(), &path)
+            .await?,
+    ))
+}
+
+/// Asks for the sample file of a media template header (`IMAGE`, `VIDEO` or `DOCUMENT`) and
+/// uploads it; the handle goes in the header's example. `None` when the user cancels.
+#[tauri::command]
+#[specta::specta]
+pub async fn choose_header_sample(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    format: String,
+) -> Result<Option<HeaderSample>> {
+    let filter: (&str, &[&str]) = match format.to_ascii_uppercase().as_str() {
+        "IMAGE" => ("Image", &["jpg", "jpeg", "png"]),
+        "VIDEO" => ("Video", &["mp4"]),
+        "DOCUMENT" => ("PDF", &["pdf"]),
+        _ => {
+            return Err(IpcError::new(
+                IpcErrorKind::InvalidInput,
+                format!("a {format} header takes no file"),
+            ))
+        }
+    };
+    let Some(path) = pick_file(&app, Some(filter)).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        state
+            .device()
+            .await?
+            .upload_header_sample(&format, &path)
+            .await?,
+    ))
 }
 
 /// What a picked or dropped file is and whether WhatsApp takes it (for the preview sheet).

@@ -154,6 +154,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::business_profile,
             commands::business_profile_problems,
             commands::update_business_profile,
+            commands::choose_profile_photo,
+            commands::choose_header_sample,
             commands::set_open_conversation,
             commands::team,
             commands::invite_member,

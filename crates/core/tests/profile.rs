@@ -116,7 +116,9 @@ async fn a_photo_and_a_header_sample_are_uploaded_and_used() {
     );
 
     // A header sample: the handle makes an IMAGE-header template Meta accepts.
-    let handle = d.upload_header_sample("IMAGE", &png).await.unwrap();
+    let sample = d.upload_header_sample("IMAGE", &png).await.unwrap();
+    assert_eq!(sample.file_name, "shop front.png");
+    let handle = sample.handle;
     assert!(handle.starts_with("4::"), "{handle}");
     assert!(matches!(
         d.upload_header_sample("VIDEO", &png).await,

@@ -64,6 +64,7 @@ pub use templates::{
     ButtonForm, HeaderForm, LintIssueView, TemplateDetailView, TemplateForm, TemplateHistoryView,
     TemplateLintView,
 };
+pub use uploads::HeaderSample;
 
 /// Where the sync with the relay stands, for the offline banner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

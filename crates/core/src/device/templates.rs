@@ -564,7 +564,7 @@ impl Device {
         &self,
         format: &str,
         path: &std::path::Path,
-    ) -> Result<String, DeviceError> {
+    ) -> Result<super::HeaderSample, DeviceError> {
         let (types, max) = super::uploads::header_sample_types(format).ok_or_else(|| {
             DeviceError::InvalidInput(format!(
                 "a {format} header takes no file (IMAGE, VIDEO or DOCUMENT do)"
@@ -574,7 +574,11 @@ impl Device {
             super::uploads::read_checked(path, types, max, "this header's sample").await?;
         let workspace_id = self.session().await?.account.workspace_id.clone();
         let (_, graph) = self.template_graph(&workspace_id, None).await?;
-        self.upload_asset(&graph, &name, &mime, bytes).await
+        let handle = self.upload_asset(&graph, &name, &mime, bytes).await?;
+        Ok(super::HeaderSample {
+            handle,
+            file_name: name,
+        })
     }
 
     async fn template_graph(

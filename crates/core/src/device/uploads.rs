@@ -18,6 +18,18 @@ pub fn header_sample_types(format: &str) -> Option<(&'static [&'static str], u64
     }
 }
 
+/// An uploaded media header sample: the handle the template's header example takes, and the
+/// file's name to show beside it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct HeaderSample {
+    /// Meta's asset handle (`4::…`).
+    pub handle: String,
+    /// The file's name.
+    pub file_name: String,
+}
+
 /// The profile photo: a JPEG or PNG of at most 5 MB.
 pub const PROFILE_PHOTO_TYPES: &[&str] = &["image/jpeg", "image/png"];
 /// The profile photo's size limit.

@@ -159,4 +159,27 @@ describe('Business profile settings', () => {
     expect(await screen.findByTestId('profile-about')).toHaveValue(HOSTILE);
     expect(screen.getByTestId('business-profile').querySelector('img')).toBeNull();
   });
+
+  it('changes the photo without losing edits in progress, and says when it fails', async () => {
+    const user = userEvent.setup();
+    let refuse = false;
+    const log = setup({
+      choose_profile_photo: () =>
+        refuse
+          ? Promise.reject({ kind: 'invalidInput', message: 'a profile photo must be image/jpeg or image/png' })
+          : view({ profilePictureUrl: 'https://pps.example/p.jpg' }),
+    });
+    expect(await screen.findByTestId('profile-photo-state')).toHaveTextContent('No photo yet.');
+    const address = screen.getByTestId('profile-address');
+    await user.clear(address);
+    await user.type(address, 'Plaza 2');
+    await user.click(screen.getByTestId('profile-photo-choose'));
+    expect(await screen.findByTestId('profile-photo-saved')).toHaveTextContent('Profile photo changed.');
+    expect(screen.getByTestId('profile-photo-state')).toHaveTextContent('A photo is set.');
+    expect(address).toHaveValue('Plaza 2');
+    expect(log).toContainEqual({ cmd: 'choose_profile_photo', args: { phoneNumberId: 'pn-1' } });
+    refuse = true;
+    await user.click(screen.getByTestId('profile-photo-choose'));
+    expect(await screen.findByTestId('profile-photo-error')).toHaveTextContent('must be image/jpeg or image/png');
+  });
 });

@@ -145,6 +145,47 @@ describe('Templates studio editor', () => {
     expect(log.filter((c) => c.cmd === 'lint_template').length).toBeLessThan(6);
   });
 
+  it('uploads a media header sample chosen in the system dialog and sends its handle', async () => {
+    const { log } = setup([], {
+      choose_header_sample: () => ({ handle: '4::aW1hZ2UvcG5n:abc', fileName: 'window.png' }),
+      create_template: (args) => template(9, { name: (args?.form as TemplateForm).name, status: 'PENDING' }),
+    });
+    await fireEvent.click(await screen.findByTestId('template-new'));
+    await type('template-name', 'window_display');
+    await type('template-body', 'Our new window is up.');
+    await fireEvent.change(screen.getByTestId('template-header-format'), { target: { value: 'IMAGE' } });
+    expect(await screen.findByTestId('template-header-sample')).toHaveTextContent('choose one');
+    await fireEvent.click(screen.getByTestId('template-header-sample-choose'));
+    expect(await screen.findByTestId('template-header-sample')).toHaveTextContent('Sample: window.png');
+    expect(log).toContainEqual({ cmd: 'choose_header_sample', args: { format: 'IMAGE' } });
+    await waitFor(() => {
+      expect(screen.getByTestId('template-submit')).toBeEnabled();
+    });
+    await fireEvent.click(screen.getByTestId('template-submit'));
+    await waitFor(() => {
+      expect(log.some((c) => c.cmd === 'create_template')).toBe(true);
+    });
+    const sent = log.find((c) => c.cmd === 'create_template')?.args?.form as TemplateForm;
+    expect(sent.header).toEqual({ format: 'IMAGE', text: null, example: '4::aW1hZ2UvcG5n:abc' });
+  });
+
+  it('clears a sample when the header format changes and reports a refused file', async () => {
+    setup([], {
+      choose_header_sample: (args) =>
+        args?.format === 'VIDEO'
+          ? Promise.reject({ kind: 'invalidInput', message: 'this header’s sample must be video/mp4' })
+          : { handle: '4::x', fileName: 'window.png' },
+    });
+    await fireEvent.click(await screen.findByTestId('template-new'));
+    await fireEvent.change(await screen.findByTestId('template-header-format'), { target: { value: 'IMAGE' } });
+    await fireEvent.click(await screen.findByTestId('template-header-sample-choose'));
+    expect(await screen.findByTestId('template-header-sample')).toHaveTextContent('window.png');
+    await fireEvent.change(screen.getByTestId('template-header-format'), { target: { value: 'VIDEO' } });
+    expect(await screen.findByTestId('template-header-sample')).toHaveTextContent('choose one');
+    await fireEvent.click(screen.getByTestId('template-header-sample-choose'));
+    expect(await screen.findByTestId('template-header-sample-error')).toHaveTextContent('must be video/mp4');
+  });
+
   it('shows the issues of a refused submit on their fields', async () => {
     setup([], {
       lint_template: () => lintOf([]),

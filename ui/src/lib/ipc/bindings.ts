@@ -520,6 +520,30 @@ async updateBusinessProfile(phoneNumberId: string | null, update: ProfileUpdate)
 }
 },
 /**
+ * Asks for a photo (JPEG or PNG) and makes it the number's profile photo through Meta's
+ * Resumable Upload API; `None` when the user cancels the dialog.
+ */
+async chooseProfilePhoto(phoneNumberId: string | null) : Promise<Result<BusinessProfileView | null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("choose_profile_photo", { phoneNumberId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Asks for the sample file of a media template header (`IMAGE`, `VIDEO` or `DOCUMENT`) and
+ * uploads it; the handle goes in the header's example. `None` when the user cancels.
+ */
+async chooseHeaderSample(format: string) : Promise<Result<HeaderSample | null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("choose_header_sample", { format }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * The conversation on screen (`None`: none), so its messages raise no notification while the
  * window has focus.
  */
@@ -1201,6 +1225,19 @@ text: string | null;
  * The header variable's sample value (TEXT), or the media sample's upload handle.
  */
 example: string | null }
+/**
+ * An uploaded media header sample: the handle the template's header example takes, and the
+ * file's name to show beside it.
+ */
+export type HeaderSample = { 
+/**
+ * Meta's asset handle (`4::…`).
+ */
+handle: string; 
+/**
+ * The file's name.
+ */
+fileName: string }
 /**
  * A row that was refused (`invalid`) or collapsed into an earlier one (`duplicate`).
  */

@@ -2,6 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   broadcastRecipients,
   businessProfile,
+  chooseHeaderSample,
+  chooseProfilePhoto,
   cancelBroadcast,
   createBroadcast,
   EVENT_NAMES,
@@ -96,6 +98,8 @@ describe('broadcast and profile wrappers', () => {
         cancel_broadcast: () => ({}),
         business_profile: () => ({}),
         update_business_profile: () => ({}),
+        choose_profile_photo: () => null,
+        choose_header_sample: () => ({ handle: '4::x', fileName: 'a.png' }),
       },
       log,
     );
@@ -114,12 +118,16 @@ describe('broadcast and profile wrappers', () => {
     await businessProfile(null);
     const update = { about: 'Hi', address: null, description: null, email: null, websites: null, vertical: null };
     await updateBusinessProfile('pn-1', update);
+    expect(await chooseProfilePhoto('pn-1')).toBeNull();
+    expect(await chooseHeaderSample('IMAGE')).toEqual({ handle: '4::x', fileName: 'a.png' });
     expect(log).toEqual([
       { cmd: 'create_broadcast', args: { form } },
       { cmd: 'broadcast_recipients', args: { id: 3, after: 10, limit: 200 } },
       { cmd: 'cancel_broadcast', args: { id: 3 } },
       { cmd: 'business_profile', args: { phoneNumberId: null } },
       { cmd: 'update_business_profile', args: { phoneNumberId: 'pn-1', update } },
+      { cmd: 'choose_profile_photo', args: { phoneNumberId: 'pn-1' } },
+      { cmd: 'choose_header_sample', args: { format: 'IMAGE' } },
     ]);
   });
 });

@@ -18,6 +18,7 @@ export type {
   BroadcastProgress,
   BroadcastSummary,
   BusinessProfileView,
+  HeaderSample,
   ImportIssue,
   ParamSource,
   PlannedRecipient,

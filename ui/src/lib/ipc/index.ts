@@ -27,6 +27,7 @@ import type {
   EraseResult,
   ExportProgress,
   ExportResult,
+  HeaderSample,
   RetentionResult,
   RetentionSettings,
   ConversationFilter,
@@ -348,6 +349,16 @@ export function updateBusinessProfile(
   update: ProfileUpdate,
 ): Promise<BusinessProfileView> {
   return call(() => invoke<BusinessProfileView>('update_business_profile', { phoneNumberId, update }));
+}
+
+/** Opens the system file dialog for a JPEG or PNG and makes it the profile photo; `null` when cancelled. */
+export function chooseProfilePhoto(phoneNumberId: string | null): Promise<BusinessProfileView | null> {
+  return call(() => invoke<BusinessProfileView | null>('choose_profile_photo', { phoneNumberId }));
+}
+
+/** Opens the system file dialog for a media header's sample and uploads it; `null` when cancelled. */
+export function chooseHeaderSample(format: string): Promise<HeaderSample | null> {
+  return call(() => invoke<HeaderSample | null>('choose_header_sample', { format }));
 }
 
 // ---- sync ----------------------------------------------------------------------------------
