@@ -409,9 +409,39 @@ async fn a_new_device_joins_by_invitation_and_an_unknown_device_cannot_sign_in()
         })
         .await;
     assert!(matches!(again, Err(DeviceError::NotFound(_))), "{again:?}");
-    // Agents may not start onboarding.
+    // Agents may not start onboarding, nor change what speaks for the whole business.
     assert!(matches!(
         laptop.start_onboarding().await,
+        Err(DeviceError::Forbidden)
+    ));
+    let photo = laptop_dir.path().join("photo.png");
+    std::fs::write(&photo, dataoptix_sim::assets::PNG.bytes).unwrap();
+    assert!(matches!(
+        laptop
+            .update_business_profile(
+                None,
+                dataoptix_core::device::ProfileUpdate {
+                    about: Some("hijacked".into()),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(DeviceError::Forbidden)
+    ));
+    assert!(matches!(
+        laptop.set_profile_photo(None, &photo).await,
+        Err(DeviceError::Forbidden)
+    ));
+    assert!(matches!(
+        laptop.upload_header_sample("IMAGE", &photo).await,
+        Err(DeviceError::Forbidden)
+    ));
+    assert!(matches!(
+        laptop.set_messages_per_second("pn-1", 10).await,
+        Err(DeviceError::Forbidden)
+    ));
+    assert!(matches!(
+        laptop.cancel_broadcast(1).await,
         Err(DeviceError::Forbidden)
     ));
 

@@ -186,7 +186,7 @@ impl Device {
         &self,
         form: BroadcastForm,
     ) -> Result<BroadcastSummary, DeviceError> {
-        let session = self.session().await?;
+        let session = self.require_manager().await?;
         let (phone, _, message, plan) = self.broadcast_plan(&form).await?;
         let id = session
             .broadcasts
@@ -221,13 +221,13 @@ impl Device {
 
     /// Pauses a sending broadcast: queued messages wait; messages being sent finish.
     pub async fn pause_broadcast(&self, id: i64) -> Result<BroadcastSummary, DeviceError> {
-        self.session().await?.broadcasts.pause(id).await?;
+        self.require_manager().await?.broadcasts.pause(id).await?;
         self.broadcast_changed(id).await
     }
 
     /// Resumes a paused broadcast.
     pub async fn resume_broadcast(&self, id: i64) -> Result<BroadcastSummary, DeviceError> {
-        let session = self.session().await?;
+        let session = self.require_manager().await?;
         session.broadcasts.resume(id).await?;
         session.broadcasts.feed(id).await?;
         self.broadcast_changed(id).await
@@ -235,7 +235,7 @@ impl Device {
 
     /// Cancels what has not gone out yet.
     pub async fn cancel_broadcast(&self, id: i64) -> Result<BroadcastSummary, DeviceError> {
-        self.session().await?.broadcasts.cancel(id).await?;
+        self.require_manager().await?.broadcasts.cancel(id).await?;
         self.broadcast_changed(id).await
     }
 
@@ -261,7 +261,7 @@ impl Device {
                 "messages per second must be between 1 and 1,000".into(),
             ));
         }
-        let session = self.session().await?;
+        let session = self.require_manager().await?;
         self.inner
             .store
             .set_setting(&mps_key(phone_number_id), &serde_json::json!(limit))

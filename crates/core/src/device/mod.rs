@@ -330,6 +330,17 @@ impl Device {
         })
     }
 
+    /// The session, when its user is an owner or admin. What changes the business as a whole
+    /// (templates, broadcasts to many customers, the public profile, sending rates) is theirs;
+    /// agents answer customers and see the rest (the permission table: crates/relay/API.md).
+    pub(crate) async fn require_manager(&self) -> Result<Session, DeviceError> {
+        let session = self.session().await?;
+        match session.account.role.as_str() {
+            "owner" | "admin" => Ok(session),
+            _ => Err(DeviceError::Forbidden),
+        }
+    }
+
     /// The syncer of the current session.
     pub async fn syncer(&self) -> Result<Syncer, DeviceError> {
         let session = self.session().await?;

@@ -546,15 +546,6 @@ impl Device {
             .ok_or_else(|| DeviceError::NotFound("no such template".into()))
     }
 
-    /// Owners and admins manage templates; agents only send them.
-    async fn check_manager(&self) -> Result<super::Session, DeviceError> {
-        let session = self.session().await?;
-        match session.account.role.as_str() {
-            "owner" | "admin" => Ok(session),
-            _ => Err(DeviceError::Forbidden),
-        }
-    }
-
     /// The WABA the studio works on (the first connected number's) and a Graph client with
     /// that number's token.
     /// Uploads a sample for a media template header (`IMAGE`: JPEG or PNG up to 5 MB, `VIDEO`:
@@ -565,6 +556,7 @@ impl Device {
         format: &str,
         path: &std::path::Path,
     ) -> Result<super::HeaderSample, DeviceError> {
+        self.require_manager().await?;
         let (types, max) = super::uploads::header_sample_types(format).ok_or_else(|| {
             DeviceError::InvalidInput(format!(
                 "a {format} header takes no file (IMAGE, VIDEO or DOCUMENT do)"
@@ -626,7 +618,7 @@ impl Device {
     /// is stored as Meta answered (usually PENDING). Errors: [`DeviceError::Lint`] with the
     /// issues, [`DeviceError::Forbidden`] for agents, Meta's refusal explained.
     pub async fn create_template(&self, form: &TemplateForm) -> Result<TemplateView, DeviceError> {
-        let session = self.check_manager().await?;
+        let session = self.require_manager().await?;
         let (draft, issues) = lint_form(form);
         if issues.iter().any(|i| i.severity == "error") {
             return Err(DeviceError::Lint(issues));
@@ -655,7 +647,7 @@ impl Device {
         id: i64,
         form: &TemplateForm,
     ) -> Result<TemplateView, DeviceError> {
-        self.check_manager().await?;
+        self.require_manager().await?;
         let current = self.template_detail(id).await?;
         let status = current.template.status.clone().unwrap_or_default();
         if !current.editable {
@@ -713,7 +705,7 @@ impl Device {
 
     /// Deletes a template (this language) in Meta, then here.
     pub async fn delete_template(&self, id: i64) -> Result<(), DeviceError> {
-        let session = self.check_manager().await?;
+        let session = self.require_manager().await?;
         self.check_template(&session.account.workspace_id, id)
             .await?;
         let current = templates::get_template(&self.inner.store, id)
