@@ -137,7 +137,7 @@ impl SqliteStore {
                 let seq = next_seq
                     .get_mut(&workspace_id)
                     .ok_or(StoreError::NotFound)?;
-                let (id, this) = (Uuid::new_v4(), *seq);
+                let (id, this) = (super::event_id(), *seq);
                 *seq += 1;
                 first_in_run.insert(slot, Some((this, id)));
                 outcomes[append.index] = Some(WriteOutcome::Appended {
