@@ -41,7 +41,9 @@ enum ReadError {
     Idle(Duration),
 }
 
-type Framed = Pin<Box<dyn Stream<Item = Result<eventsource_stream::Event, EventStreamError<ReadError>>> + Send>>;
+type Framed = Pin<
+    Box<dyn Stream<Item = Result<eventsource_stream::Event, EventStreamError<ReadError>>> + Send>,
+>;
 
 /// An open event stream. Dropping it closes the connection.
 pub(crate) struct EventStream {
@@ -110,10 +112,7 @@ fn item_of(sse: &eventsource_stream::Event) -> Result<Option<StreamItem>, SyncEr
             .parse::<i64>()
             .map(|next_after| Some(StreamItem::ResyncRequired { next_after }))
             .map_err(|_| {
-                SyncError::StreamBroken(format!(
-                    "resync_required without a seq: {:?}",
-                    sse.data
-                ))
+                SyncError::StreamBroken(format!("resync_required without a seq: {:?}", sse.data))
             }),
         other => {
             tracing::debug!(event = other, "sync: skipping an unknown stream event type");

@@ -57,13 +57,32 @@ impl TestRelay {
         secret: &str,
         configure: impl FnOnce(&mut relay::Config),
     ) -> Self {
+        Self::serve_wrapped(listener, secret, configure, |router| router).await
+    }
+
+    /// A relay whose router `wrap` adjusts (a layer counting requests, a route taken away to
+    /// play an older relay).
+    pub async fn start_wrapped(
+        secret: &str,
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve_wrapped(listener, secret, |_| {}, wrap).await
+    }
+
+    async fn serve_wrapped(
+        listener: tokio::net::TcpListener,
+        secret: &str,
+        configure: impl FnOnce(&mut relay::Config),
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut config = relay::Config::for_tests(dir.path(), secret);
         config.public_origin = Some(base.clone());
         configure(&mut config);
         let relay = relay::Relay::open(config).await.unwrap();
-        let router = relay::app(relay.state());
+        let router = wrap(relay::app(relay.state()));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(
@@ -262,7 +281,11 @@ pub struct Device {
 
 impl Env {
     pub async fn start(tweak: impl FnOnce(&mut SimConfig)) -> Self {
-        let relay = TestRelay::start(SECRET).await;
+        Self::start_on(TestRelay::start(SECRET).await, tweak).await
+    }
+
+    /// The same around an already started `relay` (signing webhooks with [`SECRET`]).
+    pub async fn start_on(relay: TestRelay, tweak: impl FnOnce(&mut SimConfig)) -> Self {
         let key = WorkspaceSecretKey::generate();
         let owner = RelayClient::new(&relay.base)
             .register(&RegisterRequest {
