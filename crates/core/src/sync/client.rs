@@ -131,19 +131,22 @@ impl RelayClient {
     /// as Server-Sent Events, kept open for new ones. `None` when the relay has no such route
     /// (404/405: a relay older than the stream), so the caller long-polls instead.
     ///
-    /// No overall timeout (the stream is meant to stay open); a connection gone silent for
-    /// `idle` — longer than the relay's keep-alive interval — fails the stream instead.
+    /// No overall timeout (the stream is meant to stay open): a relay that does not answer
+    /// within `idle`, or a stream silent for `idle` — longer than the relay's keep-alive
+    /// interval — fails instead.
     pub(crate) async fn event_stream(
         &self,
         after: i64,
         idle: Duration,
     ) -> Result<Option<EventStream>, SyncError> {
-        let resp = self
+        let request = self
             .authed(self.http.get(self.url("/v1/events/stream")))?
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .header("Last-Event-ID", after.to_string())
-            .send()
-            .await?;
+            .send();
+        let resp = tokio::time::timeout(idle, request).await.map_err(|_| {
+            SyncError::StreamBroken(format!("no answer to the stream request within {idle:?}"))
+        })??;
         let status = resp.status();
         if status == reqwest::StatusCode::NOT_FOUND
             || status == reqwest::StatusCode::METHOD_NOT_ALLOWED

@@ -30,8 +30,7 @@ pub const QUIET: Duration = Duration::from_millis(10);
 pub const STREAM_IDLE: Duration = Duration::from_secs(45);
 
 /// Which way a batch reached this device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     /// The relay's Server-Sent Events stream.
     Stream,
@@ -53,7 +52,6 @@ pub struct LiveBatch {
 pub struct Live {
     syncer: Syncer,
     wait: Duration,
-    idle: Duration,
     /// The open stream; `None` before the first call and after it broke.
     stream: Option<EventStream>,
     /// The relay has no stream: long-poll.
@@ -67,18 +65,10 @@ impl Live {
         Self {
             syncer,
             wait,
-            idle: STREAM_IDLE,
             stream: None,
             long_poll: false,
             batch: empty_page(),
         }
-    }
-
-    /// The same, presuming the stream dead after `idle` without a byte (default
-    /// [`STREAM_IDLE`]).
-    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
-        self.idle = idle;
-        self
     }
 
     /// How events come now: [`Transport::LongPoll`] once the relay turned out to have no
@@ -122,7 +112,7 @@ impl Live {
             }
             if self.stream.is_none() {
                 let after = self.syncer.cursor().await?;
-                match self.syncer.client.event_stream(after, self.idle).await? {
+                match self.syncer.client.event_stream(after, STREAM_IDLE).await? {
                     Some(stream) => self.stream = Some(stream),
                     None => {
                         tracing::info!("sync: the relay has no event stream; long-polling");

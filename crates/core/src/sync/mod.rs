@@ -265,8 +265,8 @@ impl Syncer {
         Ok(Some(report))
     }
 
-    /// Catches up: fetches and applies every page until the relay has nothing more, acking
-    /// each page after its commit. Returns the totals.
+    /// Catches up: fetches and applies every page until one comes back short (the relay has
+    /// nothing more), acking each page after its commit. Returns the totals.
     pub async fn run_once(&self) -> Result<SyncProgress, SyncError> {
         self.catch_up(|_| {}).await
     }
@@ -300,6 +300,11 @@ impl Syncer {
             self.client.ack(report.cursor).await?;
             totals.add(&report);
             progress(&totals);
+            // A short page is the end of the log as it stood: asking again would only fetch an
+            // empty page. What arrives meanwhile comes with the live phase (or the next run).
+            if page.events.len() < PAGE_LIMIT as usize {
+                return Ok(totals);
+            }
         }
     }
 
