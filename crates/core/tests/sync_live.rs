@@ -16,11 +16,9 @@ use axum::extract::Request;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
-use dataoptix_core::store::Store;
 use dataoptix_core::sync::{
     LiveBatch, PageReport, RelayClient, SyncError, SyncProgress, Syncer, Transport,
 };
-use protocol::WorkspaceSecretKey;
 
 mod common;
 use common::{fast, Device, Env, TestRelay, CUSTOMER, SECRET};
@@ -333,22 +331,7 @@ async fn resync_required_on_the_stream_is_surfaced() {
             "/v1/events/ack",
             post(|| async { axum::Json(serde_json::json!({"acked": 0})) }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let data = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &data.path().join("dataoptix.db"),
-        &dataoptix_core::vault::MasterKey::generate(),
-    )
-    .await
-    .unwrap();
-    let syncer = Syncer::new(
-        store.clone(),
-        RelayClient::new(&base).with_token("dxr_stub"),
-        WorkspaceSecretKey::generate(),
-        "ws",
-    );
+    let (syncer, server, _data) = common::stub_relay_syncer(router).await;
     let err = syncer
         .live(Duration::from_secs(1))
         .next()

@@ -630,3 +630,27 @@ pub async fn eventually_within<T>(
 pub async fn eventually<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
     eventually_within(what, 15, probe).await
 }
+
+/// `router` served on 127.0.0.1:<free port> (a stub relay answering what the real one only
+/// does in rare states), and a syncer with a fresh store signed in to it.
+pub async fn stub_relay_syncer(
+    router: axum::Router,
+) -> (Syncer, tokio::task::JoinHandle<()>, tempfile::TempDir) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let data = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &data.path().join("dataoptix.db"),
+        &dataoptix_core::vault::MasterKey::generate(),
+    )
+    .await
+    .unwrap();
+    let syncer = Syncer::new(
+        store,
+        RelayClient::new(&base).with_token("dxr_stub"),
+        WorkspaceSecretKey::generate(),
+        "ws",
+    );
+    (syncer, server, data)
+}
