@@ -383,3 +383,42 @@ async fn a_relay_without_the_stream_is_long_polled() {
         env.stop().await;
     }
 }
+
+/// Callers race `next` against shutdown: a call dropped while it gathers or applies must not
+/// lose the events it had read off the stream (the next call carries on with them).
+#[tokio::test]
+async fn cancelled_calls_lose_nothing() {
+    let env = Env::start(|_| {}).await;
+    let device = env.first_device(fast()).await;
+    device.syncer.run_once().await.unwrap();
+    let mut live = device.syncer.live(Duration::from_secs(25));
+    for i in 1..=5 {
+        env.inbound(CUSTOMER, &format!("raced {i}")).await;
+    }
+    // Calls cut short after 5 ms, 10 ms, ...: some end mid-read, some mid-apply; the growing
+    // allowance (reset after a batch) guarantees progress.
+    let (mut cancelled, mut allowance) = (0, 1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while messages(&device).await < 5 {
+        assert!(tokio::time::Instant::now() < deadline, "timed out");
+        match tokio::time::timeout(Duration::from_millis(5 * allowance), live.next()).await {
+            Ok(batch) => {
+                assert_eq!(batch.unwrap().transport, Transport::Stream);
+                allowance = 1;
+            }
+            Err(_) => {
+                cancelled += 1;
+                allowance += 1;
+            }
+        }
+    }
+    assert!(cancelled > 0, "no call was cut short");
+    assert_eq!(messages(&device).await, 5);
+    let log = RelayClient::new(&env.relay.base)
+        .with_token(device.session.token.clone())
+        .events(0, 1000, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(device.syncer.cursor().await.unwrap(), log.next_after);
+    env.stop().await;
+}

@@ -111,6 +111,9 @@ impl Live {
                 continue;
             }
             if self.stream.is_none() {
+                // A new stream starts at the committed cursor and so brings again whatever a
+                // cancelled call left uncommitted here.
+                self.batch = empty_page();
                 let after = self.syncer.cursor().await?;
                 match self.syncer.client.event_stream(after, STREAM_IDLE).await? {
                     Some(stream) => self.stream = Some(stream),
