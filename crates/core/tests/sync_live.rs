@@ -385,7 +385,9 @@ async fn a_relay_without_the_stream_is_long_polled() {
 }
 
 /// Callers race `next` against shutdown: a call dropped while it gathers or applies must not
-/// lose the events it had read off the stream (the next call carries on with them).
+/// lose the events it had read off the stream (the next call carries on with them), nor cut a
+/// transaction half-way (sqlx would hand the connection back mid-transaction and the next
+/// `BEGIN` on it fail: this test caught that before batches were committed in their own task).
 #[tokio::test]
 async fn cancelled_calls_lose_nothing() {
     let env = Env::start(|_| {}).await;

@@ -11,8 +11,9 @@
 //!   changes nothing.
 //! - **An older relay without the stream (404/405) is long-polled**, as before the stream.
 //! - **[`Live::next`] is cancel-safe** (callers race it against shutdown): the batch being
-//!   gathered or applied is kept in [`Live`], never only in the dropped future, so the events
-//!   already read off the connection are not skipped by the next call.
+//!   gathered is kept in [`Live`], never only in the dropped future, so the events already read
+//!   off the connection are not skipped by the next call; the batch being committed is applied
+//!   in a task of its own, which a dropped call does not cut half-way through a transaction.
 
 use std::time::Duration;
 
@@ -56,8 +57,15 @@ pub struct Live {
     stream: Option<EventStream>,
     /// The relay has no stream: long-poll.
     long_poll: bool,
-    /// Events read off the stream and not yet committed, in seq order.
+    /// Events read off the stream and not yet handed to a commit, in seq order.
     batch: EventPage,
+    /// The batch being applied and acked, in a task of its own: a transaction future dropped
+    /// half-way hands its connection back to the pool mid-transaction (the next `BEGIN` on it
+    /// fails), so a cancelled call leaves the commit running and the next call collects it.
+    committing: Option<(
+        tokio::task::JoinHandle<Result<PageReport, SyncError>>,
+        Transport,
+    )>,
 }
 
 impl Live {
@@ -68,6 +76,7 @@ impl Live {
             stream: None,
             long_poll: false,
             batch: empty_page(),
+            committing: None,
         }
     }
 
@@ -101,18 +110,26 @@ impl Live {
 
     async fn next_inner(&mut self) -> Result<LiveBatch, SyncError> {
         loop {
+            if let Some((task, transport)) = self.committing.as_mut() {
+                // Awaiting a `&mut JoinHandle` is cancel-safe: the task runs on.
+                let outcome = task.await;
+                let transport = *transport;
+                self.committing = None;
+                let report = outcome.map_err(|e| {
+                    SyncError::StreamBroken(format!("applying a batch did not finish: {e}"))
+                })??;
+                return Ok(LiveBatch { report, transport });
+            }
             if self.long_poll {
-                if let Some(report) = self.syncer.poll_once(self.wait).await? {
-                    return Ok(LiveBatch {
-                        report,
-                        transport: Transport::LongPoll,
-                    });
+                let page = self.syncer.fetch(self.wait).await?;
+                if !page.events.is_empty() {
+                    self.commit(page, Transport::LongPoll);
                 }
                 continue;
             }
             if self.stream.is_none() {
                 // A new stream starts at the committed cursor and so brings again whatever a
-                // cancelled call left uncommitted here.
+                // failed call left uncommitted here.
                 self.batch = empty_page();
                 let after = self.syncer.cursor().await?;
                 match self.syncer.client.event_stream(after, STREAM_IDLE).await? {
@@ -125,15 +142,20 @@ impl Live {
                 }
             }
             self.gather().await?;
-            let report = self.syncer.apply(&self.batch).await?;
-            // Committed: the events are in the store, whatever happens to the ack.
-            self.batch = empty_page();
-            self.syncer.client.ack(report.cursor).await?;
-            return Ok(LiveBatch {
-                report,
-                transport: Transport::Stream,
-            });
+            let page = std::mem::replace(&mut self.batch, empty_page());
+            self.commit(page, Transport::Stream);
         }
+    }
+
+    /// Applies `page` in one transaction and acks it after the commit, in its own task.
+    fn commit(&mut self, page: EventPage, transport: Transport) {
+        let syncer = self.syncer.clone();
+        let task = tokio::spawn(async move {
+            let report = syncer.apply(&page).await?;
+            syncer.client.ack(report.cursor).await?;
+            Ok::<_, SyncError>(report)
+        });
+        self.committing = Some((task, transport));
     }
 
     /// Reads events into `self.batch` until it is full, or holds at least one and the stream
