@@ -342,8 +342,7 @@ impl Device {
 
     /// Starts syncing with the relay in the background (idempotent per session): catch-up,
     /// then the relay's event stream (long-polls against an older relay), reconnecting with
-    /// backoff; state changes and applied pages are
-    /// announced as events. Stopped by [`Device::stop_background`] or signing out.
+    /// backoff; state changes and applied pages are announced as events. Stopped by [`Device::stop_background`] or signing out.
     pub async fn start_background(&self) -> Result<(), DeviceError> {
         let syncer = self.syncer().await?;
         let mut background = self.inner.background.lock().await;
