@@ -517,22 +517,7 @@ async fn resync_required_is_surfaced() {
             "/v1/events/ack",
             post(|| async { axum::Json(json!({"acked": 0})) }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let data = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &data.path().join("dataoptix.db"),
-        &dataoptix_core::vault::MasterKey::generate(),
-    )
-    .await
-    .unwrap();
-    let syncer = Syncer::new(
-        store.clone(),
-        RelayClient::new(&base).with_token("dxr_stub"),
-        WorkspaceSecretKey::generate(),
-        "ws",
-    );
+    let (syncer, server, _data) = common::stub_relay_syncer(router).await;
     let err = syncer.run_once().await.unwrap_err();
     assert!(
         matches!(err, SyncError::ResyncRequired { next_after: 42 }),

@@ -134,7 +134,7 @@ impl DeviceError {
     /// Maps a relay error, naming the relay when it cannot be reached.
     pub(crate) fn from_sync(error: SyncError, relay_url: &str) -> Self {
         match error {
-            SyncError::Http(_) => Self::RelayUnreachable {
+            SyncError::Http(_) | SyncError::StreamBroken(_) => Self::RelayUnreachable {
                 url: relay_url.to_owned(),
             },
             SyncError::NotSignedIn => Self::SignedOut,

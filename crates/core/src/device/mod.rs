@@ -37,7 +37,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch, Mutex, RwLock};
 
 use crate::store::{Store, DB_FILE};
-use crate::sync::{RelayClient, SyncError, Syncer};
+use crate::sync::{LiveBatch, RelayClient, SyncError, Syncer};
 use crate::vault::{PassphraseSource, SecretStore, Vault, VaultError};
 
 pub use account::{Account, JoinInput, PhoneNumberView, RegisterInput, SignInInput};
@@ -354,8 +354,8 @@ impl Device {
     }
 
     /// Starts syncing with the relay in the background (idempotent per session): catch-up,
-    /// then long-polls, reconnecting with backoff; state changes and applied pages are
-    /// announced as events. Stopped by [`Device::stop_background`] or signing out.
+    /// then the relay's event stream (long-polls against an older relay), reconnecting with
+    /// backoff; state changes and applied pages are announced as events. Stopped by [`Device::stop_background`] or signing out.
     pub async fn start_background(&self) -> Result<(), DeviceError> {
         let syncer = self.syncer().await?;
         let mut background = self.inner.background.lock().await;
@@ -495,15 +495,16 @@ impl Device {
                     }
                 }
             }
-            // Live: long-poll; each page is applied and acked as it comes.
+            // Live: the relay's event stream from the committed cursor (long-polls against an
+            // older relay); each batch is applied and acked as it comes.
+            let mut live = syncer.live(Duration::from_secs(25));
             loop {
-                let round = syncer.poll_once(Duration::from_secs(25));
                 let outcome = tokio::select! {
                     _ = stopped.changed() => return,
-                    outcome = round => outcome,
+                    outcome = live.next() => outcome,
                 };
                 match outcome {
-                    Ok(Some(report)) => {
+                    Ok(LiveBatch { report, .. }) => {
                         // Device events may name media another device sent (message_sent).
                         if report.media_queued + report.media_statuses + report.device_events > 0 {
                             media.wake();
@@ -519,7 +520,6 @@ impl Device {
                         }
                         self.announce_new_messages().await;
                     }
-                    Ok(None) => {}
                     Err(e) => {
                         if self.stop_on(&e) {
                             return;

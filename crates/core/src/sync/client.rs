@@ -10,6 +10,7 @@ use protocol::events::{
 use protocol::wabas::{ClaimWabaRequest, ClaimWabaResponse};
 use serde::de::DeserializeOwned;
 
+use super::stream::EventStream;
 use super::SyncError;
 
 /// How long a request may take beyond the long-poll wait it asked for.
@@ -124,6 +125,38 @@ impl RelayClient {
             .send()
             .await?;
         decode(resp).await
+    }
+
+    /// `GET /v1/events/stream` with `Last-Event-ID: after`: the log's events with `seq > after`
+    /// as Server-Sent Events, kept open for new ones. `None` when the relay has no such route
+    /// (404/405: a relay older than the stream), so the caller long-polls instead.
+    ///
+    /// No overall timeout (the stream is meant to stay open): a relay that does not answer
+    /// within `idle`, or a stream silent for `idle` — longer than the relay's keep-alive
+    /// interval — fails instead.
+    pub(crate) async fn event_stream(
+        &self,
+        after: i64,
+        idle: Duration,
+    ) -> Result<Option<EventStream>, SyncError> {
+        let request = self
+            .authed(self.http.get(self.url("/v1/events/stream")))?
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .header("Last-Event-ID", after.to_string())
+            .send();
+        let resp = tokio::time::timeout(idle, request).await.map_err(|_| {
+            SyncError::StreamBroken(format!("no answer to the stream request within {idle:?}"))
+        })??;
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_FOUND
+            || status == reqwest::StatusCode::METHOD_NOT_ALLOWED
+        {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(error_of(resp).await);
+        }
+        Ok(Some(EventStream::new(resp.bytes_stream(), idle)))
     }
 
     /// `POST /v1/events/ack`: everything up to `seq` is committed on this device.

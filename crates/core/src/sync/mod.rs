@@ -4,13 +4,17 @@
 //! webhook `entry` each, or an event another device appended. This module:
 //! - [`RelayClient`]: register / sign in (the caller keeps the returned session token sealed in
 //!   the [`crate::vault`]), claim a WABA, fetch pages (`GET /v1/events`, long-poll), ack.
+//! - `stream`: the relay's Server-Sent Events read into log events (`eventsource-stream` for
+//!   the framing).
 //! - [`apply_page`]: opens every event with the workspace secret key, parses it with
 //!   `cloud_api::webhook`, and writes the whole page — contacts, conversations, messages,
 //!   statuses, reactions, edits and deletions, device events (the team inbox, through
 //!   [`crate::team::apply_device_event`]), what is kept raw, **and the sync cursor** — in
 //!   **one transaction**.
-//! - [`Syncer`]: [`Syncer::run_once`] catches up every page; [`Syncer::run`] keeps going with
-//!   long-polls and reconnects with backoff.
+//! - [`Syncer`]: [`Syncer::run_once`] catches up every page; [`Syncer::live`] then follows the
+//!   relay's Server-Sent Events (`GET /v1/events/stream`, from the committed cursor), applying
+//!   what arrives in batches exactly as pages ([`Live`]); [`Syncer::run`] does both and
+//!   reconnects with backoff.
 //!
 //! Why this shape:
 //! - **One transaction per page, never per row** (DESIGN.md "Performance habits"): a catch-up of
@@ -33,13 +37,16 @@
 //!   stored as messages of kind `unsupported` with their JSON, never dropped.
 //! - **`resync_required` is never a silent gap**: it comes back as
 //!   [`SyncError::ResyncRequired`] for the UI to surface.
-//!
-//! Live delivery over SSE (`/v1/events/stream`) is not used yet: [`Syncer::run`] long-polls,
-//! which gives the same latency within a round trip.
+//! - **Pages to catch up, a stream to stay current.** Pages of 1000 are the fastest way
+//!   through a backlog; once a page comes back short, one open stream delivers each new event
+//!   within milliseconds without a request per round. A relay without the stream (404/405) is
+//!   long-polled instead.
 
 mod apply;
 pub(crate) mod apply_account;
 mod client;
+mod live;
+mod stream;
 
 use std::future::Future;
 use std::time::Duration;
@@ -50,6 +57,7 @@ use crate::store::{Store, StoreError};
 
 pub use apply::{apply_page, apply_page_with, PageReport};
 pub use client::{RelayClient, RelayMedia};
+pub use live::{Live, LiveBatch, Transport, QUIET, STREAM_IDLE};
 
 /// The `sync_cursor` stream of the relay's event log.
 pub const CURSOR_STREAM: &str = "relay:events";
@@ -86,6 +94,10 @@ pub enum SyncError {
     /// The relay could not be reached (or answered something unreadable).
     #[error("the relay could not be reached: {0}")]
     Http(#[from] reqwest::Error),
+    /// The relay's event stream broke off or sent something unreadable; reconnecting from the
+    /// committed cursor is the remedy.
+    #[error("the relay's event stream broke off: {0}")]
+    StreamBroken(String),
     /// The store failed; the page was rolled back and not acknowledged.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -103,7 +115,7 @@ impl SyncError {
     /// Worth retrying after a pause: network errors and 5xx / 429 answers.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Http(_) => true,
+            Self::Http(_) | Self::StreamBroken(_) => true,
             Self::Api { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }
@@ -253,10 +265,10 @@ impl Syncer {
         Ok(Some(report))
     }
 
-    /// Catches up: fetches and applies every page until the relay has nothing more, acking
-    /// each page after its commit. Returns the totals.
+    /// Catches up: fetches and applies every page until one comes back short (the relay has
+    /// nothing more), acking each page after its commit. Returns the totals.
     pub async fn run_once(&self) -> Result<SyncProgress, SyncError> {
-        self.catch_up(Duration::ZERO, true, |_| {}).await
+        self.catch_up(|_| {}).await
     }
 
     /// Like [`Self::run_once`], calling `progress` after every page (for long catch-ups).
@@ -264,13 +276,11 @@ impl Syncer {
         &self,
         progress: impl FnMut(&SyncProgress),
     ) -> Result<SyncProgress, SyncError> {
-        self.catch_up(Duration::ZERO, true, progress).await
+        self.catch_up(progress).await
     }
 
     async fn catch_up(
         &self,
-        first_wait: Duration,
-        ack_first: bool,
         mut progress: impl FnMut(&SyncProgress),
     ) -> Result<SyncProgress, SyncError> {
         let mut totals = SyncProgress {
@@ -278,13 +288,11 @@ impl Syncer {
             ..SyncProgress::default()
         };
         // A previous run may have committed without acking (crash, network): ack now.
-        if ack_first && totals.cursor > 0 {
+        if totals.cursor > 0 {
             self.client.ack(totals.cursor).await?;
         }
-        let mut wait = first_wait;
         loop {
-            let page = self.fetch(wait).await?;
-            wait = Duration::ZERO;
+            let page = self.fetch(Duration::ZERO).await?;
             if page.events.is_empty() {
                 return Ok(totals);
             }
@@ -292,14 +300,27 @@ impl Syncer {
             self.client.ack(report.cursor).await?;
             totals.add(&report);
             progress(&totals);
+            // A short page is the end of the log as it stood: asking again would only fetch an
+            // empty page. What arrives meanwhile comes with the live phase (or the next run).
+            if page.events.len() < PAGE_LIMIT as usize {
+                return Ok(totals);
+            }
         }
     }
 
-    /// Syncs until `shutdown` resolves: long-polls (`wait` seconds per request) and applies
-    /// pages as they come; on network or server errors, retries with exponential backoff
-    /// (0.5 s doubling to 60 s, reset after a success). Returns on shutdown (`Ok`), or with the
-    /// errors retrying cannot fix: [`SyncError::ResyncRequired`], an invalid session, a store
-    /// error.
+    /// The live phase after a catch-up: events over the relay's Server-Sent Events stream
+    /// from the committed cursor, applied in batches like pages (long-polling with `wait` per
+    /// request against a relay without the stream). See [`Live`].
+    pub fn live(&self, wait: Duration) -> Live {
+        Live::new(self.clone(), wait)
+    }
+
+    /// Syncs until `shutdown` resolves: catches up by pages, then follows the relay's event
+    /// stream ([`Self::live`]; long-polls of `wait` against a relay without one), calling
+    /// `progress` with the running totals after every page or batch. On network or server
+    /// errors, retries with exponential backoff (0.5 s doubling to 60 s, reset after a
+    /// catch-up) from the committed cursor. Returns on shutdown (`Ok`), or with the errors
+    /// retrying cannot fix: [`SyncError::ResyncRequired`], an invalid session, a store error.
     pub async fn run(
         &self,
         wait: Duration,
@@ -308,30 +329,41 @@ impl Syncer {
     ) -> Result<(), SyncError> {
         tokio::pin!(shutdown);
         let mut backoff = INITIAL_BACKOFF;
-        // Re-ack the stored cursor on the first round and after every failure.
-        let mut ack_first = true;
         loop {
-            let round = self.catch_up(wait, ack_first, &mut progress);
-            let outcome = tokio::select! {
+            // Catch up (re-acking the stored cursor) on the first round and after every failure.
+            let caught_up = tokio::select! {
                 _ = &mut shutdown => return Ok(()),
-                outcome = round => outcome,
+                outcome = self.catch_up(&mut progress) => outcome,
             };
-            match outcome {
-                Ok(_) => {
+            let failure = match caught_up {
+                Ok(mut totals) => {
                     backoff = INITIAL_BACKOFF;
-                    ack_first = false;
-                }
-                Err(e) if e.is_transient() => {
-                    ack_first = true;
-                    tracing::warn!(error = %e, delay_ms = backoff.as_millis() as u64, "sync: retrying");
-                    tokio::select! {
-                        _ = &mut shutdown => return Ok(()),
-                        _ = tokio::time::sleep(backoff) => {}
+                    let mut live = self.live(wait);
+                    loop {
+                        let batch = tokio::select! {
+                            _ = &mut shutdown => return Ok(()),
+                            batch = live.next() => batch,
+                        };
+                        match batch {
+                            Ok(batch) => {
+                                totals.add(&batch.report);
+                                progress(&totals);
+                            }
+                            Err(e) => break e,
+                        }
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
-                Err(e) => return Err(e),
+                Err(e) => e,
+            };
+            if !failure.is_transient() {
+                return Err(failure);
             }
+            tracing::warn!(error = %failure, delay_ms = backoff.as_millis() as u64, "sync: retrying");
+            tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 }

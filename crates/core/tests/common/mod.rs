@@ -57,13 +57,32 @@ impl TestRelay {
         secret: &str,
         configure: impl FnOnce(&mut relay::Config),
     ) -> Self {
+        Self::serve_wrapped(listener, secret, configure, |router| router).await
+    }
+
+    /// A relay whose router `wrap` adjusts (a layer counting requests, a route taken away to
+    /// play an older relay).
+    pub async fn start_wrapped(
+        secret: &str,
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve_wrapped(listener, secret, |_| {}, wrap).await
+    }
+
+    async fn serve_wrapped(
+        listener: tokio::net::TcpListener,
+        secret: &str,
+        configure: impl FnOnce(&mut relay::Config),
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut config = relay::Config::for_tests(dir.path(), secret);
         config.public_origin = Some(base.clone());
         configure(&mut config);
         let relay = relay::Relay::open(config).await.unwrap();
-        let router = relay::app(relay.state());
+        let router = wrap(relay::app(relay.state()));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(
@@ -262,7 +281,11 @@ pub struct Device {
 
 impl Env {
     pub async fn start(tweak: impl FnOnce(&mut SimConfig)) -> Self {
-        let relay = TestRelay::start(SECRET).await;
+        Self::start_on(TestRelay::start(SECRET).await, tweak).await
+    }
+
+    /// The same around an already started `relay` (signing webhooks with [`SECRET`]).
+    pub async fn start_on(relay: TestRelay, tweak: impl FnOnce(&mut SimConfig)) -> Self {
         let key = WorkspaceSecretKey::generate();
         let owner = RelayClient::new(&relay.base)
             .register(&RegisterRequest {
@@ -606,4 +629,28 @@ pub async fn eventually_within<T>(
 /// [`eventually_within`] 15 seconds.
 pub async fn eventually<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
     eventually_within(what, 15, probe).await
+}
+
+/// `router` served on 127.0.0.1:<free port> (a stub relay answering what the real one only
+/// does in rare states), and a syncer with a fresh store signed in to it.
+pub async fn stub_relay_syncer(
+    router: axum::Router,
+) -> (Syncer, tokio::task::JoinHandle<()>, tempfile::TempDir) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let data = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &data.path().join("dataoptix.db"),
+        &dataoptix_core::vault::MasterKey::generate(),
+    )
+    .await
+    .unwrap();
+    let syncer = Syncer::new(
+        store,
+        RelayClient::new(&base).with_token("dxr_stub"),
+        WorkspaceSecretKey::generate(),
+        "ws",
+    );
+    (syncer, server, data)
 }
