@@ -444,6 +444,10 @@ async fn a_new_device_joins_by_invitation_and_an_unknown_device_cannot_sign_in()
         laptop.cancel_broadcast(1).await,
         Err(DeviceError::Forbidden)
     ));
+    assert!(matches!(
+        laptop.export_everything(laptop_dir.path()).await,
+        Err(DeviceError::Forbidden)
+    ));
 
     // The team as each sees it: the owner manages, the agent only looks.
     let pending = owner

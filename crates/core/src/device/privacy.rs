@@ -497,8 +497,9 @@ impl Device {
     }
 
     /// Exports every contact of the workspace as one zip in `dest_dir`.
+    /// Owners and admins only: it is every customer's data at once.
     pub async fn export_everything(&self, dest_dir: &Path) -> Result<ExportResult, DeviceError> {
-        let session = self.session().await?;
+        let session = self.require_manager().await?;
         let scope = ExportScope::Workspace(session.account.workspace_id.clone());
         self.export_to(scope, &session.account.company, dest_dir)
             .await

@@ -42,10 +42,10 @@ function recipient(id: number, overrides: Partial<RecipientView> = {}): Recipien
   };
 }
 
-function setup(handlers: Record<string, CommandHandler>) {
+function setup(handlers: Record<string, CommandHandler>, canManage = true) {
   const log: CommandCall[] = [];
   mockCommands(handlers, log);
-  render(Broadcasts);
+  render(Broadcasts, { canManage });
   return log;
 }
 
@@ -172,6 +172,17 @@ describe('Broadcast detail', () => {
     // Another broadcast's progress does not touch this one.
     await emitEvent('broadcastProgress', { broadcastId: 8, counts: counts({ failed: 3 }) });
     expect(screen.getByTestId('count-failed')).toHaveTextContent('Failed 1');
+  });
+
+  it('lets agents follow a broadcast but not start, pause or cancel one', async () => {
+    const user = userEvent.setup();
+    setup({ broadcasts: () => [summary(7)], broadcast: () => summary(7), broadcast_recipients: () => [recipient(1)] }, false);
+    expect(await screen.findByTestId('broadcasts-managers-only')).toBeInTheDocument();
+    expect(screen.queryByTestId('broadcast-new')).toBeNull();
+    await open(user);
+    expect(screen.getByTestId('broadcast-status')).toHaveTextContent('Sending');
+    expect(screen.queryByTestId('broadcast-pause')).toBeNull();
+    expect(screen.queryByTestId('broadcast-cancel')).toBeNull();
   });
 
   it('pauses and resumes', async () => {

@@ -38,7 +38,7 @@ function problems(update: ProfileUpdate): string[] {
   return out;
 }
 
-function setup(handlers: Record<string, CommandHandler> = {}) {
+function setup(handlers: Record<string, CommandHandler> = {}, canManage = true) {
   const log: CommandCall[] = [];
   let stored = view();
   mockCommands(
@@ -60,7 +60,7 @@ function setup(handlers: Record<string, CommandHandler> = {}) {
     },
     log,
   );
-  render(BusinessProfile, { numbers: [phoneNumber({ id: 'pn-1' })] });
+  render(BusinessProfile, { numbers: [phoneNumber({ id: 'pn-1' })], canManage });
   return log;
 }
 
@@ -181,5 +181,13 @@ describe('Business profile settings', () => {
     refuse = true;
     await user.click(screen.getByTestId('profile-photo-choose'));
     expect(await screen.findByTestId('profile-photo-error')).toHaveTextContent('must be image/jpeg or image/png');
+  });
+
+  it('lets agents read the profile but not change it', async () => {
+    setup({}, false);
+    expect(await screen.findByTestId('profile-about')).toBeDisabled();
+    expect(screen.getByTestId('profile-managers-only')).toBeInTheDocument();
+    expect(screen.queryByTestId('profile-save')).toBeNull();
+    expect(screen.queryByTestId('profile-photo-choose')).toBeNull();
   });
 });

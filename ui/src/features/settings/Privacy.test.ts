@@ -128,4 +128,14 @@ describe('Privacy settings', () => {
     expect(screen.queryByTestId('delete-account')).toBeNull();
     expect(screen.getByText('Only an owner can delete the account.')).toBeInTheDocument();
   });
+
+  it('offers the whole-workspace export to owners and admins, not agents', () => {
+    mockCommands({ retention: () => KEEP_ALL });
+    const { unmount } = render(Privacy, { account: { ...OWNER, role: 'admin' } });
+    expect(screen.getByTestId('export-everything')).toBeInTheDocument();
+    unmount();
+    render(Privacy, { account: { ...OWNER, role: 'agent' } });
+    expect(screen.queryByTestId('export-everything')).toBeNull();
+    expect(screen.getByTestId('export-managers-only')).toBeInTheDocument();
+  });
 });

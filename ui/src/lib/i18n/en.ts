@@ -562,6 +562,7 @@ export const en = {
     'Deleted {messages} messages, {media} media records ({mediaFiles} files) and {rawEvents} raw webhook records.',
   'privacy.exportTitle': 'Export everything',
   'privacy.exportIntro': 'Every contact and conversation of this workspace as one file, readable without DataOptix.',
+  'privacy.exportManagersOnly': 'Owners and admins export everything; you can export one contact from their page.',
   'privacy.exportButton': 'Export everything',
   'privacy.deleteTitle': 'Delete account',
   'privacy.deleteIntro':
@@ -571,6 +572,7 @@ export const en = {
   'privacy.deleteButton': 'Delete account and data',
   'broadcasts.title': 'Broadcasts',
   'broadcasts.body': 'Send an approved template to many customers at once, paced to your number’s limit.',
+  'broadcasts.managersOnly': 'Owners and admins send broadcasts; you can follow them here.',
   'broadcasts.new': 'New broadcast',
   'broadcasts.error': 'The broadcasts could not be loaded',
   'broadcasts.empty.title': 'No broadcasts yet',
@@ -665,6 +667,7 @@ export const en = {
 
   'profile.title': 'Business profile',
   'profile.hint': 'What customers see about your business in WhatsApp.',
+  'profile.managersOnly': 'Owners and admins change the profile; you can read it here.',
   'profile.photo': 'Profile photo',
   'profile.photoSet': 'A photo is set.',
   'profile.photoNone': 'No photo yet.',
