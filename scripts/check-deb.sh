@@ -32,24 +32,27 @@ problems() {
   grep -qx 'Architecture: amd64' <<<"$control" || echo "control: Architecture is not amd64"
   local depends
   depends=$(dpkg-deb --field "$pkg" Depends)
-  for dep in libwebkit2gtk-4.1-0 libgtk-3-0; do
+  # WebKitGTK and GTK are linked; the tray icon's library is loaded at run time, and the app
+  # cannot start without it, so the package must name it too (tauri.conf.json adds it).
+  for dep in libwebkit2gtk-4.1-0 libgtk-3-0 libayatana-appindicator3-1; do
     grep -qE "(^|, )$dep( |,|$)" <<<"$depends" || echo "control: Depends lacks $dep (has: $depends)"
   done
 
-  contents=$(dpkg-deb --contents "$pkg" | awk '{print $NF}')
-  grep -qx './usr/bin/dataoptix' <<<"$contents" || echo "files: ./usr/bin/dataoptix is missing"
+  # Paths as dpkg lists them, without the leading "./" some tools write.
+  contents=$(dpkg-deb --contents "$pkg" | awk '{print $NF}' | sed 's#^\./##')
+  grep -qx 'usr/bin/dataoptix' <<<"$contents" || echo "files: usr/bin/dataoptix is missing"
   for size in 32x32 128x128 256x256@2; do
-    grep -qx "./usr/share/icons/hicolor/$size/apps/dataoptix.png" <<<"$contents" \
+    grep -qx "usr/share/icons/hicolor/$size/apps/dataoptix.png" <<<"$contents" \
       || echo "files: the $size icon is missing"
   done
-  desktop=$(grep -E '^\./usr/share/applications/[^/]+\.desktop$' <<<"$contents" || true)
+  desktop=$(grep -E '^usr/share/applications/[^/]+\.desktop$' <<<"$contents" || true)
   if [ "$(grep -c . <<<"$desktop")" -ne 1 ]; then
-    echo "files: expected one desktop entry in ./usr/share/applications, found: ${desktop:-none}"
+    echo "files: expected one desktop entry in usr/share/applications, found: ${desktop:-none}"
     return
   fi
 
   dpkg-deb --extract "$pkg" "$work"
-  local entry="$work/${desktop#./}"
+  local entry="$work/$desktop"
   grep -qx 'Exec=dataoptix %u' "$entry" \
     || echo "desktop entry: Exec is not 'dataoptix %u' ($(grep '^Exec=' "$entry" || echo none))"
   grep -qx 'MimeType=x-scheme-handler/dataoptix;' "$entry" \
@@ -91,7 +94,7 @@ if [ "$self_test" = true ]; then
     [exec]="Exec is not 'dataoptix %u'"
     [mime]="MimeType lacks x-scheme-handler/dataoptix;"
     [depends]="Depends lacks libwebkit2gtk-4.1-0"
-    [binary]="./usr/bin/dataoptix is missing"
+    [binary]="usr/bin/dataoptix is missing"
   )
   root=$(mktemp -d)
   trap 'rm -rf "$root"' EXIT
