@@ -2,20 +2,23 @@
 # Reproduces every performance budget of the issues, each measured beside its baseline in the
 # same run, on release builds, and prints one summary table (BENCHMARKS.md explains each row).
 #
-#   ./scripts/bench.sh            # everything: store (1 M messages), relay ingest, pacing
-#   ./scripts/bench.sh store      # only some of: store ingest pacing
+#   ./scripts/bench.sh            # everything: store (1 M messages), relay ingest, pacing, app
+#   ./scripts/bench.sh store      # only some of: store ingest pacing app
 #
 # The first run builds the release benches (~15 min on 2 cores) and generates the 1 M-message
-# store once (kept under $CARGO_TARGET_DIR/dataoptix-bench/). Results: that folder's
-# summary.json, ingest.json and pacing.json. Exits non-zero when a budget is missed.
+# store once (kept under $CARGO_TARGET_DIR/dataoptix-bench/). `app` builds the release app and
+# tests/bench-window (a minimal Tauri window) and times their cold starts and memory under Xvfb
+# (scripts/bench-app.py). Results: that folder's summary.json, ingest.json, pacing.json and
+# app.json. Exits non-zero when a budget is missed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
 
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(store ingest pacing)
+[ ${#parts[@]} -eq 0 ] && parts=(store ingest pacing app)
 out="${CARGO_TARGET_DIR:-target}/dataoptix-bench"
+mkdir -p "$out"
 
 for part in "${parts[@]}"; do
   case "$part" in
@@ -23,7 +26,16 @@ for part in "${parts[@]}"; do
     ingest) cargo bench -p dataoptix-relay --bench ingest ;;
     # Its own exit status says whether the pacing criterion held; the summary says it too.
     pacing) cargo bench -p dataoptix-core --bench broadcast_pacing || true ;;
-    *) echo "unknown part: $part (store, ingest, pacing)" >&2; exit 2 ;;
+    app)
+      scripts/install-deps.sh
+      npm --prefix ui run --silent build
+      # One build for both, so that they share one compiled Tauri.
+      cargo build --release --locked -p dataoptix -p dataoptix-bench-window \
+        --features dataoptix/custom-protocol,dataoptix-bench-window/custom-protocol
+      xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- python3 scripts/bench-app.py \
+        --app "$CARGO_TARGET_DIR/release/dataoptix" \
+        --baseline "$CARGO_TARGET_DIR/release/dataoptix-bench-window" --out "$out" ;;
+    *) echo "unknown part: $part (store, ingest, pacing, app)" >&2; exit 2 ;;
   esac
 done
 
@@ -75,6 +87,22 @@ if "pacing" in parts:
         f"{p['steady_mps']:.1f} msg/s = {p['ratio'] * 100:.1f}%, {p['rejections_130429']} x 130429",
         f"configured {p['configured_mps']} msg/s", ">= 95%, 0 x 130429",
         p["ratio"] >= 0.95 and p["rejections_130429"] == 0)
+
+if "app" in parts:
+    a = load("app.json")
+    base = a["baseline"]
+    for kind, label in [("app-first-run", "new data dir"), ("app-restart", "returning user")]:
+        k = a[kind]
+        row(f"app cold start to first screen, {label} (p50 / p95 ms)",
+            f"{k['cold_start_p50_ms']:.0f} / {k['cold_start_p95_ms']:.0f} ({k['screen']})",
+            f"bare window {base['cold_start_p50_ms']:.0f} / {base['cold_start_p95_ms']:.0f} "
+            f"({k['cold_start_ratio']:.2f}x)", "< 1,500", k["cold_start_p95_ms"] < 1500)
+    for kind, label in [("app-first-run", "new data dir"), ("app-restart", "returning user")]:
+        k = a[kind]
+        row(f"app memory idle, {label} (PSS MiB, {len(k['processes'])} processes)",
+            f"{k['pss_median_mib']:.0f}",
+            f"bare window {base['pss_median_mib']:.0f} ({k['pss_ratio']:.2f}x)",
+            "<= 1.3x baseline", k["pss_ratio"] <= 1.3)
 
 widths = [max(len(str(r[i])) for r in rows + [("what", "measured", "baseline", "budget", "verdict")])
           for i in range(5)]

@@ -37,6 +37,11 @@ cargo clippy --workspace --all-targets --locked "${features[@]}" -- -D warnings
 stage "Rust: build the binaries the end-to-end and fault-injection tests run"
 cargo build -p dataoptix -p dataoptix-relay -p dataoptix-core --bins --locked "${features[@]}"
 
+# The .deb of the binary just built (tauri bundle builds nothing; ~40 s), checked, and the
+# checks proven to catch broken packages (README "Packaging").
+stage "Packaging: the .deb of that build, checked"
+scripts/package.sh --debug --no-build --self-test
+
 stage "Rust: documentation examples"
 cargo test --workspace --doc --locked "${features[@]}"
 

@@ -1,7 +1,8 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 71] = [
+const COMMANDS: [&str; 72] = [
     "app_info",
     "session_state",
+    "first_screen_painted",
     "unlock_with_passphrase",
     "register",
     "sign_in",

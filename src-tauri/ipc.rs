@@ -109,6 +109,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         .commands(collect_commands![
             commands::app_info,
             commands::session_state,
+            commands::first_screen_painted,
             commands::unlock_with_passphrase,
             commands::register,
             commands::sign_in,

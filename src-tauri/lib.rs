@@ -18,6 +18,7 @@ use tauri_plugin_deep_link::DeepLinkExt;
 /// Starts the desktop app. Panics only if the window system cannot be initialised at all, which
 /// Tauri reports itself before we could show anything.
 pub fn run() {
+    let launched = std::time::Instant::now();
     let builder = ipc::specta_builder();
     #[allow(clippy::expect_used)] // Nothing to recover to: without a runtime there is no window.
     tauri::Builder::default()
@@ -61,7 +62,7 @@ pub fn run() {
                 Some(dir) => std::path::PathBuf::from(dir),
                 None => app.path().app_data_dir()?,
             };
-            app.manage(state::AppState::new(data_dir));
+            app.manage(state::AppState::new(data_dir, launched));
             app.manage(attention::start(app.handle())?);
 
             // Open the data (keyring) and resume the session; a passphrase prompt otherwise.

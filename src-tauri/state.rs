@@ -4,6 +4,8 @@
 //! (`unlock_with_passphrase`). Everything else reaches the device through [`AppState::device`].
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use dataoptix_core::device::{Device, DeviceError};
 use dataoptix_core::vault::{KeyringStore, PassphraseSource};
@@ -30,10 +32,14 @@ pub struct AppState {
     /// Files the person chose to attach (file picker) or dropped on the window: the only paths
     /// the webview may have read and sent, so a compromised page cannot send any file on disk.
     chosen_files: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+    /// When `run()` started, for the start-up time logged at the first paint.
+    launched: Instant,
+    /// Whether the first paint was logged (once per launch).
+    first_paint_logged: AtomicBool,
 }
 
 impl AppState {
-    pub fn new(data_dir: PathBuf) -> Self {
+    pub fn new(data_dir: PathBuf, launched: Instant) -> Self {
         Self {
             data_dir,
             default_relay: std::env::var(DEFAULT_RELAY_ENV)
@@ -44,7 +50,14 @@ impl AppState {
             open_conversation: std::sync::atomic::AtomicI64::new(0),
             forwarding: std::sync::atomic::AtomicBool::new(false),
             chosen_files: std::sync::Mutex::new(std::collections::HashSet::new()),
+            launched,
+            first_paint_logged: AtomicBool::new(false),
         }
+    }
+
+    /// The time since launch, the first time it is asked for; `None` afterwards.
+    pub fn first_paint(&self) -> Option<Duration> {
+        (!self.first_paint_logged.swap(true, Ordering::SeqCst)).then(|| self.launched.elapsed())
     }
 
     /// Lets the webview attach these files (the person picked or dropped them).

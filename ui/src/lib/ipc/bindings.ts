@@ -25,6 +25,14 @@ async sessionState() : Promise<Result<SessionState, IpcError>> {
 }
 },
 /**
+ * The UI painted its first screen: logs, once per launch, which one and how long after the
+ * launch — the start-up time a person waits, kept in the app's log, and the signal
+ * `scripts/bench.sh app` times cold starts by. Later calls (a reloaded page) log nothing.
+ */
+async firstScreenPainted(screen: FirstScreen) : Promise<void> {
+    await TAURI_INVOKE("first_screen_painted", { screen });
+},
+/**
  * Unlocks (or, on first run, creates) the data protected by a passphrase.
  */
 async unlockWithPassphrase(passphrase: string) : Promise<Result<SessionState, IpcError>> {
@@ -1209,6 +1217,26 @@ path: string; contacts: number; messages: number; mediaIncluded: number;
  * Media files not included (the manifest inside says why).
  */
 mediaSkipped: number }
+/**
+ * The first screen the window painted after launch.
+ */
+export type FirstScreen = 
+/**
+ * The passphrase prompt (no OS keyring).
+ */
+"passphrase" | 
+/**
+ * Sign in / sign up.
+ */
+"signedOut" | 
+/**
+ * The inbox with its first page of conversations (or its error state).
+ */
+"inbox" | 
+/**
+ * The start-up error notice.
+ */
+"error"
 /**
  * The header: text (with at most one variable) or media.
  */

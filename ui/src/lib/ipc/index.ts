@@ -9,7 +9,7 @@
  */
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import { commands, type AppInfo } from './bindings';
+import { commands, type AppInfo, type FirstScreen } from './bindings';
 import type {
   Account,
   ActivityIntegrity,
@@ -54,13 +54,21 @@ import type {
 } from './contract';
 import { call } from './errors';
 
-export type { AppInfo } from './bindings';
+export type { AppInfo, FirstScreen } from './bindings';
 export type * from './contract';
 export { IpcError, toIpcError, type IpcErrorKind } from './errors';
 
 /** The application's name and version and the Graph API version it is pinned to. */
 export function getAppInfo(): Promise<AppInfo> {
   return call(() => commands.appInfo());
+}
+
+/**
+ * Tells the shell that the first screen of this launch is painted (it logs the start-up time
+ * once; later calls are ignored there).
+ */
+export function firstScreenPainted(screen: FirstScreen): Promise<void> {
+  return call(() => commands.firstScreenPainted(screen));
 }
 
 // ---- account -------------------------------------------------------------------------------
