@@ -162,11 +162,7 @@ impl Device {
             profile_picture_handle: Some(handle),
             ..BusinessProfileUpdate::default()
         };
-        graph
-            .update_business_profile(&phone, &body)
-            .await
-            .map_err(|e| DeviceError::Meta(e.to_string()))?;
-        self.business_profile(Some(&phone)).await
+        self.send_profile(&graph, &phone, &body).await
     }
 
     /// The number's business profile, from Meta (the first number when `None`).
@@ -217,11 +213,21 @@ impl Device {
             vertical: update.vertical,
             ..BusinessProfileUpdate::default()
         };
+        self.send_profile(&graph, &phone, &body).await
+    }
+
+    /// Sends a profile change and returns the profile as Meta now has it.
+    async fn send_profile(
+        &self,
+        graph: &cloud_api::client::CloudApiClient,
+        phone: &str,
+        body: &BusinessProfileUpdate,
+    ) -> Result<BusinessProfileView, DeviceError> {
         graph
-            .update_business_profile(&phone, &body)
+            .update_business_profile(phone, body)
             .await
             .map_err(|e| DeviceError::Meta(e.to_string()))?;
-        self.business_profile(Some(&phone)).await
+        self.business_profile(Some(phone)).await
     }
 }
 
