@@ -103,6 +103,12 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true)
+            // Each connection keeps its own cache of *decrypted* pages; a miss costs SQLCipher an
+            // AES + HMAC per 4 KB page. With SQLite's default 2 MB, searches alternating over a
+            // million messages evicted each other's index pages: six queries in turn took p95
+            // 16 ms against 4 ms with 16 MB (BENCHMARKS.md). Filled only as pages are read, so a
+            // small store stays small; at most 4 × 16 MB for a large one.
+            .pragma("cache_size", "-16384")
             // sqlx logs every statement it runs, the `PRAGMA key` with the key in it included:
             // no statement logging at all, so that no log can ever hold the key.
             .disable_statement_logging();
