@@ -753,7 +753,7 @@ async fn every_inbound_type_edits_revokes_and_echoes_apply_in_one_page() {
 /// Apply on locally sealed pages (no network): 2 pages of 100 events, each a text message in
 /// one of 50 conversations. Prints the rate; asserts only correctness. The figure of a debug
 /// build is dominated by unoptimised crypto (sealing and opening); the 30,000 events/s budget
-/// is for a criterion benchmark on a release build (not written yet).
+/// is measured by the criterion benchmark `benches/store.rs` on a release build (BENCHMARKS.md).
 #[tokio::test]
 async fn apply_rate_on_full_pages() {
     let data = tempfile::tempdir().unwrap();
