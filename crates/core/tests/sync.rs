@@ -750,13 +750,9 @@ async fn every_inbound_type_edits_revokes_and_echoes_apply_in_one_page() {
     w.stop().await;
 }
 
-/// Apply on locally sealed pages (no network): 2 pages of 100 events, each a text message in
-/// one of 50 conversations. Prints the rate; asserts only correctness. The figure of a debug
-/// build is dominated by unoptimised crypto (sealing and opening); the 30,000 events/s budget
-/// is measured by the criterion benchmark `benches/store.rs` on a release build (BENCHMARKS.md).
-#[tokio::test]
-async fn apply_rate_on_full_pages() {
-    let data = tempfile::tempdir().unwrap();
+/// An encrypted store and a syncer on it whose relay is unreachable: pages are sealed and
+/// applied locally.
+async fn offline_syncer(data: &tempfile::TempDir) -> (Store, Syncer, protocol::WorkspacePublicKey) {
     let store = Store::open(
         &data.path().join("dataoptix.db"),
         &dataoptix_core::vault::MasterKey::generate(),
@@ -771,13 +767,20 @@ async fn apply_rate_on_full_pages() {
         key,
         "ws-bench",
     );
-    let mut pages = Vec::new();
+    (store, syncer, public)
+}
+
+/// `pages` pages of `per_page` sealed events, each a text message in one of 50 conversations,
+/// sealed as the relay seals webhooks (under a data key sealed to the workspace key).
+fn text_pages(public: &protocol::WorkspacePublicKey, pages: i64, per_page: i64) -> Vec<EventPage> {
+    let data_key = protocol::sealed::DataKey::generate(public).unwrap();
+    let mut out = Vec::new();
     let mut seq = 0i64;
-    for p in 0..2 {
+    for p in 0..pages {
         let mut events = Vec::new();
-        for i in 0..100 {
+        for i in 0..per_page {
             seq += 1;
-            let n = p * 100 + i;
+            let n = p * per_page + i;
             let wa_id = format!("1650555{:04}", n % 50);
             let entry = json!({"id": "waba-1", "changes": [{"field": "messages", "value": {
                 "messaging_product": "whatsapp",
@@ -786,7 +789,7 @@ async fn apply_rate_on_full_pages() {
                 "messages": [{"from": wa_id, "id": format!("wamid.BENCH{n}"),
                     "timestamp": (1_762_300_000 + n).to_string(), "type": "text",
                     "text": {"body": format!("message number {n}")}}]}}]});
-            let sealed = protocol::seal(&public, &serde_json::to_vec(&entry).unwrap()).unwrap();
+            let sealed = data_key.seal(&serde_json::to_vec(&entry).unwrap()).unwrap();
             events.push(Event {
                 seq,
                 id: uuid::Uuid::new_v4(),
@@ -797,12 +800,25 @@ async fn apply_rate_on_full_pages() {
                 client_event_id: None,
             });
         }
-        pages.push(EventPage {
+        out.push(EventPage {
             events,
             next_after: seq,
             resync_required: false,
         });
     }
+    out
+}
+
+/// Apply on locally sealed pages (no network): 2 pages of 100 events, each a text message in
+/// one of 50 conversations. Prints the rate; asserts only correctness. The figure of a debug
+/// build is dominated by unoptimised crypto (sealing and opening); the 30,000 events/s budget
+/// is measured by the criterion benchmark `benches/store.rs` on a release build (BENCHMARKS.md).
+#[tokio::test]
+async fn apply_rate_on_full_pages() {
+    let data = tempfile::tempdir().unwrap();
+    let (store, syncer, public) = offline_syncer(&data).await;
+    let pages = text_pages(&public, 2, 100);
+    let seq = pages[1].next_after;
     let started = std::time::Instant::now();
     for page in &pages {
         syncer.apply(page).await.unwrap();
@@ -815,4 +831,40 @@ async fn apply_rate_on_full_pages() {
     assert_eq!(store.counts().await.unwrap().messages, seq);
     assert_eq!(store.counts().await.unwrap().conversations, 50);
     assert_eq!(syncer.cursor().await.unwrap(), seq);
+}
+
+/// Sync is raced against shutdown (the app quitting, signing out): an apply whose caller is
+/// dropped half-way still finishes its page (never leaving a connection mid-transaction), the
+/// store takes the next write at once, and applying the page again changes nothing.
+#[tokio::test]
+async fn an_apply_cut_short_finishes_and_leaves_the_store_usable() {
+    let data = tempfile::tempdir().unwrap();
+    let (store, syncer, public) = offline_syncer(&data).await;
+    let pages = text_pages(&public, 3, 100);
+    for page in &pages {
+        // 1 ms is far less than a page of 100 takes: the call is cut while events are opened
+        // or the transaction is open.
+        let cut = tokio::time::timeout(Duration::from_millis(1), syncer.apply(page)).await;
+        assert!(cut.is_err(), "the apply was not cut short");
+        store
+            .set_setting("probe", &json!({"after": page.next_after}))
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while syncer.cursor().await.unwrap() < page.next_after {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the cut apply never committed"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let again = syncer.apply(page).await.unwrap();
+        assert_eq!(
+            (again.messages_inserted, again.messages_duplicate),
+            (0, 100)
+        );
+    }
+    let last = pages.last().unwrap().next_after;
+    assert_eq!(store.counts().await.unwrap().messages, last);
+    assert_eq!(store.counts().await.unwrap().conversations, 50);
 }

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::Request;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
@@ -34,7 +35,8 @@ struct Requests {
 
 impl Requests {
     /// Wraps the relay's router: counts, and answers the stream route with `stream_status`
-    /// instead of the relay when given (an older relay).
+    /// instead of the relay when given (an older relay), `200 OK` meaning an event stream that
+    /// ends at once.
     fn layer(
         &self,
         stream_status: Option<StatusCode>,
@@ -52,8 +54,14 @@ impl Requests {
                                 }
                                 "/v1/events/stream" => {
                                     requests.streams.fetch_add(1, Ordering::SeqCst);
-                                    if let Some(status) = stream_status {
-                                        return status.into_response();
+                                    match stream_status {
+                                        // An event stream that ends at once.
+                                        Some(StatusCode::OK) => {
+                                            return ([(CONTENT_TYPE, "text/event-stream")], "")
+                                                .into_response();
+                                        }
+                                        Some(status) => return status.into_response(),
+                                        None => {}
                                     }
                                 }
                                 _ => {}
@@ -422,5 +430,28 @@ async fn cancelled_calls_lose_nothing() {
         .await
         .unwrap();
     assert_eq!(device.syncer.cursor().await.unwrap(), log.next_after);
+    env.stop().await;
+}
+
+/// A relay (or a proxy in front of it) that ends every stream at once is not asked again every
+/// half second: with nothing delivered, the backoff keeps growing (0.5 s, 1 s, 2 s, ...).
+#[tokio::test]
+async fn streams_that_end_at_once_are_retried_with_a_growing_backoff() {
+    let requests = Requests::default();
+    let env = counted_env(&requests, Some(StatusCode::OK)).await;
+    let device = env.first_device(fast()).await;
+    device
+        .syncer
+        .run(
+            Duration::from_secs(25),
+            |_| {},
+            tokio::time::sleep(Duration::from_millis(3_500)),
+        )
+        .await
+        .unwrap();
+    // Streams at about 0 s, 0.5 s, 1.5 s and 3.5 s; a backoff reset after every catch-up
+    // asked seven times (every 0.5 s).
+    let streams = requests.streams();
+    assert!((2..=4).contains(&streams), "{streams} stream requests");
     env.stop().await;
 }

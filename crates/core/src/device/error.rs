@@ -162,7 +162,9 @@ impl DeviceError {
             },
             SyncError::Store(e) => Self::Store(e),
             SyncError::Vault(e) => Self::Vault(e),
-            e @ SyncError::ResyncRequired { .. } => Self::Internal(e.to_string()),
+            e @ (SyncError::ResyncRequired { .. } | SyncError::Interrupted) => {
+                Self::Internal(e.to_string())
+            }
         }
     }
 }

@@ -101,6 +101,10 @@ pub enum SyncError {
     /// The store failed; the page was rolled back and not acknowledged.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Applying a page could not finish because the runtime is shutting down; nothing of it
+    /// was committed, and the next run applies it from the committed cursor.
+    #[error("applying a page was interrupted: the app is shutting down")]
+    Interrupted,
     /// The vault failed (reading or sealing the session).
     #[error(transparent)]
     Vault(#[from] crate::vault::VaultError),
@@ -242,15 +246,30 @@ impl Syncer {
     }
 
     /// Applies (and commits, with its cursor) a page without acknowledging it.
+    ///
+    /// The page is applied in a task of its own, so dropping this future (sync raced against
+    /// shutdown or sign-out) never cuts a transaction half-way: sqlx hands a connection whose
+    /// `BEGIN` was processed but not yet received back to the pool mid-transaction, and every
+    /// later `BEGIN IMMEDIATE` on it fails. An apply that started finishes (or rolls back on a
+    /// store error) whatever its caller does; the page is acked by whoever comes next, from the
+    /// committed cursor.
     pub async fn apply(&self, page: &protocol::events::EventPage) -> Result<PageReport, SyncError> {
-        apply_page_with(
-            &self.store,
-            &self.key,
-            &self.workspace_id,
-            page,
-            self.vault.as_deref(),
-        )
-        .await
+        let (store, key, workspace_id, vault, page) = (
+            self.store.clone(),
+            self.key.clone(),
+            self.workspace_id.clone(),
+            self.vault.clone(),
+            page.clone(),
+        );
+        let task = tokio::spawn(async move {
+            apply_page_with(&store, &key, &workspace_id, &page, vault.as_deref()).await
+        });
+        match task.await {
+            Ok(outcome) => outcome,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only a runtime shutting down cancels the task.
+            Err(_) => Err(SyncError::Interrupted),
+        }
     }
 
     /// One live round: waits up to `wait` for events after the committed cursor, applies and
@@ -318,8 +337,8 @@ impl Syncer {
     /// Syncs until `shutdown` resolves: catches up by pages, then follows the relay's event
     /// stream ([`Self::live`]; long-polls of `wait` against a relay without one), calling
     /// `progress` with the running totals after every page or batch. On network or server
-    /// errors, retries with exponential backoff (0.5 s doubling to 60 s, reset after a
-    /// catch-up) from the committed cursor. Returns on shutdown (`Ok`), or with the errors
+    /// errors, retries with exponential backoff (0.5 s doubling to 60 s; reset once events
+    /// arrive or a stream stayed open 30 s) from the committed cursor. Returns on shutdown (`Ok`), or with the errors
     /// retrying cannot fix: [`SyncError::ResyncRequired`], an invalid session, a store error.
     pub async fn run(
         &self,
@@ -337,21 +356,32 @@ impl Syncer {
             };
             let failure = match caught_up {
                 Ok(mut totals) => {
-                    backoff = INITIAL_BACKOFF;
+                    // The backoff starts over only once the relay delivered something or kept
+                    // a stream open a while: a relay (or proxy) that ends every stream at once
+                    // would otherwise be asked again every half second, forever.
+                    if totals.pages > 0 {
+                        backoff = INITIAL_BACKOFF;
+                    }
+                    let opened = tokio::time::Instant::now();
                     let mut live = self.live(wait);
-                    loop {
+                    let failure = loop {
                         let batch = tokio::select! {
                             _ = &mut shutdown => return Ok(()),
                             batch = live.next() => batch,
                         };
                         match batch {
                             Ok(batch) => {
+                                backoff = INITIAL_BACKOFF;
                                 totals.add(&batch.report);
                                 progress(&totals);
                             }
                             Err(e) => break e,
                         }
+                    };
+                    if opened.elapsed() >= HEALTHY_STREAM {
+                        backoff = INITIAL_BACKOFF;
                     }
+                    failure
                 }
                 Err(e) => e,
             };
@@ -370,6 +400,8 @@ impl Syncer {
 
 const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// A stream that stayed open this long before breaking was healthy: reconnect promptly.
+const HEALTHY_STREAM: Duration = Duration::from_secs(30);
 
 /// Vault record holding the relay session token (sealed, never in the database).
 pub const TOKEN_RECORD: &str = "relay.session-token";
