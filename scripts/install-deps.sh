@@ -10,6 +10,8 @@ APT_PACKAGES=(
   # Tauri / WebKitGTK build
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev librsvg2-dev
   libayatana-appindicator3-dev build-essential pkg-config libssl-dev curl file jq
+  # libopus, built from source and linked statically for voice notes (the `opus` crate)
+  cmake
   # Headless window, WebDriver, screenshots
   xvfb xauth webkit2gtk-driver imagemagick xdotool x11-utils
   # Real Secret Service for the keyring tests, D-Bus sessions, deep links

@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 72] = [
+const COMMANDS: [&str; 73] = [
     "app_info",
     "session_state",
     "first_screen_painted",
@@ -20,6 +20,7 @@ const COMMANDS: [&str; 72] = [
     "pick_attachment",
     "check_attachment",
     "send_attachment",
+    "send_voice_note",
     "mark_read",
     "set_labels",
     "assign",

@@ -11,7 +11,7 @@ use dataoptix_core::device::{
     EraseResult, ExportResult, HeaderSample, JoinInput, ManualSetupInput, NoteView,
     OnboardingOutcome, OnboardingStart, Outgoing, PhoneNumberView, ProfileUpdate, QuickReplyView,
     RegisterInput, RenderedPreview, RetentionResult, RetentionSettings, SignInInput, SyncState,
-    TeamView, TemplateDetailView, TemplateForm, TemplateLintView, TemplateView,
+    TeamView, TemplateDetailView, TemplateForm, TemplateLintView, TemplateView, VoiceRecording,
 };
 use serde::Serialize;
 use specta::Type;
@@ -408,6 +408,23 @@ pub async fn send_attachment(
         .device()
         .await?
         .send_attachment(conversation_id, attachment, reply_to)
+        .await?)
+}
+
+/// Sends a voice note recorded in the composer: the samples are encoded as OGG/Opus and
+/// queued like a file (the returned message is `pending`).
+#[tauri::command]
+#[specta::specta]
+pub async fn send_voice_note(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    recording: VoiceRecording,
+    reply_to: Option<String>,
+) -> Result<MessageView> {
+    Ok(state
+        .device()
+        .await?
+        .send_voice_note(conversation_id, recording, reply_to)
         .await?)
 }
 

@@ -127,6 +127,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::pick_attachment,
             commands::check_attachment,
             commands::send_attachment,
+            commands::send_voice_note,
             commands::mark_read,
             commands::set_labels,
             commands::assign,

@@ -10,6 +10,7 @@ pub mod events;
 pub mod exports;
 pub mod ipc;
 pub mod media_protocol;
+mod microphone;
 pub mod state;
 
 use tauri::Manager;
@@ -64,6 +65,9 @@ pub fn run() {
             };
             app.manage(state::AppState::new(data_dir, launched));
             app.manage(attention::start(app.handle())?);
+            if let Some(window) = app.get_webview_window("main") {
+                microphone::allow_voice_notes(&window);
+            }
 
             // Open the data (keyring) and resume the session; a passphrase prompt otherwise.
             let handle = app.handle().clone();

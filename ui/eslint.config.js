@@ -25,7 +25,7 @@ export default defineConfig(
       parserOptions: {
         projectService: {
           // The build tool configs are type-checked with tsconfig.node.json.
-          allowDefaultProject: ['*.config.js', '*.config.ts'],
+          allowDefaultProject: ['*.config.js', '*.config.ts', 'public/*-worklet.js'],
           defaultProject: './tsconfig.node.json',
         },
         tsconfigRootDir: import.meta.dirname,
@@ -73,6 +73,13 @@ export default defineConfig(
   {
     files: ['src/lib/ipc/**'],
     rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    // Audio worklets are plain scripts served as they are (no bundler, no types): linted as
+    // JavaScript in the worklet's own global scope.
+    files: ['public/*-worklet.js'],
+    extends: [ts.configs.disableTypeChecked],
+    languageOptions: { globals: { ...globals.audioWorklet } },
   },
   {
     // Tests reject IPC mocks with plain data on purpose: that is what the Rust side sends.

@@ -489,7 +489,7 @@ async fn an_upload_that_times_out_is_retried_at_once_not_held_in_doubt() {
 #[tokio::test]
 async fn the_device_sends_a_chosen_file_and_shows_it_at_once() {
     use dataoptix_core::device::views::ConversationFilter;
-    use dataoptix_core::device::{AttachmentInput, ManualSetupInput};
+    use dataoptix_core::device::{AttachmentInput, ManualSetupInput, VoiceRecording};
 
     let w = common::SignupWorld::start("cfg-attachments").await;
     let data = tempfile::tempdir().unwrap();
@@ -554,12 +554,7 @@ async fn the_device_sends_a_chosen_file_and_shows_it_at_once() {
     let (mime, bytes) = d.media(sent.id).await.unwrap();
     assert_eq!((mime.as_str(), bytes), ("image/png", png()));
 
-    let status = eventually("the photo is sent", async || {
-        let page = d.messages(conversation, None, 20).await.unwrap();
-        let m = page.items.into_iter().find(|m| m.id == sent.id)?;
-        m.status.filter(|s| s != "pending")
-    })
-    .await;
+    let status = left_the_outbox(&d, conversation, sent.id).await;
     assert_ne!(status, "failed");
     let page = d.messages(conversation, None, 20).await.unwrap();
     let out = page.items.into_iter().find(|m| m.id == sent.id).unwrap();
@@ -570,7 +565,52 @@ async fn the_device_sends_a_chosen_file_and_shows_it_at_once() {
         0,
         "nothing left in the outbox"
     );
+
+    // A voice note recorded in the composer: 1.5 s of 16 kHz samples become OGG/Opus sent
+    // with `voice: true`.
+    let samples: Vec<u8> = (0..24_000)
+        .flat_map(|i: i32| {
+            let t = f64::from(i) / 16_000.0;
+            ((6_000.0 * (2.0 * std::f64::consts::PI * 300.0 * t).sin()) as i16).to_le_bytes()
+        })
+        .collect();
+    let recording = |samples: String, sample_rate| VoiceRecording {
+        samples,
+        sample_rate,
+    };
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&samples);
+    let refused = d
+        .send_voice_note(conversation, recording(encoded.clone(), 44_100), None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), "invalidInput");
+    assert!(refused.to_string().contains("44100 Hz"), "{refused}");
+    let note = d
+        .send_voice_note(conversation, recording(encoded, 16_000), None)
+        .await
+        .unwrap();
+    assert_eq!(note.kind, "audio");
+    assert!(note.media.as_ref().unwrap().voice, "{note:?}");
+    let (mime, bytes) = d.media(note.id).await.unwrap();
+    assert_eq!(mime, "audio/ogg");
+    assert!(bytes.starts_with(b"OggS"));
+    let status = left_the_outbox(&d, conversation, note.id).await;
+    assert_ne!(status, "failed");
+    let sent = common::sim_sent(&reqwest::Client::new(), &w.sim, CUSTOMER).await;
+    let audio = &sent.iter().find(|m| m["type"] == "audio").unwrap()["request"]["audio"];
+    assert_eq!(audio["voice"], true, "{sent:?}");
     w.stop().await;
+}
+
+/// The status of message `id` once the outbox sent it (or gave up).
+async fn left_the_outbox(d: &dataoptix_core::device::Device, conversation: i64, id: i64) -> String {
+    eventually("the message leaves the outbox", async || {
+        let page = d.messages(conversation, None, 20).await.unwrap();
+        let m = page.items.into_iter().find(|m| m.id == id)?;
+        m.status.filter(|s| s != "pending")
+    })
+    .await
 }
 
 /// An OGG stream whose first page carries a mono Opus identification header.

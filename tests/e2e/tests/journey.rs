@@ -314,6 +314,8 @@ async fn register_connect_receive_reply_and_search_in_the_real_window() -> Resul
             Ok(vec![
                 ("DATAOPTIX_DEFAULT_RELAY".to_owned(), relay_base),
                 ("DATAOPTIX_EXPORT_DIR".to_owned(), export_dir),
+                // WebKit's mock microphone (a generated tone) for the voice note.
+                ("DATAOPTIX_FAKE_MICROPHONE".to_owned(), "1".to_owned()),
                 browser_env,
             ])
         },
@@ -372,6 +374,8 @@ async fn journey(
     stages.done("customer message received and shown");
     reply_and_watch_the_ticks(client, servers).await?;
     stages.done("reply sent, ticks reached read");
+    record_a_voice_note(client, servers).await?;
+    stages.done("voice note recorded from the microphone, sent as OGG/Opus");
     hostile_content_stays_text(client, world, servers, &number).await?;
     stages.done("hostile content shown as text");
     search(client, &conversation, &first_wamid).await?;
@@ -812,6 +816,75 @@ async fn reply_and_watch_the_ticks(client: &Client, servers: &Servers) -> Result
         "Meta never reported the reply read: {at_meta}"
     );
     Ok(())
+}
+
+/// The microphone button records (WebKit's mock microphone here, through the real
+/// `getUserMedia` pipeline and permission handler), Send encodes OGG/Opus, and Meta receives an
+/// audio message marked as a voice note, which the thread shows with a player.
+async fn record_a_voice_note(client: &Client, servers: &Servers) -> Result<()> {
+    let before = voice_notes_at_meta(servers).await?.len();
+    ui::click(client, &testid("composer-record")).await?;
+    ui::eventually("two seconds recorded", UI_TIMEOUT, async || {
+        let elapsed = ui::text_content(client, &testid("voice-elapsed")).await?;
+        let seconds = elapsed
+            .trim()
+            .split_once(':')
+            .and_then(|(m, s)| Some(m.parse::<u32>().ok()? * 60 + s.parse::<u32>().ok()?));
+        Ok(seconds.filter(|s| *s >= 2).map(|_| ()))
+    })
+    .await
+    .context("the recorder never counted two seconds (is the microphone allowed?)")?;
+    ui::click(client, &testid("voice-send")).await?;
+    ui::eventually("the voice note in the thread", UI_TIMEOUT, async || {
+        let players = ui::js(
+            client,
+            "return Array.from(document.querySelectorAll(\
+               '[data-testid=thread] [data-testid=message].out audio[data-voice=true]')).length;",
+            vec![],
+        )
+        .await?;
+        Ok((players.as_u64().unwrap_or(0) > 0).then_some(()))
+    })
+    .await?;
+    let sent = ui::eventually("Meta to receive the voice note", UI_TIMEOUT, async || {
+        let notes = voice_notes_at_meta(servers).await?;
+        Ok((notes.len() > before).then_some(notes))
+    })
+    .await?;
+    let note = sent
+        .last()
+        .ok_or_else(|| anyhow!("no voice note at Meta"))?;
+    let id = note["request"]["audio"]["id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("Meta received {:?}", note["request"]))?;
+    // What was uploaded: OGG, and sound rather than silence (the mock microphone plays a tone;
+    // Opus spends a few bytes per frame on silence, ~8 KB on two seconds of tone at 32 kbit/s).
+    let state: Value = reqwest::get(servers.sim.control_url("/state"))
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let media = state["media"]
+        .as_array()
+        .and_then(|all| all.iter().find(|m| m["id"] == id))
+        .ok_or_else(|| anyhow!("Meta holds no media {id}"))?;
+    let size = media["file_size"].as_u64().unwrap_or(0);
+    ensure!(
+        media["mime_type"] == "audio/ogg" && size > 4_000,
+        "the voice note uploaded to Meta is {media}: not OGG, or silence"
+    );
+    eprintln!("[e2e journey] voice note at Meta: {size} bytes of OGG/Opus");
+    Ok(())
+}
+
+/// The audio messages marked as voice notes that Meta received for the customer.
+async fn voice_notes_at_meta(servers: &Servers) -> Result<Vec<Value>> {
+    Ok(servers
+        .sent_to_customer()
+        .await?
+        .into_iter()
+        .filter(|m| m["type"] == "audio" && m["request"]["audio"]["voice"] == true)
+        .collect())
 }
 
 /// Markup, script, `javascript:` links and bidi overrides from a customer are shown as the

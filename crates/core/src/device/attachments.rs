@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::views::MessageView;
 use super::{Device, DeviceError};
 use crate::send::attachment::{detect, human_size, kind_name};
-use crate::send::Attachment;
+use crate::send::{voice_note, Attachment};
 
 /// A file to send from the composer.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -27,6 +27,18 @@ pub struct AttachmentInput {
     pub filename: Option<String>,
     /// Send OGG/Opus audio as a voice note.
     pub voice: bool,
+}
+
+/// A voice note recorded in the composer: the microphone's samples, encoded here as OGG/Opus
+/// ([`crate::send::voice_note`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct VoiceRecording {
+    /// Mono 16-bit little-endian samples, base64.
+    pub samples: String,
+    /// Samples per second: 8,000, 12,000, 16,000, 24,000 or 48,000.
+    pub sample_rate: u32,
 }
 
 /// What a file is and whether WhatsApp takes it, for the preview sheet.
@@ -121,13 +133,52 @@ impl Device {
             .unwrap_or(file_name);
         let attachment = Attachment::new(bytes, input.caption, Some(filename), input.voice)
             .map_err(DeviceError::InvalidInput)?;
+        self.queue_attachment(&session, conversation_id, &attachment, reply_to)
+            .await
+    }
+
+    /// Encodes a recording as an OGG/Opus voice note and queues it like a file
+    /// ([`Self::send_attachment`] with `voice: true`).
+    pub async fn send_voice_note(
+        &self,
+        conversation_id: i64,
+        recording: VoiceRecording,
+        reply_to: Option<String>,
+    ) -> Result<MessageView, DeviceError> {
+        use base64::Engine;
+        let session = self.session().await?;
+        self.check_conversation(conversation_id).await?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(recording.samples.as_bytes())
+            .map_err(|_| DeviceError::InvalidInput("the recording is not base64".into()))?;
+        let invalid = |e: voice_note::VoiceNoteError| DeviceError::InvalidInput(e.to_string());
+        let samples = voice_note::samples_from_le_bytes(&bytes).map_err(invalid)?;
+        drop(bytes);
+        let rate = recording.sample_rate;
+        // Minutes of audio take a noticeable while to encode: not on the async threads.
+        let note = tokio::task::spawn_blocking(move || voice_note::encode(&samples, rate))
+            .await
+            .map_err(|e| DeviceError::Internal(format!("encoding the voice note: {e}")))?
+            .map_err(invalid)?;
+        let attachment = Attachment::new(note.bytes, None, Some("voice-note.ogg".into()), true)
+            .map_err(DeviceError::InvalidInput)?;
+        self.queue_attachment(&session, conversation_id, &attachment, reply_to)
+            .await
+    }
+
+    async fn queue_attachment(
+        &self,
+        session: &super::Session,
+        conversation_id: i64,
+        attachment: &Attachment,
+        reply_to: Option<String>,
+    ) -> Result<MessageView, DeviceError> {
         let key = uuid::Uuid::new_v4().to_string();
         let item_id = session
             .outbox
-            .enqueue_attachment(conversation_id, &attachment, reply_to, &key)
+            .enqueue_attachment(conversation_id, attachment, reply_to, &key)
             .await?;
-        self.queued_message(&session, conversation_id, item_id)
-            .await
+        self.queued_message(session, conversation_id, item_id).await
     }
 }
 

@@ -41,7 +41,7 @@ use crate::sync::{LiveBatch, RelayClient, SyncError, Syncer};
 use crate::vault::{PassphraseSource, SecretStore, Vault, VaultError};
 
 pub use account::{Account, JoinInput, PhoneNumberView, RegisterInput, SignInInput};
-pub use attachments::{AttachmentCheck, AttachmentInput};
+pub use attachments::{AttachmentCheck, AttachmentInput, VoiceRecording};
 pub use broadcasts::{BroadcastForm, BroadcastPreview};
 pub use collaboration::{NoteView, QuickReplyView};
 pub use compose::{ButtonsForm, ContactCardForm, ListForm, ListRowForm, ListSectionForm};

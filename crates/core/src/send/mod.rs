@@ -26,6 +26,7 @@ pub mod attachment;
 mod message;
 mod throttle;
 mod upload;
+pub mod voice_note;
 mod worker;
 
 use std::collections::HashMap;

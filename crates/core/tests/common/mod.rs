@@ -452,20 +452,7 @@ impl Env {
 
     /// What the business sent, per the simulator (`GET /_sim/sent`).
     pub async fn sim_sent(&self, to: &str) -> Vec<Value> {
-        let v: Value = self
-            .http
-            .get(self.sim.control_url(&format!("/sent?to={to}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v.as_array()
-            .cloned()
-            .or_else(|| v["sent"].as_array().cloned())
-            .or_else(|| v["data"].as_array().cloned())
-            .unwrap_or_default()
+        sim_sent(&self.http, &self.sim, to).await
     }
 
     pub async fn stop(self) {
@@ -653,4 +640,21 @@ pub async fn stub_relay_syncer(
         "ws",
     );
     (syncer, server, data)
+}
+
+/// What the business sent to `to`, per the simulator (`GET /_sim/sent`).
+pub async fn sim_sent(http: &reqwest::Client, sim: &RunningSim, to: &str) -> Vec<Value> {
+    let v: Value = http
+        .get(sim.control_url(&format!("/sent?to={to}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v.as_array()
+        .cloned()
+        .or_else(|| v["sent"].as_array().cloned())
+        .or_else(|| v["data"].as_array().cloned())
+        .unwrap_or_default()
 }

@@ -115,3 +115,33 @@ describe('Composer attachments', () => {
     });
   });
 });
+
+describe('Composer voice notes', () => {
+  it('the microphone button records in place of the bar; discarding brings the bar back', async () => {
+    const user = userEvent.setup();
+    mockCommands({ quick_replies: () => REPLIES });
+    const start = vi.fn(() =>
+      Promise.resolve({
+        elapsedMs: () => 1_000,
+        level: () => 0,
+        stop: () => Promise.resolve({ samples: '', sampleRate: 16_000, durationMs: 1_000 }),
+        cancel: vi.fn(),
+      }),
+    );
+    render(Composer, {
+      conversationId: 3,
+      replyTo: null,
+      onsent: vi.fn(),
+      onclearreply: vi.fn(),
+      onwindowclosed: vi.fn(),
+      startRecording: start,
+    });
+    await user.click(screen.getByTestId('composer-record'));
+    expect(await screen.findByTestId('voice-recorder')).toBeInTheDocument();
+    expect(screen.queryByTestId('composer-input')).toBeNull();
+    expect(start).toHaveBeenCalledOnce();
+    await user.click(screen.getByTestId('voice-cancel'));
+    expect(screen.queryByTestId('voice-recorder')).toBeNull();
+    expect(screen.getByTestId('composer-input')).toBeInTheDocument();
+  });
+});

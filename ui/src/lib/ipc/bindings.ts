@@ -223,6 +223,18 @@ async sendAttachment(conversationId: number, attachment: AttachmentInput, replyT
 }
 },
 /**
+ * Sends a voice note recorded in the composer: the samples are encoded as OGG/Opus and
+ * queued like a file (the returned message is `pending`).
+ */
+async sendVoiceNote(conversationId: number, recording: VoiceRecording, replyTo: string | null) : Promise<Result<MessageView, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("send_voice_note", { conversationId, recording, replyTo }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Marks a conversation read (every device, and a read receipt to the customer).
  */
 async markRead(conversationId: number) : Promise<Result<null, IpcError>> {
@@ -1876,6 +1888,19 @@ export type ViewPage<T> = { items: T[];
  * Pass back for the next (older) page; `None` at the end.
  */
 next: PageCursor | null }
+/**
+ * A voice note recorded in the composer: the microphone's samples, encoded here as OGG/Opus
+ * ([`crate::send::voice_note`]).
+ */
+export type VoiceRecording = { 
+/**
+ * Mono 16-bit little-endian samples, base64.
+ */
+samples: string; 
+/**
+ * Samples per second: 8,000, 12,000, 16,000, 24,000 or 48,000.
+ */
+sampleRate: number }
 /**
  * Whether free-form messages may be sent now.
  */

@@ -72,6 +72,7 @@ export type {
   TemplateDetailView,
   TemplateHistoryView,
   TemplatesChanged,
+  VoiceRecording,
   WindowState,
 } from './bindings';
 

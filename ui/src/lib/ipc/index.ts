@@ -51,6 +51,7 @@ import type {
   TemplateDetailView,
   TemplateForm,
   TemplateLintView,
+  VoiceRecording,
 } from './contract';
 import { call } from './errors';
 
@@ -217,6 +218,15 @@ export function sendAttachment(
   replyTo: string | null,
 ): Promise<MessageView> {
   return call(() => invoke<MessageView>('send_attachment', { conversationId, attachment, replyTo }));
+}
+
+/** Sends a recorded voice note (16-bit mono samples, base64): encoded as OGG/Opus and queued. */
+export function sendVoiceNote(
+  conversationId: number,
+  recording: VoiceRecording,
+  replyTo: string | null,
+): Promise<MessageView> {
+  return call(() => invoke<MessageView>('send_voice_note', { conversationId, recording, replyTo }));
 }
 
 export function markRead(conversationId: number): Promise<null> {
