@@ -16,7 +16,7 @@ mod tiny_disk;
 
 pub use bins::binary;
 pub use cli_device::CliDevice;
-pub use customers::customer_messages;
+pub use customers::{customer_message_batches, customer_messages};
 pub use meta_sender::{DeliveryReport, MetaSender};
 pub use relay_process::RelayProcess;
 pub use store_dump::{dump, ensure_each_once, wamid_counts};
