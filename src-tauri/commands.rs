@@ -77,6 +77,7 @@ async fn session_of(state: &AppState, device: &Device) -> Result<SessionState> {
 #[tauri::command]
 #[specta::specta]
 pub async fn session_state(state: State<'_, AppState>) -> Result<SessionState> {
+    state.started_up().await;
     if let Some(first_run) = *state.needs_passphrase.read().await {
         return Ok(SessionState::NeedsPassphrase { first_run });
     }

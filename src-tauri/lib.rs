@@ -69,14 +69,18 @@ pub fn run() {
                 microphone::allow_voice_notes(&window);
             }
 
-            // Open the data (keyring) and resume the session; a passphrase prompt otherwise.
+            // Open the data (keyring, encrypted store) and resume the session — a passphrase
+            // prompt otherwise — while the window loads the UI, instead of before the window
+            // exists: the first screen waits for whichever is slower, not for both in turn.
+            // Commands that need the device wait for this (`AppState::device`).
             let handle = app.handle().clone();
-            tauri::async_runtime::block_on(async {
+            tauri::async_runtime::spawn(async move {
                 let state = handle.state::<state::AppState>();
                 match state.open(None).await {
                     Ok(device) => background::start(&handle, &device).await,
                     Err(e) => tracing::warn!(error = %e, "the data is not open yet"),
                 }
+                state.start_up_finished();
             });
 
             #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]

@@ -36,6 +36,9 @@ pub struct AppState {
     launched: Instant,
     /// Whether the first paint was logged (once per launch).
     first_paint_logged: AtomicBool,
+    /// `true` once the start-up attempt to open the device (keyring, store) has finished: it
+    /// runs while the window loads, and whatever needs the device waits for it.
+    started: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -52,7 +55,21 @@ impl AppState {
             chosen_files: std::sync::Mutex::new(std::collections::HashSet::new()),
             launched,
             first_paint_logged: AtomicBool::new(false),
+            started: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// The start-up attempt to open the device finished (opened, or it needs a passphrase, or
+    /// it failed): commands waiting in [`AppState::device`] go on.
+    pub fn start_up_finished(&self) {
+        self.started.send_replace(true);
+    }
+
+    /// Waits for the start-up attempt to open the device (immediate once it finished).
+    pub async fn started_up(&self) {
+        let mut finished = self.started.subscribe();
+        // The sender lives as long as the state, so this only ends with `true`.
+        let _ = finished.wait_for(|done| *done).await;
     }
 
     /// The time since launch, the first time it is asked for; `None` afterwards.
@@ -114,8 +131,10 @@ impl AppState {
             .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// The unlocked device, or the error the UI shows the passphrase prompt for.
+    /// The unlocked device, or the error the UI shows the passphrase prompt for. Waits for the
+    /// start-up attempt to open it first.
     pub async fn device(&self) -> Result<Device, IpcError> {
+        self.started_up().await;
         if let Some(device) = self.device.read().await.clone() {
             return Ok(device);
         }
