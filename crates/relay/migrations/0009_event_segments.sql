@@ -17,7 +17,7 @@ CREATE TABLE event_chunks (
     max_created_at INTEGER NOT NULL,   -- Unix ms of its newest event (retention)
     PRIMARY KEY (workspace_id, first_seq)
 ) WITHOUT ROWID;
-CREATE INDEX event_chunks_segment ON event_chunks(segment);
+CREATE INDEX event_chunks_segment ON event_chunks(segment, offset);
 CREATE INDEX event_chunks_created ON event_chunks(max_created_at);
 
 -- The dedupe keys of one commit's events of one workspace, kept apart from the chunks so that
@@ -33,12 +33,3 @@ CREATE TABLE delivery_runs (
 CREATE INDEX delivery_runs_seen ON delivery_runs(seen_at);
 CREATE INDEX delivery_runs_workspace ON delivery_runs(workspace_id);
 
--- The end of the last chunk a committed transaction wrote. Event commits are not fsync'd by
--- SQLite (the segment append before them is: see src/store/sqlite/recovery.rs); after a crash,
--- chunks in the segment files past this point are commits SQLite lost, and are redone.
-CREATE TABLE log_tail (
-    id         INTEGER PRIMARY KEY CHECK (id = 1),
-    segment    INTEGER NOT NULL,
-    end_offset INTEGER NOT NULL
-);
-INSERT INTO log_tail (id, segment, end_offset) VALUES (1, 0, 0);

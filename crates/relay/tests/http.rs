@@ -952,14 +952,20 @@ async fn deleting_the_account_removes_the_workspace_from_the_relay() {
         .collect();
     assert_eq!(gone_bytes.len(), 2);
     let on_disk = |bytes: &[u8]| scan_for(t.dir.path(), &[("event", bytes)]);
-    assert!(!on_disk(&gone_bytes[0]).is_empty(), "events are in segments");
+    assert!(
+        !on_disk(&gone_bytes[0]).is_empty(),
+        "events are in segments"
+    );
     // Only the owner may delete the account (no agent here: another device of the owner may).
     let r = t.delete("/v1/accounts/current", &laptop.token).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(t.counts().await, (1, 0, 0));
     for sealed in &gone_bytes {
         let found = on_disk(sealed);
-        assert!(found.is_empty(), "deleted workspace's event left on disk: {found:?}");
+        assert!(
+            found.is_empty(),
+            "deleted workspace's event left on disk: {found:?}"
+        );
     }
     // The other workspace's events, in the same segment, are untouched.
     let kept = t.events(&stay.token, 0).await;

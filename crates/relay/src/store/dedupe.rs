@@ -48,14 +48,15 @@ impl DedupeIndex {
         seen_at: i64,
         keys: &[u8],
     ) -> StoreResult<()> {
-        if keys.len() % KEY_RECORD != 0 {
+        if !keys.len().is_multiple_of(KEY_RECORD) {
             return Err(StoreError::Corrupt("bad delivery run".into()));
         }
         for (seq, record) in (first_seq..).zip(keys.chunks_exact(KEY_RECORD)) {
             let (key, id) = record.split_at(32);
             let mut k = [0u8; 32];
             k.copy_from_slice(key);
-            let id = Uuid::from_slice(id).map_err(|_| StoreError::Corrupt("bad event id".into()))?;
+            let id =
+                Uuid::from_slice(id).map_err(|_| StoreError::Corrupt("bad event id".into()))?;
             self.insert(workspace, k, Seen { seq, id, seen_at });
         }
         Ok(())

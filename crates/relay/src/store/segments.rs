@@ -13,9 +13,10 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A segment is closed once it would grow past this; smaller files are freed sooner.
 const MAX_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
@@ -40,7 +41,7 @@ pub struct Segments {
 #[derive(Debug)]
 struct Current {
     number: i64,
-    file: File,
+    file: Arc<File>,
     len: u64,
 }
 
@@ -86,19 +87,21 @@ impl Segments {
     }
 
     /// Appends `bytes` and fdatasyncs them: when this returns Ok they survive a crash.
-    /// On any error the segment is abandoned (its durable prefix stays readable) and the
-    /// next append starts a new one: after a failed fsync the kernel may have dropped dirty
-    /// pages while reporting later fsyncs as clean, so that file is never trusted again.
     pub fn append(&mut self, bytes: &[u8]) -> io::Result<Extent> {
-        let result = self.try_append(bytes);
-        if result.is_err() {
-            self.current = None;
+        let len = u64::try_from(bytes.len()).map_err(io::Error::other)?;
+        let (extent, file) = self.place(len)?;
+        let written = write_durably(&file, extent, bytes);
+        if written.is_err() {
+            self.abandon(extent.segment);
         }
-        result
+        written.map(|()| extent)
     }
 
-    fn try_append(&mut self, bytes: &[u8]) -> io::Result<Extent> {
-        let len = bytes.len() as u64;
+    /// Reserves the next `len` bytes of the current segment (starting one if needed) and
+    /// returns where they go and the file to write them to with [`write_durably`], so that
+    /// the write and its fdatasync can run while the transaction goes on. A writer whose
+    /// write fails must [`Segments::abandon`] the segment.
+    pub fn place(&mut self, len: u64) -> io::Result<(Extent, Arc<File>)> {
         if self
             .current
             .as_ref()
@@ -112,30 +115,38 @@ impl Segments {
         let Some(current) = self.current.as_mut() else {
             return Err(io::Error::other("no current segment"));
         };
-        let offset = current.len;
-        current.file.write_all(bytes)?;
-        current.file.sync_data()?;
-        current.len += len;
-        Ok(Extent {
+        let extent = Extent {
             segment: current.number,
-            offset: i64::try_from(offset).map_err(io::Error::other)?,
+            offset: i64::try_from(current.len).map_err(io::Error::other)?,
             len: i64::try_from(len).map_err(io::Error::other)?,
-        })
+        };
+        current.len += len;
+        Ok((extent, current.file.clone()))
+    }
+
+    /// Stops appending to `segment` after a failed write: its durable prefix stays readable
+    /// and the next append starts a new one. After a failed fsync the kernel may have dropped
+    /// dirty pages while reporting later fsyncs as clean, so that file is never trusted again.
+    pub fn abandon(&mut self, segment: i64) {
+        if self.current.as_ref().is_some_and(|c| c.number == segment) {
+            self.current = None;
+        }
     }
 
     fn start_segment(&mut self) -> io::Result<Current> {
         let number = self.next_number;
         self.next_number += 1;
+        // Not O_APPEND: writes go to the offsets `place` handed out (pwrite).
         let file = OpenOptions::new()
             .create_new(true)
-            .append(true)
+            .write(true)
             .open(segment_path(&self.dir, number))?;
         // The new name must be durable too, or a crash could lose the whole file even
         // though its contents were fdatasync'd.
         File::open(&self.dir)?.sync_all()?;
         Ok(Current {
             number,
-            file,
+            file: Arc::new(file),
             len: 0,
         })
     }
@@ -189,6 +200,15 @@ impl Segments {
         }
         Ok(removed)
     }
+}
+
+/// Writes `bytes` at `extent` and fdatasyncs the file: once Ok, they survive a crash.
+pub fn write_durably(file: &File, extent: Extent, bytes: &[u8]) -> io::Result<()> {
+    file.write_all_at(
+        bytes,
+        u64::try_from(extent.offset).map_err(io::Error::other)?,
+    )?;
+    file.sync_data()
 }
 
 /// Reads one extent (readers open the file themselves: they never wait for the writer).

@@ -48,6 +48,8 @@ use append::{Appends, Fresh, HeldEntry, LogState, Slot};
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
+    /// Commits of events alone (see `open`).
+    event_writer: SqlitePool,
     reader: SqlitePool,
     /// Opens held entries when their WABA is claimed, to re-seal them to the workspace.
     held_key: WorkspaceSecretKey,
@@ -56,6 +58,36 @@ pub struct SqliteStore {
     log: Arc<tokio::sync::Mutex<LogState>>,
     /// Where the segment files are (readers open them without the lock).
     events_dir: PathBuf,
+    /// The connection that checkpoints the WAL in the background.
+    checkpoints: SqlitePool,
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Checkpoints the WAL in the background. An automatic checkpoint runs inside the commit that
+/// crosses the WAL limit, with two fsyncs: every webhook of that group commit waited for them
+/// (the p99). A PASSIVE checkpoint never blocks the writer; it ends with the pool.
+fn spawn_checkpointer(pool: SqlitePool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if pool.is_closed() {
+                break;
+            }
+            let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await;
+            if let Err(e) = done {
+                if pool.is_closed() {
+                    break;
+                }
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    });
 }
 
 async fn insert_media_job(
@@ -91,32 +123,43 @@ impl SqliteStore {
             // Deleted rows are overwritten with zeros, not left in free pages: deleting an
             // account must remove its data from the file, not only from queries.
             .pragma("secure_delete", "ON")
+            // Statement journals (multi-row inserts inside a transaction) in memory, not in a
+            // temporary file created and deleted per statement.
+            .pragma("temp_store", "MEMORY")
+            // Checkpoints run on their own connection (`checkpointer`), off the commit path;
+            // this only bounds the WAL should that connection fall behind.
+            .pragma("wal_autocheckpoint", "10000")
             .busy_timeout(Duration::from_secs(5));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .before_acquire(|conn, _| Box::pin(discard_if_stuck_in_transaction(conn)))
-            // An event commit lowers `synchronous` for itself (see `commit_batch`); every
-            // other transaction must find it back at FULL. A connection that cannot be reset
-            // (left inside a failed transaction) is closed instead.
-            .after_release(|conn, _| {
-                Box::pin(async move {
-                    sqlx::query("PRAGMA synchronous = FULL")
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(true)
-                })
-            })
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&writer).await?;
+        // Commits of events alone are redone from their segment chunk after a crash
+        // (`recovery`), so SQLite need not fsync them: the segment's fdatasync is the one
+        // flush a webhook's 200 waits for. They get a connection of their own at NORMAL
+        // (used under the log lock only); everything else stays on `writer` at FULL, and any
+        // FULL commit also makes every earlier NORMAL one durable (one sequential WAL).
+        let event_writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .before_acquire(|conn, _| Box::pin(discard_if_stuck_in_transaction(conn)))
+            .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
+            .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await?;
+        let checkpoints = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        spawn_checkpointer(checkpoints.clone());
         let events_dir = data_dir.join("events");
         let segments = Segments::open(&events_dir).map_err(StoreError::Segment)?;
         let store = Self {
             writer,
+            event_writer,
             reader,
             held_key,
             log: Arc::new(tokio::sync::Mutex::new(LogState {
@@ -124,6 +167,7 @@ impl SqliteStore {
                 dedupe: DedupeIndex::default(),
             })),
             events_dir,
+            checkpoints,
         };
         store.recover_lost_commits().await?;
         store.move_legacy_events().await?;
@@ -176,7 +220,9 @@ impl SqliteStore {
 
     /// Waits for both pools to close (used at shutdown, after the last commit).
     pub async fn close(&self) {
+        self.checkpoints.close().await;
         self.reader.close().await;
+        self.event_writer.close().await;
         self.writer.close().await;
     }
 
@@ -944,31 +990,29 @@ impl Store for SqliteStore {
         ops: &'a [WriteOp],
     ) -> BoxFuture<'a, StoreResult<Vec<WriteOutcome>>> {
         Box::pin(async move {
-            // Events alone are redone from their segment chunk after a crash (`recovery`), so
-            // SQLite need not fsync their commit: the segment's fdatasync is the one flush a
-            // webhook's 200 waits for. Held entries (only ever sealed for no workspace) and
-            // invalid bodies live in SQLite alone: those commits are fsync'd as always.
+            // Held entries (only ever sealed for no workspace) and invalid bodies live in
+            // SQLite alone: those commits are fsync'd; events alone go to `event_writer`.
             let redoable = ops.iter().all(|op| match op {
                 WriteOp::InvalidBody { .. } => false,
                 WriteOp::WebhookEntry { sealed_for, .. } => sealed_for.is_some(),
                 WriteOp::RelayEvent { .. } | WriteOp::DeviceEvent { .. } => true,
             });
             let mut log = self.log.lock().await;
-            let mut conn = self.writer.acquire().await?;
-            if redoable {
-                sqlx::query("PRAGMA synchronous = NORMAL")
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            let pool = if redoable {
+                &self.event_writer
+            } else {
+                &self.writer
+            };
             // IMMEDIATE takes the write lock up front instead of upgrading a read lock mid-way.
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
             let mut appends = Appends::default();
             let slots = self
                 .plan_batch(&mut tx, &log.dedupe, ops, &mut appends)
                 .await?;
             // The sealed bytes are fdatasync'd here, before the rows pointing at them commit.
             let written = appends.write(&mut tx, &log.segments).await?;
-            // With synchronous=FULL the WAL is fsync'd here: once this returns, it is durable.
+            // Durable once this returns: the chunk bytes were fdatasync'd before it, and the
+            // WAL is fsync'd here unless the commit is events alone (redone from the chunk).
             tx.commit().await?;
             written.remember(&mut log.dedupe)?;
             slots.into_iter().map(|s| written.outcome(s)).collect()
@@ -1253,15 +1297,14 @@ impl Store for SqliteStore {
             // The workspace's event bytes are overwritten with zeros first, so that they are
             // gone from the disk before the deletion is reported (a crash in between leaves
             // zeros that the retried deletion removes), whatever else shares their segments.
-            let extents: Vec<Extent> = sqlx::query(
-                "SELECT segment, offset, len FROM event_chunks WHERE workspace_id = ?",
-            )
-            .bind(workspace_id.to_string())
-            .fetch_all(&self.writer)
-            .await?
-            .iter()
-            .map(extent_from_row)
-            .collect::<StoreResult<_>>()?;
+            let extents: Vec<Extent> =
+                sqlx::query("SELECT segment, offset, len FROM event_chunks WHERE workspace_id = ?")
+                    .bind(workspace_id.to_string())
+                    .fetch_all(&self.writer)
+                    .await?
+                    .iter()
+                    .map(extent_from_row)
+                    .collect::<StoreResult<_>>()?;
             let segments = log.segments.clone();
             tokio::task::spawn_blocking(move || {
                 segments
@@ -1663,10 +1706,11 @@ async fn prune_through(
     ws: &str,
     upto: i64,
 ) -> StoreResult<u64> {
-    let row = sqlx::query("SELECT pruned_through, next_seq - 1 AS last FROM workspaces WHERE id = ?")
-        .bind(ws)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row =
+        sqlx::query("SELECT pruned_through, next_seq - 1 AS last FROM workspaces WHERE id = ?")
+            .bind(ws)
+            .fetch_optional(&mut **tx)
+            .await?;
     let Some(row) = row else { return Ok(0) };
     let (before, last): (i64, i64) = (row.try_get("pruned_through")?, row.try_get("last")?);
     let upto = upto.min(last);
@@ -1830,7 +1874,7 @@ mod tests {
             "CREATE TEMP TRIGGER full_disk BEFORE INSERT ON event_chunks
              BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END",
         )
-        .execute(&store.writer)
+        .execute(&store.event_writer)
         .await
         .unwrap();
         let sealed = || protocol::seal(&ws_key.public_key(), b"{\"id\":\"1\"}").unwrap();
@@ -1840,7 +1884,7 @@ mod tests {
         assert!(failed.is_err(), "{failed:?}");
         // The disk has room again (on the old connection, if it were kept).
         sqlx::query("DROP TRIGGER IF EXISTS full_disk")
-            .execute(&store.writer)
+            .execute(&store.event_writer)
             .await
             .unwrap();
         let out = store
@@ -1987,7 +2031,10 @@ mod tests {
             .unwrap();
         let seal = |text: &[u8]| protocol::seal(&ws_key.public_key(), text).unwrap();
         let first = store
-            .commit_batch(&[entry("1", seal(b"a"), Some(ws), 1), entry("1", seal(b"b"), Some(ws), 2)])
+            .commit_batch(&[
+                entry("1", seal(b"a"), Some(ws), 1),
+                entry("1", seal(b"b"), Some(ws), 2),
+            ])
             .await
             .unwrap();
         store.close().await;
@@ -1995,7 +2042,10 @@ mod tests {
 
         let store = SqliteStore::open(dir.path(), held).await.unwrap();
         let again = store
-            .commit_batch(&[entry("1", seal(b"b"), Some(ws), 2), entry("1", seal(b"c"), Some(ws), 3)])
+            .commit_batch(&[
+                entry("1", seal(b"b"), Some(ws), 2),
+                entry("1", seal(b"c"), Some(ws), 3),
+            ])
             .await
             .unwrap();
         let WriteOutcome::Appended { id: b_id, .. } = first[1] else {
@@ -2048,7 +2098,10 @@ mod tests {
         };
         assert_eq!(prune(2).await.unwrap().events_removed, 1);
         assert_eq!(store.counts().await.unwrap(), (0, 0, 0));
-        assert!(segment_files(dir.path()).is_empty(), "the old segment is freed");
+        assert!(
+            segment_files(dir.path()).is_empty(),
+            "the old segment is freed"
+        );
         let (events, pruned) = store.events_after(ws, 0, 10).await.unwrap();
         assert!(events.is_empty());
         assert_eq!(pruned, 1);
@@ -2057,7 +2110,10 @@ mod tests {
             .commit_batch(&[entry("1", sealed.clone(), Some(ws), 1)])
             .await
             .unwrap();
-        assert!(matches!(out[0], WriteOutcome::Duplicate { seq: 1, .. }), "{out:?}");
+        assert!(
+            matches!(out[0], WriteOutcome::Duplicate { seq: 1, .. }),
+            "{out:?}"
+        );
         // Past the dedupe window the key is forgotten too (in memory and on disk).
         prune(9).await.unwrap();
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM delivery_runs")
@@ -2153,20 +2209,12 @@ mod tests {
             .claim_waba(ws, "1", OffsetDateTime::now_utc())
             .await
             .unwrap();
-        let snapshot = |store: &SqliteStore| {
-            let pool = store.writer.clone();
-            async move {
-                sqlx::query_as::<_, (i64, i64, i64)>(
-                    "SELECT (SELECT segment FROM log_tail), (SELECT end_offset FROM log_tail),
-                            (SELECT next_seq FROM workspaces)",
-                )
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-            }
-        };
-        let before = snapshot(&store).await;
-        let mut op = entry("1", protocol::seal(&ws_key.public_key(), b"lost").unwrap(), Some(ws), 5);
+        let mut op = entry(
+            "1",
+            protocol::seal(&ws_key.public_key(), b"lost").unwrap(),
+            Some(ws),
+            5,
+        );
         if let WriteOp::WebhookEntry { media, .. } = &mut op {
             media.push(crate::store::MediaRef {
                 media_id: "M9".into(),
@@ -2186,14 +2234,7 @@ mod tests {
         ] {
             sqlx::query(sql).execute(&store.writer).await.unwrap();
         }
-        sqlx::query("UPDATE log_tail SET segment = ?, end_offset = ?")
-            .bind(before.0)
-            .bind(before.1)
-            .execute(&store.writer)
-            .await
-            .unwrap();
-        sqlx::query("UPDATE workspaces SET next_seq = ?")
-            .bind(before.2)
+        sqlx::query("UPDATE workspaces SET next_seq = 1")
             .execute(&store.writer)
             .await
             .unwrap();
@@ -2212,12 +2253,23 @@ mod tests {
         assert_eq!((events[0].seq, events[0].id), (1, id));
         assert_eq!(protocol::open(&ws_key, &events[0].sealed).unwrap(), b"lost");
         let again = store.commit_batch(&[op]).await.unwrap();
-        assert!(matches!(again[0], WriteOutcome::Duplicate { seq: 1, .. }), "{again:?}");
+        assert!(
+            matches!(again[0], WriteOutcome::Duplicate { seq: 1, .. }),
+            "{again:?}"
+        );
         let next = store
-            .commit_batch(&[entry("1", protocol::seal(&ws_key.public_key(), b"n").unwrap(), Some(ws), 6)])
+            .commit_batch(&[entry(
+                "1",
+                protocol::seal(&ws_key.public_key(), b"n").unwrap(),
+                Some(ws),
+                6,
+            )])
             .await
             .unwrap();
-        assert!(matches!(next[0], WriteOutcome::Appended { seq: 2, .. }), "{next:?}");
+        assert!(
+            matches!(next[0], WriteOutcome::Appended { seq: 2, .. }),
+            "{next:?}"
+        );
         let due = store
             .due_media(OffsetDateTime::now_utc() + time::Duration::seconds(1), 10)
             .await

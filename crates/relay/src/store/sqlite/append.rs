@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{get_uuid, workspace_from_row};
 use crate::store::chunk::{self, NewEvent};
 use crate::store::dedupe::{self, DedupeIndex};
-use crate::store::segments::{Extent, Segments};
+use crate::store::segments::{self, Extent, Segments};
 use crate::store::{MediaRef, StoreError, StoreResult, WorkspaceRecord, WriteOutcome};
 
 /// Rows per multi-row statement: 8 bound values each stays far below SQLite's 32,766.
@@ -159,7 +159,13 @@ impl<'a> Appends<'a> {
                 .unwrap_or(0);
             chunks.push((*ws, first_seq, last_seq, start, bytes.len() - start, newest));
         }
-        let base = append_blocking(segments, bytes).await?;
+        // The write and its fdatasync run on a blocking thread while the rows go in; the
+        // commit waits for both, so no row ever commits before the bytes it names are durable.
+        let len = u64::try_from(bytes.len())
+            .map_err(|e| StoreError::Segment(std::io::Error::other(e)))?;
+        let (base, file) = lock(segments).place(len).map_err(StoreError::Segment)?;
+        let durable =
+            tokio::task::spawn_blocking(move || segments::write_durably(&file, base, &bytes));
         let chunk_rows: Vec<(Uuid, i64, i64, Extent, i64)> = chunks
             .iter()
             .map(|&(ws, first_seq, last_seq, start, len, newest)| {
@@ -172,7 +178,6 @@ impl<'a> Appends<'a> {
             })
             .collect();
         insert_chunks(tx, &chunk_rows).await?;
-        record_tail(tx, base).await?;
 
         for (ws, list) in &self.per_ws {
             let first_seq = *first.get(ws).ok_or(StoreError::NotFound)?;
@@ -189,6 +194,13 @@ impl<'a> Appends<'a> {
         }
         insert_runs(tx, &written.runs).await?;
         insert_media(tx, &self.per_ws).await?;
+        let done = durable
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(e) = done {
+            lock(segments).abandon(base.segment);
+            return Err(StoreError::Segment(e));
+        }
         Ok(written)
     }
 }
@@ -237,19 +249,8 @@ impl Written {
     }
 }
 
-/// The segment append runs on a blocking thread: `write` + `fdatasync` must not stall the
-/// async runtime of a caller that is not the group-commit thread (claims, tests).
-async fn append_blocking(segments: &Arc<Mutex<Segments>>, bytes: Vec<u8>) -> StoreResult<Extent> {
-    let segments = segments.clone();
-    tokio::task::spawn_blocking(move || {
-        segments
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .append(&bytes)
-    })
-    .await
-    .map_err(|e| StoreError::Segment(std::io::Error::other(e)))?
-    .map_err(StoreError::Segment)
+fn lock(segments: &Mutex<Segments>) -> std::sync::MutexGuard<'_, Segments> {
+    segments.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The workspaces owning `wabas`, read inside the transaction: a claim racing a delivery
@@ -307,19 +308,6 @@ async fn reserve_seqs(
         }
     }
     Ok(first)
-}
-
-/// Moves `log_tail` to the end of `extent` (the newest chunk this transaction wrote).
-pub(super) async fn record_tail(
-    tx: &mut Transaction<'_, Sqlite>,
-    extent: Extent,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE log_tail SET segment = ?, end_offset = ? WHERE id = 1")
-        .bind(extent.segment)
-        .bind(extent.offset + extent.len)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 async fn insert_chunks(

@@ -32,9 +32,10 @@ impl SqliteStore {
         loop {
             let mut tx = self.begin().await?;
             // One workspace's lowest events per step: they form one chunk.
-            let Some(ws) = sqlx::query_scalar::<_, String>("SELECT workspace_id FROM events LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await?
+            let Some(ws) =
+                sqlx::query_scalar::<_, String>("SELECT workspace_id FROM events LIMIT 1")
+                    .fetch_optional(&mut *tx)
+                    .await?
             else {
                 break;
             };
@@ -113,7 +114,6 @@ impl SqliteStore {
             .bind(newest)
             .execute(&mut *tx)
             .await?;
-            super::append::record_tail(&mut tx, extent).await?;
             sqlx::query("DELETE FROM events WHERE workspace_id = ? AND seq <= ?")
                 .bind(&ws)
                 .bind(last_seq)

@@ -5,10 +5,12 @@
 //! its own: a second flush per commit would double the latency every webhook waits for). A
 //! crash can therefore lose the last such commits from SQLite while their chunks are safe in
 //! the segment files. Each chunk carries everything its commit wrote (seqs, event ids, dedupe
-//! keys, media to fetch), so opening the store redoes every complete chunk past `log_tail`:
-//! the events come back with the seqs and ids devices may already have seen. SQLite's WAL is
-//! sequential, so the lost commits are always the newest ones, and any later fsync'd commit
-//! (an account change, a prune) made all earlier ones durable.
+//! keys, media to fetch), so opening the store redoes every complete chunk written after the
+//! newest chunk SQLite knows: the events come back with the seqs and ids devices may already
+//! have seen. SQLite's WAL is sequential, so the lost commits are always the newest ones, and
+//! any later fsync'd commit (an account change, a prune) made all earlier ones durable. A
+//! chunk met again that SQLite has, or pruned (at or below `pruned_through`), or of a deleted
+//! workspace, is left alone.
 
 use std::path::Path;
 
@@ -23,10 +25,18 @@ use crate::store::{StoreError, StoreResult};
 impl SqliteStore {
     pub(super) async fn recover_lost_commits(&self) -> StoreResult<()> {
         let _log = self.log.lock().await;
-        let row = sqlx::query("SELECT segment, end_offset FROM log_tail WHERE id = 1")
-            .fetch_one(&self.writer)
-            .await?;
-        let (segment, end): (i64, i64) = (row.try_get("segment")?, row.try_get("end_offset")?);
+        let newest = sqlx::query(
+            "SELECT segment, offset + len AS end_offset FROM event_chunks
+             ORDER BY segment DESC, offset DESC LIMIT 1",
+        )
+        .fetch_optional(&self.writer)
+        .await?;
+        let (segment, end): (i64, i64) = match newest {
+            Some(row) => (row.try_get("segment")?, row.try_get("end_offset")?),
+            // No chunk left (all pruned): the segment files still present are few (the
+            // unreferenced ones are freed by every prune), read them all.
+            None => (0, 0),
+        };
         let dir = self.events_dir.clone();
         let chunks = tokio::task::spawn_blocking(move || chunks_after(&dir, segment, end))
             .await
@@ -53,7 +63,8 @@ impl SqliteStore {
             let inserted = sqlx::query(
                 "INSERT INTO event_chunks
                    (workspace_id, first_seq, last_seq, segment, offset, len, max_created_at)
-                 SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM workspaces WHERE id = ?)
+                 SELECT ?, ?, ?, ?, ?, ?, ?
+                 WHERE EXISTS (SELECT 1 FROM workspaces WHERE id = ? AND pruned_through < ?)
                  ON CONFLICT DO NOTHING",
             )
             .bind(&ws)
@@ -64,6 +75,7 @@ impl SqliteStore {
             .bind(extent.len)
             .bind(newest)
             .bind(&ws)
+            .bind(last_seq)
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() == 0 {
@@ -106,12 +118,12 @@ impl SqliteStore {
                 .await?;
             redone += chunk.events.len();
         }
-        if let Some((extent, _)) = chunks.last() {
-            super::append::record_tail(&mut tx, *extent).await?;
-        }
         tx.commit().await?;
         if redone > 0 {
-            tracing::warn!(events = redone, "redid event commits the database lost in a crash");
+            tracing::warn!(
+                events = redone,
+                "redid event commits the database lost in a crash"
+            );
         }
         Ok(())
     }
