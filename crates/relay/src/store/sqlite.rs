@@ -1,10 +1,12 @@
 //! The embedded SQLite store: WAL, `synchronous=FULL` (a commit is on disk before we answer),
-//! one writer connection and a small pool of read-only connections. Event bytes live in
-//! append-only segment files beside the database (`events/`, see `segments`); SQLite holds
-//! where each commit's events lie and everything else.
+//! one writer connection, one for commits of events alone (`synchronous=NORMAL`: their
+//! segment chunk is the durable copy, see `recovery`), a WAL checkpointer and a small pool of
+//! read-only connections. Event bytes live in append-only segment files beside the database
+//! (`events/`, see `segments`); SQLite holds where each commit's events lie and everything else.
 //!
-//! A single writer connection serialises writes inside the process, so no transaction ever
-//! waits on SQLite's lock (or fails with `SQLITE_BUSY`); readers never block it under WAL.
+//! The two writer connections take SQLite's write lock in turn (busy timeout 5 s): the event
+//! connection is used only under the log lock, and the other writes (accounts, acks, claims)
+//! are short. Readers never block either under WAL.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
