@@ -151,6 +151,12 @@ impl Segments {
         })
     }
 
+    /// Makes the next append start a new segment. After an erase: recovery reads a segment
+    /// only up to its first invalid chunk, so nothing may be appended after zeroed ranges.
+    pub fn rotate(&mut self) {
+        self.current = None;
+    }
+
     /// Overwrites the given extents with zeros in place and syncs them: a deleted
     /// workspace's ciphertext leaves the disk now, not when its segments are next freed.
     pub fn erase(&self, extents: &[Extent]) -> io::Result<()> {

@@ -970,7 +970,10 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
             let written = appends.write(&mut tx, &log.segments).await?;
-            tx.commit().await?;
+            if let Err(e) = tx.commit().await {
+                written.discard(&log.segments);
+                return Err(e.into());
+            }
             written.remember(&mut log.dedupe)?;
             Ok(released)
         })
@@ -1015,7 +1018,10 @@ impl Store for SqliteStore {
             let written = appends.write(&mut tx, &log.segments).await?;
             // Durable once this returns: the chunk bytes were fdatasync'd before it, and the
             // WAL is fsync'd here unless the commit is events alone (redone from the chunk).
-            tx.commit().await?;
+            if let Err(e) = tx.commit().await {
+                written.discard(&log.segments);
+                return Err(e.into());
+            }
             written.remember(&mut log.dedupe)?;
             slots.into_iter().map(|s| written.outcome(s)).collect()
         })
@@ -1309,10 +1315,12 @@ impl Store for SqliteStore {
                     .collect::<StoreResult<_>>()?;
             let segments = log.segments.clone();
             tokio::task::spawn_blocking(move || {
-                segments
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .erase(&extents)
+                let mut segments = segments.lock().unwrap_or_else(|e| e.into_inner());
+                segments.erase(&extents)?;
+                // Commits after this one go to a new segment, so that none lies behind the
+                // zeros where recovery stops reading (see `Segments::rotate`).
+                segments.rotate();
+                Ok::<_, std::io::Error>(())
             })
             .await
             .map_err(|e| StoreError::Segment(std::io::Error::other(e)))?
@@ -1867,7 +1875,7 @@ mod tests {
     /// ROLLBACK does the same without filling a disk. The store must commit again afterwards.
     #[tokio::test]
     async fn a_transaction_sqlite_rolled_back_itself_does_not_wedge_the_writer() {
-        let (store, _dir, ws, ws_key, _held) = store_with_workspace().await;
+        let (store, dir, ws, ws_key, held) = store_with_workspace().await;
         store
             .claim_waba(ws, "1", OffsetDateTime::now_utc())
             .await
@@ -1897,6 +1905,24 @@ mod tests {
             matches!(out[0], WriteOutcome::Appended { seq: 1, .. }),
             "{out:?}"
         );
+        // The failed commit's chunk was zeroed. Were the good commit lost from SQLite (power
+        // cut), the restart must redo it, not the failed one that had the same seq.
+        let WriteOutcome::Appended { id, .. } = out[0] else {
+            unreachable!()
+        };
+        for sql in [
+            "DELETE FROM event_chunks",
+            "DELETE FROM delivery_runs",
+            "UPDATE workspaces SET next_seq = 1",
+        ] {
+            sqlx::query(sql).execute(&store.writer).await.unwrap();
+        }
+        store.close().await;
+        drop(store);
+        let store = SqliteStore::open(dir.path(), held).await.unwrap();
+        let (events, _) = store.events_after(ws, 0, 10).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!((events[0].seq, events[0].id), (1, id));
         store.close().await;
     }
 

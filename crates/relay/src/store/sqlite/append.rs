@@ -76,6 +76,8 @@ pub(super) struct Written {
     placed: HashMap<Uuid, (i64, Vec<Uuid>)>,
     /// (workspace, first seq, seen_at, keys blob) of each `delivery_runs` row.
     runs: Vec<(Uuid, i64, i64, Vec<u8>)>,
+    /// The bytes this transaction appended, to discard if it does not commit.
+    extent: Option<Extent>,
 }
 
 impl<'a> Appends<'a> {
@@ -120,6 +122,7 @@ impl<'a> Appends<'a> {
         let mut written = Written {
             placed: HashMap::new(),
             runs: Vec::new(),
+            extent: None,
         };
         if self.per_ws.is_empty() {
             return Ok(written);
@@ -177,8 +180,32 @@ impl<'a> Appends<'a> {
                 (ws, first_seq, last_seq, extent, newest)
             })
             .collect();
-        insert_chunks(tx, &chunk_rows).await?;
+        written.extent = Some(base);
+        let rows = async {
+            insert_chunks(tx, &chunk_rows).await?;
+            self.insert_rows(tx, &first, &mut written).await
+        }
+        .await;
+        // Always wait for the write: discarding bytes a running write could still land on
+        // would not discard them.
+        let done = durable
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let outcome = match (rows, done) {
+            (Ok(()), Ok(())) => return Ok(written),
+            (Err(e), _) => e,
+            (Ok(()), Err(e)) => StoreError::Segment(e),
+        };
+        written.discard(segments);
+        Err(outcome)
+    }
 
+    async fn insert_rows(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        first: &HashMap<Uuid, i64>,
+        written: &mut Written,
+    ) -> StoreResult<()> {
         for (ws, list) in &self.per_ws {
             let first_seq = *first.get(ws).ok_or(StoreError::NotFound)?;
             let seen_at = list
@@ -193,19 +220,24 @@ impl<'a> Appends<'a> {
                 .insert(*ws, (first_seq, list.iter().map(|q| q.id).collect()));
         }
         insert_runs(tx, &written.runs).await?;
-        insert_media(tx, &self.per_ws).await?;
-        let done = durable
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        if let Err(e) = done {
-            lock(segments).abandon(base.segment);
-            return Err(StoreError::Segment(e));
-        }
-        Ok(written)
+        insert_media(tx, &self.per_ws).await
     }
 }
 
 impl Written {
+    /// Zeroes the bytes of a transaction that did not commit and starts a new segment.
+    /// Recovery redoes every valid chunk after the newest one SQLite knows: an uncommitted
+    /// chunk left there (its seqs reused by the next commits) would come back in their place.
+    /// Zeros end recovery's reading of this segment, and nothing is appended after them.
+    pub fn discard(&self, segments: &Mutex<Segments>) {
+        let Some(extent) = self.extent else { return };
+        let mut segments = lock(segments);
+        if let Err(e) = segments.erase(&[extent]) {
+            tracing::error!(error = %e, "could not zero an uncommitted event chunk");
+        }
+        segments.rotate();
+    }
+
     /// Teaches the dedupe index the committed keys (call only after the commit succeeded).
     pub fn remember(&self, dedupe: &mut DedupeIndex) -> StoreResult<()> {
         for (ws, first_seq, seen_at, keys) in &self.runs {
