@@ -47,6 +47,9 @@ fn derive(master: &EncryptionKey, label: &[u8]) -> [u8; 32] {
 #[derive(Clone)]
 pub struct RelayKeys {
     held: WorkspaceSecretKey,
+    /// Derived once: computing it is an X25519 base-point multiplication (~30 µs), which every
+    /// webhook request paid while routing (perf, BENCHMARKS.md).
+    held_public: WorkspacePublicKey,
     inspect: [u8; 32],
     tokens: [u8; 32],
 }
@@ -59,8 +62,10 @@ impl std::fmt::Debug for RelayKeys {
 
 impl RelayKeys {
     pub fn derive(master: &EncryptionKey) -> Self {
+        let held = WorkspaceSecretKey::from_bytes(derive(master, HELD_LABEL));
         Self {
-            held: WorkspaceSecretKey::from_bytes(derive(master, HELD_LABEL)),
+            held_public: held.public_key(),
+            held,
             inspect: derive(master, INSPECT_LABEL),
             tokens: derive(master, TOKEN_LABEL),
         }
@@ -70,8 +75,8 @@ impl RelayKeys {
         self.held.clone()
     }
 
-    pub fn held_public(&self) -> WorkspacePublicKey {
-        self.held.public_key()
+    pub fn held_public(&self) -> &WorkspacePublicKey {
+        &self.held_public
     }
 
     /// A business token at rest (for media fetching): AES-256-GCM under its own derived key,
@@ -258,7 +263,7 @@ mod tests {
         let b = RelayKeys::derive(&EncryptionKey([1; 32]));
         assert_eq!(a.held_public(), b.held_public());
         assert_ne!(a.held.to_bytes(), a.inspect);
-        let sealed = protocol::seal(&a.held_public(), b"x").unwrap();
+        let sealed = protocol::seal(a.held_public(), b"x").unwrap();
         assert_eq!(protocol::open(&b.held_secret(), &sealed).unwrap(), b"x");
     }
 

@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use cloud_api::signature::sign;
 use protocol::auth::{Role, SessionCreated};
 use protocol::events::{AppendEventResponse, EventPage};
@@ -636,11 +638,7 @@ async fn sse_resumes_from_last_event_id() {
 fn scan_for(dir: &Path, needles: &[(&str, &[u8])]) -> Vec<String> {
     let mut found = Vec::new();
     let mut files = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if !path.is_file() {
-            continue;
-        }
+    for path in files_under(dir) {
         files += 1;
         let bytes = std::fs::read(&path).unwrap();
         for (what, needle) in needles {
@@ -933,16 +931,49 @@ async fn deleting_the_account_removes_the_workspace_from_the_relay() {
         .await;
     let sealed = protocol::seal(&key.public_key(), b"note").unwrap();
     t.append(&owner.token, "d1", &sealed).await;
+    // Another workspace whose events share the deleted one's segment files.
+    let stay_key = WorkspaceSecretKey::generate();
+    let stay = t.register("stays@example.com", &stay_key).await;
+    let stay_note = protocol::seal(&stay_key.public_key(), b"kept").unwrap();
+    t.append(&stay.token, "s1", &stay_note).await;
     let laptop: SessionCreated = t
         .sign_in("gone.owner@example.com", PASSWORD)
         .await
         .json()
         .await
         .unwrap();
+    // The deleted workspace's event bytes, as stored (sealed) in the segment files.
+    let gone_bytes: Vec<Vec<u8>> = t
+        .events(&owner.token, 0)
+        .await
+        .events
+        .iter()
+        .map(|e| B64.decode(&e.sealed).unwrap())
+        .collect();
+    assert_eq!(gone_bytes.len(), 2);
+    let on_disk = |bytes: &[u8]| scan_for(t.dir.path(), &[("event", bytes)]);
+    assert!(
+        !on_disk(&gone_bytes[0]).is_empty(),
+        "events are in segments"
+    );
     // Only the owner may delete the account (no agent here: another device of the owner may).
     let r = t.delete("/v1/accounts/current", &laptop.token).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(t.counts().await, (0, 0, 0));
+    assert_eq!(t.counts().await, (1, 0, 0));
+    for sealed in &gone_bytes {
+        let found = on_disk(sealed);
+        assert!(
+            found.is_empty(),
+            "deleted workspace's event left on disk: {found:?}"
+        );
+    }
+    // The other workspace's events, in the same segment, are untouched.
+    let kept = t.events(&stay.token, 0).await;
+    assert_eq!(kept.events.len(), 1);
+    assert_eq!(
+        protocol::open(&stay_key, &B64.decode(&kept.events[0].sealed).unwrap()).unwrap(),
+        b"kept"
+    );
     for token in [&owner.token, &laptop.token] {
         let r = t.get("/v1/events", token).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);

@@ -198,8 +198,8 @@ async fn embedded_signup_end_to_end_with_the_simulator() {
 
     // The business token never reaches the disk in clear.
     let dir = t.stop().await;
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+    for path in files_under(dir.path()) {
+        let bytes = std::fs::read(path).unwrap();
         assert!(
             !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
             "token in clear on disk"

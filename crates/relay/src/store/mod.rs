@@ -4,6 +4,9 @@
 //! Methods return boxed futures (rather than `async fn`) so the store can live behind
 //! `Arc<dyn Store>` in the router state.
 
+mod chunk;
+mod dedupe;
+pub mod segments;
 pub mod sqlite;
 
 use futures::future::BoxFuture;
@@ -36,6 +39,9 @@ pub enum StoreError {
     /// The member's role changed since the caller read it (a concurrent change).
     #[error("the member was changed meanwhile; reload and try again")]
     MemberChanged,
+    /// Reading or writing an event segment file failed (disk full, I/O error).
+    #[error("event segment: {0}")]
+    Segment(std::io::Error),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]

@@ -126,7 +126,13 @@ async fn writer(
 async fn commit(store: &dyn Store, jobs: Vec<Job>, wakeups: &Wakeups, metrics: &Metrics) {
     Metrics::add(&metrics.group_commits, 1);
     Metrics::add(&metrics.group_commit_requests, jobs.len() as u64);
-    let all: Vec<WriteOp> = jobs.iter().flat_map(|j| j.ops.iter().cloned()).collect();
+    // The ops move into one batch (no copy of their sealed bytes); each job keeps its count.
+    let mut all: Vec<WriteOp> = Vec::with_capacity(jobs.iter().map(|j| j.ops.len()).sum());
+    let mut waiting = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        waiting.push((job.ops.len(), job.reply));
+        all.extend(job.ops);
+    }
     let started = std::time::Instant::now();
     let result = store.commit_batch(&all).await;
     Metrics::add(
@@ -137,22 +143,23 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>, wakeups: &Wakeups, metrics: &
         Ok(outcomes) => {
             notify(&outcomes, wakeups);
             let mut rest = outcomes.into_iter();
-            for job in jobs {
+            for (n, reply) in waiting {
                 // A requester that went away (client hung up) just misses its answer.
-                let _ = job
-                    .reply
-                    .send(Ok(rest.by_ref().take(job.ops.len()).collect()));
+                let _ = reply.send(Ok(rest.by_ref().take(n).collect()));
             }
         }
-        Err(e) if jobs.len() > 1 => {
+        Err(e) if waiting.len() > 1 => {
             // One bad request must not fail its neighbours: retry each on its own.
-            tracing::warn!(error = %e, requests = jobs.len(), "group commit failed; retrying singly");
-            for job in jobs {
-                let result = store.commit_batch(&job.ops).await;
+            tracing::warn!(error = %e, requests = waiting.len(), "group commit failed; retrying singly");
+            let mut ops = all.as_slice();
+            for (n, reply) in waiting {
+                let (mine, rest) = ops.split_at(n.min(ops.len()));
+                ops = rest;
+                let result = store.commit_batch(mine).await;
                 if let Ok(outcomes) = &result {
                     notify(outcomes, wakeups);
                 }
-                let _ = job.reply.send(result.map_err(|e| {
+                let _ = reply.send(result.map_err(|e| {
                     tracing::error!(error = %e, "commit failed");
                     CommitError::Failed
                 }));
@@ -160,8 +167,8 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>, wakeups: &Wakeups, metrics: &
         }
         Err(e) => {
             tracing::error!(error = %e, "commit failed");
-            for job in jobs {
-                let _ = job.reply.send(Err(CommitError::Failed));
+            for (_, reply) in waiting {
+                let _ = reply.send(Err(CommitError::Failed));
             }
         }
     }

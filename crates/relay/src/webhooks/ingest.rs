@@ -191,7 +191,7 @@ async fn route_and_seal(
         .iter()
         .map(|entry| {
             let owner = owners.get(&entry.waba_id);
-            let key = owner.map_or(&held_key, |w| &w.public_key);
+            let key = owner.map_or(held_key, |w| &w.public_key);
             let sealed = state
                 .data_keys
                 .seal(key, entry.raw)

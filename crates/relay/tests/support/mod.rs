@@ -215,6 +215,23 @@ impl TestRelay {
 }
 
 /// A messages webhook as Meta sends it (CLOUD-API-NOTES §6.8 shape), with `text` as body.
+/// Every file under `dir`, subdirectories included (event segments live in `events/`).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
 pub fn message_webhook(waba: &str, wamid: &str, text: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "object": "whatsapp_business_account",
