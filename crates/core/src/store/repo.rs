@@ -688,22 +688,38 @@ pub(crate) async fn upsert_contact_in(
         .or_else(|| wa_id.and_then(normalize_phone));
     let ws = input.workspace_id.as_str();
 
-    // Matching order: wa_id, then user_id, then the newest contact with the same normalized
-    // phone. One query (each branch of the OR has its index), not one per rule: sync resolves
-    // a contact per customer per page and every statement is a round trip.
-    let existing: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM contacts
-         WHERE workspace_id = ?1 AND (wa_id = ?2 OR user_id = ?3 OR phone_normalized = ?4)
-         ORDER BY CASE WHEN wa_id = ?2 THEN 0 WHEN user_id = ?3 THEN 1 ELSE 2 END,
-                  updated_at DESC, id DESC
-         LIMIT 1",
-    )
-    .bind(ws)
-    .bind(wa_id)
-    .bind(user_id)
-    .bind(&phone)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let mut existing: Option<i64> = None;
+    if let Some(wa_id) = wa_id {
+        existing =
+            sqlx::query_scalar("SELECT id FROM contacts WHERE workspace_id = ? AND wa_id = ?")
+                .bind(ws)
+                .bind(wa_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+    }
+    if existing.is_none() {
+        if let Some(user_id) = user_id {
+            existing = sqlx::query_scalar(
+                "SELECT id FROM contacts WHERE workspace_id = ? AND user_id = ?",
+            )
+            .bind(ws)
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        }
+    }
+    if existing.is_none() {
+        if let Some(phone) = &phone {
+            existing = sqlx::query_scalar(
+                "SELECT id FROM contacts WHERE workspace_id = ? AND phone_normalized = ?
+                 ORDER BY updated_at DESC, id DESC LIMIT 1",
+            )
+            .bind(ws)
+            .bind(phone)
+            .fetch_optional(&mut *conn)
+            .await?;
+        }
+    }
 
     let ts = now();
     if let Some(id) = existing {

@@ -1,8 +1,8 @@
 //! Applies a page of relay events to the store in one transaction.
 
 use cloud_api::webhook::{
-    ChangeValue, Contact, InteractiveReply, Lenient, Message, MessageContent, Metadata, Status,
-    WebhookPayload,
+    ChangeValue, Contact, Entry, InteractiveReply, Lenient, Message, MessageContent, Metadata,
+    Status,
 };
 use protocol::events::{Event, EventKind, EventPage};
 use protocol::WorkspaceSecretKey;
@@ -95,7 +95,6 @@ impl Batch {
         workspace_id: &str,
     ) -> Result<(), StoreError> {
         self.peers.resolve(conn, workspace_id).await?;
-        self.peers.forget();
         self.phones.clear();
         Ok(())
     }
@@ -167,6 +166,8 @@ pub async fn apply_page_with(
     page: &EventPage,
     vault: Option<&crate::vault::Vault>,
 ) -> Result<PageReport, SyncError> {
+    // Phase times, logged at debug level: where a slow catch-up spends its time.
+    let started = std::time::Instant::now();
     let mut tx = store.begin_write().await.map_err(StoreError::from)?;
     let mut report = PageReport {
         events: page.events.len(),
@@ -181,10 +182,13 @@ pub async fn apply_page_with(
     for event in &page.events {
         collect_event(&mut tx, &opener, workspace_id, vault, event, &mut batch).await?;
     }
+    let collected = started.elapsed();
     report.device_events = batch.device_events;
     batch.peers.resolve(&mut tx, workspace_id).await?;
     let messages = batch.resolved_messages()?;
+    let resolved = started.elapsed();
     let inserted = insert_messages_in(&mut tx, &messages).await?;
+    let written = started.elapsed();
     report.messages_inserted = inserted.inserted;
     report.messages_duplicate = inserted.duplicates;
     // In the page's transaction: a media message is never stored without its download queued.
@@ -237,7 +241,17 @@ pub async fn apply_page_with(
     } else {
         report.cursor = current;
     }
+    let before_commit = started.elapsed();
     tx.commit().await.map_err(StoreError::from)?;
+    tracing::debug!(
+        events = report.events,
+        open_and_parse = ?collected,
+        contacts = ?resolved - collected,
+        messages = ?written - resolved,
+        rest = ?before_commit - written,
+        commit = ?started.elapsed() - before_commit,
+        "sync: page applied"
+    );
     Ok(report)
 }
 
@@ -318,97 +332,91 @@ async fn collect_event(
         }
         return Ok(());
     }
-    let wrapped = serde_json::json!({"object": "whatsapp_business_account", "entry": [entry]});
-    let payload = match WebhookPayload::from_value(wrapped) {
-        Ok(p) => p,
-        Err(_) => {
-            batch.keep("unknown", "meta_webhook", entry.to_string());
-            return Ok(());
-        }
+    // The relay seals one webhook `entry` per event: typed as `WebhookPayload` types each of its
+    // entries, without first copying it into a payload around it.
+    let lenient = Lenient::<Entry>::from_value(entry);
+    let Some(entry_typed) = lenient.typed() else {
+        batch.keep(
+            "unknown",
+            "entry",
+            lenient.raw().map(Value::to_string).unwrap_or_default(),
+        );
+        return Ok(());
     };
-    for lenient in payload.entry.iter().flatten() {
-        let Some(entry_typed) = lenient.typed() else {
+    let waba_id = entry_typed.id.as_str();
+    for change in &entry_typed.changes {
+        let Some(change) = change.typed() else {
             batch.keep(
                 "unknown",
-                "entry",
-                lenient.raw().map(Value::to_string).unwrap_or_default(),
+                "change",
+                change.raw().map(Value::to_string).unwrap_or_default(),
             );
             continue;
         };
-        let waba_id = entry_typed.id.as_str();
-        for change in &entry_typed.changes {
-            let Some(change) = change.typed() else {
-                batch.keep(
-                    "unknown",
-                    "change",
-                    change.raw().map(Value::to_string).unwrap_or_default(),
-                );
-                continue;
-            };
-            match &change.value {
-                ChangeValue::Messages(v) => {
-                    ensure_phone(conn, workspace_id, waba_id, &v.metadata, batch).await?;
-                    for m in v.messages.iter().flatten() {
-                        collect_message(&v.metadata, m, |msg| v.contact_for(msg), false, batch);
-                    }
-                    for s in v.statuses.iter().flatten() {
-                        match s.typed().and_then(status_update) {
-                            Some(u) => batch.statuses.push(u),
-                            None => batch.keep(
-                                "unknown",
-                                "status",
-                                serde_json::to_string(s).unwrap_or_default(),
-                            ),
-                        }
-                    }
-                    if !v.errors().is_empty() {
-                        batch.keep(
-                            "unapplied",
-                            "messages.errors",
-                            serde_json::to_string(v.errors()).unwrap_or_default(),
-                        );
+        match &change.value {
+            ChangeValue::Messages(v) => {
+                ensure_phone(conn, workspace_id, waba_id, &v.metadata, batch).await?;
+                for m in v.messages.iter().flatten() {
+                    collect_message(&v.metadata, m, |msg| v.contact_for(msg), false, batch);
+                }
+                for s in v.statuses.iter().flatten() {
+                    match s.typed().and_then(status_update) {
+                        Some(u) => batch.statuses.push(u),
+                        None => batch.keep(
+                            "unknown",
+                            "status",
+                            serde_json::to_string(s).unwrap_or_default(),
+                        ),
                     }
                 }
-                ChangeValue::MessageEchoes(v) => {
-                    ensure_phone(conn, workspace_id, waba_id, &v.metadata, batch).await?;
-                    for m in v.message_echoes.iter().flatten() {
-                        collect_message(&v.metadata, m, |msg| v.contact_for(msg), true, batch);
-                    }
-                }
-                other if super::apply_account::handles(other) => {
-                    batch.settle(conn, workspace_id).await?;
-                    let cx = super::apply_account::ChangeContext {
-                        workspace_id,
-                        waba_id,
-                        ts: entry_typed
-                            .time
-                            .as_ref()
-                            .and_then(|t| t.as_i64())
-                            .unwrap_or_else(crate::store::now),
-                    };
-                    super::apply_account::apply_change(conn, cx, &change.field, other).await?;
-                    batch.account_updates += 1;
-                    if super::apply_account::is_template_change(other) {
-                        batch.template_updates += 1;
-                    }
-                }
-                other => {
-                    // Account alerts, security and group updates, and unknown fields: kept
-                    // whole until an applier handles them.
-                    let reason = if other.is_unknown() {
-                        "unknown"
-                    } else {
-                        "unapplied"
-                    };
+                if !v.errors().is_empty() {
                     batch.keep(
-                        reason,
-                        &change.field,
-                        serde_json::to_string(change).unwrap_or_default(),
+                        "unapplied",
+                        "messages.errors",
+                        serde_json::to_string(v.errors()).unwrap_or_default(),
                     );
                 }
             }
+            ChangeValue::MessageEchoes(v) => {
+                ensure_phone(conn, workspace_id, waba_id, &v.metadata, batch).await?;
+                for m in v.message_echoes.iter().flatten() {
+                    collect_message(&v.metadata, m, |msg| v.contact_for(msg), true, batch);
+                }
+            }
+            other if super::apply_account::handles(other) => {
+                batch.settle(conn, workspace_id).await?;
+                let cx = super::apply_account::ChangeContext {
+                    workspace_id,
+                    waba_id,
+                    ts: entry_typed
+                        .time
+                        .as_ref()
+                        .and_then(|t| t.as_i64())
+                        .unwrap_or_else(crate::store::now),
+                };
+                super::apply_account::apply_change(conn, cx, &change.field, other).await?;
+                batch.account_updates += 1;
+                if super::apply_account::is_template_change(other) {
+                    batch.template_updates += 1;
+                }
+            }
+            other => {
+                // Account alerts, security and group updates, and unknown fields: kept
+                // whole until an applier handles them.
+                let reason = if other.is_unknown() {
+                    "unknown"
+                } else {
+                    "unapplied"
+                };
+                batch.keep(
+                    reason,
+                    &change.field,
+                    serde_json::to_string(change).unwrap_or_default(),
+                );
+            }
         }
     }
+
     Ok(())
 }
 

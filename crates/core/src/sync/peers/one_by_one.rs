@@ -1,21 +1,12 @@
-//! The contact and conversation of each message of a page, resolved with as few statements as
-//! the store's contact rules allow.
-//!
-//! A catch-up page holds ~1,000 messages from far fewer customers, and each statement costs a
-//! round trip to the connection's worker thread. Resolving every message's contact on its own
-//! (look up, update the profile name, upsert the conversation) was most of a page's time. Here
-//! the messages only *request* their peer while the page is collected; [`Peers::resolve`] then
-//! walks the requests in page order and writes exactly what one upsert per message would have
-//! left behind:
+//! The fallback of [`super::Peers::resolve`]: each run of requests for one contact key
+//! resolved in page order, exactly as one upsert per message would, minus what would change
+//! nothing:
 //! - a run of requests for the same contact key costs one upsert, carrying the run's last
 //!   profile name (`upsert_contact_in` keeps the old name when a message has none);
 //! - a key met again later in the page, when no other key has landed on its contact since
 //!   (phone-number variants can), costs nothing but a newer profile name, written once per
 //!   contact at the end;
 //! - a conversation is upserted once per (business number, contact).
-//!
-//! The caches are only valid between writes this module knows of: the page's other writers
-//! (device events, account updates) call [`Peers::resolve`] and then [`Peers::forget`] first.
 
 use std::collections::HashMap;
 
@@ -23,24 +14,11 @@ use sqlx::SqliteConnection;
 
 use crate::store::{ensure_conversation_in, now, upsert_contact_in, ContactInput, StoreError};
 
-/// A contact as messages name it: (wa_id, user_id).
-type ContactKey = (Option<String>, Option<String>);
+use super::{ContactKey, Request};
 
-/// A message's request for its conversation.
-struct Request {
-    phone_number_id: String,
-    key: ContactKey,
-    profile_name: Option<String>,
-}
-
-/// The page's peer requests and what is known of them.
+/// What one resolution knows of the contacts and conversations it wrote.
 #[derive(Default)]
-pub(super) struct Peers {
-    /// Not yet resolved, in page order; `first_ticket` is the ticket of `pending[0]`.
-    pending: Vec<Request>,
-    first_ticket: usize,
-    /// The conversation of every resolved ticket.
-    resolved: Vec<i64>,
+pub(super) struct OneByOne {
     /// Contact key → contact id, for keys upserted since the last [`Peers::forget`].
     contacts: HashMap<ContactKey, i64>,
     /// Contact id → the key of the last upsert that landed on it.
@@ -53,38 +31,16 @@ pub(super) struct Peers {
     conversations: HashMap<(String, i64), i64>,
 }
 
-impl Peers {
-    /// Asks for the conversation between `phone_number_id` and the contact `wa_id`/`user_id`
-    /// (at least one of them non-empty: the caller checks). Returns the ticket that
-    /// [`Peers::conversation`] answers after [`Peers::resolve`].
-    pub(super) fn request(
-        &mut self,
-        phone_number_id: &str,
-        wa_id: Option<String>,
-        user_id: Option<String>,
-        profile_name: Option<String>,
-    ) -> usize {
-        self.pending.push(Request {
-            phone_number_id: phone_number_id.to_string(),
-            key: (wa_id, user_id),
-            profile_name,
-        });
-        self.first_ticket + self.pending.len() - 1
-    }
-
-    /// The conversation of a ticket, once resolved.
-    pub(super) fn conversation(&self, ticket: usize) -> Option<i64> {
-        self.resolved.get(ticket).copied()
-    }
-
-    /// Upserts the contacts and conversations of every pending request, in page order.
+impl OneByOne {
+    /// Upserts the contacts and conversations of `pending`, in page order; returns each
+    /// request's conversation.
     pub(super) async fn resolve(
-        &mut self,
+        mut self,
         conn: &mut SqliteConnection,
         workspace_id: &str,
-    ) -> Result<(), StoreError> {
-        let pending = std::mem::take(&mut self.pending);
-        self.first_ticket += pending.len();
+        pending: &[Request],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut resolved = Vec::with_capacity(pending.len());
         let mut start = 0;
         while start < pending.len() {
             let key = &pending[start].key;
@@ -116,7 +72,7 @@ impl Peers {
                         id
                     }
                 };
-                self.resolved.push(conversation);
+                resolved.push(conversation);
             }
             start = end;
         }
@@ -130,7 +86,7 @@ impl Peers {
                 .await?;
             self.written_name.insert(contact, name);
         }
-        Ok(())
+        Ok(resolved)
     }
 
     /// The contact of a run of requests with the same key.
@@ -171,17 +127,5 @@ impl Peers {
             self.written_name.insert(id, name);
         }
         Ok(id)
-    }
-
-    /// Drops every cached id: called after writes made elsewhere in the page (device events,
-    /// account updates), which may merge, rename or erase what the caches describe. Pending
-    /// requests must have been resolved first.
-    pub(super) fn forget(&mut self) {
-        debug_assert!(self.pending.is_empty(), "resolve before forget");
-        self.contacts.clear();
-        self.last_key.clear();
-        self.written_name.clear();
-        self.newer_name.clear();
-        self.conversations.clear();
     }
 }
