@@ -192,3 +192,37 @@ proptest! {
         })?;
     }
 }
+
+/// A message whose sender is named by an empty id names nobody: it is kept raw and the page
+/// (with the messages around it) commits, instead of the store refusing the contact and the
+/// whole page failing again on every retry.
+#[tokio::test]
+async fn a_message_from_an_empty_id_is_kept_and_the_page_commits() {
+    let key = WorkspaceSecretKey::generate();
+    let mut nobody = entry(1, 0, 0);
+    let value = &mut nobody["changes"][0]["value"];
+    value["contacts"][0]["wa_id"] = json!("");
+    value["messages"][0]["from"] = json!("");
+    let events = sealed(&key, &[entry(0, 2, 0), nobody, entry(2, 2, 1)]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path(), &key).await;
+    let page = EventPage {
+        next_after: 3,
+        events,
+        resync_required: false,
+    };
+    let report = apply_page(&store, &key, WORKSPACE, &page).await.unwrap();
+    assert_eq!(report.messages_inserted, 2);
+    assert_eq!(report.kept_raw, 1);
+    assert_eq!(report.cursor, 3);
+    let kept: Vec<(String, String)> =
+        sqlx::query_as("SELECT reason, kind FROM sync_raw_events ORDER BY seq")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        kept,
+        vec![("unknown".to_string(), "message_without_peer".to_string())]
+    );
+    store.close().await;
+}
