@@ -57,8 +57,11 @@ def row(what, measured, baseline, budget, ok):
 
 if "store" in parts:
     s = load("summary.json")
-    rate, base = s["apply_events_per_second"], s["baseline_raw_rows_per_second"]
-    row("catch-up apply (events/s)", f"{rate:,.0f}", f"raw SQL {base:,.0f} rows/s ({rate / base:.2f}x)",
+    # The baseline is the fastest plain SQL: one multi-row INSERT per page (row by row beside it).
+    rate, base = s["apply_events_per_second"], s["baseline_multirow_rows_per_second"]
+    by_row = s["baseline_raw_rows_per_second"]
+    row("catch-up apply (events/s)", f"{rate:,.0f}",
+        f"multi-row SQL {base:,.0f} rows/s ({rate / base:.2f}x); row by row {by_row:,.0f}",
         ">= 30,000", rate >= 30_000)
     for key, base_key, label in [
             ("conversations_first_screen", "baseline_conversations_raw_sql",

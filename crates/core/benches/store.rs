@@ -2,7 +2,8 @@
 //! baseline measured in the same run:
 //!
 //! - catch-up apply rate: sealed webhook events → `sync::apply_page` (budget ≥ 30,000 events/s);
-//!   baseline: the same messages inserted with plain SQL, one transaction per page;
+//!   baselines: the same messages inserted with plain SQL, one transaction per page, one INSERT
+//!   per row and one multi-row INSERT per page;
 //! - search, first page newest first (p95 < 20 ms); open a conversation (first screen of its
 //!   thread) and list the first screen of conversations (p95 < 5 ms each), through the same
 //!   `device::views` functions the app calls; baselines: the bare indexed SQL queries.
@@ -259,8 +260,17 @@ async fn empty_store(dir: &Path) -> Store {
     store
 }
 
+/// How the baseline writes a page with plain SQL.
+#[derive(Clone, Copy)]
+enum RawSql {
+    /// One INSERT per message.
+    RowByRow,
+    /// One multi-row INSERT (`VALUES (..), (..), ...`) per page: the fastest plain SQL here.
+    MultiRow,
+}
+
 /// The baseline of the apply rate: the same messages, plain SQL, one transaction per page.
-async fn raw_insert(store: &Store, pages: &[EventPage]) {
+async fn raw_insert(store: &Store, pages: &[EventPage], how: RawSql) {
     let conv: i64 = sqlx::query_scalar(
         "INSERT INTO contacts (workspace_id, wa_id, created_at, updated_at)
          VALUES (?, 'raw', 0, 0) RETURNING id",
@@ -281,6 +291,26 @@ async fn raw_insert(store: &Store, pages: &[EventPage]) {
     .unwrap();
     for page in pages {
         let mut tx = store.begin_write().await.unwrap();
+        if let RawSql::MultiRow = how {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO messages (conversation_id, wamid, direction, kind, ts, text_body,
+                     raw_json, created_at) ",
+            );
+            insert.push_values(&page.events, |mut row, e| {
+                row.push_bind(conv)
+                    .push_bind(format!("wamid.raw.{}", e.seq))
+                    .push("'in'")
+                    .push("'text'")
+                    .push_bind(e.seq)
+                    .push_bind(text(e.seq as u64))
+                    .push("'{}'")
+                    .push("0");
+            });
+            insert.push(" ON CONFLICT(wamid) DO NOTHING");
+            insert.build().execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+            continue;
+        }
         for e in &page.events {
             sqlx::query(
                 "INSERT INTO messages (conversation_id, wamid, direction, kind, ts, text_body,
@@ -394,35 +424,41 @@ fn benches(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    group.bench_function("baseline_raw_sql_insert", |b| {
-        b.iter_batched(
-            || {
-                let dir = tempfile::tempdir().unwrap();
-                let store = rt.block_on(empty_store(dir.path()));
-                (dir, store)
-            },
-            |(dir, store)| {
-                rt.block_on(async {
-                    raw_insert(&store, &pages).await;
-                    store.close().await;
-                });
-                dir
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    for (name, how) in [
+        ("baseline_raw_sql_insert", RawSql::RowByRow),
+        ("baseline_raw_sql_multirow_insert", RawSql::MultiRow),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = rt.block_on(empty_store(dir.path()));
+                    (dir, store)
+                },
+                |(dir, store)| {
+                    rt.block_on(async {
+                        raw_insert(&store, &pages, how).await;
+                        store.close().await;
+                    });
+                    dir
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     group.finish();
     // One timed pass of each for the summary (events per second).
     for (name, raw) in [
-        ("apply_events_per_second", false),
-        ("baseline_raw_rows_per_second", true),
+        ("apply_events_per_second", None),
+        ("baseline_raw_rows_per_second", Some(RawSql::RowByRow)),
+        ("baseline_multirow_rows_per_second", Some(RawSql::MultiRow)),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let store = rt.block_on(empty_store(dir.path()));
         let started = Instant::now();
         rt.block_on(async {
-            if raw {
-                raw_insert(&store, &pages).await;
+            if let Some(how) = raw {
+                raw_insert(&store, &pages, how).await;
             } else {
                 for page in &pages {
                     apply_page(&store, &key, WORKSPACE, page).await.unwrap();

@@ -4,7 +4,9 @@
 //! every kill the store must hold exactly the messages up to its cursor, each once; after the
 //! last run, all of them.
 //!
-//! `DATAOPTIX_FAULTS_BACKLOG` (default 1,500 webhooks: a full page of 1,000 and a partial one) sizes it.
+//! `DATAOPTIX_FAULTS_BACKLOG` (default 6,000 webhooks: six pages) sizes it. Each run is killed
+//! 400 ms into its work, so the backlog must outlast two such runs: with 1,500 webhooks the
+//! second page was already applied by then once pages were written in a few statements.
 
 use std::time::{Duration, Instant};
 
@@ -55,7 +57,7 @@ async fn wait_for_pages(log: &std::path::Path, lines: usize) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_killed_mid_page_loses_and_doubles_nothing() -> Result<()> {
-    let n: usize = env_or("DATAOPTIX_FAULTS_BACKLOG", 1_500);
+    let n: usize = env_or("DATAOPTIX_FAULTS_BACKLOG", 6_000);
     let logs = logs_dir("sync_killed")?;
     let data = tempfile::tempdir()?;
     let mut relay = RelayProcess::new(data.path(), testkit::free_port()?, &logs, &[]);

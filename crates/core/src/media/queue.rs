@@ -4,7 +4,7 @@
 use protocol::media::{MediaFetchStatus, MediaStatus};
 use sqlx::SqliteConnection;
 
-use crate::store::{now, StoreError};
+use crate::store::{json_rows, now, StoreError};
 
 /// How long a new row waits for the relay's `media_status` before the worker looks anyway (the
 /// relay's own retries take about 15 minutes; this is the safety net if its event never comes).
@@ -29,29 +29,40 @@ pub(crate) async fn queue_in(
     conn: &mut SqliteConnection,
     items: &[MediaInput],
 ) -> Result<usize, StoreError> {
-    let now = now();
-    let mut queued = 0;
-    for m in items {
-        let done = sqlx::query(
-            "INSERT INTO media (message_id, media_meta_id, mime_type, expected_sha256, kind,
-                                voice, animated, download_state, next_attempt_at, updated_at)
-             SELECT id, ?, ?, ?, ?, ?, ?, 'pending', ?, ? FROM messages WHERE wamid = ?
-             ON CONFLICT(message_id) DO NOTHING",
-        )
-        .bind(&m.media_id)
-        .bind(&m.mime_type)
-        .bind(&m.sha256)
-        .bind(&m.kind)
-        .bind(m.voice)
-        .bind(m.animated)
-        .bind(now + RELAY_WAIT_SECS)
-        .bind(now)
-        .bind(&m.wamid)
-        .execute(&mut *conn)
-        .await?;
-        queued += done.rows_affected() as usize;
+    if items.is_empty() {
+        return Ok(0);
     }
-    Ok(queued)
+    let rows: Vec<_> = items
+        .iter()
+        .map(|m| {
+            (
+                &m.wamid,
+                &m.media_id,
+                &m.mime_type,
+                &m.sha256,
+                &m.kind,
+                m.voice,
+                m.animated,
+            )
+        })
+        .collect();
+    let now = now();
+    // One statement for the page (crate::store::bulk says why), in page order.
+    let done = sqlx::query(
+        "INSERT INTO media (message_id, media_meta_id, mime_type, expected_sha256, kind,
+                            voice, animated, download_state, next_attempt_at, updated_at)
+         SELECT m.id, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4,
+                j.value ->> 5, j.value ->> 6, 'pending', ?2, ?3
+         FROM json_each(?1) AS j JOIN messages m ON m.wamid = j.value ->> 0
+         WHERE true ORDER BY j.key
+         ON CONFLICT(message_id) DO NOTHING",
+    )
+    .bind(json_rows(&rows)?)
+    .bind(now + RELAY_WAIT_SECS)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() as usize)
 }
 
 /// Queues the download of media another device of the workspace sent (its `message_sent`

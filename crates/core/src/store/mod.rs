@@ -16,6 +16,7 @@
 //! - Plain `sqlx::query` / `query_as` with `FromRow`: no `DATABASE_URL` or `.sqlx` cache needed
 //!   at build time.
 
+mod bulk;
 mod phone;
 mod repo;
 mod search_query;
@@ -30,10 +31,11 @@ use sqlx::ConnectOptions;
 
 use crate::vault::MasterKey;
 
+pub(crate) use bulk::{apply_statuses_in, insert_messages_in, json_rows};
 pub use phone::normalize_phone;
 pub(crate) use repo::{
-    apply_reactions_in, apply_revisions_in, apply_statuses_in, ensure_conversation_in,
-    insert_messages_in, paginate, set_sync_cursor_in, start as cursor_start, upsert_contact_in,
+    apply_reactions_in, apply_revisions_in, ensure_conversation_in, paginate, set_sync_cursor_in,
+    start as cursor_start, upsert_contact_in,
 };
 pub use repo::{
     AccountEventRow, ContactHit, ContactInput, ConversationRow, Cursor, Direction, InsertReport,

@@ -2,6 +2,7 @@
 
 use sqlx::{Row, SqliteConnection};
 
+use super::bulk::{apply_statuses_in, insert_messages_in};
 use super::{normalize_phone, now, Store, StoreError};
 
 /// A position in a newest-first list: the `(time, id)` of the last row of the previous page.
@@ -64,7 +65,7 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::In => "in",
             Self::Out => "out",
@@ -85,7 +86,7 @@ pub enum Origin {
 }
 
 impl Origin {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Cloud => "cloud",
             Self::Echo => "echo",
@@ -755,140 +756,6 @@ pub(crate) async fn upsert_contact_in(
     Ok(row.try_get(0)?)
 }
 
-/// [`Store::insert_messages`] inside a transaction the caller owns (sync applies a whole page in one).
-pub(crate) async fn insert_messages_in(
-    tx: &mut SqliteConnection,
-    messages: &[NewMessage],
-) -> Result<InsertReport, StoreError> {
-    let mut report = InsertReport::default();
-
-    let created = now();
-    for m in messages {
-        if m.wamid.is_empty() {
-            return Err(StoreError::Invalid("a message without wamid".into()));
-        }
-        let result = sqlx::query(
-            "INSERT INTO messages (conversation_id, wamid, direction, origin, kind, ts, from_id,
-                     text_body, caption, document_filename, media_meta_id, mime_type, latitude,
-                     longitude, location_name, location_address, reply_id, reply_title,
-                     context_wamid, raw_json, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT(wamid) DO NOTHING",
-        )
-        .bind(m.conversation_id)
-        .bind(&m.wamid)
-        .bind(m.direction.as_str())
-        .bind(m.origin.as_str())
-        .bind(&m.kind)
-        .bind(m.ts)
-        .bind(&m.from_id)
-        .bind(&m.text_body)
-        .bind(&m.caption)
-        .bind(&m.document_filename)
-        .bind(&m.media_meta_id)
-        .bind(&m.mime_type)
-        .bind(m.latitude)
-        .bind(m.longitude)
-        .bind(&m.location_name)
-        .bind(&m.location_address)
-        .bind(&m.reply_id)
-        .bind(&m.reply_title)
-        .bind(&m.context_wamid)
-        .bind(&m.raw_json)
-        .bind(created)
-        .execute(&mut *tx)
-        .await?;
-        if result.rows_affected() == 0 {
-            report.duplicates += 1;
-            continue;
-        }
-        report.inserted += 1;
-        let id = result.last_insert_rowid();
-        sqlx::query(
-            "UPDATE conversations SET last_message_at = ?1, last_message_id = ?2
-                 WHERE id = ?3 AND (last_message_at < ?1
-                     OR (last_message_at = ?1 AND COALESCE(last_message_id, 0) < ?2))",
-        )
-        .bind(m.ts)
-        .bind(id)
-        .bind(m.conversation_id)
-        .execute(&mut *tx)
-        .await?;
-        if m.direction == Direction::In {
-            sqlx::query(
-                "UPDATE conversations SET unread_count = unread_count + 1,
-                         last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?1)
-                     WHERE id = ?2",
-            )
-            .bind(m.ts)
-            .bind(m.conversation_id)
-            .execute(&mut *tx)
-            .await?;
-        } else {
-            // Statuses that came before the message.
-            sqlx::query(
-                "UPDATE messages SET (status, status_rank, status_at, error_code, error_title) =
-                         (SELECT status, rank, ts, error_code, error_title FROM message_statuses
-                          WHERE wamid = ?1 ORDER BY rank DESC LIMIT 1)
-                     WHERE id = ?2 AND EXISTS (SELECT 1 FROM message_statuses WHERE wamid = ?1)",
-            )
-            .bind(&m.wamid)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
-
-    Ok(report)
-}
-
-/// [`Store::apply_statuses`] inside a transaction the caller owns (sync applies a whole page in one).
-pub(crate) async fn apply_statuses_in(
-    tx: &mut SqliteConnection,
-    updates: &[StatusUpdate],
-) -> Result<StatusReport, StoreError> {
-    let mut report = StatusReport::default();
-
-    for u in updates {
-        let rank = u.status.rank();
-        let recorded = sqlx::query(
-                "INSERT INTO message_statuses (wamid, status, rank, ts, error_code, error_title, raw_json)
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(wamid, status) DO NOTHING",
-            )
-            .bind(&u.wamid)
-            .bind(u.status.as_str())
-            .bind(rank)
-            .bind(u.ts)
-            .bind(u.error_code)
-            .bind(&u.error_title)
-            .bind(&u.raw_json)
-            .execute(&mut *tx)
-            .await?;
-        if recorded.rows_affected() == 0 {
-            report.duplicates += 1;
-            continue;
-        }
-        report.recorded += 1;
-        let advanced = sqlx::query(
-            "UPDATE messages SET status = ?, status_rank = ?, status_at = ?, error_code = ?,
-                     error_title = ?
-                 WHERE wamid = ? AND status_rank < ?",
-        )
-        .bind(u.status.as_str())
-        .bind(rank)
-        .bind(u.ts)
-        .bind(u.error_code)
-        .bind(&u.error_title)
-        .bind(&u.wamid)
-        .bind(rank)
-        .execute(&mut *tx)
-        .await?;
-        report.advanced += advanced.rows_affected() as usize;
-    }
-
-    Ok(report)
-}
-
 /// [`Store::apply_reactions`] inside a transaction the caller owns (sync applies a whole page in one).
 pub(crate) async fn apply_reactions_in(
     tx: &mut SqliteConnection,
@@ -987,18 +854,15 @@ pub(crate) async fn ensure_conversation_in(
     phone_number_id: &str,
     contact_id: i64,
 ) -> Result<i64, StoreError> {
-    sqlx::query(
+    // One statement for both cases: a no-op DO UPDATE makes RETURNING name the existing row
+    // (DO NOTHING would return nothing and need a second query).
+    Ok(sqlx::query_scalar(
         "INSERT INTO conversations (workspace_id, phone_number_id, contact_id)
-         VALUES (?, ?, ?) ON CONFLICT(phone_number_id, contact_id) DO NOTHING",
+         VALUES (?, ?, ?)
+         ON CONFLICT(phone_number_id, contact_id) DO UPDATE SET contact_id = excluded.contact_id
+         RETURNING id",
     )
     .bind(workspace_id)
-    .bind(phone_number_id)
-    .bind(contact_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM conversations WHERE phone_number_id = ? AND contact_id = ?",
-    )
     .bind(phone_number_id)
     .bind(contact_id)
     .fetch_one(&mut *conn)

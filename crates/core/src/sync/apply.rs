@@ -1,22 +1,23 @@
 //! Applies a page of relay events to the store in one transaction.
 
 use cloud_api::webhook::{
-    ChangeValue, Contact, InteractiveReply, Lenient, Message, MessageContent, Metadata, Status,
-    WebhookPayload,
+    ChangeValue, Contact, Entry, InteractiveReply, Lenient, Message, MessageContent, Metadata,
+    Status,
 };
 use protocol::events::{Event, EventKind, EventPage};
 use protocol::WorkspaceSecretKey;
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use serde_json::Value;
 use sqlx::SqliteConnection;
 
 use crate::store::{
-    apply_reactions_in, apply_revisions_in, apply_statuses_in, ensure_conversation_in,
-    insert_messages_in, set_sync_cursor_in, upsert_contact_in, ContactInput, Direction,
-    MessageStatus, NewMessage, Origin, ReactionUpdate, Revision, StatusUpdate, Store, StoreError,
+    apply_reactions_in, apply_revisions_in, apply_statuses_in, insert_messages_in,
+    set_sync_cursor_in, Direction, MessageStatus, NewMessage, Origin, ReactionUpdate, Revision,
+    StatusUpdate, Store, StoreError,
 };
 
+use super::peers::Peers;
 use super::{SyncError, CURSOR_STREAM};
 
 /// What applying one page did.
@@ -57,7 +58,9 @@ pub struct PageReport {
 /// Everything typed out of a page, before it is written.
 #[derive(Default)]
 struct Batch {
-    messages: Vec<NewMessage>,
+    /// The page's messages, each with its [`Peers`] ticket (their conversation ids are set
+    /// once the peers are resolved).
+    messages: Vec<(NewMessage, usize)>,
     statuses: Vec<StatusUpdate>,
     reactions: Vec<ReactionUpdate>,
     revisions: Vec<Revision>,
@@ -77,14 +80,38 @@ struct Batch {
     event_id: String,
     seq: i64,
     parts: i64,
-    /// Conversations resolved earlier in this page, by (phone number, wa_id, user_id,
-    /// profile name): a busy chat costs its contact and conversation lookups once per page.
-    conversations: HashMap<ConversationKey, i64>,
+    /// The contacts and conversations of the page's messages.
+    peers: Peers,
+    /// Business numbers already upserted in this page, as (phone_number_id, waba_id, display).
+    phones: HashSet<(String, String, String)>,
 }
 
-type ConversationKey = (String, Option<String>, Option<String>, Option<String>);
-
 impl Batch {
+    /// Before a write made elsewhere (device events, account updates): what the page asked
+    /// of contacts so far is written first, in page order, and nothing cached survives it.
+    async fn settle(
+        &mut self,
+        conn: &mut SqliteConnection,
+        workspace_id: &str,
+    ) -> Result<(), StoreError> {
+        self.peers.resolve(conn, workspace_id).await?;
+        self.phones.clear();
+        Ok(())
+    }
+
+    /// The page's messages with their conversations, once every peer is resolved.
+    fn resolved_messages(&mut self) -> Result<Vec<NewMessage>, StoreError> {
+        std::mem::take(&mut self.messages)
+            .into_iter()
+            .map(|(mut m, ticket)| {
+                m.conversation_id = self.peers.conversation(ticket).ok_or_else(|| {
+                    StoreError::Invalid(format!("message {} has no conversation", m.wamid))
+                })?;
+                Ok(m)
+            })
+            .collect()
+    }
+
     fn start(&mut self, event: &Event) {
         self.event_id = event.id.to_string();
         self.seq = event.seq;
@@ -139,6 +166,8 @@ pub async fn apply_page_with(
     page: &EventPage,
     vault: Option<&crate::vault::Vault>,
 ) -> Result<PageReport, SyncError> {
+    // Phase times, logged at debug level: where a slow catch-up spends its time.
+    let started = std::time::Instant::now();
     let mut tx = store.begin_write().await.map_err(StoreError::from)?;
     let mut report = PageReport {
         events: page.events.len(),
@@ -153,8 +182,13 @@ pub async fn apply_page_with(
     for event in &page.events {
         collect_event(&mut tx, &opener, workspace_id, vault, event, &mut batch).await?;
     }
+    let collected = started.elapsed();
     report.device_events = batch.device_events;
-    let inserted = insert_messages_in(&mut tx, &batch.messages).await?;
+    batch.peers.resolve(&mut tx, workspace_id).await?;
+    let messages = batch.resolved_messages()?;
+    let resolved = started.elapsed();
+    let inserted = insert_messages_in(&mut tx, &messages).await?;
+    let written = started.elapsed();
     report.messages_inserted = inserted.inserted;
     report.messages_duplicate = inserted.duplicates;
     // In the page's transaction: a media message is never stored without its download queued.
@@ -207,7 +241,17 @@ pub async fn apply_page_with(
     } else {
         report.cursor = current;
     }
+    let before_commit = started.elapsed();
     tx.commit().await.map_err(StoreError::from)?;
+    tracing::debug!(
+        events = report.events,
+        open_and_parse = ?collected,
+        contacts = ?resolved - collected,
+        messages = ?written - resolved,
+        rest = ?before_commit - written,
+        commit = ?started.elapsed() - before_commit,
+        "sync: page applied"
+    );
     Ok(report)
 }
 
@@ -270,6 +314,7 @@ async fn collect_event(
         return Ok(());
     }
     if event.kind == EventKind::Device {
+        batch.settle(conn, workspace_id).await?;
         // Team inbox events. What cannot be applied is kept SEALED (a number_connected
         // carries a token), so a later build or a call with a vault can still apply it.
         match crate::team::apply_device_event(conn, workspace_id, vault, &entry).await? {
@@ -287,123 +332,110 @@ async fn collect_event(
         }
         return Ok(());
     }
-    let wrapped = serde_json::json!({"object": "whatsapp_business_account", "entry": [entry]});
-    let payload = match WebhookPayload::from_value(wrapped) {
-        Ok(p) => p,
-        Err(_) => {
-            batch.keep("unknown", "meta_webhook", entry.to_string());
-            return Ok(());
-        }
+    // The relay seals one webhook `entry` per event: typed as `WebhookPayload` types each of its
+    // entries, without first copying it into a payload around it.
+    let lenient = Lenient::<Entry>::from_value(entry);
+    let Some(entry_typed) = lenient.typed() else {
+        batch.keep(
+            "unknown",
+            "entry",
+            lenient.raw().map(Value::to_string).unwrap_or_default(),
+        );
+        return Ok(());
     };
-    for lenient in payload.entry.iter().flatten() {
-        let Some(entry_typed) = lenient.typed() else {
+    let waba_id = entry_typed.id.as_str();
+    for change in &entry_typed.changes {
+        let Some(change) = change.typed() else {
             batch.keep(
                 "unknown",
-                "entry",
-                lenient.raw().map(Value::to_string).unwrap_or_default(),
+                "change",
+                change.raw().map(Value::to_string).unwrap_or_default(),
             );
             continue;
         };
-        let waba_id = entry_typed.id.as_str();
-        for change in &entry_typed.changes {
-            let Some(change) = change.typed() else {
-                batch.keep(
-                    "unknown",
-                    "change",
-                    change.raw().map(Value::to_string).unwrap_or_default(),
-                );
-                continue;
-            };
-            match &change.value {
-                ChangeValue::Messages(v) => {
-                    ensure_phone(conn, workspace_id, waba_id, &v.metadata).await?;
-                    for m in v.messages.iter().flatten() {
-                        collect_message(
-                            conn,
-                            workspace_id,
-                            &v.metadata,
-                            m,
-                            |msg| v.contact_for(msg),
-                            false,
-                            batch,
-                        )
-                        .await?;
-                    }
-                    for s in v.statuses.iter().flatten() {
-                        match s.typed().and_then(status_update) {
-                            Some(u) => batch.statuses.push(u),
-                            None => batch.keep(
-                                "unknown",
-                                "status",
-                                serde_json::to_string(s).unwrap_or_default(),
-                            ),
-                        }
-                    }
-                    if !v.errors().is_empty() {
-                        batch.keep(
-                            "unapplied",
-                            "messages.errors",
-                            serde_json::to_string(v.errors()).unwrap_or_default(),
-                        );
+        match &change.value {
+            ChangeValue::Messages(v) => {
+                ensure_phone(conn, workspace_id, waba_id, &v.metadata, batch).await?;
+                for m in v.messages.iter().flatten() {
+                    collect_message(&v.metadata, m, |msg| v.contact_for(msg), false, batch);
+                }
+                for s in v.statuses.iter().flatten() {
+                    match s.typed().and_then(status_update) {
+                        Some(u) => batch.statuses.push(u),
+                        None => batch.keep(
+                            "unknown",
+                            "status",
+                            serde_json::to_string(s).unwrap_or_default(),
+                        ),
                     }
                 }
-                ChangeValue::MessageEchoes(v) => {
-                    ensure_phone(conn, workspace_id, waba_id, &v.metadata).await?;
-                    for m in v.message_echoes.iter().flatten() {
-                        collect_message(
-                            conn,
-                            workspace_id,
-                            &v.metadata,
-                            m,
-                            |msg| v.contact_for(msg),
-                            true,
-                            batch,
-                        )
-                        .await?;
-                    }
-                }
-                other if super::apply_account::handles(other) => {
-                    let cx = super::apply_account::ChangeContext {
-                        workspace_id,
-                        waba_id,
-                        ts: entry_typed
-                            .time
-                            .as_ref()
-                            .and_then(|t| t.as_i64())
-                            .unwrap_or_else(crate::store::now),
-                    };
-                    super::apply_account::apply_change(conn, cx, &change.field, other).await?;
-                    batch.account_updates += 1;
-                    if super::apply_account::is_template_change(other) {
-                        batch.template_updates += 1;
-                    }
-                }
-                other => {
-                    // Account alerts, security and group updates, and unknown fields: kept
-                    // whole until an applier handles them.
-                    let reason = if other.is_unknown() {
-                        "unknown"
-                    } else {
-                        "unapplied"
-                    };
+                if !v.errors().is_empty() {
                     batch.keep(
-                        reason,
-                        &change.field,
-                        serde_json::to_string(change).unwrap_or_default(),
+                        "unapplied",
+                        "messages.errors",
+                        serde_json::to_string(v.errors()).unwrap_or_default(),
                     );
                 }
             }
+            ChangeValue::MessageEchoes(v) => {
+                ensure_phone(conn, workspace_id, waba_id, &v.metadata, batch).await?;
+                for m in v.message_echoes.iter().flatten() {
+                    collect_message(&v.metadata, m, |msg| v.contact_for(msg), true, batch);
+                }
+            }
+            other if super::apply_account::handles(other) => {
+                batch.settle(conn, workspace_id).await?;
+                let cx = super::apply_account::ChangeContext {
+                    workspace_id,
+                    waba_id,
+                    ts: entry_typed
+                        .time
+                        .as_ref()
+                        .and_then(|t| t.as_i64())
+                        .unwrap_or_else(crate::store::now),
+                };
+                super::apply_account::apply_change(conn, cx, &change.field, other).await?;
+                batch.account_updates += 1;
+                if super::apply_account::is_template_change(other) {
+                    batch.template_updates += 1;
+                }
+            }
+            other => {
+                // Account alerts, security and group updates, and unknown fields: kept
+                // whole until an applier handles them.
+                let reason = if other.is_unknown() {
+                    "unknown"
+                } else {
+                    "unapplied"
+                };
+                batch.keep(
+                    reason,
+                    &change.field,
+                    serde_json::to_string(change).unwrap_or_default(),
+                );
+            }
         }
     }
+
     Ok(())
 }
 
+/// Creates the business number, or fills in its display number (once per page and value).
 async fn ensure_phone(
     conn: &mut SqliteConnection,
     workspace_id: &str,
     waba_id: &str,
     metadata: &Metadata,
+    batch: &mut Batch,
 ) -> Result<(), StoreError> {
+    let seen = (
+        metadata.phone_number_id.clone(),
+        waba_id.to_string(),
+        metadata.display_phone_number.clone(),
+    );
+    if !batch.phones.insert(seen) {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO phone_numbers (id, workspace_id, waba_id, display_phone_number, updated_at)
          VALUES (?, ?, ?, ?, ?)
@@ -420,35 +452,30 @@ async fn ensure_phone(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn collect_message<'v>(
-    conn: &mut SqliteConnection,
-    workspace_id: &str,
+fn collect_message<'v>(
     metadata: &Metadata,
     lenient: &'v Lenient<Message>,
     contact_for: impl Fn(&'v Message) -> Option<&'v Contact>,
     echo: bool,
     batch: &mut Batch,
-) -> Result<(), StoreError> {
+) {
     let raw_json = serde_json::to_string(lenient).unwrap_or_default();
     let Some(msg) = lenient.typed() else {
         // A message that does not fit the typed model (say, no timestamp): stored as
         // 'unsupported' with its JSON when it has an id and a sender, else kept raw.
         let v = lenient.raw().cloned().unwrap_or_default();
         let id = v.get("id").and_then(Value::as_str);
-        let peer = if echo { v.get("to") } else { v.get("from") }.and_then(Value::as_str);
+        let peer = if echo { v.get("to") } else { v.get("from") }
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty());
         if let (Some(id), Some(peer)) = (id, peer) {
-            let contact = ContactInput {
-                workspace_id: workspace_id.to_string(),
-                wa_id: Some(peer.to_string()),
-                ..ContactInput::default()
-            };
-            let contact_id = upsert_contact_in(conn, &contact).await?;
-            let conversation_id =
-                ensure_conversation_in(conn, workspace_id, &metadata.phone_number_id, contact_id)
-                    .await?;
-            batch.messages.push(NewMessage {
-                conversation_id,
+            let ticket = batch.peers.request(
+                &metadata.phone_number_id,
+                Some(peer.to_string()),
+                None,
+                None,
+            );
+            let message = NewMessage {
                 wamid: id.to_string(),
                 direction: if echo { Direction::Out } else { Direction::In },
                 origin: if echo { Origin::Echo } else { Origin::Cloud },
@@ -460,11 +487,12 @@ async fn collect_message<'v>(
                 from_id: (!echo).then(|| peer.to_string()),
                 raw_json,
                 ..NewMessage::default()
-            });
+            };
+            batch.messages.push((message, ticket));
         } else {
             batch.keep("unknown", "message", raw_json);
         }
-        return Ok(());
+        return;
     };
     let ts = msg.unix_time().unwrap_or(0);
     let sender = msg
@@ -482,7 +510,7 @@ async fn collect_message<'v>(
                 ts,
                 raw_json,
             });
-            return Ok(());
+            return;
         }
         MessageContent::Edit(e) => {
             let new_text = match &e.message.content {
@@ -495,7 +523,7 @@ async fn collect_message<'v>(
                 ts,
                 raw_json,
             });
-            return Ok(());
+            return;
         }
         MessageContent::Revoke(r) => {
             batch.revisions.push(Revision {
@@ -504,7 +532,7 @@ async fn collect_message<'v>(
                 ts,
                 raw_json,
             });
-            return Ok(());
+            return;
         }
         _ => {}
     }
@@ -514,40 +542,23 @@ async fn collect_message<'v>(
     } else {
         (msg.from.clone(), msg.from_user_id.clone())
     };
-    let input = ContactInput {
-        workspace_id: workspace_id.to_string(),
-        wa_id: contact.and_then(|c| c.wa_id.clone()).or(wa_id),
-        user_id: contact.and_then(|c| c.user_id.clone()).or(user_id),
-        phone: None,
-        profile_name: if echo {
-            None
-        } else {
-            contact.and_then(|c| c.name().map(str::to_string))
-        },
-    };
-    if input.wa_id.is_none() && input.user_id.is_none() {
+    // An empty id names nobody (the store would refuse it and fail the page).
+    let present = |id: Option<String>| id.filter(|id| !id.is_empty());
+    let wa_id = present(contact.and_then(|c| c.wa_id.clone())).or(present(wa_id));
+    let user_id = present(contact.and_then(|c| c.user_id.clone())).or(present(user_id));
+    if wa_id.is_none() && user_id.is_none() {
         batch.keep("unknown", "message_without_peer", raw_json);
-        return Ok(());
+        return;
     }
-    let cache_key = (
-        metadata.phone_number_id.clone(),
-        input.wa_id.clone(),
-        input.user_id.clone(),
-        input.profile_name.clone(),
-    );
-    let conversation_id = match batch.conversations.get(&cache_key) {
-        Some(id) => *id,
-        None => {
-            let contact_id = upsert_contact_in(conn, &input).await?;
-            let id =
-                ensure_conversation_in(conn, workspace_id, &metadata.phone_number_id, contact_id)
-                    .await?;
-            batch.conversations.insert(cache_key, id);
-            id
-        }
+    let profile_name = if echo {
+        None
+    } else {
+        contact.and_then(|c| c.name().map(str::to_string))
     };
+    let ticket = batch
+        .peers
+        .request(&metadata.phone_number_id, wa_id, user_id, profile_name);
     let mut m = NewMessage {
-        conversation_id,
         wamid: msg.id.clone(),
         direction: if echo { Direction::Out } else { Direction::In },
         origin: if echo { Origin::Echo } else { Origin::Cloud },
@@ -601,8 +612,7 @@ async fn collect_message<'v>(
             }
         }
     }
-    batch.messages.push(m);
-    Ok(())
+    batch.messages.push((m, ticket));
 }
 
 fn status_update(s: &Status) -> Option<StatusUpdate> {

@@ -46,6 +46,7 @@ mod apply;
 pub(crate) mod apply_account;
 mod client;
 mod live;
+mod peers;
 mod stream;
 
 use std::future::Future;
