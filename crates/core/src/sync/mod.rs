@@ -340,7 +340,8 @@ impl Syncer {
     /// `progress` with the running totals after every page or batch. On network or server
     /// errors, retries with exponential backoff (0.5 s doubling to 60 s; reset once events
     /// arrive or a stream stayed open 30 s) from the committed cursor. Returns on shutdown
-    /// (`Ok`), or with the errors retrying cannot fix: [`SyncError::ResyncRequired`], an invalid session, a store error.
+    /// (`Ok`), or with the errors retrying cannot fix: [`SyncError::ResyncRequired`], an
+    /// invalid session, a store error.
     pub async fn run(
         &self,
         wait: Duration,
