@@ -10,6 +10,12 @@ desktop) in a throwaway HOME, then launches, alternately and N times each:
   the keyring and its encrypted store, then shows sign-up / sign-in);
 - `app-restart`: DataOptix over the data directory an earlier launch created (a returning user
   who is not signed in: the vault is opened with the keyring's key);
+- `app-inbox` (with `--relay`, `--cli` and `--fill`): DataOptix signed in over a store of
+  `--messages` messages (default 1,000,000) in `--conversations` conversations: a relay is
+  started, `dataoptix-cli register` signs a data directory in against it, and the
+  `fill_history` example fills that store (crates/core/examples/fill_history.rs); the app then
+  opens straight into the inbox, which reports itself once its first page of conversations is
+  painted, while it connects to the (running) relay as on any start;
 - `baseline`: tests/bench-window, a Tauri window with a static page.
 
 Cold start is the time from spawning the process to the line "first screen painted:" on its
@@ -22,18 +28,22 @@ has been idle for a moment. Results go to <out>/app.json.
 """
 
 import argparse
+import base64
 import json
 import math
 import os
 import queue
+import secrets
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 READY = "first screen painted:"
 KEYRING_PASSWORD = "bench-keyring-password"
@@ -187,6 +197,64 @@ def start_keyring(env, logs):
     raise RuntimeError("the keyring did not come up unlocked within 20 s")
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_relay(relay_bin, home, env, logs):
+    """A relay on a free loopback port with throwaway secrets; returns (process, URL).
+
+    Nothing in this benchmark talks to Meta: the Graph API URL points at a closed port."""
+    port = free_port()
+    relay_env = dict(env)
+    relay_env.update({
+        "DATAOPTIX_RELAY_LISTEN": f"127.0.0.1:{port}",
+        "DATAOPTIX_RELAY_PUBLIC_ORIGIN": f"http://127.0.0.1:{port}",
+        "DATAOPTIX_RELAY_DATA_DIR": os.path.join(home, "relay"),
+        "DATAOPTIX_RELAY_META_APP_ID": "4242424242424242",
+        "DATAOPTIX_RELAY_META_APP_SECRET": secrets.token_hex(16),
+        "DATAOPTIX_RELAY_META_CONFIG_ID": "bench",
+        "DATAOPTIX_RELAY_META_VERIFY_TOKEN": secrets.token_hex(8),
+        "DATAOPTIX_RELAY_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "DATAOPTIX_RELAY_GRAPH_BASE_URL": f"http://127.0.0.1:{free_port()}",
+    })
+    log = open(os.path.join(logs, "relay.log"), "wb")
+    relay = subprocess.Popen([relay_bin, "serve"], env=relay_env, stdin=subprocess.DEVNULL,
+                             stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if relay.poll() is not None:
+            raise RuntimeError("the relay exited; see relay.log")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                return relay, url
+        except OSError:
+            time.sleep(0.1)
+    relay.kill()
+    raise RuntimeError("the relay did not answer /healthz within 30 s; see relay.log")
+
+
+def signed_in_history(args, data_dir, relay_url, env, logs):
+    """Registers a workspace in `data_dir` (keyring vault) and fills its store."""
+    run_env = dict(env)
+    run_env["DATAOPTIX_DATA_DIR"] = data_dir
+    with open(os.path.join(logs, "setup.log"), "ab") as log:
+        subprocess.run([args.cli, "register", "--relay", relay_url, "--name", "Bench Owner",
+                        "--email", "owner@bench.example", "--company", "Bench Bakery"],
+                       env=run_env, input=secrets.token_urlsafe(18).encode(), stdout=log,
+                       stderr=log, check=True)
+        started = time.monotonic()
+        subprocess.run([args.fill, "--data-dir", data_dir, "--messages", str(args.messages),
+                        "--conversations", str(args.conversations)],
+                       env=run_env, stdout=log, stderr=log, check=True)
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(data_dir) for f in fs)
+    print(f"  generated {args.messages:,} messages in {args.conversations:,} conversations in "
+          f"{time.monotonic() - started:.0f} s ({size / 2**20:,.0f} MiB data directory)", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--app", required=True)
@@ -195,7 +263,15 @@ def main():
     parser.add_argument("--launches", type=int, default=int(os.environ.get("DATAOPTIX_BENCH_LAUNCHES", "10")))
     parser.add_argument("--settle", type=float, default=3.0, help="idle seconds before PSS is read")
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--relay", help="dataoptix-relay binary (with --cli and --fill: app-inbox)")
+    parser.add_argument("--cli", help="dataoptix-cli binary")
+    parser.add_argument("--fill", help="the fill_history example binary")
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--conversations", type=int, default=10_000)
     args = parser.parse_args()
+    inbox = bool(args.relay and args.cli and args.fill)
+    if not inbox and (args.relay or args.cli or args.fill):
+        sys.exit("app-inbox needs all of --relay, --cli and --fill")
     for var in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS"):
         if not os.environ.get(var):
             sys.exit(f"{var} is not set: run this through scripts/bench.sh app "
@@ -218,12 +294,17 @@ def main():
     })
     env.pop("DATAOPTIX_PASSPHRASE", None)
     keyring = start_keyring(env, logs)
+    relay = None
     try:
         kinds = {
             "app-first-run": (args.app, lambda i: os.path.join(home, f"data-fresh-{i}")),
             "app-restart": (args.app, lambda i: os.path.join(home, "data-returning")),
-            "baseline": (args.baseline, None),
         }
+        if inbox:
+            relay, relay_url = start_relay(args.relay, home, env, logs)
+            signed_in_history(args, os.path.join(home, "data-inbox"), relay_url, env, logs)
+            kinds["app-inbox"] = (args.app, lambda i: os.path.join(home, "data-inbox"))
+        kinds["baseline"] = (args.baseline, None)
         # One untimed launch each, so that every timed one finds the binaries and libraries in
         # the page cache (a process cold start, not a disk cold start), and the returning
         # user's data exists.
@@ -235,17 +316,25 @@ def main():
                     run_env["DATAOPTIX_DATA_DIR"] = data_dir(i)
                 result = launch(binary, run_env, os.path.join(logs, f"{kind}.log"), args.settle,
                                 args.timeout)
+                if kind == "app-inbox" and result["screen"] != "Inbox":
+                    raise RuntimeError(f"app-inbox painted {result['screen']}, not the inbox; "
+                                       f"see {os.path.join(logs, 'app-inbox.log')}")
                 if i >= 0:
                     runs[kind].append(result)
                     print(f"  {kind:14} #{i + 1:<2} {result['cold_start_ms']:7.0f} ms "
                           f"({result['screen']}), PSS {result['pss_mib']:6.1f} MiB over "
                           f"{len(result['processes'])} processes", flush=True)
     finally:
+        if relay is not None:
+            relay.terminate()
+            relay.wait(timeout=10)
         keyring.terminate()
         keyring.wait(timeout=10)
         shutil.rmtree(home, ignore_errors=True)
 
     summary = {"launches": args.launches, "settle_s": args.settle}
+    if inbox:
+        summary["inbox_store"] = {"messages": args.messages, "conversations": args.conversations}
     for kind, results in runs.items():
         starts = [r["cold_start_ms"] for r in results]
         pss = [r["pss_mib"] for r in results]
@@ -260,7 +349,8 @@ def main():
             "runs": results,
         }
     base = summary["baseline"]
-    for kind in ("app-first-run", "app-restart"):
+    app_kinds = [k for k in runs if k != "baseline"]
+    for kind in app_kinds:
         s = summary[kind]
         s["cold_start_ratio"] = s["cold_start_p50_ms"] / base["cold_start_p50_ms"]
         s["pss_ratio"] = s["pss_median_mib"] / base["pss_median_mib"]
@@ -270,7 +360,7 @@ def main():
     print()
     print(f"{'what':16} {'screen':10} {'start p50':>10} {'p95':>8} {'PSS median':>11} "
           f"{'processes':>9} {'vs baseline':>20}")
-    for kind in ("app-first-run", "app-restart", "baseline"):
+    for kind in app_kinds + ["baseline"]:
         s = summary[kind]
         ratio = (f"{s['cold_start_ratio']:.2f}x start, {s['pss_ratio']:.2f}x PSS"
                  if kind != "baseline" else "")

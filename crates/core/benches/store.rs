@@ -28,45 +28,12 @@ use protocol::WorkspaceSecretKey;
 use serde_json::json;
 use tokio::runtime::Runtime;
 
+#[path = "support/history.rs"]
+mod history;
+use history::text;
+
 const WORKSPACE: &str = "bench-workspace";
 const PHONE: &str = "109876543210";
-const WORDS: &[&str] = &[
-    "order",
-    "delivery",
-    "price",
-    "cake",
-    "bread",
-    "tomorrow",
-    "thanks",
-    "hello",
-    "invoice",
-    "address",
-    "pickup",
-    "sourdough",
-    "croissant",
-    "birthday",
-    "gluten",
-    "vegan",
-    "open",
-    "closed",
-    "monday",
-    "friday",
-    "payment",
-    "receipt",
-    "discount",
-    "refund",
-    "lisbon",
-    "porto",
-    "são",
-    "paulo",
-    "café",
-    "naïve",
-    "smörgås",
-    "straße",
-    "ramen",
-    "tapas",
-    "zürich",
-];
 
 fn target_dir() -> PathBuf {
     let dir = std::env::var_os("CARGO_TARGET_DIR")
@@ -89,21 +56,6 @@ fn bench_key() -> MasterKey {
     MasterKey::from_bytes(&[7u8; 32], "bench key").unwrap()
 }
 
-/// A deterministic text of 4–15 words.
-fn text(n: u64) -> String {
-    let mut x = n
-        .wrapping_mul(6_364_136_223_846_793_005)
-        .wrapping_add(1_442_695_040_888_963_407);
-    let len = 4 + (x % 12) as usize;
-    (0..len)
-        .map(|_| {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            WORDS[(x >> 33) as usize % WORDS.len()]
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Opens (generating on first use) a store of `messages` messages in `conversations`
 /// conversations, 5 minutes apart per conversation, alternating in and out.
 async fn generated_store(messages: usize, conversations: usize) -> Store {
@@ -113,89 +65,19 @@ async fn generated_store(messages: usize, conversations: usize) -> Store {
         let _ = std::fs::remove_file(&path);
         let started = Instant::now();
         let store = Store::open(&path, &bench_key()).await.unwrap();
-        let pool = store.pool();
         sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES (?, 'Bench', 0)")
             .bind(WORKSPACE)
-            .execute(pool)
+            .execute(store.pool())
             .await
             .unwrap();
-        sqlx::query(
-            "INSERT INTO phone_numbers (id, workspace_id, waba_id, updated_at) VALUES (?, ?, '1', 0)",
-        )
-        .bind(PHONE)
-        .bind(WORKSPACE)
-        .execute(pool)
-        .await
-        .unwrap();
-        let per = messages / conversations;
-        let base: i64 = 1_700_000_000;
-        for c in 0..conversations {
-            let mut tx = store.begin_write().await.unwrap();
-            let wa_id = format!("{}", 15_550_000_000u64 + c as u64);
-            let contact: i64 = sqlx::query_scalar(
-                "INSERT INTO contacts (workspace_id, wa_id, phone_normalized, profile_name,
-                     created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0) RETURNING id",
-            )
-            .bind(WORKSPACE)
-            .bind(&wa_id)
-            .bind(&wa_id)
-            .bind(format!("Customer {c} {}", WORDS[c % WORDS.len()]))
-            .fetch_one(&mut *tx)
+        let target = history::Target {
+            workspace_id: WORKSPACE,
+            phone_number_id: PHONE,
+            waba_id: "1",
+        };
+        history::fill(&store, &target, messages, conversations, |_| ())
             .await
             .unwrap();
-            let conv: i64 = sqlx::query_scalar(
-                "INSERT INTO conversations (workspace_id, phone_number_id, contact_id)
-                 VALUES (?, ?, ?) RETURNING id",
-            )
-            .bind(WORKSPACE)
-            .bind(PHONE)
-            .bind(contact)
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
-            let mut last = (0, 0);
-            for m in 0..per {
-                let n = (c * per + m) as u64;
-                let ts = base + (m as i64) * 300 + (c as i64 % 300);
-                let dir = if m % 2 == 0 { "in" } else { "out" };
-                let body = text(n);
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO messages (conversation_id, wamid, direction, kind, ts, from_id,
-                         text_body, status, raw_json, created_at)
-                     VALUES (?, ?, ?, 'text', ?, ?, ?, ?, ?, 0) RETURNING id",
-                )
-                .bind(conv)
-                .bind(format!("wamid.bench.{n}"))
-                .bind(dir)
-                .bind(ts)
-                .bind((dir == "in").then_some(&wa_id))
-                .bind(&body)
-                .bind((dir == "out").then_some("read"))
-                .bind(json!({"type": "text", "text": {"body": body}}).to_string())
-                .fetch_one(&mut *tx)
-                .await
-                .unwrap();
-                last = (id, ts);
-            }
-            sqlx::query(
-                "UPDATE conversations SET last_message_id = ?, last_message_at = ?,
-                     last_inbound_at = ?, unread_count = ? WHERE id = ?",
-            )
-            .bind(last.0)
-            .bind(last.1)
-            .bind(last.1 - 300)
-            .bind((c % 3) as i64)
-            .bind(conv)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-            tx.commit().await.unwrap();
-        }
-        sqlx::query("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
-            .execute(pool)
-            .await
-            .unwrap();
-        sqlx::query("ANALYZE").execute(pool).await.unwrap();
         store.close().await;
         std::fs::write(&ready, b"ok").unwrap();
         println!(
