@@ -2,9 +2,9 @@
 //! before it is sealed, and asking SQLite on each request cost a database round trip on the
 //! hot path for a mapping that changes only when a WABA is claimed or a workspace deleted.
 //!
-//! Correctness does not rest on this cache: the group commit checks ownership again inside
-//! its transaction (an entry sealed for the wrong owner is `Stale` and answered 5xx, so Meta
-//! retries; one sealed for the relay's key is re-sealed). Claims and deletions clear it, and
+//! Correctness does not rest on this cache: the group commit checks ownership again under
+//! the log lock, which every claim and deletion holds (an entry sealed for the wrong owner is
+//! `Stale` and answered 5xx, so Meta retries; one sealed for the relay's key is re-sealed). Claims and deletions clear it, and
 //! an entry lives [`TTL`] at most, so even a change made elsewhere heals within seconds.
 
 use std::collections::HashMap;

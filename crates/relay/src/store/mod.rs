@@ -152,7 +152,7 @@ pub struct EventRecord {
 pub enum WriteOp {
     /// One entry of a verified webhook. `sealed_for` says whose key `sealed` was made for:
     /// `Some(workspace)` or `None` for the relay's held-event key. Ownership is checked again
-    /// inside the transaction, so a claim racing this delivery cannot strand it.
+    /// under the log lock claims also hold, so a claim racing this delivery cannot strand it.
     WebhookEntry {
         waba_id: String,
         dedupe_key: [u8; 32],

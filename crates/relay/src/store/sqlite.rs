@@ -42,16 +42,25 @@ use super::{
 const MIN_DEDUPE_MEMORY: time::Duration = time::Duration::days(8);
 
 mod append;
+mod event_conn;
+mod known;
 mod legacy;
 mod recovery;
 
-use append::{Appends, Fresh, HeldEntry, LogState, Slot};
+use append::{Appends, Fresh, HeldEntry, LogState, Slot, Txn, Written};
+use event_conn::EventConnection;
+
+/// A group commit decided in memory: each op's slot, and the rows that live in SQLite alone.
+struct Plan<'a> {
+    slots: Vec<Slot>,
+    held: Vec<HeldEntry<'a>>,
+    /// (encrypted body, received at ms) of each signed body that is not an envelope.
+    invalid: Vec<(&'a [u8], i64)>,
+}
 
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
-    /// Commits of events alone (see `open`).
-    event_writer: SqlitePool,
     reader: SqlitePool,
     /// Opens held entries when their WABA is claimed, to re-seal them to the workspace.
     held_key: WorkspaceSecretKey,
@@ -143,11 +152,7 @@ impl SqliteStore {
         // flush a webhook's 200 waits for. They get a connection of their own at NORMAL
         // (used under the log lock only); everything else stays on `writer` at FULL, and any
         // FULL commit also makes every earlier NORMAL one durable (one sequential WAL).
-        let event_writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .before_acquire(|conn, _| Box::pin(discard_if_stuck_in_transaction(conn)))
-            .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
-            .await?;
+        let event_options = options.clone().synchronous(SqliteSynchronous::Normal);
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.clone().read_only(true))
@@ -161,12 +166,13 @@ impl SqliteStore {
         let segments = Segments::open(&events_dir).map_err(StoreError::Segment)?;
         let store = Self {
             writer,
-            event_writer,
             reader,
             held_key,
             log: Arc::new(tokio::sync::Mutex::new(LogState {
                 segments: Arc::new(Mutex::new(segments)),
                 dedupe: DedupeIndex::default(),
+                known: known::Known::default(),
+                event_conn: EventConnection::new(event_options),
             })),
             events_dir,
             checkpoints,
@@ -220,11 +226,11 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Waits for both pools to close (used at shutdown, after the last commit).
+    /// Waits for every connection to close (used at shutdown, after the last commit).
     pub async fn close(&self) {
         self.checkpoints.close().await;
         self.reader.close().await;
-        self.event_writer.close().await;
+        self.log.lock().await.event_conn.close().await;
         self.writer.close().await;
     }
 
@@ -413,30 +419,22 @@ impl SqliteStore {
         protocol::seal(to, &plain).map_err(|_| StoreError::Reseal)
     }
 
-    /// Decides every op of a group commit inside `tx`: where each webhook entry goes (its
-    /// WABA's owner is read again here), which events are duplicates, which entries are held.
-    /// The new events are only queued in `appends`; the caller writes them.
-    async fn plan_batch<'a>(
+    /// Decides every op of a group commit in memory: where each webhook entry goes (its
+    /// WABA's owner as the log lock's holder knows it, see `known`), which events are
+    /// duplicates, which entries are held. The new events are only queued in `appends`; held
+    /// entries and invalid bodies are returned for the caller to insert.
+    fn plan_batch<'a>(
         &self,
-        tx: &mut Transaction<'_, Sqlite>,
-        dedupe: &DedupeIndex,
+        log: &LogState,
         ops: &'a [WriteOp],
         appends: &mut Appends<'a>,
-    ) -> StoreResult<Vec<Slot>> {
-        let wabas: HashSet<&str> = ops
-            .iter()
-            .filter_map(|op| match op {
-                WriteOp::WebhookEntry { waba_id, .. } => Some(waba_id.as_str()),
-                _ => None,
-            })
-            .collect();
-        let owners = if wabas.is_empty() {
-            Default::default()
-        } else {
-            append::owners_in_tx(tx, &wabas).await?
+    ) -> StoreResult<Plan<'a>> {
+        let mut plan = Plan {
+            slots: Vec::with_capacity(ops.len()),
+            held: Vec::new(),
+            invalid: Vec::new(),
         };
-        let mut slots = Vec::with_capacity(ops.len());
-        let mut held = Vec::new();
+        let dedupe = &log.dedupe;
         for (index, op) in ops.iter().enumerate() {
             let slot = match op {
                 WriteOp::WebhookEntry {
@@ -455,7 +453,7 @@ impl SqliteStore {
                         origin: None,
                         media,
                     };
-                    match (owners.get(waba_id.as_str()), sealed_for) {
+                    match (log.known.owner(waba_id), sealed_for) {
                         (Some(ws), Some(sealed_for)) if ws.id == *sealed_for => {
                             appends.add(dedupe, ws.id, fresh(Cow::Borrowed(sealed)))
                         }
@@ -464,14 +462,14 @@ impl SqliteStore {
                             appends.add(dedupe, ws.id, fresh(Cow::Owned(resealed)))
                         }
                         (None, None) => {
-                            held.push(HeldEntry {
+                            plan.held.push(HeldEntry {
                                 index,
                                 waba_id,
                                 dedupe_key,
                                 sealed,
                                 received_at_ms: ms(*received_at),
                             });
-                            // Replaced below by the held insert's outcome.
+                            // Replaced by the held insert's outcome.
                             Slot::Done(WriteOutcome::Held)
                         }
                         _ => Slot::Done(WriteOutcome::Stale),
@@ -481,13 +479,7 @@ impl SqliteStore {
                     encrypted,
                     received_at,
                 } => {
-                    sqlx::query(
-                        "INSERT INTO invalid_bodies (encrypted, received_at) VALUES (?, ?)",
-                    )
-                    .bind(encrypted)
-                    .bind(ms(*received_at))
-                    .execute(&mut **tx)
-                    .await?;
+                    plan.invalid.push((&encrypted[..], ms(*received_at)));
                     Slot::Done(WriteOutcome::InvalidStored)
                 }
                 WriteOp::RelayEvent {
@@ -528,12 +520,63 @@ impl SqliteStore {
                     },
                 ),
             };
-            slots.push(slot);
+            plan.slots.push(slot);
         }
-        for (index, outcome) in append::insert_held(tx, &held).await? {
-            slots[index] = Slot::Done(outcome);
+        Ok(plan)
+    }
+
+    /// Commits a batch of events alone on the log's own connection: one statement batch
+    /// begins the transaction and writes every row while the segment append is fdatasync'd,
+    /// then COMMIT (two round trips to SQLite's worker thread, the first beside the flush). A
+    /// connection an error left in an unknown state (an open transaction, SQLite's own
+    /// rollback on SQLITE_FULL) is closed, not reused.
+    async fn commit_events(log: &mut LogState, appends: Appends<'_>) -> StoreResult<Written> {
+        let conn = log.event_conn.get().await?;
+        let written = match appends
+            .write(conn, Txn::Own, &log.known, &log.segments)
+            .await
+        {
+            Ok(written) => written,
+            Err(e) => {
+                log.event_conn.reset();
+                return Err(e);
+            }
+        };
+        if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
+            log.event_conn.reset();
+            written.discard(&log.segments);
+            return Err(e.into());
         }
-        Ok(slots)
+        Ok(written)
+    }
+
+    /// Commits a batch holding held entries or invalid bodies on `writer` (fsync'd: those
+    /// live in SQLite alone), with its events if any.
+    async fn commit_with_rows(
+        &self,
+        log: &LogState,
+        plan: &mut Plan<'_>,
+        appends: Appends<'_>,
+    ) -> StoreResult<Written> {
+        let mut tx = self.begin().await?;
+        for (encrypted, received_at) in &plan.invalid {
+            sqlx::query("INSERT INTO invalid_bodies (encrypted, received_at) VALUES (?, ?)")
+                .bind(*encrypted)
+                .bind(*received_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (index, outcome) in append::insert_held(&mut tx, &plan.held).await? {
+            plan.slots[index] = Slot::Done(outcome);
+        }
+        let written = appends
+            .write(&mut tx, Txn::Caller, &log.known, &log.segments)
+            .await?;
+        if let Err(e) = tx.commit().await {
+            written.discard(&log.segments);
+            return Err(e.into());
+        }
+        Ok(written)
     }
 
     /// The chunks of a workspace's log holding seqs `from+1 ..= to`, in seq order.
@@ -969,12 +1012,28 @@ impl Store for SqliteStore {
                 .bind(waba_id)
                 .execute(&mut *tx)
                 .await?;
-            let written = appends.write(&mut tx, &log.segments).await?;
+            let log = &mut *log;
+            log.known
+                .load_seqs(&self.reader, &appends.workspaces())
+                .await?;
+            let written = match appends
+                .write(&mut tx, Txn::Caller, &log.known, &log.segments)
+                .await
+            {
+                Ok(written) => written,
+                Err(e) => {
+                    log.known.forget_seqs();
+                    return Err(e);
+                }
+            };
             if let Err(e) = tx.commit().await {
+                log.known.forget_seqs();
                 written.discard(&log.segments);
                 return Err(e.into());
             }
-            written.remember(&mut log.dedupe)?;
+            // From now on this WABA's deliveries go to the workspace, not to the held table.
+            log.known.claimed(waba_id, ws);
+            written.remember(&mut log.dedupe, &mut log.known)?;
             Ok(released)
         })
     }
@@ -995,35 +1054,43 @@ impl Store for SqliteStore {
         ops: &'a [WriteOp],
     ) -> BoxFuture<'a, StoreResult<Vec<WriteOutcome>>> {
         Box::pin(async move {
-            // Held entries (only ever sealed for no workspace) and invalid bodies live in
-            // SQLite alone: those commits are fsync'd; events alone go to `event_writer`.
-            let redoable = ops.iter().all(|op| match op {
-                WriteOp::InvalidBody { .. } => false,
-                WriteOp::WebhookEntry { sealed_for, .. } => sealed_for.is_some(),
-                WriteOp::RelayEvent { .. } | WriteOp::DeviceEvent { .. } => true,
-            });
-            let mut log = self.log.lock().await;
-            let pool = if redoable {
-                &self.event_writer
-            } else {
-                &self.writer
-            };
-            // IMMEDIATE takes the write lock up front instead of upgrading a read lock mid-way.
-            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut guard = self.log.lock().await;
+            let log = &mut *guard;
+            let wabas: HashSet<&str> = ops
+                .iter()
+                .filter_map(|op| match op {
+                    WriteOp::WebhookEntry { waba_id, .. } => Some(waba_id.as_str()),
+                    _ => None,
+                })
+                .collect();
+            log.known.load_owners(&self.reader, &wabas).await?;
             let mut appends = Appends::default();
-            let slots = self
-                .plan_batch(&mut tx, &log.dedupe, ops, &mut appends)
+            let mut plan = self.plan_batch(log, ops, &mut appends)?;
+            log.known
+                .load_seqs(&self.reader, &appends.workspaces())
                 .await?;
-            // The sealed bytes are fdatasync'd here, before the rows pointing at them commit.
-            let written = appends.write(&mut tx, &log.segments).await?;
-            // Durable once this returns: the chunk bytes were fdatasync'd before it, and the
-            // WAL is fsync'd here unless the commit is events alone (redone from the chunk).
-            if let Err(e) = tx.commit().await {
-                written.discard(&log.segments);
-                return Err(e.into());
-            }
-            written.remember(&mut log.dedupe)?;
-            slots.into_iter().map(|s| written.outcome(s)).collect()
+            // Held entries and invalid bodies live in SQLite alone: those commits are
+            // fsync'd. Events alone are redone from their segment chunk after a crash
+            // (`recovery`), so they go to the log's connection at `synchronous=NORMAL`; a batch of
+            // duplicates writes nothing.
+            let written = if !plan.held.is_empty() || !plan.invalid.is_empty() {
+                self.commit_with_rows(log, &mut plan, appends).await
+            } else if appends.is_empty() {
+                Ok(Written::nothing())
+            } else {
+                Self::commit_events(log, appends).await
+            };
+            // Durable once committed: the chunk bytes were fdatasync'd before the COMMIT.
+            let written = match written {
+                Ok(written) => written,
+                Err(e) => {
+                    // Whether SQLite kept any of it is not known for sure: read seqs again.
+                    log.known.forget_seqs();
+                    return Err(e);
+                }
+            };
+            written.remember(&mut log.dedupe, &mut log.known)?;
+            plan.slots.into_iter().map(|s| written.outcome(s)).collect()
         })
     }
 
@@ -1302,6 +1369,8 @@ impl Store for SqliteStore {
     fn delete_workspace(&self, workspace_id: Uuid) -> BoxFuture<'_, StoreResult<bool>> {
         Box::pin(async move {
             let mut log = self.log.lock().await;
+            // Forgotten first: whatever happens below, nothing routes to it from memory.
+            log.known.forget_workspace(workspace_id);
             // The workspace's event bytes are overwritten with zeros first, so that they are
             // gone from the disk before the deletion is reported (a crash in between leaves
             // zeros that the retried deletion removes), whatever else shares their segments.
@@ -1757,16 +1826,21 @@ mod tests {
         let held = WorkspaceSecretKey::generate();
         let store = SqliteStore::open(dir.path(), held.clone()).await.unwrap();
         let ws_key = WorkspaceSecretKey::generate();
+        let ws = new_workspace(&store, &ws_key, "o@example.com").await;
+        (store, dir, ws, ws_key, held)
+    }
+
+    /// Creates a workspace (with its owner and a session) whose log is sealed to `key`.
+    async fn new_workspace(store: &SqliteStore, key: &WorkspaceSecretKey, email: &str) -> Uuid {
         let (ws, user) = (Uuid::new_v4(), Uuid::new_v4());
-        let now = OffsetDateTime::now_utc();
         store
             .create_workspace(NewWorkspace {
                 workspace_id: ws,
                 company: "C".into(),
-                public_key: ws_key.public_key(),
+                public_key: key.public_key(),
                 owner: NewUser {
                     id: user,
-                    email: "o@example.com".into(),
+                    email: email.into(),
                     name: "O".into(),
                     password_hash: "x".into(),
                     role: Role::Owner,
@@ -1775,14 +1849,15 @@ mod tests {
                     id: Uuid::new_v4(),
                     user_id: user,
                     workspace_id: ws,
-                    token_hash: [1; 32],
+                    // Unique per session, as the column requires.
+                    token_hash: <sha2::Sha256 as sha2::Digest>::digest(email).into(),
                     device_name: "d".into(),
-                    now,
+                    now: OffsetDateTime::now_utc(),
                 },
             })
             .await
             .unwrap();
-        (store, dir, ws, ws_key, held)
+        ws
     }
 
     #[tokio::test]
@@ -1880,23 +1955,27 @@ mod tests {
             .claim_waba(ws, "1", OffsetDateTime::now_utc())
             .await
             .unwrap();
+        let mut log = store.log.lock().await;
         sqlx::query(
             "CREATE TEMP TRIGGER full_disk BEFORE INSERT ON event_chunks
              BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END",
         )
-        .execute(&store.event_writer)
+        .execute(log.event_conn.get().await.unwrap())
         .await
         .unwrap();
+        drop(log);
         let sealed = || protocol::seal(&ws_key.public_key(), b"{\"id\":\"1\"}").unwrap();
         let failed = store
             .commit_batch(&[entry("1", sealed(), Some(ws), 1)])
             .await;
         assert!(failed.is_err(), "{failed:?}");
         // The disk has room again (on the old connection, if it were kept).
+        let mut log = store.log.lock().await;
         sqlx::query("DROP TRIGGER IF EXISTS full_disk")
-            .execute(&store.event_writer)
+            .execute(log.event_conn.get().await.unwrap())
             .await
             .unwrap();
+        drop(log);
         let out = store
             .commit_batch(&[entry("1", sealed(), Some(ws), 1)])
             .await
@@ -1956,6 +2035,79 @@ mod tests {
             .unwrap();
         assert_eq!(out, vec![WriteOutcome::Stale]);
         assert_eq!(store.counts().await.unwrap(), (1, 0, 0));
+        store.close().await;
+    }
+
+    /// The writer keeps each workspace's next seq in memory (`known`). Should that ever
+    /// disagree with the database, the commit must fail rather than reuse seqs, and the next
+    /// one must read the seq again and succeed.
+    #[tokio::test]
+    async fn a_next_seq_the_database_disagrees_with_fails_the_commit_instead_of_reusing_seqs() {
+        let (store, _dir, ws, ws_key, _held) = store_with_workspace().await;
+        store
+            .claim_waba(ws, "1", OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        let seal = || protocol::seal(&ws_key.public_key(), b"e").unwrap();
+        let out = store
+            .commit_batch(&[entry("1", seal(), Some(ws), 1)])
+            .await
+            .unwrap();
+        assert!(matches!(out[0], WriteOutcome::Appended { seq: 1, .. }));
+        // Behind the writer's back (nothing in the relay does this).
+        sqlx::query("UPDATE workspaces SET next_seq = 5")
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        let refused = store.commit_batch(&[entry("1", seal(), Some(ws), 2)]).await;
+        assert!(refused.is_err(), "{refused:?}");
+        let out = store
+            .commit_batch(&[entry("1", seal(), Some(ws), 2)])
+            .await
+            .unwrap();
+        assert!(
+            matches!(out[0], WriteOutcome::Appended { seq: 5, .. }),
+            "{out:?}"
+        );
+        let (events, _) = store.events_after(ws, 0, 10).await.unwrap();
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1, 5]);
+        store.close().await;
+    }
+
+    /// WABA owners are remembered by the writer: a deleted workspace's WABA is nobody's
+    /// again, so its next delivery is held, not appended to the deleted log; a new claim
+    /// routes the entries to the new owner.
+    #[tokio::test]
+    async fn a_deleted_workspaces_waba_is_held_again_and_routed_to_its_next_claim() {
+        let (store, _dir, ws, ws_key, held) = store_with_workspace().await;
+        let now = OffsetDateTime::now_utc();
+        store.claim_waba(ws, "1", now).await.unwrap();
+        let sealed = protocol::seal(&ws_key.public_key(), b"{\"id\":\"1\"}").unwrap();
+        let out = store
+            .commit_batch(&[entry("1", sealed, Some(ws), 1)])
+            .await
+            .unwrap();
+        assert!(matches!(out[0], WriteOutcome::Appended { seq: 1, .. }));
+        assert!(store.delete_workspace(ws).await.unwrap());
+
+        let for_relay = || protocol::seal(&held.public_key(), b"{\"id\":\"1\"}").unwrap();
+        let out = store
+            .commit_batch(&[entry("1", for_relay(), None, 2)])
+            .await
+            .unwrap();
+        assert_eq!(out, vec![WriteOutcome::Held]);
+
+        let next = new_workspace(&store, &WorkspaceSecretKey::generate(), "d@example.com").await;
+        assert_eq!(store.claim_waba(next, "1", now).await.unwrap(), 1);
+        let out = store
+            .commit_batch(&[entry("1", for_relay(), None, 3)])
+            .await
+            .unwrap();
+        assert!(
+            matches!(out[0], WriteOutcome::Appended { workspace_id, seq: 2, .. } if workspace_id == next),
+            "{out:?}"
+        );
         store.close().await;
     }
 

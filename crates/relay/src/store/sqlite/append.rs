@@ -12,14 +12,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use protocol::events::EventKind;
+use sqlx::sqlite::SqliteConnection;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use uuid::Uuid;
 
-use super::{get_uuid, workspace_from_row};
+use super::event_conn::EventConnection;
+use super::known::Known;
 use crate::store::chunk::{self, NewEvent};
 use crate::store::dedupe::{self, DedupeIndex};
 use crate::store::segments::{self, Extent, Segments};
-use crate::store::{MediaRef, StoreError, StoreResult, WorkspaceRecord, WriteOutcome};
+use crate::store::{MediaRef, StoreError, StoreResult, WriteOutcome};
 
 /// Rows per multi-row statement: 8 bound values each stays far below SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -32,6 +34,10 @@ pub(in crate::store) struct LogState {
     /// Behind a std mutex only to move into `spawn_blocking`; never contended.
     pub segments: Arc<Mutex<Segments>>,
     pub dedupe: DedupeIndex,
+    /// WABA owners and next seqs, kept here instead of read in every commit.
+    pub known: Known,
+    /// Where commits of events alone run.
+    pub event_conn: EventConnection,
 }
 
 /// An event to append, borrowed from its op where possible.
@@ -76,6 +82,8 @@ pub(super) struct Written {
     placed: HashMap<Uuid, (i64, Vec<Uuid>)>,
     /// (workspace, first seq, seen_at, keys blob) of each `delivery_runs` row.
     runs: Vec<(Uuid, i64, i64, Vec<u8>)>,
+    /// (workspace, next seq before, next seq after) of each workspace appended to.
+    next_seqs: Vec<(Uuid, i64, i64)>,
     /// The bytes this transaction appended, to discard if it does not commit.
     extent: Option<Extent>,
 }
@@ -112,27 +120,39 @@ impl<'a> Appends<'a> {
         }
     }
 
-    /// Reserves the seqs, appends the sealed bytes to the current segment (fdatasync'd), and
-    /// inserts the chunk, dedupe-run and media rows, all inside `tx` (not yet committed).
+    /// Whether this transaction appends no event at all.
+    pub fn is_empty(&self) -> bool {
+        self.per_ws.is_empty()
+    }
+
+    /// The workspaces that get new events (their next seqs must be known, see `known`).
+    pub fn workspaces(&self) -> Vec<Uuid> {
+        self.per_ws.keys().copied().collect()
+    }
+
+    /// Gives the new events their seqs (from `known`), appends their sealed bytes to the
+    /// current segment (fdatasync'd on a blocking thread) while the chunk, dedupe-run, media
+    /// and seq rows go to `conn` as ONE statement batch: one round trip to SQLite's worker
+    /// thread, which begins the transaction with [`Txn::Own`]. Not committed: the caller
+    /// commits once this returns, which is after the fdatasync.
     pub async fn write(
         self,
-        tx: &mut Transaction<'_, Sqlite>,
+        conn: &mut SqliteConnection,
+        txn: Txn,
+        known: &Known,
         segments: &Arc<Mutex<Segments>>,
     ) -> StoreResult<Written> {
-        let mut written = Written {
-            placed: HashMap::new(),
-            runs: Vec::new(),
-            extent: None,
-        };
+        let mut written = Written::nothing();
         if self.per_ws.is_empty() {
             return Ok(written);
         }
-        let counts: Vec<(Uuid, i64)> = self
-            .per_ws
-            .iter()
-            .map(|(w, l)| (*w, i64::try_from(l.len()).unwrap_or(i64::MAX)))
-            .collect();
-        let first = reserve_seqs(tx, &counts).await?;
+        let mut first = HashMap::with_capacity(self.per_ws.len());
+        for (ws, list) in &self.per_ws {
+            let first_seq = known.next_seq(*ws).ok_or(StoreError::NotFound)?;
+            first.insert(*ws, first_seq);
+            let n = i64::try_from(list.len()).unwrap_or(i64::MAX);
+            written.next_seqs.push((*ws, first_seq, first_seq + n));
+        }
 
         // Every workspace's chunk, back to back: one write, one fdatasync.
         let mut bytes = Vec::new();
@@ -169,6 +189,7 @@ impl<'a> Appends<'a> {
         let (base, file) = lock(segments).place(len).map_err(StoreError::Segment)?;
         let durable =
             tokio::task::spawn_blocking(move || segments::write_durably(&file, base, &bytes));
+        written.extent = Some(base);
         let chunk_rows: Vec<(Uuid, i64, i64, Extent, i64)> = chunks
             .iter()
             .map(|&(ws, first_seq, last_seq, start, len, newest)| {
@@ -180,12 +201,10 @@ impl<'a> Appends<'a> {
                 (ws, first_seq, last_seq, extent, newest)
             })
             .collect();
-        written.extent = Some(base);
-        let rows = async {
-            insert_chunks(tx, &chunk_rows).await?;
-            self.insert_rows(tx, &first, &mut written).await
-        }
-        .await;
+        let rows = match self.record_runs(&first, &mut written) {
+            Ok(()) => write_rows(conn, txn, &chunk_rows, &written, &self.per_ws).await,
+            Err(e) => Err(e),
+        };
         // Always wait for the write: discarding bytes a running write could still land on
         // would not discard them.
         let done = durable
@@ -200,12 +219,8 @@ impl<'a> Appends<'a> {
         Err(outcome)
     }
 
-    async fn insert_rows(
-        &self,
-        tx: &mut Transaction<'_, Sqlite>,
-        first: &HashMap<Uuid, i64>,
-        written: &mut Written,
-    ) -> StoreResult<()> {
+    /// Each workspace's dedupe run and where its events went.
+    fn record_runs(&self, first: &HashMap<Uuid, i64>, written: &mut Written) -> StoreResult<()> {
         for (ws, list) in &self.per_ws {
             let first_seq = *first.get(ws).ok_or(StoreError::NotFound)?;
             let seen_at = list
@@ -219,12 +234,21 @@ impl<'a> Appends<'a> {
                 .placed
                 .insert(*ws, (first_seq, list.iter().map(|q| q.id).collect()));
         }
-        insert_runs(tx, &written.runs).await?;
-        insert_media(tx, &self.per_ws).await
+        Ok(())
     }
 }
 
 impl Written {
+    /// What a transaction without new events wrote.
+    pub fn nothing() -> Self {
+        Self {
+            placed: HashMap::new(),
+            runs: Vec::new(),
+            next_seqs: Vec::new(),
+            extent: None,
+        }
+    }
+
     /// Zeroes the bytes of a transaction that did not commit and starts a new segment.
     /// Recovery redoes every valid chunk after the newest one SQLite knows: an uncommitted
     /// chunk left there (its seqs reused by the next commits) would come back in their place.
@@ -238,8 +262,12 @@ impl Written {
         segments.rotate();
     }
 
-    /// Teaches the dedupe index the committed keys (call only after the commit succeeded).
-    pub fn remember(&self, dedupe: &mut DedupeIndex) -> StoreResult<()> {
+    /// Teaches the dedupe index the committed keys and `known` the next seqs (call only
+    /// after the commit succeeded).
+    pub fn remember(&self, dedupe: &mut DedupeIndex, known: &mut Known) -> StoreResult<()> {
+        for &(ws, _, next) in &self.next_seqs {
+            known.appended(ws, next);
+        }
         for (ws, first_seq, seen_at, keys) in &self.runs {
             dedupe.insert_run(*ws, *first_seq, *seen_at, keys)?;
         }
@@ -285,73 +313,59 @@ fn lock(segments: &Mutex<Segments>) -> std::sync::MutexGuard<'_, Segments> {
     segments.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The workspaces owning `wabas`, read inside the transaction: a claim racing a delivery
-/// either committed before it (the entry was sealed for the relay: re-seal it) or after (it
-/// is held and released by the claim).
-pub(super) async fn owners_in_tx(
-    tx: &mut Transaction<'_, Sqlite>,
-    wabas: &HashSet<&str>,
-) -> StoreResult<HashMap<String, WorkspaceRecord>> {
-    let wabas: Vec<&str> = wabas.iter().copied().collect();
-    let mut owners = HashMap::new();
-    for chunk in wabas.chunks(ROWS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT o.waba_id, w.id, w.company, w.public_key FROM wabas o
-             JOIN workspaces w ON w.id = o.workspace_id WHERE o.waba_id IN (",
-        );
-        let mut list = q.separated(", ");
-        for waba in chunk {
-            list.push_bind(*waba);
-        }
-        q.push(")");
-        for row in q.build().fetch_all(&mut **tx).await? {
-            owners.insert(row.try_get("waba_id")?, workspace_from_row(&row)?);
-        }
-    }
-    Ok(owners)
+/// Who begins the transaction [`Appends::write`] writes in (the caller always commits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Txn {
+    /// Its statement batch begins it.
+    Own,
+    /// The caller began it.
+    Caller,
 }
 
-/// Reserves `counts[w]` consecutive sequence numbers of each workspace's log in one
-/// statement; returns the first of each (a workspace that does not exist is absent).
-async fn reserve_seqs(
-    tx: &mut Transaction<'_, Sqlite>,
-    counts: &[(Uuid, i64)],
-) -> StoreResult<HashMap<Uuid, i64>> {
-    let mut first = HashMap::new();
-    for chunk in counts.chunks(ROWS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new("WITH r(id, n) AS (VALUES ");
-        let mut rows = q.separated(", ");
-        for (w, n) in chunk {
-            rows.push("(")
-                .push_bind_unseparated(w.to_string())
+/// The rows of a transaction's new events, as one statement batch (one round trip): the
+/// seq update of every workspace, then its chunk, dedupe-run and media rows (multi-row
+/// statements of at most 500 rows each), after `BEGIN IMMEDIATE` for [`Txn::Own`]. SQLite
+/// runs the statements in order and stops at the first error.
+///
+/// The seq update only moves a workspace's `next_seq` from the value the writer expects
+/// (`known`); any other value becomes NULL, which the column refuses (NOT NULL): the batch
+/// fails rather than reuse seqs. A workspace deleted meanwhile fails its chunk row's
+/// foreign key.
+async fn write_rows(
+    conn: &mut SqliteConnection,
+    txn: Txn,
+    chunk_rows: &[(Uuid, i64, i64, Extent, i64)],
+    written: &Written,
+    per_ws: &BTreeMap<Uuid, Vec<Queued<'_>>>,
+) -> StoreResult<()> {
+    let mut q = QueryBuilder::<Sqlite>::new(match txn {
+        Txn::Own => "BEGIN IMMEDIATE; ",
+        Txn::Caller => "",
+    });
+    for rows in written.next_seqs.chunks(ROWS_PER_STATEMENT) {
+        q.push("WITH r(ws, expected, next) AS (VALUES ");
+        let mut list = q.separated(", ");
+        for (ws, before, after) in rows {
+            list.push("(")
+                .push_bind_unseparated(ws.to_string())
                 .push_unseparated(", ")
-                .push_bind_unseparated(*n)
+                .push_bind_unseparated(*before)
+                .push_unseparated(", ")
+                .push_bind_unseparated(*after)
                 .push_unseparated(")");
         }
         q.push(
-            ") UPDATE workspaces SET next_seq = next_seq + (SELECT n FROM r WHERE r.id = workspaces.id)
-             WHERE id IN (SELECT id FROM r) RETURNING id, next_seq",
+            ") UPDATE workspaces
+               SET next_seq = CASE WHEN workspaces.next_seq = r.expected THEN r.next END
+             FROM r WHERE workspaces.id = r.ws; ",
         );
-        for row in q.build().fetch_all(&mut **tx).await? {
-            let id = get_uuid(&row, "id")?;
-            let after: i64 = row.try_get("next_seq")?;
-            let n = chunk.iter().find(|(w, _)| *w == id).map_or(0, |(_, n)| *n);
-            first.insert(id, after - n);
-        }
     }
-    Ok(first)
-}
-
-async fn insert_chunks(
-    tx: &mut Transaction<'_, Sqlite>,
-    rows: &[(Uuid, i64, i64, Extent, i64)],
-) -> StoreResult<()> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
+    for rows in chunk_rows.chunks(ROWS_PER_STATEMENT) {
+        q.push(
             "INSERT INTO event_chunks
                (workspace_id, first_seq, last_seq, segment, offset, len, max_created_at) ",
         );
-        q.push_values(chunk, |mut row, (ws, first, last, extent, newest)| {
+        q.push_values(rows, |mut row, (ws, first, last, extent, newest)| {
             row.push_bind(ws.to_string())
                 .push_bind(*first)
                 .push_bind(*last)
@@ -360,37 +374,21 @@ async fn insert_chunks(
                 .push_bind(extent.len)
                 .push_bind(*newest);
         });
-        q.build().execute(&mut **tx).await?;
+        q.push("; ");
     }
-    Ok(())
-}
-
-async fn insert_runs(
-    tx: &mut Transaction<'_, Sqlite>,
-    runs: &[(Uuid, i64, i64, Vec<u8>)],
-) -> StoreResult<()> {
-    for chunk in runs.chunks(ROWS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO delivery_runs (workspace_id, first_seq, seen_at, keys) ",
-        );
-        q.push_values(chunk, |mut row, (ws, first, seen_at, keys)| {
+    for rows in written.runs.chunks(ROWS_PER_STATEMENT) {
+        q.push("INSERT INTO delivery_runs (workspace_id, first_seq, seen_at, keys) ");
+        q.push_values(rows, |mut row, (ws, first, seen_at, keys)| {
             row.push_bind(ws.to_string())
                 .push_bind(*first)
                 .push_bind(*seen_at)
                 .push_bind(&keys[..]);
         });
-        q.build().execute(&mut **tx).await?;
+        q.push("; ");
     }
-    Ok(())
-}
-
-/// Queues the inbound media of the new webhook entries (same transaction as their events,
-/// so a crash right after the commit cannot lose a fetch Meta's 5-minute URL needs).
-async fn insert_media(
-    tx: &mut Transaction<'_, Sqlite>,
-    per_ws: &BTreeMap<Uuid, Vec<Queued<'_>>>,
-) -> StoreResult<()> {
-    let jobs: Vec<(Uuid, &MediaRef, i64)> = per_ws
+    // Inbound media of the new webhook entries, queued in the same transaction as their
+    // events, so a crash right after the commit cannot lose a fetch Meta's 5-minute URL needs.
+    let media: Vec<(Uuid, &MediaRef, i64)> = per_ws
         .iter()
         .flat_map(|(ws, list)| {
             list.iter().flat_map(move |q| {
@@ -401,12 +399,12 @@ async fn insert_media(
             })
         })
         .collect();
-    for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
+    for rows in media.chunks(ROWS_PER_STATEMENT) {
+        q.push(
             "INSERT INTO media (workspace_id, media_id, waba_id, phone_number_id, status,
                next_attempt_at, created_at) ",
         );
-        q.push_values(chunk, |mut row, (ws, m, at)| {
+        q.push_values(rows, |mut row, (ws, m, at)| {
             row.push_bind(ws.to_string())
                 .push_bind(&m.media_id)
                 .push_bind(&m.waba_id)
@@ -415,9 +413,9 @@ async fn insert_media(
                 .push_bind(*at)
                 .push_bind(*at);
         });
-        q.push(" ON CONFLICT (workspace_id, media_id) DO NOTHING");
-        q.build().execute(&mut **tx).await?;
+        q.push(" ON CONFLICT (workspace_id, media_id) DO NOTHING; ");
     }
+    q.build().execute(&mut *conn).await?;
     Ok(())
 }
 
