@@ -42,6 +42,11 @@ pub enum StoreError {
     /// Reading or writing an event segment file failed (disk full, I/O error).
     #[error("event segment: {0}")]
     Segment(std::io::Error),
+    /// A checkpoint kept finding the write-ahead log in use for seconds, so old page images
+    /// (deleted rows) could not be removed from it: reported (503) rather than claiming a
+    /// deletion that is not complete on disk.
+    #[error("the database's write-ahead log stayed busy")]
+    WalBusy,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]

@@ -123,6 +123,24 @@ async fn insert_media_job(
 }
 
 impl SqliteStore {
+    /// Checkpoints the whole WAL into the database file and truncates it to zero bytes, so
+    /// that no old page image (a deleted account's rows) stays in it. SQLite reports a
+    /// checkpoint it could not finish (another connection's checkpoint or read running at the
+    /// same moment, e.g. the periodic PASSIVE one) in the result row rather than as an error:
+    /// retried until it finished, for up to ~5 s, then an error.
+    async fn truncate_wal(&self) -> StoreResult<()> {
+        for _ in 0..100 {
+            let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.writer)
+                .await?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(StoreError::WalBusy)
+    }
+
     /// Opens (creating if needed) `relay.sqlite3` in `data_dir` and runs the migrations.
     pub async fn open(data_dir: &Path, held_key: WorkspaceSecretKey) -> StoreResult<Self> {
         let options = SqliteConnectOptions::new()
@@ -1399,9 +1417,7 @@ impl Store for SqliteStore {
                 .execute(&self.writer)
                 .await?;
             // Old page images stay in the WAL until a checkpoint; copy back and truncate now.
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.writer)
-                .await?;
+            self.truncate_wal().await?;
             log.dedupe.forget_workspace(workspace_id);
             self.free_segments(&log).await?;
             Ok(done.rows_affected() == 1)

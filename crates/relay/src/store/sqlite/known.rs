@@ -22,6 +22,10 @@ use crate::store::{StoreError, StoreResult, WorkspaceRecord};
 
 /// Ids per `IN (…)` lookup: far below SQLite's 32,766 bound values.
 const IDS_PER_LOOKUP: usize = 500;
+/// WABAs remembered at most. Only Meta-signed webhooks name new ones, but WABAs nobody owns are
+/// remembered too, so the map is bounded all the same: past this, it starts over (forgetting
+/// is always safe; the next commits read what they need again).
+const MAX_OWNERS: usize = 100_000;
 
 #[derive(Debug, Default)]
 pub(in crate::store) struct Known {
@@ -37,6 +41,9 @@ impl Known {
         pool: &SqlitePool,
         wabas: &HashSet<&str>,
     ) -> StoreResult<()> {
+        if self.owners.len() + wabas.len() > MAX_OWNERS {
+            self.owners.clear();
+        }
         let missing: Vec<&str> = wabas
             .iter()
             .copied()
@@ -125,5 +132,32 @@ impl Known {
         self.next_seq.remove(&workspace);
         self.owners
             .retain(|_, owner| owner.as_ref().is_none_or(|w| w.id != workspace));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_owners_map_stays_bounded() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        sqlx::query(
+            "CREATE TABLE workspaces (id TEXT, company TEXT, public_key TEXT);
+             CREATE TABLE wabas (waba_id TEXT, workspace_id TEXT);",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let mut known = Known::default();
+        let batch = 5_000;
+        for round in 0..(MAX_OWNERS / batch + 2) {
+            let names: Vec<String> = (0..batch).map(|i| format!("{round}-{i}")).collect();
+            let wabas: HashSet<&str> = names.iter().map(String::as_str).collect();
+            known.load_owners(&pool, &wabas).await.unwrap();
+            assert!(known.owners.len() <= MAX_OWNERS, "{}", known.owners.len());
+            // What this round asked for is known (as owned by nobody).
+            assert!(wabas.iter().all(|w| known.owners.contains_key(*w)));
+        }
     }
 }
