@@ -422,6 +422,12 @@ fn percentiles(
 }
 
 fn benches(c: &mut Criterion) {
+    // `RUST_LOG=dataoptix_core::sync=debug` prints each page's phase times (`apply_opened`).
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .init();
+    }
     let rt = Runtime::new().unwrap();
     let messages = env_usize("DATAOPTIX_BENCH_MESSAGES", 1_000_000);
     let conversations = env_usize("DATAOPTIX_BENCH_CONVERSATIONS", 10_000);
