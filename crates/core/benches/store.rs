@@ -289,15 +289,28 @@ enum RawSql {
     MultiRow,
 }
 
-/// What a timed pass of the apply rate runs.
+/// How a pass of the apply rate writes the pages.
 #[derive(Clone, Copy)]
-enum Timed {
+enum Pass {
     /// `apply_page` one page after the other.
     PageByPage,
     /// [`apply_pipelined`].
     Pipelined,
     /// A baseline.
     Raw(RawSql),
+}
+
+/// One pass over `pages` into `store`.
+async fn pass(store: &Store, key: &WorkspaceSecretKey, pages: &[EventPage], how: Pass) {
+    match how {
+        Pass::Raw(how) => raw_insert(store, pages, how).await,
+        Pass::Pipelined => apply_pipelined(store, key, pages).await,
+        Pass::PageByPage => {
+            for page in pages {
+                apply_page(store, key, WORKSPACE, page).await.unwrap();
+            }
+        }
+    }
 }
 
 /// The baseline of the apply rate: the same messages, plain SQL, one transaction per page.
@@ -442,45 +455,14 @@ fn benches(c: &mut Criterion) {
     group
         .sample_size(10)
         .throughput(Throughput::Elements(apply_events as u64));
-    group.bench_function("sealed_webhooks_apply_page", |b| {
-        b.iter_batched(
-            || {
-                let dir = tempfile::tempdir().unwrap();
-                let store = rt.block_on(empty_store(dir.path()));
-                (dir, store)
-            },
-            |(dir, store)| {
-                rt.block_on(async {
-                    for page in &pages {
-                        apply_page(&store, &key, WORKSPACE, page).await.unwrap();
-                    }
-                    store.close().await;
-                });
-                dir
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    group.bench_function("sealed_webhooks_pipelined", |b| {
-        b.iter_batched(
-            || {
-                let dir = tempfile::tempdir().unwrap();
-                let store = rt.block_on(empty_store(dir.path()));
-                (dir, store)
-            },
-            |(dir, store)| {
-                rt.block_on(async {
-                    apply_pipelined(&store, &key, &pages).await;
-                    store.close().await;
-                });
-                dir
-            },
-            BatchSize::PerIteration,
-        )
-    });
     for (name, how) in [
-        ("baseline_raw_sql_insert", RawSql::RowByRow),
-        ("baseline_raw_sql_multirow_insert", RawSql::MultiRow),
+        ("sealed_webhooks_apply_page", Pass::PageByPage),
+        ("sealed_webhooks_pipelined", Pass::Pipelined),
+        ("baseline_raw_sql_insert", Pass::Raw(RawSql::RowByRow)),
+        (
+            "baseline_raw_sql_multirow_insert",
+            Pass::Raw(RawSql::MultiRow),
+        ),
     ] {
         group.bench_function(name, |b| {
             b.iter_batched(
@@ -491,7 +473,7 @@ fn benches(c: &mut Criterion) {
                 },
                 |(dir, store)| {
                     rt.block_on(async {
-                        raw_insert(&store, &pages, how).await;
+                        pass(&store, &key, &pages, how).await;
                         store.close().await;
                     });
                     dir
@@ -503,28 +485,18 @@ fn benches(c: &mut Criterion) {
     group.finish();
     // One timed pass of each for the summary (events per second).
     for (name, how) in [
-        ("apply_events_per_second", Timed::PageByPage),
-        ("apply_pipelined_events_per_second", Timed::Pipelined),
-        ("baseline_raw_rows_per_second", Timed::Raw(RawSql::RowByRow)),
+        ("apply_events_per_second", Pass::PageByPage),
+        ("apply_pipelined_events_per_second", Pass::Pipelined),
+        ("baseline_raw_rows_per_second", Pass::Raw(RawSql::RowByRow)),
         (
             "baseline_multirow_rows_per_second",
-            Timed::Raw(RawSql::MultiRow),
+            Pass::Raw(RawSql::MultiRow),
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let store = rt.block_on(empty_store(dir.path()));
         let started = Instant::now();
-        rt.block_on(async {
-            match how {
-                Timed::Raw(how) => raw_insert(&store, &pages, how).await,
-                Timed::Pipelined => apply_pipelined(&store, &key, &pages).await,
-                Timed::PageByPage => {
-                    for page in &pages {
-                        apply_page(&store, &key, WORKSPACE, page).await.unwrap();
-                    }
-                }
-            }
-        });
+        rt.block_on(pass(&store, &key, &pages, how));
         let rate = apply_events as f64 / started.elapsed().as_secs_f64();
         println!("{name:<40} {rate:>10.0} /s ({apply_events} events)");
         summary.insert(name.to_owned(), json!(rate.round()));
