@@ -1,7 +1,9 @@
 //! The desktop store's budgets (issue #4), on generated data of realistic size, each beside a
 //! baseline measured in the same run:
 //!
-//! - catch-up apply rate: sealed webhook events → `sync::apply_page` (budget ≥ 30,000 events/s);
+//! - catch-up apply rate: sealed webhook events → `sync::apply_page` page after page, and
+//!   pipelined as `Syncer`'s catch-up runs (`open_page` of the next page while
+//!   `apply_opened` writes this one) (budget ≥ 30,000 events/s);
 //!   baselines: the same messages inserted with plain SQL, one transaction per page, one INSERT
 //!   per row and one multi-row INSERT per page;
 //! - search, first page newest first (p95 < 20 ms); open a conversation (first screen of its
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use dataoptix_core::device::views::{self, ConversationFilter};
 use dataoptix_core::store::Store;
-use dataoptix_core::sync::apply_page;
+use dataoptix_core::sync::{apply_opened, apply_page, open_page};
 use dataoptix_core::vault::MasterKey;
 use protocol::events::{Event, EventKind, EventPage};
 use protocol::WorkspaceSecretKey;
@@ -125,6 +127,24 @@ fn sealed_events(key: &WorkspaceSecretKey, count: usize) -> Vec<EventPage> {
         .collect()
 }
 
+/// The pages as `Syncer`'s catch-up applies them: page N+1 opened (decrypted and parsed) on a
+/// blocking thread while page N is written, each page its own transaction with its cursor.
+/// (The catch-up also fetches the next page from the relay in that time; here they are in
+/// memory.)
+async fn apply_pipelined(store: &Store, key: &WorkspaceSecretKey, pages: &[EventPage]) {
+    let open = |page: &EventPage| {
+        let (key, page) = (key.clone(), page.clone());
+        tokio::task::spawn_blocking(move || open_page(&key, &page))
+    };
+    let mut rest = pages.iter();
+    let mut next = rest.next().map(open);
+    while let Some(opening) = next.take() {
+        let opened = opening.await.unwrap();
+        next = rest.next().map(open);
+        apply_opened(store, WORKSPACE, opened, None).await.unwrap();
+    }
+}
+
 async fn empty_store(dir: &Path) -> Store {
     let store = Store::open(&dir.join("apply.db"), &bench_key())
         .await
@@ -149,6 +169,30 @@ enum RawSql {
     RowByRow,
     /// One multi-row INSERT (`VALUES (..), (..), ...`) per page: the fastest plain SQL here.
     MultiRow,
+}
+
+/// How a pass of the apply rate writes the pages.
+#[derive(Clone, Copy)]
+enum Pass {
+    /// `apply_page` one page after the other.
+    PageByPage,
+    /// [`apply_pipelined`].
+    Pipelined,
+    /// A baseline.
+    Raw(RawSql),
+}
+
+/// One pass over `pages` into `store`.
+async fn pass(store: &Store, key: &WorkspaceSecretKey, pages: &[EventPage], how: Pass) {
+    match how {
+        Pass::Raw(how) => raw_insert(store, pages, how).await,
+        Pass::Pipelined => apply_pipelined(store, key, pages).await,
+        Pass::PageByPage => {
+            for page in pages {
+                apply_page(store, key, WORKSPACE, page).await.unwrap();
+            }
+        }
+    }
 }
 
 /// The baseline of the apply rate: the same messages, plain SQL, one transaction per page.
@@ -273,6 +317,12 @@ fn percentiles(
 }
 
 fn benches(c: &mut Criterion) {
+    // `RUST_LOG=dataoptix_core::sync=debug` prints each page's phase times (`apply_opened`).
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .init();
+    }
     let rt = Runtime::new().unwrap();
     let messages = env_usize("DATAOPTIX_BENCH_MESSAGES", 1_000_000);
     let conversations = env_usize("DATAOPTIX_BENCH_CONVERSATIONS", 10_000);
@@ -287,28 +337,14 @@ fn benches(c: &mut Criterion) {
     group
         .sample_size(10)
         .throughput(Throughput::Elements(apply_events as u64));
-    group.bench_function("sealed_webhooks_apply_page", |b| {
-        b.iter_batched(
-            || {
-                let dir = tempfile::tempdir().unwrap();
-                let store = rt.block_on(empty_store(dir.path()));
-                (dir, store)
-            },
-            |(dir, store)| {
-                rt.block_on(async {
-                    for page in &pages {
-                        apply_page(&store, &key, WORKSPACE, page).await.unwrap();
-                    }
-                    store.close().await;
-                });
-                dir
-            },
-            BatchSize::PerIteration,
-        )
-    });
     for (name, how) in [
-        ("baseline_raw_sql_insert", RawSql::RowByRow),
-        ("baseline_raw_sql_multirow_insert", RawSql::MultiRow),
+        ("sealed_webhooks_apply_page", Pass::PageByPage),
+        ("sealed_webhooks_pipelined", Pass::Pipelined),
+        ("baseline_raw_sql_insert", Pass::Raw(RawSql::RowByRow)),
+        (
+            "baseline_raw_sql_multirow_insert",
+            Pass::Raw(RawSql::MultiRow),
+        ),
     ] {
         group.bench_function(name, |b| {
             b.iter_batched(
@@ -319,7 +355,7 @@ fn benches(c: &mut Criterion) {
                 },
                 |(dir, store)| {
                     rt.block_on(async {
-                        raw_insert(&store, &pages, how).await;
+                        pass(&store, &key, &pages, how).await;
                         store.close().await;
                     });
                     dir
@@ -330,23 +366,19 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
     // One timed pass of each for the summary (events per second).
-    for (name, raw) in [
-        ("apply_events_per_second", None),
-        ("baseline_raw_rows_per_second", Some(RawSql::RowByRow)),
-        ("baseline_multirow_rows_per_second", Some(RawSql::MultiRow)),
+    for (name, how) in [
+        ("apply_events_per_second", Pass::PageByPage),
+        ("apply_pipelined_events_per_second", Pass::Pipelined),
+        ("baseline_raw_rows_per_second", Pass::Raw(RawSql::RowByRow)),
+        (
+            "baseline_multirow_rows_per_second",
+            Pass::Raw(RawSql::MultiRow),
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let store = rt.block_on(empty_store(dir.path()));
         let started = Instant::now();
-        rt.block_on(async {
-            if let Some(how) = raw {
-                raw_insert(&store, &pages, how).await;
-            } else {
-                for page in &pages {
-                    apply_page(&store, &key, WORKSPACE, page).await.unwrap();
-                }
-            }
-        });
+        rt.block_on(pass(&store, &key, &pages, how));
         let rate = apply_events as f64 / started.elapsed().as_secs_f64();
         println!("{name:<40} {rate:>10.0} /s ({apply_events} events)");
         summary.insert(name.to_owned(), json!(rate.round()));

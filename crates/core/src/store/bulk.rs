@@ -2,14 +2,18 @@
 //!
 //! Every statement sqlx runs is a round trip to the connection's worker thread (a channel send,
 //! a wake-up, a reply): on this store that cost dominated a catch-up (BENCHMARKS.md "Desktop
-//! store"), far more than SQLite's own work. So a page's rows are bound as ONE JSON array and
-//! expanded by SQLite's `json_each`, in page order (`ORDER BY key`), which keeps the row ids and
-//! the outcome of duplicates within the page exactly as if the rows were written one by one.
-//! Each row is a JSON array (`value ->> 0`, `->> 1`, ...): no key lookups, no per-row binds.
+//! store"), far more than SQLite's own work. So a page's rows are written by a few statements:
+//! - messages and statuses, the wide rows, as multi-row `VALUES` of bound values (up to 500
+//!   rows per statement), inserted in page order;
+//! - the narrow per-conversation and per-message updates as ONE JSON array expanded by SQLite's
+//!   `json_each` (`value ->> 0`, `->> 1`, ...).
+//!
+//! Either way rows are written in page order (`VALUES` order, `ORDER BY key`), which keeps the
+//! row ids and the outcome of duplicates within the page exactly as if the rows were written
+//! one by one.
 
 use std::collections::HashMap;
 
-use serde::ser::{SerializeTuple, Serializer};
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
@@ -22,36 +26,22 @@ pub(crate) fn json_rows<T: Serialize>(rows: &[T]) -> Result<String, StoreError> 
         .map_err(|e| StoreError::Invalid(format!("a row does not encode as JSON: {e}")))
 }
 
-/// A message as a JSON array in the column order of the INSERT in [`insert_messages_in`].
-struct MessageJson<'a>(&'a NewMessage);
+/// Bound values per message row in [`insert_messages_in`].
+const MESSAGE_COLUMNS: usize = 21;
 
-impl Serialize for MessageJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let m = self.0;
-        let mut row = serializer.serialize_tuple(20)?;
-        row.serialize_element(&m.conversation_id)?;
-        row.serialize_element(&m.wamid)?;
-        row.serialize_element(m.direction.as_str())?;
-        row.serialize_element(m.origin.as_str())?;
-        row.serialize_element(&m.kind)?;
-        row.serialize_element(&m.ts)?;
-        row.serialize_element(&m.from_id)?;
-        row.serialize_element(&m.text_body)?;
-        row.serialize_element(&m.caption)?;
-        row.serialize_element(&m.document_filename)?;
-        row.serialize_element(&m.media_meta_id)?;
-        row.serialize_element(&m.mime_type)?;
-        row.serialize_element(&m.latitude)?;
-        row.serialize_element(&m.longitude)?;
-        row.serialize_element(&m.location_name)?;
-        row.serialize_element(&m.location_address)?;
-        row.serialize_element(&m.reply_id)?;
-        row.serialize_element(&m.reply_title)?;
-        row.serialize_element(&m.context_wamid)?;
-        row.serialize_element(&m.raw_json)?;
-        row.end()
-    }
-}
+/// SQLite's limit on bound variables per statement (`SQLITE_MAX_VARIABLE_NUMBER`, 32,766 since
+/// 3.32).
+const MAX_VARIABLES: usize = 32_766;
+
+/// Messages per INSERT statement: half a relay page, so a page of messages is two statements
+/// that sqlx prepares once and keeps (a chunk's SQL text depends on its row count), far within
+/// the variable limit.
+const MESSAGES_PER_INSERT: usize = 500;
+const _: () = assert!(MESSAGES_PER_INSERT * MESSAGE_COLUMNS <= MAX_VARIABLES);
+
+/// Status rows per INSERT statement (7 bound values each), as [`MESSAGES_PER_INSERT`].
+const STATUSES_PER_INSERT: usize = 500;
+const _: () = assert!(STATUSES_PER_INSERT * 7 <= MAX_VARIABLES);
 
 /// What a page changes in one conversation, summed over its newly inserted messages.
 #[derive(Default)]
@@ -77,25 +67,50 @@ pub(crate) async fn insert_messages_in(
     if messages.iter().any(|m| m.wamid.is_empty()) {
         return Err(StoreError::Invalid("a message without wamid".into()));
     }
-    let rows: Vec<MessageJson<'_>> = messages.iter().map(MessageJson).collect();
-    // `WHERE true`: without it SQLite would read ON CONFLICT as a join constraint.
-    let inserted: Vec<(i64, String)> = sqlx::query_as(
-        "INSERT INTO messages (conversation_id, wamid, direction, origin, kind, ts, from_id,
+    let created_at = now();
+    let mut inserted: Vec<(i64, String)> = Vec::with_capacity(messages.len());
+    // Bound values, not a JSON array: SQLite re-parsed a row's JSON for each of its 20 `->>`
+    // (the JSON functions were the largest SQLite cost of a page). `VALUES` rows are inserted
+    // in order, so row ids and in-page duplicates (the first occurrence wins) come out exactly
+    // as row by row, across chunks too.
+    for chunk in messages.chunks(MESSAGES_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO messages (conversation_id, wamid, direction, origin, kind, ts, from_id,
                  text_body, caption, document_filename, media_meta_id, mime_type, latitude,
                  longitude, location_name, location_address, reply_id, reply_title,
-                 context_wamid, raw_json, created_at)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-                value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
-                value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16,
-                value ->> 17, value ->> 18, value ->> 19, ?2
-         FROM json_each(?1) WHERE true ORDER BY key
-         ON CONFLICT(wamid) DO NOTHING
-         RETURNING id, wamid",
-    )
-    .bind(json_rows(&rows)?)
-    .bind(now())
-    .fetch_all(&mut *tx)
-    .await?;
+                 context_wamid, raw_json, created_at) ",
+        );
+        insert.push_values(chunk, |mut row, m| {
+            row.push_bind(m.conversation_id)
+                .push_bind(m.wamid.as_str())
+                .push_bind(m.direction.as_str())
+                .push_bind(m.origin.as_str())
+                .push_bind(m.kind.as_str())
+                .push_bind(m.ts)
+                .push_bind(m.from_id.as_deref())
+                .push_bind(m.text_body.as_deref())
+                .push_bind(m.caption.as_deref())
+                .push_bind(m.document_filename.as_deref())
+                .push_bind(m.media_meta_id.as_deref())
+                .push_bind(m.mime_type.as_deref())
+                .push_bind(m.latitude)
+                .push_bind(m.longitude)
+                .push_bind(m.location_name.as_deref())
+                .push_bind(m.location_address.as_deref())
+                .push_bind(m.reply_id.as_deref())
+                .push_bind(m.reply_title.as_deref())
+                .push_bind(m.context_wamid.as_deref())
+                .push_bind(m.raw_json.as_str())
+                .push_bind(created_at);
+        });
+        insert.push(" ON CONFLICT(wamid) DO NOTHING RETURNING id, wamid");
+        inserted.extend(
+            insert
+                .build_query_as::<(i64, String)>()
+                .fetch_all(&mut *tx)
+                .await?,
+        );
+    }
     let report = InsertReport {
         inserted: inserted.len(),
         duplicates: messages.len() - inserted.len(),
@@ -168,24 +183,6 @@ pub(crate) async fn insert_messages_in(
     Ok(report)
 }
 
-/// A status as a JSON array in the column order of the INSERT in [`apply_statuses_in`].
-struct StatusJson<'a>(&'a StatusUpdate);
-
-impl Serialize for StatusJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let u = self.0;
-        let mut row = serializer.serialize_tuple(7)?;
-        row.serialize_element(&u.wamid)?;
-        row.serialize_element(u.status.as_str())?;
-        row.serialize_element(&u.status.rank())?;
-        row.serialize_element(&u.ts)?;
-        row.serialize_element(&u.error_code)?;
-        row.serialize_element(&u.error_title)?;
-        row.serialize_element(&u.raw_json)?;
-        row.end()
-    }
-}
-
 /// [`super::Store::apply_statuses`] inside a transaction the caller owns (sync applies a whole
 /// page in one). Two statements: the status events (each (wamid, status) recorded once), then
 /// each message whose highest newly recorded status outranks the one it shows.
@@ -196,18 +193,30 @@ pub(crate) async fn apply_statuses_in(
     if updates.is_empty() {
         return Ok(StatusReport::default());
     }
-    let rows: Vec<StatusJson<'_>> = updates.iter().map(StatusJson).collect();
-    let recorded: Vec<(String, i64)> = sqlx::query_as(
-        "INSERT INTO message_statuses (wamid, status, rank, ts, error_code, error_title, raw_json)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-                value ->> 6
-         FROM json_each(?) WHERE true ORDER BY key
-         ON CONFLICT(wamid, status) DO NOTHING
-         RETURNING wamid, rank",
-    )
-    .bind(json_rows(&rows)?)
-    .fetch_all(&mut *tx)
-    .await?;
+    let mut recorded: Vec<(String, i64)> = Vec::with_capacity(updates.len());
+    // Bound values in page order, as the messages' INSERT (its comment says why).
+    for chunk in updates.chunks(STATUSES_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO message_statuses (wamid, status, rank, ts, error_code, error_title,
+                 raw_json) ",
+        );
+        insert.push_values(chunk, |mut row, u| {
+            row.push_bind(u.wamid.as_str())
+                .push_bind(u.status.as_str())
+                .push_bind(u.status.rank())
+                .push_bind(u.ts)
+                .push_bind(u.error_code)
+                .push_bind(u.error_title.as_deref())
+                .push_bind(u.raw_json.as_str());
+        });
+        insert.push(" ON CONFLICT(wamid, status) DO NOTHING RETURNING wamid, rank");
+        recorded.extend(
+            insert
+                .build_query_as::<(String, i64)>()
+                .fetch_all(&mut *tx)
+                .await?,
+        );
+    }
     let mut report = StatusReport {
         recorded: recorded.len(),
         duplicates: updates.len() - recorded.len(),

@@ -112,8 +112,8 @@ impl Batch {
             .collect()
     }
 
-    fn start(&mut self, event: &Event) {
-        self.event_id = event.id.to_string();
+    fn start(&mut self, event: &OpenedEvent) {
+        self.event_id.clone_from(&event.id);
         self.seq = event.seq;
         self.parts = 0;
     }
@@ -166,6 +166,127 @@ pub async fn apply_page_with(
     page: &EventPage,
     vault: Option<&crate::vault::Vault>,
 ) -> Result<PageReport, SyncError> {
+    apply_opened(store, workspace_id, open_page(key, page), vault).await
+}
+
+/// A page whose events were opened and parsed ([`open_page`]), ready to be written by
+/// [`apply_opened`]. Opening touches no database, so a catch-up opens the next page on another
+/// thread while this one is written (`Syncer`'s catch-up does).
+pub struct OpenedPage {
+    events: Vec<OpenedEvent>,
+    next_after: i64,
+    /// How long opening took (logged with the page's other phases).
+    took: std::time::Duration,
+}
+
+impl OpenedPage {
+    /// Events in the page.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether the page has no events.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The relay's `next_after`: the cursor committed with this page, and where the log goes on.
+    pub fn next_after(&self) -> i64 {
+        self.next_after
+    }
+}
+
+struct OpenedEvent {
+    id: String,
+    seq: i64,
+    body: Opened,
+}
+
+/// An event's plaintext, as far as it can be typed without the store.
+enum Opened {
+    /// Kept in `sync_raw_events` as it is: it does not open, or is not JSON.
+    Kept {
+        reason: &'static str,
+        kind: &'static str,
+        payload: String,
+    },
+    /// The relay's `media_status` event (raw when it does not parse).
+    MediaStatus(Result<protocol::media::MediaStatus, Value>),
+    /// A device event (team inbox), with its envelope: what cannot be applied is kept sealed.
+    Device { entry: Value, sealed: String },
+    /// One Meta webhook `entry`.
+    Entry(Lenient<Entry>),
+}
+
+/// Opens every event of `page` with the workspace key and types its JSON: the CPU half of
+/// [`apply_page`] (decryption, JSON and the lossless webhook model), no database involved.
+pub fn open_page(key: &WorkspaceSecretKey, page: &EventPage) -> OpenedPage {
+    let started = std::time::Instant::now();
+    // The relay seals webhooks under data keys it rotates rarely: the opener pays the X25519
+    // operation once per data key in the page instead of once per event.
+    let opener = protocol::sealed::Opener::new(key.clone());
+    let events = page
+        .events
+        .iter()
+        .map(|event| OpenedEvent {
+            id: event.id.to_string(),
+            seq: event.seq,
+            body: open_event(&opener, event),
+        })
+        .collect();
+    OpenedPage {
+        events,
+        next_after: page.next_after,
+        took: started.elapsed(),
+    }
+}
+
+fn open_event(opener: &protocol::sealed::Opener, event: &Event) -> Opened {
+    let plaintext =
+        match protocol::sealed::from_base64(&event.sealed).and_then(|bytes| opener.open(&bytes)) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(seq = event.seq, error = %e, "sync: an event does not open; kept");
+                return Opened::Kept {
+                    reason: "unopenable",
+                    kind: event.kind.as_str(),
+                    payload: event.sealed.clone(),
+                };
+            }
+        };
+    let entry: Value = match serde_json::from_slice(&plaintext) {
+        Ok(v) => v,
+        Err(_) => {
+            tracing::warn!(seq = event.seq, "sync: an event is not JSON; kept");
+            return Opened::Kept {
+                reason: "not_json",
+                kind: event.kind.as_str(),
+                payload: protocol::sealed::to_base64(&plaintext),
+            };
+        }
+    };
+    match event.kind {
+        EventKind::MediaStatus => Opened::MediaStatus(
+            serde_json::from_value::<protocol::media::MediaStatus>(entry.clone())
+                .map_err(|_| entry),
+        ),
+        EventKind::Device => Opened::Device {
+            entry,
+            sealed: event.sealed.clone(),
+        },
+        // The relay seals one webhook `entry` per event: typed as `WebhookPayload` types each
+        // of its entries, without first copying it into a payload around it.
+        _ => Opened::Entry(Lenient::<Entry>::from_value(entry)),
+    }
+}
+
+/// Writes an [`OpenedPage`] (see [`apply_page`]): everything in ONE transaction with the cursor.
+pub async fn apply_opened(
+    store: &Store,
+    workspace_id: &str,
+    page: OpenedPage,
+    vault: Option<&crate::vault::Vault>,
+) -> Result<PageReport, SyncError> {
     // Phase times, logged at debug level: where a slow catch-up spends its time.
     let started = std::time::Instant::now();
     let mut tx = store.begin_write().await.map_err(StoreError::from)?;
@@ -176,11 +297,8 @@ pub async fn apply_page_with(
     };
     ensure_workspace(&mut tx, workspace_id).await?;
     let mut batch = Batch::default();
-    // The relay seals webhooks under data keys it rotates rarely: the opener pays the X25519
-    // operation once per data key in the page instead of once per event.
-    let opener = protocol::sealed::Opener::new(key.clone());
     for event in &page.events {
-        collect_event(&mut tx, &opener, workspace_id, vault, event, &mut batch).await?;
+        collect_event(&mut tx, workspace_id, vault, event, &mut batch).await?;
     }
     let collected = started.elapsed();
     report.device_events = batch.device_events;
@@ -245,7 +363,8 @@ pub async fn apply_page_with(
     tx.commit().await.map_err(StoreError::from)?;
     tracing::debug!(
         events = report.events,
-        open_and_parse = ?collected,
+        open_and_parse = ?page.took,
+        collect = ?collected,
         contacts = ?resolved - collected,
         messages = ?written - resolved,
         rest = ?before_commit - written,
@@ -278,63 +397,50 @@ async fn ensure_workspace(conn: &mut SqliteConnection, id: &str) -> Result<(), S
 
 async fn collect_event(
     conn: &mut SqliteConnection,
-    opener: &protocol::sealed::Opener,
     workspace_id: &str,
     vault: Option<&crate::vault::Vault>,
-    event: &Event,
+    event: &OpenedEvent,
     batch: &mut Batch,
 ) -> Result<(), StoreError> {
     batch.start(event);
-    let plaintext =
-        match protocol::sealed::from_base64(&event.sealed).and_then(|bytes| opener.open(&bytes)) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(seq = event.seq, error = %e, "sync: an event does not open; kept");
-                batch.keep("unopenable", event.kind.as_str(), event.sealed.clone());
-                return Ok(());
-            }
-        };
-    let entry: Value = match serde_json::from_slice(&plaintext) {
-        Ok(v) => v,
-        Err(_) => {
-            tracing::warn!(seq = event.seq, "sync: an event is not JSON; kept");
-            batch.keep(
-                "not_json",
-                event.kind.as_str(),
-                protocol::sealed::to_base64(&plaintext),
-            );
+    let lenient = match &event.body {
+        Opened::Kept {
+            reason,
+            kind,
+            payload,
+        } => {
+            batch.keep(reason, kind, payload.clone());
             return Ok(());
         }
+        Opened::MediaStatus(Ok(status)) => {
+            batch.media_statuses.push(status.clone());
+            return Ok(());
+        }
+        Opened::MediaStatus(Err(raw)) => {
+            batch.keep("unknown", "media_status", raw.to_string());
+            return Ok(());
+        }
+        Opened::Device { entry, sealed } => {
+            batch.settle(conn, workspace_id).await?;
+            // Team inbox events. What cannot be applied is kept SEALED (a number_connected
+            // carries a token), so a later build or a call with a vault can still apply it.
+            match crate::team::apply_device_event(conn, workspace_id, vault, entry).await? {
+                crate::team::DeviceOutcome::Applied => batch.device_events += 1,
+                crate::team::DeviceOutcome::KeepRaw { reason, kind } => {
+                    batch.keep(reason, &kind, sealed.clone());
+                }
+                crate::team::DeviceOutcome::NeedsVault => {
+                    batch.keep("unapplied", "number_connected", sealed.clone());
+                }
+                crate::team::DeviceOutcome::EraseContact(erased) => {
+                    batch.device_events += 1;
+                    batch.erasures.push(erased);
+                }
+            }
+            return Ok(());
+        }
+        Opened::Entry(lenient) => lenient,
     };
-    if event.kind == EventKind::MediaStatus {
-        match serde_json::from_value::<protocol::media::MediaStatus>(entry.clone()) {
-            Ok(status) => batch.media_statuses.push(status),
-            Err(_) => batch.keep("unknown", "media_status", entry.to_string()),
-        }
-        return Ok(());
-    }
-    if event.kind == EventKind::Device {
-        batch.settle(conn, workspace_id).await?;
-        // Team inbox events. What cannot be applied is kept SEALED (a number_connected
-        // carries a token), so a later build or a call with a vault can still apply it.
-        match crate::team::apply_device_event(conn, workspace_id, vault, &entry).await? {
-            crate::team::DeviceOutcome::Applied => batch.device_events += 1,
-            crate::team::DeviceOutcome::KeepRaw { reason, kind } => {
-                batch.keep(reason, &kind, event.sealed.clone());
-            }
-            crate::team::DeviceOutcome::NeedsVault => {
-                batch.keep("unapplied", "number_connected", event.sealed.clone());
-            }
-            crate::team::DeviceOutcome::EraseContact(erased) => {
-                batch.device_events += 1;
-                batch.erasures.push(erased);
-            }
-        }
-        return Ok(());
-    }
-    // The relay seals one webhook `entry` per event: typed as `WebhookPayload` types each of its
-    // entries, without first copying it into a payload around it.
-    let lenient = Lenient::<Entry>::from_value(entry);
     let Some(entry_typed) = lenient.typed() else {
         batch.keep(
             "unknown",

@@ -56,7 +56,7 @@ use protocol::WorkspaceSecretKey;
 
 use crate::store::{Store, StoreError};
 
-pub use apply::{apply_page, apply_page_with, PageReport};
+pub use apply::{apply_opened, apply_page, apply_page_with, open_page, OpenedPage, PageReport};
 pub use client::{RelayClient, RelayMedia};
 pub use live::{Live, LiveBatch, Transport, QUIET, STREAM_IDLE};
 
@@ -255,22 +255,7 @@ impl Syncer {
     /// store error) whatever its caller does; the page is acked by whoever comes next, from the
     /// committed cursor.
     pub async fn apply(&self, page: &protocol::events::EventPage) -> Result<PageReport, SyncError> {
-        let (store, key, workspace_id, vault, page) = (
-            self.store.clone(),
-            self.key.clone(),
-            self.workspace_id.clone(),
-            self.vault.clone(),
-            page.clone(),
-        );
-        let task = tokio::spawn(async move {
-            apply_page_with(&store, &key, &workspace_id, &page, vault.as_deref()).await
-        });
-        match task.await {
-            Ok(outcome) => outcome,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            // Only a runtime shutting down cancels the task.
-            Err(_) => Err(SyncError::Interrupted),
-        }
+        self.apply_opened(open_page(&self.key, page)).await
     }
 
     /// One live round: waits up to `wait` for events after the committed cursor, applies and
@@ -299,6 +284,42 @@ impl Syncer {
         self.catch_up(progress).await
     }
 
+    /// Writes an opened page in a task of its own (see [`Self::apply`]).
+    async fn apply_opened(&self, page: OpenedPage) -> Result<PageReport, SyncError> {
+        let (store, workspace_id, vault) = (
+            self.store.clone(),
+            self.workspace_id.clone(),
+            self.vault.clone(),
+        );
+        let task = tokio::spawn(async move {
+            apply_opened(&store, &workspace_id, page, vault.as_deref()).await
+        });
+        match task.await {
+            Ok(outcome) => outcome,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only a runtime shutting down cancels the task.
+            Err(_) => Err(SyncError::Interrupted),
+        }
+    }
+
+    /// Fetches the page after `after` and opens it on a blocking thread ([`open_page`]): the
+    /// half of a page's work that needs no database.
+    async fn fetch_opened(&self, after: i64) -> Result<OpenedPage, SyncError> {
+        let page = self
+            .client
+            .events(after, PAGE_LIMIT, Duration::ZERO)
+            .await?;
+        if page.resync_required {
+            return Err(SyncError::ResyncRequired {
+                next_after: page.next_after,
+            });
+        }
+        let key = self.key.clone();
+        tokio::task::spawn_blocking(move || open_page(&key, &page))
+            .await
+            .map_err(|_| SyncError::Interrupted)
+    }
+
     async fn catch_up(
         &self,
         mut progress: impl FnMut(&SyncProgress),
@@ -311,20 +332,37 @@ impl Syncer {
         if totals.cursor > 0 {
             self.client.ack(totals.cursor).await?;
         }
+        let mut opened = self.fetch_opened(totals.cursor).await?;
         loop {
-            let page = self.fetch(Duration::ZERO).await?;
-            if page.events.is_empty() {
+            if opened.is_empty() {
                 return Ok(totals);
             }
-            let report = self.apply(&page).await?;
+            // A short page is the end of the log as it stood: asking again would only fetch an
+            // empty page. What arrives meanwhile comes with the live phase (or the next run).
+            let last = opened.len() < PAGE_LIMIT as usize;
+            // A pipeline: the next page is fetched and opened (decryption and parsing, a third
+            // of a page's time) while this one is written. It only reads; each page is still
+            // written and committed with its cursor alone, in order, and acked after its
+            // commit. Should this page fail, the next is dropped unwritten (the task is
+            // aborted) and refetched from the committed cursor by the next run.
+            let next = (!last).then(|| {
+                let (syncer, after) = (self.clone(), opened.next_after());
+                AbortOnDrop(tokio::spawn(
+                    async move { syncer.fetch_opened(after).await },
+                ))
+            });
+            let report = self.apply_opened(opened).await?;
             self.client.ack(report.cursor).await?;
             totals.add(&report);
             progress(&totals);
-            // A short page is the end of the log as it stood: asking again would only fetch an
-            // empty page. What arrives meanwhile comes with the live phase (or the next run).
-            if page.events.len() < PAGE_LIMIT as usize {
+            let Some(mut next) = next else {
                 return Ok(totals);
-            }
+            };
+            opened = match (&mut next.0).await {
+                Ok(outcome) => outcome?,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => return Err(SyncError::Interrupted),
+            };
         }
     }
 
@@ -397,6 +435,15 @@ impl Syncer {
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
+    }
+}
+
+/// A task aborted when its handle is dropped: the catch-up's look-ahead must not outlive it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
