@@ -128,7 +128,7 @@ def launch(binary, env, log_path, settle_s, timeout_s):
 
     threading.Thread(target=pump, daemon=True).start()
     try:
-        ready_at, reported_ms = None, None
+        ready_at, reported_ms, steps = None, None, None
         deadline = started + timeout_s
         while ready_at is None:
             try:
@@ -142,6 +142,9 @@ def launch(binary, env, log_path, settle_s, timeout_s):
                 if len(words) >= 2 and words[1].isdigit():
                     reported_ms = int(words[1])
                 screen = words[0] if words else "?"
+                # The app adds its start-up steps: "(setup 80 ms, data open 310 ms, ...)".
+                if "(" in line:
+                    steps = line.split("(", 1)[1].rsplit(")", 1)[0]
         time.sleep(settle_s)
         if proc.poll() is not None:
             raise RuntimeError(f"{binary} exited while idle (status {proc.returncode}); see {log_path}")
@@ -152,6 +155,7 @@ def launch(binary, env, log_path, settle_s, timeout_s):
             "cold_start_ms": (ready_at - started) * 1000,
             "reported_ms": reported_ms,
             "screen": screen,
+            "steps": steps,
             "pss_mib": sum(k for _, k in per_process) / 1024,
             "processes": [{"name": n, "pss_mib": round(k / 1024, 1)} for n, k in per_process],
         }
@@ -204,20 +208,30 @@ def free_port():
 
 
 def start_relay(relay_bin, home, env, logs):
-    """A relay on a free loopback port with throwaway secrets; returns (process, URL).
+    """A relay on a loopback port with throwaway secrets; returns (process, URL).
 
-    Nothing in this benchmark talks to Meta: the Graph API URL points at a closed port."""
-    port = free_port()
+    The port and secrets are kept in `home` so that a kept home (`--home`) finds its relay
+    where its signed-in device expects it. Nothing in this benchmark talks to Meta: the Graph
+    API URL points at a closed port."""
+    saved = os.path.join(home, "relay.json")
+    if os.path.exists(saved):
+        with open(saved) as f:
+            port, secret, key = json.load(f)
+    else:
+        port, secret, key = (free_port(), secrets.token_hex(16),
+                             base64.b64encode(secrets.token_bytes(32)).decode())
+        with open(saved, "w") as f:
+            json.dump([port, secret, key], f)
     relay_env = dict(env)
     relay_env.update({
         "DATAOPTIX_RELAY_LISTEN": f"127.0.0.1:{port}",
         "DATAOPTIX_RELAY_PUBLIC_ORIGIN": f"http://127.0.0.1:{port}",
         "DATAOPTIX_RELAY_DATA_DIR": os.path.join(home, "relay"),
         "DATAOPTIX_RELAY_META_APP_ID": "4242424242424242",
-        "DATAOPTIX_RELAY_META_APP_SECRET": secrets.token_hex(16),
+        "DATAOPTIX_RELAY_META_APP_SECRET": secret,
         "DATAOPTIX_RELAY_META_CONFIG_ID": "bench",
         "DATAOPTIX_RELAY_META_VERIFY_TOKEN": secrets.token_hex(8),
-        "DATAOPTIX_RELAY_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "DATAOPTIX_RELAY_ENCRYPTION_KEY": key,
         "DATAOPTIX_RELAY_GRAPH_BASE_URL": f"http://127.0.0.1:{free_port()}",
     })
     log = open(os.path.join(logs, "relay.log"), "wb")
@@ -238,7 +252,12 @@ def start_relay(relay_bin, home, env, logs):
 
 
 def signed_in_history(args, data_dir, relay_url, env, logs):
-    """Registers a workspace in `data_dir` (keyring vault) and fills its store."""
+    """Registers a workspace in `data_dir` (keyring vault) and fills its store, unless a kept
+    home (`--home`) already holds one of this size."""
+    done = os.path.join(data_dir, f"filled-{args.messages}-{args.conversations}")
+    if os.path.exists(done):
+        print(f"  reusing the filled store in {data_dir}", flush=True)
+        return
     run_env = dict(env)
     run_env["DATAOPTIX_DATA_DIR"] = data_dir
     with open(os.path.join(logs, "setup.log"), "ab") as log:
@@ -253,6 +272,7 @@ def signed_in_history(args, data_dir, relay_url, env, logs):
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(data_dir) for f in fs)
     print(f"  generated {args.messages:,} messages in {args.conversations:,} conversations in "
           f"{time.monotonic() - started:.0f} s ({size / 2**20:,.0f} MiB data directory)", flush=True)
+    open(done, "w").close()
 
 
 def main():
@@ -268,6 +288,9 @@ def main():
     parser.add_argument("--fill", help="the fill_history example binary")
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--conversations", type=int, default=10_000)
+    parser.add_argument("--home", help="keep the throwaway HOME here and reuse it (its keyring, "
+                        "relay and filled store) on the next run, to iterate without refilling")
+    parser.add_argument("--only", help="comma-separated kinds to launch (the baseline always runs)")
     args = parser.parse_args()
     inbox = bool(args.relay and args.cli and args.fill)
     if not inbox and (args.relay or args.cli or args.fill):
@@ -277,7 +300,11 @@ def main():
             sys.exit(f"{var} is not set: run this through scripts/bench.sh app "
                      "(xvfb-run and dbus-run-session)")
 
-    home = tempfile.mkdtemp(prefix="dataoptix-bench-app-")
+    if args.home:
+        home = os.path.abspath(args.home)
+        os.makedirs(home, exist_ok=True)
+    else:
+        home = tempfile.mkdtemp(prefix="dataoptix-bench-app-")
     logs = os.path.join(args.out, "app-logs")
     shutil.rmtree(logs, ignore_errors=True)
     os.makedirs(logs)
@@ -304,6 +331,9 @@ def main():
             relay, relay_url = start_relay(args.relay, home, env, logs)
             signed_in_history(args, os.path.join(home, "data-inbox"), relay_url, env, logs)
             kinds["app-inbox"] = (args.app, lambda i: os.path.join(home, "data-inbox"))
+        if args.only:
+            wanted = set(args.only.split(","))
+            kinds = {k: v for k, v in kinds.items() if k in wanted}
         kinds["baseline"] = (args.baseline, None)
         # One untimed launch each, so that every timed one finds the binaries and libraries in
         # the page cache (a process cold start, not a disk cold start), and the returning
@@ -330,7 +360,8 @@ def main():
             relay.wait(timeout=10)
         keyring.terminate()
         keyring.wait(timeout=10)
-        shutil.rmtree(home, ignore_errors=True)
+        if not args.home:
+            shutil.rmtree(home, ignore_errors=True)
 
     summary = {"launches": args.launches, "settle_s": args.settle}
     if inbox:

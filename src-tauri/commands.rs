@@ -19,6 +19,7 @@ use tauri::{AppHandle, State};
 use tauri_plugin_opener::OpenerExt;
 
 use crate::ipc::{IpcError, IpcErrorKind};
+use crate::startup::Step;
 use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, IpcError>;
@@ -77,12 +78,15 @@ async fn session_of(state: &AppState, device: &Device) -> Result<SessionState> {
 #[tauri::command]
 #[specta::specta]
 pub async fn session_state(state: State<'_, AppState>) -> Result<SessionState> {
+    state.startup.mark(Step::FirstCall);
     state.started_up().await;
     if let Some(first_run) = *state.needs_passphrase.read().await {
         return Ok(SessionState::NeedsPassphrase { first_run });
     }
     let device = state.device().await?;
-    session_of(&state, &device).await
+    let session = session_of(&state, &device).await;
+    state.startup.mark(Step::SessionAnswered);
+    session
 }
 
 /// The first screen the window painted after launch.
@@ -105,9 +109,9 @@ pub enum FirstScreen {
 #[tauri::command]
 #[specta::specta]
 pub fn first_screen_painted(state: State<'_, AppState>, screen: FirstScreen) {
-    if let Some(elapsed) = state.first_paint() {
+    if let Some((elapsed, steps)) = state.startup.first_paint() {
         log::info!(
-            "{FIRST_PAINT_LOG} {screen:?} {} ms after launch",
+            "{FIRST_PAINT_LOG} {screen:?} {} ms after launch ({steps})",
             elapsed.as_millis()
         );
     }

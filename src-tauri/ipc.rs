@@ -212,7 +212,38 @@ pub fn render_bindings() -> Result<String, specta_typescript::ExportError> {
     )?;
     let text = std::fs::read_to_string(&path).map_err(specta_typescript::ExportError::Io)?;
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(text)
+    Ok(type_only_imports(&text))
+}
+
+/// Turns `import { type A as B } from "m";` (every name a type) into `import type { A as B }
+/// from "m";`. With `verbatimModuleSyntax` the first form still imports `m` for its side
+/// effects, and for tauri-specta's `WebviewWindow` type that pulled `@tauri-apps/api/window`,
+/// `webview`, `dpi` and `image` (~140 KB of the UI's 350 KB bundle) into every start-up.
+fn type_only_imports(bindings: &str) -> String {
+    let mut out = String::with_capacity(bindings.len());
+    for line in bindings.split_inclusive('\n') {
+        let names = line
+            .strip_prefix("import { ")
+            .and_then(|rest| rest.split_once(" } from "));
+        match names {
+            Some((names, from))
+                if names
+                    .split(',')
+                    .all(|name| name.trim().starts_with("type ")) =>
+            {
+                let names: Vec<&str> = names
+                    .split(',')
+                    .map(|name| name.trim().trim_start_matches("type ").trim())
+                    .collect();
+                out.push_str(&format!(
+                    "import type {{ {} }} from {from}",
+                    names.join(", ")
+                ));
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -232,6 +263,27 @@ mod tests {
         assert!(
             committed == fresh,
             "{BINDINGS_PATH} is stale: run `DATAOPTIX_UPDATE_BINDINGS=1 cargo test -p dataoptix bindings`"
+        );
+    }
+
+    #[test]
+    fn type_only_imports_are_erased_from_the_bundle() {
+        let fresh = render_bindings().expect("bindings render");
+        assert!(
+            !fresh.contains("import { type "),
+            "a type-only import would still load its module at run time"
+        );
+        assert!(
+            fresh.contains(
+                "import type { WebviewWindow as __WebviewWindow__ } from \"@tauri-apps/api/webviewWindow\";"
+            ),
+            "tauri-specta's output changed: check what the UI bundle imports"
+        );
+        assert_eq!(
+            type_only_imports(
+                "import { type A, type B as C } from \"m\";\nimport { d, type E } from \"n\";\n"
+            ),
+            "import type { A, B as C } from \"m\";\nimport { d, type E } from \"n\";\n"
         );
     }
 

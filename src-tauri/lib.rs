@@ -11,6 +11,7 @@ pub mod exports;
 pub mod ipc;
 pub mod media_protocol;
 mod microphone;
+pub mod startup;
 pub mod state;
 
 use tauri::Manager;
@@ -64,6 +65,8 @@ pub fn run() {
                 None => app.path().app_data_dir()?,
             };
             app.manage(state::AppState::new(data_dir, launched));
+            let startup = &app.state::<state::AppState>().startup;
+            startup.mark(startup::Step::Setup);
             app.manage(attention::start(app.handle())?);
             if let Some(window) = app.get_webview_window("main") {
                 microphone::allow_voice_notes(&window);
@@ -77,15 +80,34 @@ pub fn run() {
             tauri::async_runtime::spawn(async move {
                 let state = handle.state::<state::AppState>();
                 match state.open(None).await {
-                    Ok(device) => background::start(&handle, &device).await,
-                    Err(e) => tracing::warn!(error = %e, "the data is not open yet"),
+                    Ok(device) => {
+                        state.startup.mark(startup::Step::DataOpen);
+                        // Commands waiting for the device go on before the background work
+                        // (sync, outbox, media) is started.
+                        state.start_up_finished();
+                        background::start(&handle, &device).await;
+                        state.startup.mark(startup::Step::Background);
+                    }
+                    Err(e) => {
+                        state.startup.mark(startup::Step::DataOpen);
+                        tracing::warn!(error = %e, "the data is not open yet");
+                    }
                 }
                 state.start_up_finished();
             });
 
+            // Registering the scheme writes a .desktop file and runs `xdg-mime` (a shell
+            // script): off the main thread, which would otherwise wait for it before the
+            // window's first frame. A link can still arrive meanwhile: this instance handles
+            // it through single-instance, and cold starts get it in their arguments.
             #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
-            if let Err(e) = app.deep_link().register_all() {
-                tracing::warn!(error = %e, "the dataoptix:// scheme could not be registered");
+            {
+                let handle = app.handle().clone();
+                std::thread::spawn(move || {
+                    if let Err(e) = handle.deep_link().register_all() {
+                        tracing::warn!(error = %e, "the dataoptix:// scheme could not be registered");
+                    }
+                });
             }
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
@@ -96,6 +118,9 @@ pub fn run() {
             if let Ok(Some(urls)) = app.deep_link().get_current() {
                 deep_links::handle(app.handle(), urls.iter().map(|u| u.to_string()).collect());
             }
+            app.state::<state::AppState>()
+                .startup
+                .mark(startup::Step::SetupDone);
             Ok(())
         })
         .run(tauri::generate_context!("tauri.conf.json"))

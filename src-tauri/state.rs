@@ -4,14 +4,14 @@
 //! (`unlock_with_passphrase`). Everything else reaches the device through [`AppState::device`].
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use dataoptix_core::device::{Device, DeviceError};
 use dataoptix_core::vault::{KeyringStore, PassphraseSource};
 use tokio::sync::RwLock;
 
 use crate::ipc::{IpcError, IpcErrorKind};
+use crate::startup::Timeline;
 
 /// Environment variable overriding the data directory (tests, several profiles side by side).
 pub const DATA_DIR_ENV: &str = "DATAOPTIX_DATA_DIR";
@@ -32,10 +32,8 @@ pub struct AppState {
     /// Files the person chose to attach (file picker) or dropped on the window: the only paths
     /// the webview may have read and sent, so a compromised page cannot send any file on disk.
     chosen_files: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
-    /// When `run()` started, for the start-up time logged at the first paint.
-    launched: Instant,
-    /// Whether the first paint was logged (once per launch).
-    first_paint_logged: AtomicBool,
+    /// When `run()` started and each start-up step finished, logged at the first paint.
+    pub startup: Timeline,
     /// `true` once the start-up attempt to open the device (keyring, store) has finished: it
     /// runs while the window loads, and whatever needs the device waits for it.
     started: tokio::sync::watch::Sender<bool>,
@@ -53,8 +51,7 @@ impl AppState {
             open_conversation: std::sync::atomic::AtomicI64::new(0),
             forwarding: std::sync::atomic::AtomicBool::new(false),
             chosen_files: std::sync::Mutex::new(std::collections::HashSet::new()),
-            launched,
-            first_paint_logged: AtomicBool::new(false),
+            startup: Timeline::new(launched),
             started: tokio::sync::watch::Sender::new(false),
         }
     }
@@ -70,11 +67,6 @@ impl AppState {
         let mut finished = self.started.subscribe();
         // The sender lives as long as the state, so this only ends with `true`.
         let _ = finished.wait_for(|done| *done).await;
-    }
-
-    /// The time since launch, the first time it is asked for; `None` afterwards.
-    pub fn first_paint(&self) -> Option<Duration> {
-        (!self.first_paint_logged.swap(true, Ordering::SeqCst)).then(|| self.launched.elapsed())
     }
 
     /// Lets the webview attach these files (the person picked or dropped them).

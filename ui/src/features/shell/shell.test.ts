@@ -1,11 +1,12 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import App from '../../App.svelte';
 import { emitEvent, mockCommands, type CommandHandler } from '$lib/ipc/testing';
 import { session } from '$lib/stores/session.svelte';
 import { account, contact, conversation, phoneNumber, template } from '../../test/fixtures';
 import Settings from '$features/settings/Settings.svelte';
 import Templates from '$features/templates/Templates.svelte';
+import { prefetchScreens, screens } from './screens';
 
 const signedInHandlers = (numbers = [phoneNumber()]): Record<string, CommandHandler> => ({
   session_state: () => ({ kind: 'signedIn', account: account({ numbers }) }),
@@ -78,7 +79,7 @@ describe('App shell', () => {
     expect(await screen.findByTestId('template-row')).toBeInTheDocument();
     expect(screen.getByTestId('nav-templates')).toHaveAttribute('aria-current', 'page');
     await fireEvent.click(screen.getByTestId('nav-settings'));
-    expect(screen.getByTestId('account-summary')).toHaveTextContent('Lumen Flowers');
+    expect(await screen.findByTestId('account-summary')).toHaveTextContent('Lumen Flowers');
     await fireEvent.click(screen.getByTestId('nav-inbox'));
     expect(await screen.findByTestId('inbox-empty')).toBeInTheDocument();
   });
@@ -137,7 +138,7 @@ describe('App shell', () => {
     });
     render(App);
     await fireEvent.click(await screen.findByTestId('nav-settings'));
-    await fireEvent.input(screen.getByTestId('delete-account-confirm'), { target: { value: account().company } });
+    await fireEvent.input(await screen.findByTestId('delete-account-confirm'), { target: { value: account().company } });
     await fireEvent.click(screen.getByTestId('delete-account'));
     // A first run: the account screens, no signed-in rail.
     await waitFor(() => {
@@ -161,9 +162,60 @@ describe('App shell', () => {
     });
     render(App);
     await fireEvent.click(await screen.findByTestId('nav-settings'));
-    await fireEvent.click(screen.getByTestId('sign-out'));
+    await fireEvent.click(await screen.findByTestId('sign-out'));
     expect(await screen.findByTestId('signin-relay')).toHaveValue('https://relay.lumen.example');
     expect(session.account).toBeNull();
+  });
+});
+
+describe('Screens loaded on demand', () => {
+  it('a screen whose code fails to load says so, and loads on retry', async () => {
+    mockCommands(signedInHandlers());
+    const load = vi.spyOn(screens, 'templates').mockRejectedValueOnce(new TypeError('Importing a module script failed.'));
+    render(App);
+    await fireEvent.click(await screen.findByTestId('nav-templates'));
+    expect(await screen.findByRole('alert')).toHaveTextContent('This screen could not be loaded.');
+    await fireEvent.click(screen.getByRole('button', { name: 'Try again' }));
+    expect(await screen.findByTestId('template-row')).toBeInTheDocument();
+    expect(load).toHaveBeenCalledTimes(2);
+  });
+
+  it('prefetches every screen one after another once the delay has passed, unless cancelled', async () => {
+    vi.useFakeTimers();
+    try {
+      const started: string[] = [];
+      let finishFirst = (): void => undefined;
+      const loaders = [
+        () => {
+          started.push('a');
+          return new Promise<never>((_, reject) => {
+            finishFirst = () => {
+              reject(new Error('offline'));
+            };
+          });
+        },
+        () => {
+          started.push('b');
+          return Promise.resolve({ default: Templates });
+        },
+      ];
+      prefetchScreens(1000, loaders);
+      await vi.advanceTimersByTimeAsync(999);
+      expect(started).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(started).toEqual(['a']);
+      finishFirst(); // a failure does not stop the others
+      await vi.advanceTimersByTimeAsync(0);
+      expect(started).toEqual(['a', 'b']);
+
+      const cancelledStarts: string[] = [];
+      const cancel = prefetchScreens(1000, [() => (cancelledStarts.push('c'), Promise.resolve({ default: Templates }))]);
+      cancel();
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(cancelledStarts).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -38,6 +38,7 @@ export const en = {
   'common.dismiss': 'Dismiss',
 
   'shell.linkRejected': 'A DataOptix link was not accepted: {reason}',
+  'shell.screenFailed': 'This screen could not be loaded.',
   'common.error.unavailable':
     'The app engine isn’t responding. Restart DataOptix; your data is safe.',
 
