@@ -238,11 +238,14 @@ pub async fn list_conversations(
     after: Option<PageCursor>,
     limit: u32,
 ) -> Result<ViewPage<ConversationSummary>> {
-    Ok(state
+    state.startup.mark(Step::ListAsked);
+    let page = state
         .device()
         .await?
         .conversations(&filter, after, limit)
-        .await?)
+        .await?;
+    state.startup.mark(Step::ListAnswered);
+    Ok(page)
 }
 
 /// One conversation's inbox row.

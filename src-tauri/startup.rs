@@ -21,6 +21,10 @@ pub enum Step {
     FirstCall,
     /// The UI's session question was answered.
     SessionAnswered,
+    /// The inbox asked for its first page of conversations.
+    ListAsked,
+    /// That page was answered (the inbox paints it next).
+    ListAnswered,
 }
 
 impl Step {
@@ -32,6 +36,8 @@ impl Step {
             Step::Background => "background started",
             Step::FirstCall => "first ipc call",
             Step::SessionAnswered => "session answered",
+            Step::ListAsked => "conversations asked",
+            Step::ListAnswered => "conversations answered",
         }
     }
 }
