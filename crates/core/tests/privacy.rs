@@ -510,10 +510,7 @@ async fn erasing_a_contact_leaves_no_row_index_entry_file_or_space() {
             |i| 1_767_225_600 + i as i64,
         )
         .await;
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(f.store.pool())
-        .await
-        .unwrap();
+    f.store.truncate_wal().await.unwrap();
     let size_before = db_size(&f);
     assert!(f.data().join("media/15551230001-1.bin").exists());
 

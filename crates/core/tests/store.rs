@@ -190,6 +190,57 @@ async fn file_and_wal_hold_no_plaintext() {
     }
 }
 
+/// Commits leave the WAL to the store's background checkpoint (not to the commit that crosses
+/// SQLite's default 1,000 pages): the data reaches the database file without anyone here
+/// checkpointing, and the WAL stays bounded.
+#[tokio::test]
+async fn the_wal_is_checkpointed_in_the_background_not_in_commits() {
+    let f = fixture().await;
+    let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(f.store.pool())
+        .await
+        .unwrap();
+    assert!(
+        pages > 1_000,
+        "the commit's own checkpoint is only a bound: {pages}"
+    );
+    // ~6 MB in 60 commits: past the default threshold (which would have checkpointed in a
+    // commit), short of the store's own bound.
+    let payload = "x".repeat(100_000);
+    for event in 0..60 {
+        sqlx::query(
+            "INSERT INTO sync_raw_events (event_id, part, seq, reason, kind, payload, created_at)
+             VALUES (?, 0, ?, 'unknown', 'test', ?, 0)",
+        )
+        .bind(format!("event-{event}"))
+        .bind(event)
+        .bind(&payload)
+        .execute(f.store.pool())
+        .await
+        .unwrap();
+    }
+    f.store.checkpoint_soon();
+    let started = std::time::Instant::now();
+    loop {
+        let size = std::fs::metadata(&f.path).unwrap().len();
+        if size > 6_000_000 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the database file stayed at {size} bytes: no checkpoint ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The WAL is not truncated by a passive checkpoint; erasure truncates it on purpose.
+    f.store.truncate_wal().await.unwrap();
+    let wal = std::fs::metadata(with_suffix(&f.path, "-wal"))
+        .unwrap()
+        .len();
+    assert_eq!(wal, 0);
+    f.store.close().await;
+}
+
 #[tokio::test]
 async fn wrong_key_is_a_clear_error() {
     let f = fixture().await;

@@ -21,6 +21,7 @@ use super::payloads::{
     Location, Media, NfmReply, Order, QuickReplyButton, Reaction, ReplyChoice, Revoke, System,
     Text, UnsupportedDetail,
 };
+use super::round_trip::Checked;
 use super::shared_contact::SharedContact;
 
 /// The content of a message, by `type`.
@@ -126,29 +127,33 @@ impl MessageContent {
     }
 
     /// Writes the `"<kind>": {...}` entry (nothing for a type without object).
+    ///
+    /// Marked [`Checked`]: a content is only ever parsed by [`Self::from_parts`], which checks
+    /// its object against the JSON under that key (or keeps it raw), so the round-trip check
+    /// of the message around it need not walk it again.
     pub(crate) fn serialize_payload<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         let kind = self.kind();
         match self {
-            Self::Text(text) => map.serialize_entry(kind, text),
+            Self::Text(text) => map.serialize_entry(kind, &Checked(text)),
             Self::Image(media)
             | Self::Video(media)
             | Self::Audio(media)
             | Self::Document(media)
-            | Self::Sticker(media) => map.serialize_entry(kind, media),
-            Self::Location(location) => map.serialize_entry(kind, location),
-            Self::Contacts(contacts) => map.serialize_entry(kind, contacts),
-            Self::Interactive(interactive) => map.serialize_entry(kind, interactive),
-            Self::Button(button) => map.serialize_entry(kind, button),
-            Self::Reaction(reaction) => map.serialize_entry(kind, reaction),
-            Self::Order(order) => map.serialize_entry(kind, order),
-            Self::System(system) => map.serialize_entry(kind, system),
-            Self::Edit(edit) => map.serialize_entry(kind, edit),
-            Self::Revoke(revoke) => map.serialize_entry(kind, revoke),
-            Self::Unsupported(Some(detail)) => map.serialize_entry(kind, detail),
+            | Self::Sticker(media) => map.serialize_entry(kind, &Checked(media)),
+            Self::Location(location) => map.serialize_entry(kind, &Checked(location)),
+            Self::Contacts(contacts) => map.serialize_entry(kind, &Checked(contacts)),
+            Self::Interactive(interactive) => map.serialize_entry(kind, &Checked(interactive)),
+            Self::Button(button) => map.serialize_entry(kind, &Checked(button)),
+            Self::Reaction(reaction) => map.serialize_entry(kind, &Checked(reaction)),
+            Self::Order(order) => map.serialize_entry(kind, &Checked(order)),
+            Self::System(system) => map.serialize_entry(kind, &Checked(system)),
+            Self::Edit(edit) => map.serialize_entry(kind, &Checked(edit)),
+            Self::Revoke(revoke) => map.serialize_entry(kind, &Checked(revoke)),
+            Self::Unsupported(Some(detail)) => map.serialize_entry(kind, &Checked(detail)),
             Self::Other {
                 payload: Some(payload),
                 ..
-            } => map.serialize_entry(kind, payload),
+            } => map.serialize_entry(kind, &Checked(payload)),
             Self::Unsupported(None) | Self::Other { payload: None, .. } => Ok(()),
         }
     }

@@ -19,6 +19,7 @@ use super::groups::GroupsValue;
 use super::lossless::{typed, Extra, Lenient, NumberOrString};
 use super::messages::{Contact, Message, MessageEchoesValue, MessagesValue};
 use super::payloads::Media;
+use super::round_trip::Checked;
 use super::statuses::Status;
 use super::templates::{TemplateCategoryUpdate, TemplateQualityUpdate, TemplateStatusUpdate};
 use super::user_preferences::UserPreferencesValue;
@@ -481,24 +482,27 @@ impl ChangeValue {
     }
 }
 
+/// Marked [`Checked`]: a value is only ever parsed by [`ChangeValue::parse`], which checks it
+/// against its JSON (or keeps it raw), so the round-trip check of the change and entry around
+/// it need not walk it again.
 impl Serialize for ChangeValue {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Self::Messages(value) => value.serialize(serializer),
-            Self::MessageEchoes(value) => value.serialize(serializer),
-            Self::TemplateStatus(value) => value.serialize(serializer),
-            Self::TemplateQuality(value) => value.serialize(serializer),
-            Self::TemplateCategory(value) => value.serialize(serializer),
-            Self::PhoneNumberQuality(value) => value.serialize(serializer),
-            Self::PhoneNumberName(value) => value.serialize(serializer),
-            Self::AccountUpdate(value) => value.serialize(serializer),
-            Self::AccountReview(value) => value.serialize(serializer),
-            Self::AccountAlert(value) => value.serialize(serializer),
-            Self::BusinessCapability(value) => value.serialize(serializer),
-            Self::UserPreferences(value) => value.serialize(serializer),
-            Self::Security(value) => value.serialize(serializer),
-            Self::Groups(value) => value.serialize(serializer),
-            Self::Unknown(raw) => raw.serialize(serializer),
+            Self::Messages(value) => Checked(value).serialize(serializer),
+            Self::MessageEchoes(value) => Checked(value).serialize(serializer),
+            Self::TemplateStatus(value) => Checked(value).serialize(serializer),
+            Self::TemplateQuality(value) => Checked(value).serialize(serializer),
+            Self::TemplateCategory(value) => Checked(value).serialize(serializer),
+            Self::PhoneNumberQuality(value) => Checked(value).serialize(serializer),
+            Self::PhoneNumberName(value) => Checked(value).serialize(serializer),
+            Self::AccountUpdate(value) => Checked(value).serialize(serializer),
+            Self::AccountReview(value) => Checked(value).serialize(serializer),
+            Self::AccountAlert(value) => Checked(value).serialize(serializer),
+            Self::BusinessCapability(value) => Checked(value).serialize(serializer),
+            Self::UserPreferences(value) => Checked(value).serialize(serializer),
+            Self::Security(value) => Checked(value).serialize(serializer),
+            Self::Groups(value) => Checked(value).serialize(serializer),
+            Self::Unknown(raw) => Checked(raw).serialize(serializer),
         }
     }
 }

@@ -19,16 +19,16 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Number, Value};
 
+use super::round_trip::{self, Checked};
+
 /// The keys of a JSON object that the typed struct around it does not know, kept verbatim.
 pub type Extra = serde_json::Map<String, Value>;
 
 /// Parses `raw` as a `T`, but only if `T` serializes back to exactly `raw`.
 pub(crate) fn typed<T: DeserializeOwned + Serialize>(raw: &Value) -> Option<T> {
     let parsed = T::deserialize(raw).ok()?;
-    match serde_json::to_value(&parsed) {
-        Ok(back) if back == *raw => Some(parsed),
-        _ => None,
-    }
+    // Compared as it serializes, nothing rebuilt; parts checked already are not walked again.
+    round_trip::matches(&parsed, raw).then_some(parsed)
 }
 
 /// `deserialize_with` for `Option<Option<T>>` fields where Meta documents an explicit `null`:
@@ -96,11 +96,13 @@ impl<T> From<T> for Lenient<T> {
     }
 }
 
+/// Marked [`Checked`]: a parsed item is typed only when it round-trips exactly, and kept as it
+/// came otherwise, so the round-trip check of the level around it need not walk it again.
 impl<T: Serialize> Serialize for Lenient<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Self::Typed(item) => item.serialize(serializer),
-            Self::Raw(raw) => raw.serialize(serializer),
+            Self::Typed(item) => Checked(item).serialize(serializer),
+            Self::Raw(raw) => Checked(raw).serialize(serializer),
         }
     }
 }

@@ -56,6 +56,7 @@ mod groups;
 mod lossless;
 mod messages;
 mod payloads;
+mod round_trip;
 mod shared_contact;
 mod statuses;
 mod templates;

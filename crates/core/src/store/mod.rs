@@ -17,6 +17,7 @@
 //!   at build time.
 
 mod bulk;
+mod checkpoint;
 mod phone;
 mod repo;
 mod search_query;
@@ -32,6 +33,7 @@ use sqlx::ConnectOptions;
 use crate::vault::MasterKey;
 
 pub(crate) use bulk::{apply_statuses_in, insert_messages_in, json_rows};
+pub(crate) use checkpoint::truncate_wal;
 pub use phone::normalize_phone;
 pub(crate) use repo::{
     apply_reactions_in, apply_revisions_in, ensure_conversation_in, paginate, set_sync_cursor_in,
@@ -76,6 +78,9 @@ pub enum StoreError {
     /// Bad input to a repository function.
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// A WAL checkpoint that had to finish (erasure) stayed busy for ~5 s.
+    #[error("the database stayed busy: its write-ahead log could not be checkpointed")]
+    WalBusy,
     /// Any other database error.
     #[error("database error: {0}")]
     Sqlx(#[from] sqlx::Error),
@@ -85,6 +90,8 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// The background WAL checkpoints, on a connection of their own (`checkpoint`).
+    checkpoints: checkpoint::Checkpoints,
 }
 
 impl Store {
@@ -111,6 +118,13 @@ impl Store {
             // 16 ms against 4 ms with 16 MB (BENCHMARKS.md). Filled only as pages are read, so a
             // small store stays small; at most 4 × 16 MB for a large one.
             .pragma("cache_size", "-16384")
+            // Checkpoints run in the background on their own connection (`checkpoint`), not
+            // in the commit that crosses 1,000 pages of WAL; this only bounds the WAL should
+            // that connection fall behind.
+            .pragma(
+                "wal_autocheckpoint",
+                checkpoint::WAL_AUTOCHECKPOINT_PAGES.to_string(),
+            )
             // sqlx logs every statement it runs, the `PRAGMA key` with the key in it included:
             // no statement logging at all, so that no log can ever hold the key.
             .disable_statement_logging();
@@ -125,7 +139,7 @@ impl Store {
         };
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(wrong_key)?;
         // Reading the schema is the first access that needs the key to be right.
@@ -134,7 +148,15 @@ impl Store {
             .await
             .map_err(wrong_key)?;
         sqlx::migrate!().run(&pool).await?;
-        Ok(Self { pool })
+        // A checkpoint reads the WAL and writes the database file: it needs no page cache.
+        let checkpoint_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.pragma("cache_size", "-256"))
+            .await?;
+        Ok(Self {
+            pool,
+            checkpoints: checkpoint::Checkpoints::spawn(checkpoint_pool),
+        })
     }
 
     /// Row counts of contacts, conversations and messages.
@@ -167,9 +189,23 @@ impl Store {
         &self.pool
     }
 
-    /// Closes every connection (checkpointing the WAL).
+    /// Asks the background checkpoint to run now rather than at its next tick: after a
+    /// catch-up wrote many pages, so that readers do not search a long WAL meanwhile.
+    pub fn checkpoint_soon(&self) {
+        self.checkpoints.soon();
+    }
+
+    /// Checkpoints the whole WAL and truncates it to zero bytes, retrying while SQLite reports
+    /// it busy (see `checkpoint::truncate_wal`): afterwards no old page image is left in it.
+    pub async fn truncate_wal(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        truncate_wal(&mut conn).await
+    }
+
+    /// Closes every connection (the last one checkpoints the WAL).
     pub async fn close(self) {
         self.pool.close().await;
+        self.checkpoints.close().await;
     }
 }
 

@@ -756,27 +756,36 @@ pub(crate) async fn upsert_contact_in(
     Ok(row.try_get(0)?)
 }
 
+/// Reactions per upsert statement in [`apply_reactions_in`] (5 bound values each, far within
+/// SQLite's 32,766 variables).
+const REACTIONS_PER_INSERT: usize = 500;
+
 /// [`Store::apply_reactions`] inside a transaction the caller owns (sync applies a whole page in one).
 pub(crate) async fn apply_reactions_in(
     tx: &mut SqliteConnection,
     reactions: &[ReactionUpdate],
 ) -> Result<(), StoreError> {
-    for r in reactions {
-        let emoji = r.emoji.as_deref().filter(|e| !e.is_empty());
-        sqlx::query(
-            "INSERT INTO reactions (message_wamid, reactor, emoji, ts, raw_json)
-                 VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT(message_wamid, reactor) DO UPDATE SET
-                     emoji = excluded.emoji, ts = excluded.ts, raw_json = excluded.raw_json
-                 WHERE excluded.ts >= reactions.ts",
-        )
-        .bind(&r.message_wamid)
-        .bind(&r.reactor)
-        .bind(emoji)
-        .bind(r.ts)
-        .bind(&r.raw_json)
-        .execute(&mut *tx)
-        .await?;
+    // One multi-row statement per 500 reactions instead of one per reaction (each statement is
+    // a round trip to the connection's thread, `bulk`). SQLite upserts `VALUES` rows in order,
+    // each seeing the rows before it, so two reactions of one reactor in a page end as they
+    // did one by one: the newer wins, and at equal times the later one.
+    for chunk in reactions.chunks(REACTIONS_PER_INSERT) {
+        let mut upsert = sqlx::QueryBuilder::new(
+            "INSERT INTO reactions (message_wamid, reactor, emoji, ts, raw_json) ",
+        );
+        upsert.push_values(chunk, |mut row, r| {
+            row.push_bind(r.message_wamid.as_str())
+                .push_bind(r.reactor.as_str())
+                .push_bind(r.emoji.as_deref().filter(|e| !e.is_empty()))
+                .push_bind(r.ts)
+                .push_bind(r.raw_json.as_str());
+        });
+        upsert.push(
+            " ON CONFLICT(message_wamid, reactor) DO UPDATE SET
+                 emoji = excluded.emoji, ts = excluded.ts, raw_json = excluded.raw_json
+             WHERE excluded.ts >= reactions.ts",
+        );
+        upsert.build().execute(&mut *tx).await?;
     }
 
     Ok(())

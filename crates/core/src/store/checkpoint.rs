@@ -1,0 +1,125 @@
+//! WAL checkpoints off the commit path.
+//!
+//! SQLite's automatic checkpoint runs inside the commit that crosses `wal_autocheckpoint`
+//! (1,000 pages by default): it copies the WAL back into the database file and syncs both,
+//! and that commit waits for it — 50–60 ms in every few pages of a catch-up (BENCHMARKS.md
+//! "Apply, round 3"). As the relay does, checkpoints run instead on a connection of their own,
+//! in the background: a PASSIVE checkpoint never waits for the writer, nor the writer for it.
+//!
+//! Two bounds keep the WAL from growing without limit should that task fall behind or stop
+//! (its runtime gone, a reader holding an old snapshot): the store's connections keep an
+//! automatic checkpoint, at [`WAL_AUTOCHECKPOINT_PAGES`] instead of 1,000, so the writer
+//! checkpoints itself past that size; and when a WAL of more than [`TRUNCATE_ABOVE_FRAMES`]
+//! frames is left after a background checkpoint, the task truncates it to zero bytes.
+//!
+//! Erasure needs a checkpoint that really happened (no old page image of erased rows may stay
+//! in the WAL): [`truncate_wal`] reads SQLite's result row and retries while it was busy.
+
+use std::time::Duration;
+
+use sqlx::sqlite::SqlitePool;
+use sqlx::SqliteConnection;
+use tokio::sync::mpsc;
+
+use super::StoreError;
+
+/// The automatic checkpoint's threshold on every connection of the store, in pages (4 KB):
+/// only reached when the background checkpoints fall behind (~32 MB of WAL).
+pub(super) const WAL_AUTOCHECKPOINT_PAGES: u32 = 8_192;
+
+/// A WAL left with more frames than this after a background checkpoint is truncated (~16 MB).
+const TRUNCATE_ABOVE_FRAMES: i64 = 4_096;
+
+/// How often the background task checkpoints without being asked.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// How often, and how long apart, [`truncate_wal`] tries before it gives up (~5 s).
+const TRUNCATE_TRIES: u32 = 100;
+const TRUNCATE_RETRY_AFTER: Duration = Duration::from_millis(50);
+
+/// The handle the store keeps on its background checkpoints: asks for one now
+/// ([`Self::soon`]); the task ends when every handle is dropped or its pool is closed.
+#[derive(Debug, Clone)]
+pub(super) struct Checkpoints {
+    pool: SqlitePool,
+    wake: mpsc::Sender<()>,
+}
+
+impl Checkpoints {
+    /// Starts the background checkpoints on `pool` (a pool of one connection of its own).
+    pub(super) fn spawn(pool: SqlitePool) -> Self {
+        // One pending request is enough: a checkpoint asked for while one is pending would
+        // find the same WAL.
+        let (wake, asked) = mpsc::channel(1);
+        tokio::spawn(run(pool.clone(), asked));
+        Self { pool, wake }
+    }
+
+    /// Asks for a checkpoint now rather than at the next tick (after a catch-up).
+    pub(super) fn soon(&self) {
+        // Full: one is pending already. Closed: the task ended with its pool.
+        let _ = self.wake.try_send(());
+    }
+
+    /// Closes the checkpoints' connection (which ends the task).
+    pub(super) async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn run(pool: SqlitePool, mut asked: mpsc::Receiver<()>) {
+    loop {
+        // Asked, or the tick came; `Ok(None)`: every handle dropped, the store is gone.
+        if let Ok(None) = tokio::time::timeout(CHECKPOINT_EVERY, asked.recv()).await {
+            break;
+        }
+        if pool.is_closed() {
+            break;
+        }
+        if let Err(e) = checkpoint_once(&pool).await {
+            if pool.is_closed() {
+                break;
+            }
+            tracing::warn!(error = %e, "store: WAL checkpoint failed");
+        }
+    }
+    pool.close().await;
+}
+
+/// One PASSIVE checkpoint, then a truncation if the WAL is still large.
+async fn checkpoint_once(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    // (busy, frames in the WAL, frames copied back): busy only when another checkpoint ran.
+    let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(&mut *conn)
+        .await?;
+    if frames > TRUNCATE_ABOVE_FRAMES {
+        // A large WAL is left when readers kept the checkpoint from copying everything, or
+        // the file grew past the bound before a checkpoint could run; TRUNCATE waits (within
+        // the busy timeout) for the readers, then gives the space back. Not done: the next
+        // tick tries again.
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
+            .await?;
+        tracing::debug!(frames, truncated = busy == 0, "store: large WAL");
+    }
+    Ok(())
+}
+
+/// Checkpoints the whole WAL into the database file and truncates it to zero bytes, so that no
+/// old page image (erased rows) stays in it. SQLite reports a checkpoint it could not finish
+/// (another checkpoint, such as the background one, or a reader in the way) in its result row
+/// rather than as an error: retried until it finished, for up to ~5 s, then
+/// [`StoreError::WalBusy`].
+pub(crate) async fn truncate_wal(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    for _ in 0..TRUNCATE_TRIES {
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
+            .await?;
+        if busy == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(TRUNCATE_RETRY_AFTER).await;
+    }
+    Err(StoreError::WalBusy)
+}
