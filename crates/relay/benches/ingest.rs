@@ -16,7 +16,8 @@
 //! DATAOPTIX_INGEST_SECONDS=3 cargo bench -p dataoptix-relay --bench ingest   # shorter
 //! ```
 //! Knobs: `DATAOPTIX_INGEST_SECONDS` (10), `DATAOPTIX_INGEST_CONCURRENCY` (64),
-//! `DATAOPTIX_INGEST_WORKSPACES` (20), `DATAOPTIX_INGEST_BODY_BYTES` (2048). A JSON summary
+//! `DATAOPTIX_INGEST_WORKSPACES` (20), `DATAOPTIX_INGEST_BODY_BYTES` (2048),
+//! `DATAOPTIX_INGEST_TIMINGS` (1: collect and print the relay's per-phase timings). A JSON summary
 //! goes to `$CARGO_TARGET_DIR/dataoptix-bench/ingest.json` (or `target/…`).
 //!
 //! The load generator shares the 2 cores with the server, as the budget's machine does; it
@@ -37,6 +38,9 @@ use hyper_util::rt::TokioExecutor;
 use protocol::WorkspaceSecretKey;
 use serde_json::json;
 use testkit::meta::CustomerText;
+
+#[path = "ingest/timings.rs"]
+mod timings;
 
 const APP_SECRET: &str = "bench-app-secret";
 
@@ -68,6 +72,8 @@ struct Run {
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: both run once.
+    // The relay's per-phase timings (`DATAOPTIX_INGEST_TIMINGS=0`: not collected).
+    let recorder = (env_or("DATAOPTIX_INGEST_TIMINGS", 1) == 1).then(timings::Recorder::install);
     let knobs = Knobs {
         seconds: env_or("DATAOPTIX_INGEST_SECONDS", 10),
         concurrency: env_or("DATAOPTIX_INGEST_CONCURRENCY", 64),
@@ -116,7 +122,12 @@ fn main() {
     });
     client_rt.block_on(set_up_workspaces(addr, &wabas));
     let before = server_rt.block_on(relay.state().store.counts()).unwrap().0;
+    if let Some(r) = &recorder {
+        r.clear();
+    }
+    let relay_started = std::time::Instant::now();
     let relayed = client_rt.block_on(load("relay", addr, &wabas, &knobs));
+    let timed = recorder.as_ref().map(timings::Recorder::take);
     let after = server_rt.block_on(relay.state().store.counts()).unwrap().0;
     let stored = after - before;
     let metrics = &relay.state().metrics;
@@ -129,6 +140,9 @@ fn main() {
         micros as f64 / 1000.0 / commits.max(1) as f64
     );
 
+    if let Some(records) = &timed {
+        timings::report(records, relay_started);
+    }
     print_report(&knobs, &baseline, &relayed, stored);
     write_summary(&knobs, &baseline, &relayed, stored);
     assert_eq!(

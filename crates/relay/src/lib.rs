@@ -19,6 +19,7 @@ pub mod onboarding;
 pub mod owners;
 pub mod sealing;
 pub mod store;
+pub mod timing;
 pub mod wabas;
 pub mod wakeups;
 pub mod webhooks;

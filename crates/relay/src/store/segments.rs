@@ -210,11 +210,19 @@ impl Segments {
 
 /// Writes `bytes` at `extent` and fdatasyncs the file: once Ok, they survive a crash.
 pub fn write_durably(file: &File, extent: Extent, bytes: &[u8]) -> io::Result<()> {
+    write_durably_timed(file, extent, bytes).map(|_| ())
+}
+
+/// [`write_durably`], returning how many microseconds the write took (before the flush).
+pub fn write_durably_timed(file: &File, extent: Extent, bytes: &[u8]) -> io::Result<u64> {
+    let started = std::time::Instant::now();
     file.write_all_at(
         bytes,
         u64::try_from(extent.offset).map_err(io::Error::other)?,
     )?;
-    file.sync_data()
+    let written_us = crate::timing::micros(started.elapsed());
+    file.sync_data()?;
+    Ok(written_us)
 }
 
 /// Reads one extent (readers open the file themselves: they never wait for the writer).

@@ -36,6 +36,7 @@ use super::{
     Store, StoreError, StoreResult, StoredBusinessToken, StoredMedia, UserRecord, WorkspaceRecord,
     WriteOp, WriteOutcome,
 };
+use crate::timing;
 
 /// Meta retries a delivery for up to 7 days: remember what we stored at least that long,
 /// even when the events themselves were pruned earlier.
@@ -73,8 +74,12 @@ pub struct SqliteStore {
     checkpoints: SqlitePool,
 }
 
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// How often the WAL is copied back into the database file. Often, so each checkpoint is
+/// small: a group commit of 20 workspaces' events writes ~55 WAL frames (~220 KB: one leaf of
+/// each per-workspace B-tree, times two), so at 250 ms a checkpoint flushed 8–36 MB of WAL and
+/// database pages for 30–40 ms, and the segment `fdatasync` and COMMIT running meanwhile
+/// waited for the disk: the periodic 40–60 ms stall behind the ingest p99 (BENCHMARKS.md).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
 /// Checkpoints the WAL in the background. An automatic checkpoint runs inside the commit that
 /// crosses the WAL limit, with two fsyncs: every webhook of that group commit waited for them
@@ -88,9 +93,20 @@ fn spawn_checkpointer(pool: SqlitePool) {
             if pool.is_closed() {
                 break;
             }
-            let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&pool)
+            let started = std::time::Instant::now();
+            let done: Result<(i64, i64, i64), _> = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&pool)
                 .await;
+            if let Ok((busy, frames, copied)) = &done {
+                tracing::debug!(
+                    target: timing::TARGET,
+                    us = timing::micros(started.elapsed()),
+                    busy,
+                    frames,
+                    copied,
+                    "checkpoint"
+                );
+            }
             if let Err(e) = done {
                 if pool.is_closed() {
                     break;
@@ -560,11 +576,17 @@ impl SqliteStore {
                 return Err(e);
             }
         };
+        let started = std::time::Instant::now();
         if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
             log.event_conn.reset();
             written.discard(&log.segments);
             return Err(e.into());
         }
+        tracing::debug!(
+            target: timing::TARGET,
+            commit_us = timing::micros(started.elapsed()),
+            "commit"
+        );
         Ok(written)
     }
 
@@ -1072,7 +1094,9 @@ impl Store for SqliteStore {
         ops: &'a [WriteOp],
     ) -> BoxFuture<'a, StoreResult<Vec<WriteOutcome>>> {
         Box::pin(async move {
+            let mut clock = std::time::Instant::now();
             let mut guard = self.log.lock().await;
+            let lock_us = timing::lap(&mut clock);
             let log = &mut *guard;
             let wabas: HashSet<&str> = ops
                 .iter()
@@ -1087,6 +1111,7 @@ impl Store for SqliteStore {
             log.known
                 .load_seqs(&self.reader, &appends.workspaces())
                 .await?;
+            let plan_us = timing::lap(&mut clock);
             // Held entries and invalid bodies live in SQLite alone: those commits are
             // fsync'd. Events alone are redone from their segment chunk after a crash
             // (`recovery`), so they go to the log's connection at `synchronous=NORMAL`; a batch of
@@ -1107,8 +1132,18 @@ impl Store for SqliteStore {
                     return Err(e);
                 }
             };
+            let write_us = timing::lap(&mut clock);
             written.remember(&mut log.dedupe, &mut log.known)?;
-            plan.slots.into_iter().map(|s| written.outcome(s)).collect()
+            let outcomes = plan.slots.into_iter().map(|s| written.outcome(s)).collect();
+            tracing::debug!(
+                target: timing::TARGET,
+                lock_us,
+                plan_us,
+                write_us,
+                remember_us = timing::lap(&mut clock),
+                "log"
+            );
+            outcomes
         })
     }
 
@@ -1960,6 +1995,62 @@ mod tests {
             received_at: OffsetDateTime::now_utc(),
             media: Vec::new(),
         }
+    }
+
+    /// Collects what a `tracing` subscriber writes, for tests that read it back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The ingest bench reads where a commit's time went from these events (`timing`).
+    #[tokio::test]
+    async fn a_commit_of_events_reports_its_phase_timings() {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::Layer;
+        let (store, _dir, ws, ws_key, _) = store_with_workspace().await;
+        store
+            .claim_waba(ws, "1", OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .with_filter(
+                    tracing_subscriber::filter::Targets::new()
+                        .with_target(timing::TARGET, tracing::Level::DEBUG),
+                ),
+        );
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let sealed = protocol::seal(&ws_key.public_key(), b"{\"id\":\"1\"}").unwrap();
+        store
+            .commit_batch(&[entry("1", sealed, Some(ws), 1)])
+            .await
+            .unwrap();
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        for field in [
+            "encode_us=",
+            "rows_us=",
+            "pwrite_us=",
+            "fdatasync_us=",
+            "commit_us=",
+            "lock_us=",
+            "write_us=",
+        ] {
+            assert!(text.contains(field), "{field} missing from {text}");
+        }
+        store.close().await;
     }
 
     /// A disk-full error makes SQLite roll the transaction back by itself; a trigger raising

@@ -4,6 +4,7 @@
 //! paid per webhook (DESIGN.md: one transaction per batch, never per row).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -11,6 +12,7 @@ use crate::wakeups::Wakeups;
 
 use crate::metrics::Metrics;
 use crate::store::{Store, WriteOp, WriteOutcome};
+use crate::timing;
 
 /// Most ops one transaction takes; a backlog larger than this is split across commits.
 const MAX_OPS_PER_BATCH: usize = 4096;
@@ -27,9 +29,13 @@ pub enum CommitError {
     Failed,
 }
 
+type Reply = oneshot::Sender<Result<Vec<WriteOutcome>, CommitError>>;
+
 struct Job {
     ops: Vec<WriteOp>,
-    reply: oneshot::Sender<Result<Vec<WriteOutcome>, CommitError>>,
+    /// When the request was queued (timing only: how long batches wait for the writer).
+    queued: Instant,
+    reply: Reply,
 }
 
 /// The handle requests use to submit writes.
@@ -78,7 +84,11 @@ impl Committer {
     pub async fn submit(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, CommitError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Job { ops, reply })
+            .send(Job {
+                ops,
+                queued: Instant::now(),
+                reply,
+            })
             .await
             .map_err(|_| CommitError::Closed)?;
         answer.await.map_err(|_| CommitError::Closed)?
@@ -127,18 +137,40 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>, wakeups: &Wakeups, metrics: &
     Metrics::add(&metrics.group_commits, 1);
     Metrics::add(&metrics.group_commit_requests, jobs.len() as u64);
     // The ops move into one batch (no copy of their sealed bytes); each job keeps its count.
+    let queue_us = jobs
+        .first()
+        .map_or(0, |j| timing::micros(j.queued.elapsed()));
+    let requests = jobs.len();
     let mut all: Vec<WriteOp> = Vec::with_capacity(jobs.iter().map(|j| j.ops.len()).sum());
     let mut waiting = Vec::with_capacity(jobs.len());
     for job in jobs {
         waiting.push((job.ops.len(), job.reply));
         all.extend(job.ops);
     }
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let result = store.commit_batch(&all).await;
-    Metrics::add(
-        &metrics.group_commit_micros,
-        u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    let store_us = timing::micros(started.elapsed());
+    Metrics::add(&metrics.group_commit_micros, store_us);
+    let answering = Instant::now();
+    answer(store, result, all, waiting, wakeups).await;
+    tracing::debug!(
+        target: timing::TARGET,
+        requests,
+        queue_us,
+        store_us,
+        answer_us = timing::micros(answering.elapsed()),
+        "group_commit"
     );
+}
+
+/// Hands each waiter its outcomes (retrying each request alone if the batch failed).
+async fn answer(
+    store: &dyn Store,
+    result: Result<Vec<WriteOutcome>, crate::store::StoreError>,
+    all: Vec<WriteOp>,
+    waiting: Vec<(usize, Reply)>,
+    wakeups: &Wakeups,
+) {
     match result {
         Ok(outcomes) => {
             notify(&outcomes, wakeups);

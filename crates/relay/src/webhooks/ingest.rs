@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
 use crate::store::{WriteOp, WriteOutcome};
+use crate::timing;
 use crate::webhooks::commit::CommitError;
 use crate::AppState;
 
@@ -116,6 +117,7 @@ pub async fn receive(
 ) -> AppResult<StatusCode> {
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     let now = OffsetDateTime::now_utc();
+    let mut clock = std::time::Instant::now();
     let ops = match prepare(&state, &body, signature, now).await? {
         Ingest::Refused(e) => {
             Metrics::add(&state.metrics.webhooks_rejected, 1);
@@ -135,10 +137,17 @@ pub async fn receive(
             _ => 0,
         })
         .collect();
+    let prepare_us = timing::lap(&mut clock);
     let outcomes = state.committer.submit(ops).await.map_err(|e| match e {
         CommitError::Closed => AppError::Unavailable,
         CommitError::Failed => AppError::Internal(e.into()),
     })?;
+    tracing::debug!(
+        target: timing::TARGET,
+        prepare_us,
+        submit_us = timing::lap(&mut clock),
+        "request"
+    );
     if outcomes.contains(&WriteOutcome::Stale) {
         // A WABA changed hands mid-delivery; Meta's retry will be routed afresh.
         return Err(AppError::Unavailable);

@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use protocol::events::EventKind;
 use sqlx::sqlite::SqliteConnection;
@@ -22,6 +23,7 @@ use crate::store::chunk::{self, NewEvent};
 use crate::store::dedupe::{self, DedupeIndex};
 use crate::store::segments::{self, Extent, Segments};
 use crate::store::{MediaRef, StoreError, StoreResult, WriteOutcome};
+use crate::timing;
 
 /// Rows per multi-row statement: 8 bound values each stays far below SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -146,6 +148,7 @@ impl<'a> Appends<'a> {
         if self.per_ws.is_empty() {
             return Ok(written);
         }
+        let mut clock = Instant::now();
         let mut first = HashMap::with_capacity(self.per_ws.len());
         for (ws, list) in &self.per_ws {
             let first_seq = known.next_seq(*ws).ok_or(StoreError::NotFound)?;
@@ -186,9 +189,16 @@ impl<'a> Appends<'a> {
         // commit waits for both, so no row ever commits before the bytes it names are durable.
         let len = u64::try_from(bytes.len())
             .map_err(|e| StoreError::Segment(std::io::Error::other(e)))?;
+        let encode_us = timing::lap(&mut clock);
         let (base, file) = lock(segments).place(len).map_err(StoreError::Segment)?;
-        let durable =
-            tokio::task::spawn_blocking(move || segments::write_durably(&file, base, &bytes));
+        let place_us = timing::lap(&mut clock);
+        let spawned = Instant::now();
+        let durable = tokio::task::spawn_blocking(move || {
+            let start_us = timing::micros(spawned.elapsed());
+            let started = Instant::now();
+            let flushed = segments::write_durably_timed(&file, base, &bytes);
+            (start_us, timing::micros(started.elapsed()), flushed)
+        });
         written.extent = Some(base);
         let chunk_rows: Vec<(Uuid, i64, i64, Extent, i64)> = chunks
             .iter()
@@ -205,11 +215,28 @@ impl<'a> Appends<'a> {
             Ok(()) => write_rows(conn, txn, &chunk_rows, &written, &self.per_ws).await,
             Err(e) => Err(e),
         };
+        let rows_us = timing::lap(&mut clock);
         // Always wait for the write: discarding bytes a running write could still land on
         // would not discard them.
-        let done = durable
+        let (start_us, flush_us, done) = durable
             .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            .unwrap_or_else(|e| (0, 0, Err(std::io::Error::other(e))));
+        let (pwrite_us, done) = match done {
+            Ok(pwrite_us) => (pwrite_us, Ok(())),
+            Err(e) => (0, Err(e)),
+        };
+        tracing::debug!(
+            target: timing::TARGET,
+            bytes = len,
+            encode_us,
+            place_us,
+            rows_us,
+            flush_wait_us = timing::lap(&mut clock),
+            start_us,
+            pwrite_us,
+            fdatasync_us = flush_us.saturating_sub(pwrite_us),
+            "segment"
+        );
         let outcome = match (rows, done) {
             (Ok(()), Ok(())) => return Ok(written),
             (Err(e), _) => e,
