@@ -344,6 +344,8 @@ def main():
                 run_env = dict(env)
                 if data_dir is not None:
                     run_env["DATAOPTIX_DATA_DIR"] = data_dir(i)
+                    if kind == "app-first-run":  # new, even in a kept home
+                        shutil.rmtree(data_dir(i), ignore_errors=True)
                 result = launch(binary, run_env, os.path.join(logs, f"{kind}.log"), args.settle,
                                 args.timeout)
                 if kind == "app-inbox" and result["screen"] != "Inbox":

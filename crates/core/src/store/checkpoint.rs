@@ -30,8 +30,13 @@ pub(super) const WAL_AUTOCHECKPOINT_PAGES: u32 = 8_192;
 /// A WAL left with more frames than this after a background checkpoint is truncated (~16 MB).
 const TRUNCATE_ABOVE_FRAMES: i64 = 4_096;
 
-/// How often the background task checkpoints without being asked.
+/// How often the background task checkpoints while the WAL keeps growing.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// How often it looks again once a checkpoint found nothing new: an idle app should not wake
+/// four times a second. Writes that grow the WAL fast (sync pages) wake it at once
+/// ([`Checkpoints::soon`]); other writes are checkpointed within this.
+const IDLE_CHECK_EVERY: Duration = Duration::from_secs(10);
 
 /// How often, and how long apart, [`truncate_wal`] tries before it gives up (~5 s).
 const TRUNCATE_TRIES: u32 = 100;
@@ -68,29 +73,43 @@ impl Checkpoints {
 }
 
 async fn run(pool: SqlitePool, mut asked: mpsc::Receiver<()>) {
+    // While the WAL grows: a checkpoint every CHECKPOINT_EVERY, asks ignored (they would only
+    // make checkpoints more frequent). Once one finds nothing new: idle until asked.
+    let mut active = true;
+    let mut last = None;
     loop {
-        // Asked, or the tick came; `Ok(None)`: every handle dropped, the store is gone.
-        if let Ok(None) = tokio::time::timeout(CHECKPOINT_EVERY, asked.recv()).await {
+        if active {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            // This checkpoint answers the asks made meanwhile.
+            while asked.try_recv().is_ok() {}
+        } else if let Ok(None) = tokio::time::timeout(IDLE_CHECK_EVERY, asked.recv()).await {
+            break; // every handle dropped: the store is gone
+        }
+        if pool.is_closed() || asked.is_closed() {
             break;
         }
-        if pool.is_closed() {
-            break;
-        }
-        if let Err(e) = checkpoint_once(&pool).await {
-            if pool.is_closed() {
-                break;
+        match checkpoint_once(&pool).await {
+            Ok(state) => {
+                active = last != Some(state);
+                last = Some(state);
             }
-            tracing::warn!(error = %e, "store: WAL checkpoint failed");
+            Err(e) => {
+                if pool.is_closed() {
+                    break;
+                }
+                tracing::warn!(error = %e, "store: WAL checkpoint failed");
+            }
         }
     }
     pool.close().await;
 }
 
-/// One PASSIVE checkpoint, then a truncation if the WAL is still large.
-async fn checkpoint_once(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+/// One PASSIVE checkpoint, then a truncation if the WAL is still large. Returns the WAL's
+/// frames and those copied back: the same two numbers twice in a row mean nothing was written.
+async fn checkpoint_once(pool: &SqlitePool) -> Result<(i64, i64), sqlx::Error> {
     let mut conn = pool.acquire().await?;
     // (busy, frames in the WAL, frames copied back): busy only when another checkpoint ran.
-    let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+    let (_, frames, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(&mut *conn)
         .await?;
     if frames > TRUNCATE_ABOVE_FRAMES {
@@ -103,7 +122,7 @@ async fn checkpoint_once(pool: &SqlitePool) -> Result<(), sqlx::Error> {
             .await?;
         tracing::debug!(frames, truncated = busy == 0, "store: large WAL");
     }
-    Ok(())
+    Ok((frames, copied))
 }
 
 /// Checkpoints the whole WAL into the database file and truncates it to zero bytes, so that no

@@ -361,6 +361,8 @@ pub async fn apply_opened(
     }
     let before_commit = started.elapsed();
     tx.commit().await.map_err(StoreError::from)?;
+    // Wakes the background checkpoint if it was idle: pages are what grows the WAL.
+    store.checkpoint_soon();
     tracing::debug!(
         events = report.events,
         open_and_parse = ?page.took,
