@@ -58,8 +58,12 @@ impl Timeline {
         }
     }
 
-    /// Records `step` the first time it finishes (later repeats say nothing new).
+    /// Records `step` the first time it finishes, until the first paint (later repeats say
+    /// nothing new, and commands that mark run on every call afterwards).
     pub fn mark(&self, step: Step) {
+        if self.painted.load(Ordering::Relaxed) {
+            return;
+        }
         let elapsed = self.launched.elapsed();
         let mut marks = self
             .marks
@@ -111,5 +115,15 @@ mod tests {
         );
         assert_eq!(steps.matches("data open").count(), 1, "{steps}");
         assert!(timeline.first_paint().is_none(), "one report per launch");
+        timeline.mark(Step::ListAsked);
+        assert!(
+            timeline
+                .marks
+                .lock()
+                .unwrap()
+                .iter()
+                .all(|(s, _)| *s != Step::ListAsked),
+            "nothing is recorded after the first paint"
+        );
     }
 }

@@ -7,28 +7,13 @@
 // Test helpers outside #[test] fns count as non-test code for clippy.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use dataoptix_core::store::{ContactInput, NewMessage, PhoneNumberInput, Store};
 use dataoptix_core::vault::MasterKey;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use testkit::CapturedLog;
 
 #[tokio::test]
 async fn store_logs_no_key_and_no_message_text() {
-    let captured = Captured::default();
+    let captured = CapturedLog::default();
     let writer = captured.clone();
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -74,7 +59,7 @@ async fn store_logs_no_key_and_no_message_text() {
     store.close().await;
     tracing::info!("capture works");
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("capture works"),
         "the subscriber captured nothing"

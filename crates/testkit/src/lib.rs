@@ -8,10 +8,12 @@
 //! between two parts going down and coming back.
 
 mod dbus;
+mod logs;
 pub mod meta;
 mod net;
 mod processes;
 
 pub use dbus::{DbusSession, Keyring};
+pub use logs::CapturedLog;
 pub use net::TcpProxy;
 pub use processes::{free_port, port_open, wait_until, Guarded};

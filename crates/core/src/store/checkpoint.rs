@@ -42,7 +42,7 @@ const IDLE_CHECK_EVERY: Duration = Duration::from_secs(10);
 const TRUNCATE_TRIES: u32 = 100;
 const TRUNCATE_RETRY_AFTER: Duration = Duration::from_millis(50);
 
-/// The handle the store keeps on its background checkpoints: asks for one now
+/// The handle the store keeps on its background checkpoints: wakes an idle task
 /// ([`Self::soon`]); the task ends when every handle is dropped or its pool is closed.
 #[derive(Debug, Clone)]
 pub(super) struct Checkpoints {
@@ -60,7 +60,7 @@ impl Checkpoints {
         Self { pool, wake }
     }
 
-    /// Asks for a checkpoint now rather than at the next tick (after a catch-up).
+    /// Wakes the task if it is idle (ignored while it checkpoints every 250 ms anyway).
     pub(super) fn soon(&self) {
         // Full: one is pending already. Closed: the task ended with its pool.
         let _ = self.wake.try_send(());

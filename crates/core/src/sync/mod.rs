@@ -320,19 +320,8 @@ impl Syncer {
             .map_err(|_| SyncError::Interrupted)
     }
 
+    // Each committed page wakes the store's background WAL checkpoint (`apply_opened`).
     async fn catch_up(
-        &self,
-        progress: impl FnMut(&SyncProgress),
-    ) -> Result<SyncProgress, SyncError> {
-        let outcome = self.catch_up_pages(progress).await;
-        // The pages' commits left the WAL to the store's background checkpoint; after many of
-        // them, copy it back now instead of at the next tick (a failed page too may follow
-        // committed ones).
-        self.store.checkpoint_soon();
-        outcome
-    }
-
-    async fn catch_up_pages(
         &self,
         mut progress: impl FnMut(&SyncProgress),
     ) -> Result<SyncProgress, SyncError> {

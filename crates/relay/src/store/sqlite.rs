@@ -1997,20 +1997,6 @@ mod tests {
         }
     }
 
-    /// Collects what a `tracing` subscriber writes, for tests that read it back.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     /// The ingest bench reads where a commit's time went from these events (`timing`).
     #[tokio::test]
     async fn a_commit_of_events_reports_its_phase_timings() {
@@ -2021,7 +2007,7 @@ mod tests {
             .claim_waba(ws, "1", OffsetDateTime::now_utc())
             .await
             .unwrap();
-        let captured = Captured::default();
+        let captured = testkit::CapturedLog::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::registry().with(
             tracing_subscriber::fmt::layer()
@@ -2038,7 +2024,7 @@ mod tests {
             .commit_batch(&[entry("1", sealed, Some(ws), 1)])
             .await
             .unwrap();
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let text = captured.text();
         for field in [
             "encode_us=",
             "rows_us=",
