@@ -44,7 +44,7 @@ impl From<StoreError> for AppError {
             e @ (StoreError::LastOwner | StoreError::MemberChanged) => {
                 AppError::Conflict(e.to_string())
             }
-            StoreError::WalBusy => AppError::Unavailable,
+            StoreError::WalBusy | StoreError::IndexBehind => AppError::Unavailable,
             other => AppError::Internal(other.into()),
         }
     }

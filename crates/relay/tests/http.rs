@@ -639,8 +639,14 @@ fn scan_for(dir: &Path, needles: &[(&str, &[u8])]) -> Vec<String> {
     let mut found = Vec::new();
     let mut files = 0;
     for path in files_under(dir) {
+        // A file gone between listing and reading (SQLite's transient files while the
+        // relay runs) held nothing at rest.
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("{}: {e}", path.display()),
+        };
         files += 1;
-        let bytes = std::fs::read(&path).unwrap();
         for (what, needle) in needles {
             if bytes.windows(needle.len()).any(|w| w == *needle) {
                 found.push(format!("{what} in {}", path.display()));

@@ -126,7 +126,8 @@ pub fn report(records: &[Record], started: Instant) {
     let mut commits: Vec<(i64, Vec<&Record>)> = Vec::new();
     for r in records {
         match r.name.as_str() {
-            "request" | "checkpoint" => {}
+            // The index and the checkpoints run beside the group commits, not in them.
+            "request" | "checkpoint" | "index" => {}
             "group_commit" => {
                 pending.push(r);
                 let total = r.get("queue_us") + r.get("store_us") + r.get("answer_us");
@@ -135,6 +136,14 @@ pub fn report(records: &[Record], started: Instant) {
             _ => pending.push(r),
         }
     }
+    let indexes: Vec<&Record> = records.iter().filter(|r| r.name == "index").collect();
+    println!(
+        "  index transactions: {} for {} appends ({:.1} each), {} chunk rows",
+        indexes.len(),
+        indexes.iter().map(|r| r.get("appends")).sum::<i64>(),
+        indexes.iter().map(|r| r.get("appends")).sum::<i64>() as f64 / indexes.len().max(1) as f64,
+        indexes.iter().map(|r| r.get("chunks")).sum::<i64>()
+    );
     let checkpoints: Vec<&Record> = records.iter().filter(|r| r.name == "checkpoint").collect();
     commits.sort_by_key(|(total, _)| std::cmp::Reverse(*total));
     println!("  slowest group commits (queue + store + answer; ms since the run started):");

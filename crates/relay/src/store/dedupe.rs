@@ -7,6 +7,11 @@
 //! those rows when the store opens and trimmed with them, so it holds at most the dedupe
 //! window (Meta retries for 7 days; the store keeps 8 or the retention, whichever is longer).
 //! Memory: ~100 bytes per remembered event.
+//!
+//! The keys are spread over 64 maps by their first byte (a SHA-256: uniform). A hash map
+//! grows by moving every entry at once, under the log lock: with a week of events in one map
+//! (millions) that is a stall of tens to hundreds of milliseconds for every webhook of the
+//! commit that crossed the size; in a 64th of the map, a 64th of it.
 
 use std::collections::HashMap;
 
@@ -26,18 +31,35 @@ pub struct Seen {
     pub seen_at: i64,
 }
 
-#[derive(Debug, Default)]
+/// How many maps the keys are spread over (by their first byte).
+const SHARDS: usize = 64;
+
+type Shard = HashMap<(Uuid, [u8; 32]), Seen>;
+
+#[derive(Debug)]
 pub struct DedupeIndex {
-    seen: HashMap<(Uuid, [u8; 32]), Seen>,
+    shards: Vec<Shard>,
+}
+
+impl Default for DedupeIndex {
+    fn default() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Shard::new()).collect(),
+        }
+    }
 }
 
 impl DedupeIndex {
+    fn shard(&self, key: &[u8; 32]) -> &Shard {
+        &self.shards[usize::from(key[0]) % SHARDS]
+    }
+
     pub fn get(&self, workspace: Uuid, key: &[u8; 32]) -> Option<Seen> {
-        self.seen.get(&(workspace, *key)).copied()
+        self.shard(key).get(&(workspace, *key)).copied()
     }
 
     pub fn insert(&mut self, workspace: Uuid, key: [u8; 32], seen: Seen) {
-        self.seen.insert((workspace, key), seen);
+        self.shards[usize::from(key[0]) % SHARDS].insert((workspace, key), seen);
     }
 
     /// Adds a stored run: `keys` as in `delivery_runs.keys`, the i-th with seq `first_seq + i`.
@@ -63,17 +85,21 @@ impl DedupeIndex {
     }
 
     pub fn forget_workspace(&mut self, workspace: Uuid) {
-        self.seen.retain(|(w, _), _| *w != workspace);
+        for shard in &mut self.shards {
+            shard.retain(|(w, _), _| *w != workspace);
+        }
     }
 
     /// Forgets what was stored before `cutoff_ms` (its `delivery_runs` rows go too).
     pub fn forget_before(&mut self, cutoff_ms: i64) {
-        self.seen.retain(|_, s| s.seen_at >= cutoff_ms);
+        for shard in &mut self.shards {
+            shard.retain(|_, s| s.seen_at >= cutoff_ms);
+        }
     }
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.seen.len()
+        self.shards.iter().map(HashMap::len).sum()
     }
 }
 
@@ -116,5 +142,30 @@ mod tests {
         assert_eq!(index.len(), 1);
         index.forget_workspace(b);
         assert_eq!(index.len(), 0);
+    }
+
+    #[test]
+    fn keys_of_every_shard_are_found_and_kept_apart() {
+        let ws = Uuid::new_v4();
+        let mut index = DedupeIndex::default();
+        // Every first byte: 0 and 64 share a shard, so do 1 and 65, and so on.
+        for (seq, first) in (1..).zip(0..=255u8) {
+            let mut key = [7u8; 32];
+            key[0] = first;
+            let seen = Seen {
+                seq,
+                id: Uuid::now_v7(),
+                seen_at: 0,
+            };
+            index.insert(ws, key, seen);
+        }
+        assert_eq!(index.len(), 256);
+        for (seq, first) in (1..).zip(0..=255u8) {
+            let mut key = [7u8; 32];
+            key[0] = first;
+            assert_eq!(index.get(ws, &key).map(|s| s.seq), Some(seq));
+            key[31] = 8;
+            assert_eq!(index.get(ws, &key), None);
+        }
     }
 }

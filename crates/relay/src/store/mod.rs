@@ -47,6 +47,11 @@ pub enum StoreError {
     /// deletion that is not complete on disk.
     #[error("the database's write-ahead log stayed busy")]
     WalBusy,
+    /// The event index kept failing for seconds (e.g. a full disk): an operation that needs
+    /// it complete (a claim, a prune, a deletion) is refused (503); the events themselves are
+    /// safe in their segments.
+    #[error("the event index is behind")]
+    IndexBehind,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]

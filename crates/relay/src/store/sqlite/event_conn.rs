@@ -1,7 +1,6 @@
-//! The connection commits of events alone run on (`synchronous=NORMAL`, see
-//! `SqliteStore::open`), owned by the log state instead of a pool: a pool pings each
-//! connection handed back to it, which was a second round trip to SQLite's worker thread in
-//! every group commit. Used only under the log lock, so one connection is enough.
+//! The connection the event index writes on (`synchronous=NORMAL`, see `SqliteStore::open`
+//! and `index`), owned by the index task instead of a pool: a pool pings each connection
+//! handed back to it, a second round trip to SQLite's worker thread in every transaction.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -31,8 +30,8 @@ impl EventConnection {
         Ok(self.conn.insert(conn))
     }
 
-    /// Drops the connection after a failed commit: closing it rolls back whatever the
-    /// failure left open (or SQLite already rolled back on SQLITE_FULL), and the next commit
+    /// Drops the connection after a failed transaction: closing it rolls back whatever the
+    /// failure left open (or SQLite already rolled back on SQLITE_FULL), and the next one
     /// starts on a fresh one rather than one in an unknown state.
     pub fn reset(&mut self) {
         self.conn = None;
