@@ -112,6 +112,20 @@ impl Relay {
         let store = SqliteStore::open(&config.data_dir, keys.held_secret()).await?;
         let shared: Arc<dyn Store> = Arc::new(store.clone());
         let wakeups = Arc::new(wakeups::Wakeups::default());
+        let media_queue = Arc::new(media::MediaQueue::default());
+        {
+            // Readers woken by a commit wait for its index rows only so long: wake them (and
+            // the media worker) again once the rows are there.
+            let (wakeups, media_queue) = (wakeups.clone(), media_queue.clone());
+            store.on_indexed(move |workspaces, media| {
+                for ws in workspaces {
+                    wakeups.wake(*ws);
+                }
+                if media {
+                    media_queue.wake();
+                }
+            });
+        }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let metrics = Arc::new(metrics::Metrics::default());
         let (committer, writer) = Committer::start(
@@ -142,7 +156,7 @@ impl Relay {
             shutdown: shutdown_rx,
             dummy_hash,
             graph,
-            media_queue: Arc::default(),
+            media_queue,
             data_keys: sealing::DataKeys::default(),
             owners: owners::OwnerCache::default(),
         }));

@@ -282,6 +282,13 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
+    /// Calls `hook` after each index transaction with the workspaces that got events and
+    /// whether media fetches were queued (see `index`): the relay wakes their readers and
+    /// the media worker again.
+    pub fn on_indexed(&self, hook: impl Fn(&[Uuid], bool) + Send + Sync + 'static) {
+        self.index.on_indexed(Box::new(hook));
+    }
+
     /// Makes sure `known` has the next seq of each of `workspaces`. A seq read from SQLite
     /// must not miss a queued append, so the index is flushed before any read.
     async fn load_seqs(&self, log: &mut LogState, workspaces: &[Uuid]) -> StoreResult<()> {
@@ -457,6 +464,135 @@ async fn insert_session(tx: &mut Transaction<'static, Sqlite>, s: &NewSession) -
 }
 
 impl SqliteStore {
+    /// [`Store::claim_waba`], run to the end: see there.
+    async fn claim_waba_to_end(
+        &self,
+        workspace_id: Uuid,
+        waba_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let mut log = self.log.lock().await;
+        // The released entries' rows go in this transaction, after the queued ones.
+        self.index.flush().await?;
+        let mut tx = self.begin().await?;
+        match Self::owner_in_tx(&mut tx, waba_id).await? {
+            Some(ws) if ws.id == workspace_id => return Ok(0),
+            Some(_) => return Err(StoreError::WabaTaken),
+            None => {}
+        }
+        sqlx::query("INSERT INTO wabas (waba_id, workspace_id, claimed_at) VALUES (?, ?, ?)")
+            .bind(waba_id)
+            .bind(workspace_id.to_string())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        let ws = Self::owner_in_tx(&mut tx, waba_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let held = sqlx::query(
+            "SELECT id, dedupe_key, sealed, received_at FROM held_events
+             WHERE waba_id = ? ORDER BY id",
+        )
+        .bind(waba_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut appends = Appends::default();
+        let mut released = 0;
+        for row in &held {
+            let key: Vec<u8> = row.try_get("dedupe_key")?;
+            let key: [u8; 32] = key
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("bad dedupe key".into()))?;
+            let sealed: Vec<u8> = row.try_get("sealed")?;
+            let plain = protocol::open(&self.held_key, &sealed).map_err(|_| StoreError::Reseal)?;
+            let resealed =
+                protocol::seal(&ws.public_key, &plain).map_err(|_| StoreError::Reseal)?;
+            // Its inbound media are queued in the same transaction (see `media`).
+            for job in crate::media::media_jobs(ws.id, &plain) {
+                insert_media_job(&mut tx, &job, now).await?;
+            }
+            let slot = appends.add(
+                &log.dedupe,
+                ws.id,
+                Fresh {
+                    key,
+                    kind: EventKind::MetaWebhook,
+                    sealed: Cow::Owned(resealed),
+                    created_at_ms: row.try_get("received_at")?,
+                    origin: None,
+                    media: &[],
+                },
+            );
+            if matches!(slot, Slot::New { first: true, .. }) {
+                released += 1;
+            }
+        }
+        sqlx::query("DELETE FROM held_events WHERE waba_id = ?")
+            .bind(waba_id)
+            .execute(&mut *tx)
+            .await?;
+        let log = &mut *log;
+        self.load_seqs(log, &appends.workspaces()).await?;
+        let written = match appends.write(&mut tx, &log.known, &log.segments).await {
+            Ok(written) => written,
+            Err(e) => {
+                log.known.forget_seqs();
+                return Err(e);
+            }
+        };
+        if let Err(e) = tx.commit().await {
+            log.known.forget_seqs();
+            written.discard(&log.segments);
+            return Err(e.into());
+        }
+        // From now on this WABA's deliveries go to the workspace, not to the held table.
+        log.known.claimed(waba_id, ws);
+        written.remember(&mut log.dedupe, &mut log.known)?;
+        Ok(released)
+    }
+
+    /// [`Store::delete_workspace`], run to the end (see [`Store::claim_waba`]'s reason).
+    async fn delete_workspace_to_end(&self, workspace_id: Uuid) -> StoreResult<bool> {
+        let mut log = self.log.lock().await;
+        // Its queued rows indexed first: they would fail once the workspace is gone, and
+        // its chunks must all be known to be erased.
+        self.index.flush().await?;
+        // Forgotten first: whatever happens below, nothing routes to it from memory.
+        log.known.forget_workspace(workspace_id);
+        // The workspace's event bytes are overwritten with zeros first, so that they are
+        // gone from the disk before the deletion is reported (a crash in between leaves
+        // zeros that the retried deletion removes), whatever else shares their segments.
+        let extents: Vec<Extent> =
+            sqlx::query("SELECT segment, offset, len FROM event_chunks WHERE workspace_id = ?")
+                .bind(workspace_id.to_string())
+                .fetch_all(&self.writer)
+                .await?
+                .iter()
+                .map(extent_from_row)
+                .collect::<StoreResult<_>>()?;
+        let segments = log.segments.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut segments = segments.lock().unwrap_or_else(|e| e.into_inner());
+            segments.erase(&extents)?;
+            // Commits after this one go to a new segment, so that none lies behind the
+            // zeros where recovery stops reading (see `Segments::rotate`).
+            segments.rotate();
+            Ok::<_, std::io::Error>(())
+        })
+        .await
+        .map_err(|e| StoreError::Segment(std::io::Error::other(e)))?
+        .map_err(StoreError::Segment)?;
+        let done = sqlx::query("DELETE FROM workspaces WHERE id = ?")
+            .bind(workspace_id.to_string())
+            .execute(&self.writer)
+            .await?;
+        // Old page images stay in the WAL until a checkpoint; copy back and truncate now.
+        self.truncate_wal().await?;
+        log.dedupe.forget_workspace(workspace_id);
+        self.free_segments(&log).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn owner_in_tx(
         tx: &mut Transaction<'static, Sqlite>,
         waba_id: &str,
@@ -996,86 +1132,16 @@ impl Store for SqliteStore {
         waba_id: &'a str,
         now: OffsetDateTime,
     ) -> BoxFuture<'a, StoreResult<u64>> {
+        // On a task of its own, so that a client hanging up cannot stop it half-way: dropped
+        // after its COMMIT was sent, the writer's next seqs would be stale (and reused by the
+        // next appends); dropped during its segment write, bytes it never committed would
+        // sit in the segment before the next appends, where a restart's recovery reads them.
+        let this = self.clone();
+        let waba_id = waba_id.to_owned();
         Box::pin(async move {
-            let mut log = self.log.lock().await;
-            // The released entries' rows go in this transaction, after the queued ones.
-            self.index.flush().await?;
-            let mut tx = self.begin().await?;
-            match Self::owner_in_tx(&mut tx, waba_id).await? {
-                Some(ws) if ws.id == workspace_id => return Ok(0),
-                Some(_) => return Err(StoreError::WabaTaken),
-                None => {}
-            }
-            sqlx::query("INSERT INTO wabas (waba_id, workspace_id, claimed_at) VALUES (?, ?, ?)")
-                .bind(waba_id)
-                .bind(workspace_id.to_string())
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await?;
-            let ws = Self::owner_in_tx(&mut tx, waba_id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            let held = sqlx::query(
-                "SELECT id, dedupe_key, sealed, received_at FROM held_events
-                 WHERE waba_id = ? ORDER BY id",
-            )
-            .bind(waba_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut appends = Appends::default();
-            let mut released = 0;
-            for row in &held {
-                let key: Vec<u8> = row.try_get("dedupe_key")?;
-                let key: [u8; 32] = key
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("bad dedupe key".into()))?;
-                let sealed: Vec<u8> = row.try_get("sealed")?;
-                let plain =
-                    protocol::open(&self.held_key, &sealed).map_err(|_| StoreError::Reseal)?;
-                let resealed =
-                    protocol::seal(&ws.public_key, &plain).map_err(|_| StoreError::Reseal)?;
-                // Its inbound media are queued in the same transaction (see `media`).
-                for job in crate::media::media_jobs(ws.id, &plain) {
-                    insert_media_job(&mut tx, &job, now).await?;
-                }
-                let slot = appends.add(
-                    &log.dedupe,
-                    ws.id,
-                    Fresh {
-                        key,
-                        kind: EventKind::MetaWebhook,
-                        sealed: Cow::Owned(resealed),
-                        created_at_ms: row.try_get("received_at")?,
-                        origin: None,
-                        media: &[],
-                    },
-                );
-                if matches!(slot, Slot::New { first: true, .. }) {
-                    released += 1;
-                }
-            }
-            sqlx::query("DELETE FROM held_events WHERE waba_id = ?")
-                .bind(waba_id)
-                .execute(&mut *tx)
-                .await?;
-            let log = &mut *log;
-            self.load_seqs(log, &appends.workspaces()).await?;
-            let written = match appends.write(&mut tx, &log.known, &log.segments).await {
-                Ok(written) => written,
-                Err(e) => {
-                    log.known.forget_seqs();
-                    return Err(e);
-                }
-            };
-            if let Err(e) = tx.commit().await {
-                log.known.forget_seqs();
-                written.discard(&log.segments);
-                return Err(e.into());
-            }
-            // From now on this WABA's deliveries go to the workspace, not to the held table.
-            log.known.claimed(waba_id, ws);
-            written.remember(&mut log.dedupe, &mut log.known)?;
-            Ok(released)
+            tokio::spawn(async move { this.claim_waba_to_end(workspace_id, &waba_id, now).await })
+                .await
+                .map_err(|e| StoreError::Segment(std::io::Error::other(e)))?
         })
     }
 
@@ -1424,45 +1490,13 @@ impl Store for SqliteStore {
     }
 
     fn delete_workspace(&self, workspace_id: Uuid) -> BoxFuture<'_, StoreResult<bool>> {
+        // On a task of its own, as claims are: it forgets the workspace's seq and zeroes its
+        // bytes under the log lock, which must not stop half-way.
+        let this = self.clone();
         Box::pin(async move {
-            let mut log = self.log.lock().await;
-            // Its queued rows indexed first: they would fail once the workspace is gone, and
-            // its chunks must all be known to be erased.
-            self.index.flush().await?;
-            // Forgotten first: whatever happens below, nothing routes to it from memory.
-            log.known.forget_workspace(workspace_id);
-            // The workspace's event bytes are overwritten with zeros first, so that they are
-            // gone from the disk before the deletion is reported (a crash in between leaves
-            // zeros that the retried deletion removes), whatever else shares their segments.
-            let extents: Vec<Extent> =
-                sqlx::query("SELECT segment, offset, len FROM event_chunks WHERE workspace_id = ?")
-                    .bind(workspace_id.to_string())
-                    .fetch_all(&self.writer)
-                    .await?
-                    .iter()
-                    .map(extent_from_row)
-                    .collect::<StoreResult<_>>()?;
-            let segments = log.segments.clone();
-            tokio::task::spawn_blocking(move || {
-                let mut segments = segments.lock().unwrap_or_else(|e| e.into_inner());
-                segments.erase(&extents)?;
-                // Commits after this one go to a new segment, so that none lies behind the
-                // zeros where recovery stops reading (see `Segments::rotate`).
-                segments.rotate();
-                Ok::<_, std::io::Error>(())
-            })
-            .await
-            .map_err(|e| StoreError::Segment(std::io::Error::other(e)))?
-            .map_err(StoreError::Segment)?;
-            let done = sqlx::query("DELETE FROM workspaces WHERE id = ?")
-                .bind(workspace_id.to_string())
-                .execute(&self.writer)
-                .await?;
-            // Old page images stay in the WAL until a checkpoint; copy back and truncate now.
-            self.truncate_wal().await?;
-            log.dedupe.forget_workspace(workspace_id);
-            self.free_segments(&log).await?;
-            Ok(done.rows_affected() == 1)
+            tokio::spawn(async move { this.delete_workspace_to_end(workspace_id).await })
+                .await
+                .map_err(|e| StoreError::Segment(std::io::Error::other(e)))?
         })
     }
 
@@ -2143,6 +2177,42 @@ mod tests {
             .unwrap();
         assert_eq!(out, vec![WriteOutcome::Stale]);
         assert_eq!(store.counts().await.unwrap(), (1, 0, 0));
+        store.close().await;
+    }
+
+    /// Readers woken by a commit wait for its index rows only so long (`index`): each index
+    /// transaction says which workspaces got events and whether media fetches were queued,
+    /// so the relay can wake them again.
+    #[tokio::test]
+    async fn each_index_transaction_tells_which_workspaces_got_events_and_media() {
+        let (store, _dir, ws, ws_key, _held) = store_with_workspace().await;
+        store
+            .claim_waba(ws, "1", OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        let (told, mut heard) = tokio::sync::mpsc::unbounded_channel();
+        store.on_indexed(move |workspaces, media| {
+            let _ = told.send((workspaces.to_vec(), media));
+        });
+        let seal = || protocol::seal(&ws_key.public_key(), b"e").unwrap();
+        let mut op = entry("1", seal(), Some(ws), 1);
+        if let WriteOp::WebhookEntry { media, .. } = &mut op {
+            media.push(crate::store::MediaRef {
+                media_id: "M1".into(),
+                waba_id: "1".into(),
+                phone_number_id: "P".into(),
+            });
+        }
+        store.commit_batch(&[op]).await.unwrap();
+        let in_time = Duration::from_secs(5);
+        let told = tokio::time::timeout(in_time, heard.recv()).await.unwrap();
+        assert_eq!(told, Some((vec![ws], true)));
+        store
+            .commit_batch(&[entry("1", seal(), Some(ws), 2)])
+            .await
+            .unwrap();
+        let told = tokio::time::timeout(in_time, heard.recv()).await.unwrap();
+        assert_eq!(told, Some((vec![ws], false)));
         store.close().await;
     }
 

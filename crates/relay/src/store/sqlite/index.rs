@@ -218,10 +218,15 @@ struct Queue {
     stopping: bool,
 }
 
+/// Told, after each index transaction, which workspaces got events and whether media fetches
+/// were queued: readers woken by the commit may have given up waiting for these rows (their
+/// wait is bounded), so they are woken again once the rows are there.
+pub type IndexedHook = Box<dyn Fn(&[Uuid], bool) + Send + Sync>;
+
 /// The queue of rows to index and the generation indexed so far.
-#[derive(Debug)]
 pub(in crate::store) struct EventIndex {
     queue: Mutex<Queue>,
+    hook: std::sync::OnceLock<IndexedHook>,
     work: Notify,
     /// Someone needs the index complete now (see [`INDEX_EVERY`]).
     hurry: Notify,
@@ -234,12 +239,18 @@ impl EventIndex {
     pub fn start(conn: EventConnection) -> (std::sync::Arc<Self>, tokio::task::JoinHandle<()>) {
         let index = std::sync::Arc::new(Self {
             queue: Mutex::new(Queue::default()),
+            hook: std::sync::OnceLock::new(),
             work: Notify::new(),
             hurry: Notify::new(),
             indexed: watch::Sender::new(0),
         });
         let task = tokio::spawn(run(index.clone(), conn));
         (index, task)
+    }
+
+    /// Sets what to tell after each index transaction (once; later calls are ignored).
+    pub fn on_indexed(&self, hook: IndexedHook) {
+        let _ = self.hook.set(hook);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
@@ -353,6 +364,13 @@ async fn run(index: std::sync::Arc<EventIndex>, mut conn: EventConnection) {
                     .workspaces
                     .retain(|_, newest| *newest > generation);
                 index.indexed.send_replace(generation);
+                if let Some(hook) = index.hook.get() {
+                    let mut workspaces: Vec<Uuid> =
+                        rows.chunks.iter().map(|c| c.workspace).collect();
+                    workspaces.sort_unstable();
+                    workspaces.dedup();
+                    hook(&workspaces, !rows.media.is_empty());
+                }
                 // Let the next appends gather, unless a writer needs them indexed now.
                 tokio::select! {
                     _ = tokio::time::sleep_until(started + INDEX_EVERY) => {}
