@@ -236,7 +236,7 @@ pub async fn append(
         .submit(vec![op])
         .await
         .map_err(|e| match e {
-            CommitError::Closed => AppError::Unavailable,
+            CommitError::Closed | CommitError::Busy => AppError::Unavailable,
             CommitError::Failed => AppError::Internal(e.into()),
         })?;
     match outcomes.first() {

@@ -271,7 +271,7 @@ async fn readyz(State(state): State<AppState>) -> StatusCode {
     match state.store.ping().await {
         Ok(()) => StatusCode::OK,
         Err(e) => {
-            tracing::error!(error = %e, "not ready: database unreachable");
+            tracing::error!(error = %e, "not ready: the store is unreachable or its event index stalled");
             StatusCode::SERVICE_UNAVAILABLE
         }
     }

@@ -581,7 +581,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stored invalid bodies (still encrypted), oldest first.
     fn invalid_bodies(&self) -> BoxFuture<'_, StoreResult<Vec<InvalidBody>>>;
 
-    /// Readiness: can we reach the database?
+    /// Readiness: can we reach the database, and does it keep up with the appends (an
+    /// event index stalled for seconds is not ready)?
     fn ping(&self) -> BoxFuture<'_, StoreResult<()>>;
     /// Counts for tests and (later) metrics: (events, held, invalid bodies).
     fn counts(&self) -> BoxFuture<'_, StoreResult<(i64, i64, i64)>>;

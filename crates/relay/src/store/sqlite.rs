@@ -725,6 +725,7 @@ impl SqliteStore {
         log: &mut LogState,
         appends: Appends<'_>,
     ) -> StoreResult<Written> {
+        index.check_not_stalled()?;
         let (written, rows) = appends.append(&log.known, &log.segments).await?;
         index.enqueue(rows);
         Ok(written)
@@ -1852,7 +1853,7 @@ impl Store for SqliteStore {
     fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move {
             sqlx::query("SELECT 1").execute(&self.reader).await?;
-            Ok(())
+            self.index.check_not_stalled()
         })
     }
 
@@ -2090,7 +2091,8 @@ mod tests {
     /// A disk-full error makes SQLite roll the index transaction back by itself; a trigger
     /// raising ROLLBACK does the same without filling a disk. The commit was durable with its
     /// segment append: nothing is lost, the index retries until its rows go in, and readers
-    /// then see the events with the seqs and ids their commits answered.
+    /// then see the events with the seqs and ids their commits answered. Stalled too long,
+    /// it refuses new appends (bounded queue) until it catches up.
     #[tokio::test]
     async fn an_index_sqlite_rolled_back_itself_loses_nothing_and_catches_up() {
         let (store, dir, ws, ws_key, held) = store_with_workspace().await;
@@ -2121,6 +2123,17 @@ mod tests {
         // Not indexed yet: a reader gets what is (nothing), after its bounded wait.
         let (events, _) = store.events_after(ws, 0, 10).await.unwrap();
         assert!(events.is_empty(), "{events:?}");
+        // Stalled past its limit (the reader's wait above took 2 s), the index refuses new
+        // appends instead of queueing without end, and the relay says it is not ready.
+        store.index.set_stall_limit(Duration::from_millis(500));
+        let refused = store
+            .commit_batch(&[entry("1", sealed(), Some(ws), 3)])
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::IndexBehind)),
+            "{refused:?}"
+        );
+        assert!(matches!(store.ping().await, Err(StoreError::IndexBehind)));
         // The disk has room again: the retried index goes in.
         sqlx::query("DROP TRIGGER full_disk")
             .execute(&store.writer)
@@ -2129,6 +2142,20 @@ mod tests {
         let (events, _) = store.events_after(ws, 0, 10).await.unwrap();
         let got: Vec<(i64, Uuid)> = events.iter().map(|e| (e.seq, e.id)).collect();
         assert_eq!(got, answered);
+        // Caught up: ready again, and appends are taken (the refused one never was).
+        store.ping().await.unwrap();
+        let out = store
+            .commit_batch(&[entry("1", sealed(), Some(ws), 3)])
+            .await
+            .unwrap();
+        let WriteOutcome::Appended { seq, id, .. } = out[0] else {
+            panic!("{out:?}")
+        };
+        answered.push((seq, id));
+        let (events, _) = store.events_after(ws, 0, 10).await.unwrap();
+        let got: Vec<(i64, Uuid)> = events.iter().map(|e| (e.seq, e.id)).collect();
+        assert_eq!(got, answered);
+        assert_eq!(seq, 3);
         // Were the index lost again (a power cut before SQLite's WAL reached the disk), the
         // restart redoes it from the segment, with the same seqs and ids.
         for sql in [

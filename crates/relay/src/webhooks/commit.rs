@@ -27,6 +27,20 @@ pub enum CommitError {
     /// The batch's transaction failed (logged by the writer); nothing of it was stored.
     #[error("the commit failed")]
     Failed,
+    /// The store is behind (its event index stalled) and refused new writes for now; nothing
+    /// of this request was stored: the sender should retry later (503).
+    #[error("the store is behind; retry later")]
+    Busy,
+}
+
+impl CommitError {
+    fn from_store(e: &crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::IndexBehind | StoreError::WalBusy => Self::Busy,
+            _ => Self::Failed,
+        }
+    }
 }
 
 type Reply = oneshot::Sender<Result<Vec<WriteOutcome>, CommitError>>;
@@ -193,14 +207,15 @@ async fn answer(
                 }
                 let _ = reply.send(result.map_err(|e| {
                     tracing::error!(error = %e, "commit failed");
-                    CommitError::Failed
+                    CommitError::from_store(&e)
                 }));
             }
         }
         Err(e) => {
             tracing::error!(error = %e, "commit failed");
+            let error = CommitError::from_store(&e);
             for (_, reply) in waiting {
-                let _ = reply.send(Err(CommitError::Failed));
+                let _ = reply.send(Err(error));
             }
         }
     }

@@ -139,7 +139,7 @@ pub async fn receive(
         .collect();
     let prepare_us = timing::lap(&mut clock);
     let outcomes = state.committer.submit(ops).await.map_err(|e| match e {
-        CommitError::Closed => AppError::Unavailable,
+        CommitError::Closed | CommitError::Busy => AppError::Unavailable,
         CommitError::Failed => AppError::Internal(e.into()),
     })?;
     tracing::debug!(

@@ -25,6 +25,10 @@
 //!   restart redoes them from there. The seq update still moves `next_seq` only from the value
 //!   the writer expected, so an index that disagrees with the database stalls (logged) rather
 //!   than serve reused seqs.
+//! - A stalled index bounds its queue: once its oldest queued rows have waited
+//!   [`STALL_LIMIT`], new appends are refused ([`EventIndex::check_not_stalled`], 503, so Meta
+//!   and devices retry later) and `/readyz` says not ready, instead of answering events no
+//!   reader will see while the queue grows without end.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -53,6 +57,8 @@ const FLUSH_WAIT: Duration = Duration::from_secs(10);
 /// 1.3 appends per transaction). A writer waiting in [`EventIndex::flush`] cuts it short;
 /// readers wait out at most this much more.
 const INDEX_EVERY: Duration = Duration::from_millis(20);
+/// How long the oldest queued rows may wait before the index counts as stalled.
+const STALL_LIMIT: Duration = Duration::from_secs(10);
 /// Retry delays after a failed index transaction.
 const FIRST_RETRY: Duration = Duration::from_millis(10);
 const LAST_RETRY: Duration = Duration::from_secs(1);
@@ -215,6 +221,9 @@ struct Queue {
     workspaces: HashMap<Uuid, u64>,
     /// Generation of the newest rows that queued media.
     media: u64,
+    /// Since when rows have been waiting (queued or in the transaction being written); `None`
+    /// once everything queued is indexed.
+    waiting_since: Option<Instant>,
     stopping: bool,
 }
 
@@ -231,6 +240,8 @@ pub(in crate::store) struct EventIndex {
     /// Someone needs the index complete now (see [`INDEX_EVERY`]).
     hurry: Notify,
     indexed: watch::Sender<u64>,
+    /// [`STALL_LIMIT`], shorter in tests.
+    stall_limit: Mutex<Duration>,
 }
 
 impl EventIndex {
@@ -243,6 +254,7 @@ impl EventIndex {
             work: Notify::new(),
             hurry: Notify::new(),
             indexed: watch::Sender::new(0),
+            stall_limit: Mutex::new(STALL_LIMIT),
         });
         let task = tokio::spawn(run(index.clone(), conn));
         (index, task)
@@ -261,6 +273,22 @@ impl EventIndex {
         *self.indexed.borrow()
     }
 
+    #[cfg(test)]
+    pub fn set_stall_limit(&self, limit: Duration) {
+        *self.stall_limit.lock().unwrap_or_else(|e| e.into_inner()) = limit;
+    }
+
+    /// An error if rows have waited longer than [`STALL_LIMIT`] to be indexed: the index
+    /// keeps failing (a full disk, a row SQLite refuses). Appends check it first, so the queue
+    /// stays bounded and senders are told to retry rather than get events nobody can read.
+    pub fn check_not_stalled(&self) -> StoreResult<()> {
+        let limit = *self.stall_limit.lock().unwrap_or_else(|e| e.into_inner());
+        match self.lock().waiting_since {
+            Some(since) if since.elapsed() > limit => Err(StoreError::IndexBehind),
+            _ => Ok(()),
+        }
+    }
+
     /// Queues the rows of an append whose chunk is durable (call under the log lock, in
     /// append order).
     pub fn enqueue(&self, mut rows: Rows) {
@@ -269,6 +297,7 @@ impl EventIndex {
         }
         rows.appends = 1;
         let mut queue = self.lock();
+        queue.waiting_since.get_or_insert_with(Instant::now);
         queue.queued += 1;
         let generation = queue.queued;
         for c in &rows.chunks {
@@ -359,10 +388,12 @@ async fn run(index: std::sync::Arc<EventIndex>, mut conn: EventConnection) {
         match write(&mut conn, &rows).await {
             Ok(()) => {
                 retry = FIRST_RETRY;
-                index
-                    .lock()
-                    .workspaces
-                    .retain(|_, newest| *newest > generation);
+                {
+                    let mut queue = index.lock();
+                    queue.workspaces.retain(|_, newest| *newest > generation);
+                    // Rows queued during the write waited at most since it started.
+                    queue.waiting_since = (queue.queued > generation).then(|| started.into_std());
+                }
                 index.indexed.send_replace(generation);
                 if let Some(hook) = index.hook.get() {
                     let mut workspaces: Vec<Uuid> =
