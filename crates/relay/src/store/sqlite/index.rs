@@ -54,9 +54,13 @@ const FLUSH_WAIT: Duration = Duration::from_secs(10);
 /// appends: a transaction writes about one leaf page of each per-workspace B-tree it touches
 /// whatever the number of appends (~55 WAL frames for 20 workspaces), and run after every
 /// append it wrote as many frames as before, ~20,000 per second under load (measured:
-/// 1.3 appends per transaction). A writer waiting in [`EventIndex::flush`] cuts it short;
-/// readers wait out at most this much more.
-const INDEX_EVERY: Duration = Duration::from_millis(20);
+/// 1.3 appends per transaction). At 20 ms, 64 senders: ~30 appends and ~120–360 WAL frames
+/// per transaction, 300–900 frames per 50 ms checkpoint; at 100 ms: ~130 appends and ~250
+/// frames, and 8–15 % more webhooks/s in paired runs (BENCHMARKS.md), the checkpoints' writes
+/// no longer slowing the segment fdatasync as much. It only paces sustained load: an append
+/// arriving at an idle index is indexed at once. A writer waiting in [`EventIndex::flush`]
+/// cuts it short; readers wait out at most this much more.
+const INDEX_EVERY: Duration = Duration::from_millis(100);
 /// How long the oldest queued rows may wait before the index counts as stalled.
 const STALL_LIMIT: Duration = Duration::from_secs(10);
 /// Retry delays after a failed index transaction.
