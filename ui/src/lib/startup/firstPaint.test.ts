@@ -39,6 +39,18 @@ describe('reportFirstPaint', () => {
     expect(log).toHaveLength(1);
   });
 
+  it('drops a report still waiting for its frames when the next launch (test) starts', async () => {
+    const log: CommandCall[] = [];
+    mockCommands({ first_screen_painted: () => null }, log);
+    const f = frames();
+    reportFirstPaint('inbox', f.schedule);
+    f.next();
+    resetFirstPaintForTests();
+    f.next();
+    await Promise.resolve();
+    expect(log).toEqual([]);
+  });
+
   it('swallows a failing report: it only feeds a log line', async () => {
     const calls = mockCommands({ first_screen_painted: () => Promise.reject(new Error('gone')) });
     const f = frames();

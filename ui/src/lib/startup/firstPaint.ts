@@ -5,6 +5,8 @@
 import { firstScreenPainted, type FirstScreen } from '$lib/ipc';
 
 let reported = false;
+/** Bumped by the test reset: frames scheduled before it must not report into the next test. */
+let launch = 0;
 
 /**
  * Reports `screen` as the first one painted, once per page load. Waits two animation frames:
@@ -14,14 +16,20 @@ let reported = false;
 export function reportFirstPaint(screen: FirstScreen, frame: (cb: () => void) => void = requestAnimationFrame): void {
   if (reported) return;
   reported = true;
+  const mine = launch;
   frame(() => {
     frame(() => {
+      if (mine !== launch) return;
       firstScreenPainted(screen).catch(() => undefined);
     });
   });
 }
 
-/** Forgets the report (tests only: each test is a new "launch"). */
+/**
+ * Forgets the report and drops the frames still pending (tests only: each test is a new
+ * "launch", and a report scheduled by one test must not land in the next one's IPC log).
+ */
 export function resetFirstPaintForTests(): void {
   reported = false;
+  launch += 1;
 }
