@@ -34,6 +34,7 @@ use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
 use crate::store::{MediaJob, MediaRef, NewMediaJob, StoredMedia, WriteOp};
+use crate::webhooks::commit::CommitError;
 use crate::AppState;
 
 /// Due fetches taken per round (run concurrently).
@@ -226,8 +227,32 @@ async fn process(state: &AppState, job: MediaJob) {
             }
         }
     };
-    if let Err(e) = append_status(state, job.workspace_id, &status).await {
-        tracing::error!(error = %e, "appending a media_status event failed");
+    append_status_until_taken(state, job.workspace_id, &status).await;
+}
+
+/// [`append_status`], retried while the store refuses appends for now (its event index is
+/// stalled, [`CommitError::Busy`]): the media is already recorded as stored or failed, so this
+/// event is the devices' only word of it. Gives up on other errors and at shutdown.
+async fn append_status_until_taken(state: &AppState, workspace_id: Uuid, status: &MediaStatus) {
+    let mut delay = Duration::from_secs(1);
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        let Err(e) = append_status(state, workspace_id, status).await else {
+            return;
+        };
+        if e.downcast_ref::<CommitError>() != Some(&CommitError::Busy) {
+            tracing::error!(error = %e, "appending a media_status event failed");
+            return;
+        }
+        tracing::warn!(retry_in = ?delay, "the store is behind; the media_status event waits");
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            _ = crate::stopping(&mut shutdown) => {
+                tracing::error!("stopping with a media_status event not appended");
+                return;
+            }
+        }
+        delay = (delay * 2).min(Duration::from_secs(30));
     }
 }
 

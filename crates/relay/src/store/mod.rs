@@ -48,8 +48,9 @@ pub enum StoreError {
     #[error("the database's write-ahead log stayed busy")]
     WalBusy,
     /// The event index kept failing for seconds (e.g. a full disk): an operation that needs
-    /// it complete (a claim, a prune, a deletion) is refused (503); the events themselves are
-    /// safe in their segments.
+    /// it complete (a claim, a prune, a deletion) is refused (503), and so is every write once
+    /// its rows have waited 10 s (`/readyz` then answers 503 too); the events already answered
+    /// are safe in their segments.
     #[error("the event index is behind")]
     IndexBehind,
     #[error(transparent)]

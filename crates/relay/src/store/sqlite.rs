@@ -725,7 +725,6 @@ impl SqliteStore {
         log: &mut LogState,
         appends: Appends<'_>,
     ) -> StoreResult<Written> {
-        index.check_not_stalled()?;
         let (written, rows) = appends.append(&log.known, &log.segments).await?;
         index.enqueue(rows);
         Ok(written)
@@ -1165,6 +1164,10 @@ impl Store for SqliteStore {
             let mut clock = std::time::Instant::now();
             let mut guard = self.log.lock().await;
             let lock_us = timing::lap(&mut clock);
+            // First, before anything is read or written: a stalled index refuses every
+            // write at once (nothing of it happened, so the known seqs stay valid), rather
+            // than each one waiting out a flush under the log lock.
+            self.index.check_not_stalled()?;
             let log = &mut *guard;
             let wabas: HashSet<&str> = ops
                 .iter()
@@ -2132,6 +2135,20 @@ mod tests {
         assert!(
             matches!(refused, Err(StoreError::IndexBehind)),
             "{refused:?}"
+        );
+        // And every later one at once, not after a 10 s flush under the log lock.
+        let asked = std::time::Instant::now();
+        let refused = store
+            .commit_batch(&[entry("1", sealed(), Some(ws), 3)])
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::IndexBehind)),
+            "{refused:?}"
+        );
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            asked.elapsed()
         );
         assert!(matches!(store.ping().await, Err(StoreError::IndexBehind)));
         // The disk has room again: the retried index goes in.

@@ -194,7 +194,8 @@ async fn answer(
                 let _ = reply.send(Ok(rest.by_ref().take(n).collect()));
             }
         }
-        Err(e) if waiting.len() > 1 => {
+        // A store that refuses writes for now refuses each of them alike: no point retrying.
+        Err(e) if waiting.len() > 1 && CommitError::from_store(&e) != CommitError::Busy => {
             // One bad request must not fail its neighbours: retry each on its own.
             tracing::warn!(error = %e, requests = waiting.len(), "group commit failed; retrying singly");
             let mut ops = all.as_slice();

@@ -57,9 +57,10 @@ const FLUSH_WAIT: Duration = Duration::from_secs(10);
 /// 1.3 appends per transaction). At 20 ms, 64 senders: ~30 appends and ~120–360 WAL frames
 /// per transaction, 300–900 frames per 50 ms checkpoint; at 100 ms: ~130 appends and ~250
 /// frames, and 8–15 % more webhooks/s in paired runs (BENCHMARKS.md), the checkpoints' writes
-/// no longer slowing the segment fdatasync as much. It only paces sustained load: an append
-/// arriving at an idle index is indexed at once. A writer waiting in [`EventIndex::flush`]
-/// cuts it short; readers wait out at most this much more.
+/// no longer slowing the segment fdatasync as much. It only paces sustained load (appends
+/// queued while a transaction was written): otherwise the next append is indexed as soon
+/// as it comes. A writer waiting in [`EventIndex::flush`] cuts it short; readers wait out at
+/// most this much more.
 const INDEX_EVERY: Duration = Duration::from_millis(100);
 /// How long the oldest queued rows may wait before the index counts as stalled.
 const STALL_LIMIT: Duration = Duration::from_secs(10);
@@ -392,12 +393,14 @@ async fn run(index: std::sync::Arc<EventIndex>, mut conn: EventConnection) {
         match write(&mut conn, &rows).await {
             Ok(()) => {
                 retry = FIRST_RETRY;
-                {
+                let sustained = {
                     let mut queue = index.lock();
                     queue.workspaces.retain(|_, newest| *newest > generation);
                     // Rows queued during the write waited at most since it started.
-                    queue.waiting_since = (queue.queued > generation).then(|| started.into_std());
-                }
+                    let more = queue.queued > generation;
+                    queue.waiting_since = more.then(|| started.into_std());
+                    more
+                };
                 index.indexed.send_replace(generation);
                 if let Some(hook) = index.hook.get() {
                     let mut workspaces: Vec<Uuid> =
@@ -406,10 +409,14 @@ async fn run(index: std::sync::Arc<EventIndex>, mut conn: EventConnection) {
                     workspaces.dedup();
                     hook(&workspaces, !rows.media.is_empty());
                 }
-                // Let the next appends gather, unless a writer needs them indexed now.
-                tokio::select! {
-                    _ = tokio::time::sleep_until(started + INDEX_EVERY) => {}
-                    _ = index.hurry.notified() => {}
+                // Under sustained load (appends came during the write), let the next ones
+                // gather, unless a writer needs them indexed now. Otherwise the next append
+                // is indexed as soon as it comes.
+                if sustained {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(started + INDEX_EVERY) => {}
+                        _ = index.hurry.notified() => {}
+                    }
                 }
             }
             Err(e) => {
