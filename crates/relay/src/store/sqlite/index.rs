@@ -26,9 +26,9 @@
 //!   the writer expected, so an index that disagrees with the database stalls (logged) rather
 //!   than serve reused seqs.
 //! - A stalled index bounds its queue: once its oldest queued rows have waited
-//!   [`STALL_LIMIT`], new appends are refused ([`EventIndex::check_not_stalled`], 503, so Meta
-//!   and devices retry later) and `/readyz` says not ready, instead of answering events no
-//!   reader will see while the queue grows without end.
+//!   [`STALL_LIMIT`], every write is refused at once ([`EventIndex::check_not_stalled`], first
+//!   thing in `commit_batch`; 503, so Meta and devices retry later) and `/readyz` says not
+//!   ready, instead of answering events no reader will see while the queue grows without end.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -278,14 +278,16 @@ impl EventIndex {
         *self.indexed.borrow()
     }
 
+    /// Shortens [`STALL_LIMIT`], so a test can see a stall without waiting 10 s.
     #[cfg(test)]
     pub fn set_stall_limit(&self, limit: Duration) {
         *self.stall_limit.lock().unwrap_or_else(|e| e.into_inner()) = limit;
     }
 
     /// An error if rows have waited longer than [`STALL_LIMIT`] to be indexed: the index
-    /// keeps failing (a full disk, a row SQLite refuses). Appends check it first, so the queue
-    /// stays bounded and senders are told to retry rather than get events nobody can read.
+    /// keeps failing (a full disk, a row SQLite refuses). Every write checks it first, so the
+    /// queue stays bounded and senders are told to retry rather than get events nobody can
+    /// read.
     pub fn check_not_stalled(&self) -> StoreResult<()> {
         let limit = *self.stall_limit.lock().unwrap_or_else(|e| e.into_inner());
         match self.lock().waiting_since {
