@@ -15,6 +15,11 @@
 //! changes it) is generated once into the target dir and reused. Besides criterion's report,
 //! each query's p50/p95/p99 over `DATAOPTIX_BENCH_SAMPLES` (default 500) runs is printed and
 //! written to `<target>/dataoptix-bench/summary.json`. BENCHMARKS.md has the figures.
+//!
+//! For comparing two builds of the apply: `DATAOPTIX_BENCH_ONLY=apply_large` runs only the timed
+//! passes into the large store (`DATAOPTIX_BENCH_LARGE_PASSES` of each kind, default 3;
+//! `DATAOPTIX_BENCH_LARGE_KIND` keeps only the kinds whose name holds it) and leaves
+//! `summary.json` alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -52,6 +57,23 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// CPU time of the whole process so far, user and system, from `/proc/self/stat` (in clock ticks
+/// of 10 ms: Linux's `USER_HZ`). Zero where there is no procfs.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime, fields 14 and 15 of the line: indices 11 and 12 after the name.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
 /// A fixed key, so the generated store can be reused between runs (benchmark data only).
@@ -341,11 +363,91 @@ fn benches(c: &mut Criterion) {
     let conversations = env_usize("DATAOPTIX_BENCH_CONVERSATIONS", 10_000);
     let samples = env_usize("DATAOPTIX_BENCH_SAMPLES", 500);
     let apply_events = env_usize("DATAOPTIX_BENCH_APPLY_EVENTS", 20_000);
+    // `DATAOPTIX_BENCH_LARGE_KIND=pipelined` keeps the kinds whose name holds it (a profile of
+    // one); either knob runs the apply into the large store alone.
+    let only_kind = std::env::var("DATAOPTIX_BENCH_LARGE_KIND").unwrap_or_default();
+    let only_large = std::env::var("DATAOPTIX_BENCH_ONLY").as_deref() == Ok("apply_large")
+        || !only_kind.is_empty();
+    let large_passes = env_usize("DATAOPTIX_BENCH_LARGE_PASSES", 3).max(1);
     let mut summary = serde_json::Map::new();
 
     // --- Catch-up apply rate -------------------------------------------------------------
     let key = WorkspaceSecretKey::generate();
     let pages = sealed_events(&key, apply_events);
+    if !only_large {
+        apply_into_empty(c, &rt, &key, &pages, apply_events, &mut summary);
+    }
+
+    // --- Catch-up apply into the large store ----------------------------------------------
+    // The budget's realistic case. Timed passes only (each needs a fresh copy of the store),
+    // alternating kinds; the median of `large_passes` is kept.
+    let large = rt.block_on(async {
+        let store = generated_store(messages, conversations).await;
+        store.close().await;
+        target_dir().join(format!("store-{messages}-{conversations}.db"))
+    });
+    let kinds = [
+        ("apply_into_large_events_per_second", Pass::PageByPage),
+        (
+            "apply_pipelined_into_large_events_per_second",
+            Pass::Pipelined,
+        ),
+        (
+            "baseline_raw_rows_into_large_per_second",
+            Pass::Raw(RawSql::RowByRow),
+        ),
+        (
+            "baseline_multirow_rows_into_large_per_second",
+            Pass::Raw(RawSql::MultiRow),
+        ),
+    ];
+    let kinds: Vec<_> = kinds
+        .into_iter()
+        .filter(|(name, _)| name.contains(only_kind.as_str()))
+        .collect();
+    let mut rates = vec![Vec::new(); kinds.len()];
+    // CPU time (all threads) per event beside the rate: on a host whose disk and neighbours
+    // move the rate by ±20 % from run to run, it is what tells two builds apart.
+    let mut cpu = vec![Vec::new(); kinds.len()];
+    for _ in 0..large_passes {
+        for (((_, how), rates), cpu) in kinds.iter().zip(&mut rates).zip(&mut cpu) {
+            let dir = tempfile::tempdir_in(target_dir()).unwrap();
+            let store = rt.block_on(copy_of_large_store(&large, dir.path()));
+            let (started, cpu_before) = (Instant::now(), process_cpu());
+            rt.block_on(pass(&store, &key, &pages, *how));
+            rates.push(apply_events as f64 / started.elapsed().as_secs_f64());
+            cpu.push((process_cpu() - cpu_before).as_secs_f64() * 1e6 / apply_events as f64);
+            rt.block_on(store.close());
+        }
+    }
+    for (((name, _), mut rates), mut cpu) in kinds.into_iter().zip(rates).zip(cpu) {
+        rates.sort_by(f64::total_cmp);
+        cpu.sort_by(f64::total_cmp);
+        let median = rates[rates.len() / 2];
+        let all: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
+        println!(
+            "{name:<46} {median:>10.0} /s median ({apply_events} events into {messages} messages; {}); CPU {:.1} µs/event",
+            all.join(", "),
+            cpu[cpu.len() / 2],
+        );
+        summary.insert(name.to_owned(), json!(median.round()));
+    }
+    if only_large {
+        return;
+    }
+    reads(c, &rt, messages, conversations, samples, summary);
+}
+
+/// The apply into an empty store (a new device's catch-up): criterion's samples, then one timed
+/// pass of each kind for the summary.
+fn apply_into_empty(
+    c: &mut Criterion,
+    rt: &Runtime,
+    key: &WorkspaceSecretKey,
+    pages: &[EventPage],
+    apply_events: usize,
+    summary: &mut serde_json::Map<String, serde_json::Value>,
+) {
     let mut group = c.benchmark_group("apply");
     group
         .sample_size(10)
@@ -368,7 +470,7 @@ fn benches(c: &mut Criterion) {
                 },
                 |(dir, store)| {
                     rt.block_on(async {
-                        pass(&store, &key, &pages, how).await;
+                        pass(&store, key, pages, how).await;
                         store.close().await;
                     });
                     dir
@@ -391,59 +493,23 @@ fn benches(c: &mut Criterion) {
         let dir = tempfile::tempdir().unwrap();
         let store = rt.block_on(empty_store(dir.path()));
         let started = Instant::now();
-        rt.block_on(pass(&store, &key, &pages, how));
+        rt.block_on(pass(&store, key, pages, how));
         let rate = apply_events as f64 / started.elapsed().as_secs_f64();
         println!("{name:<40} {rate:>10.0} /s ({apply_events} events)");
         summary.insert(name.to_owned(), json!(rate.round()));
         rt.block_on(store.close());
     }
+}
 
-    // --- Catch-up apply into the large store ----------------------------------------------
-    // The budget's realistic case. Timed passes only (each needs a fresh copy of the store),
-    // alternating kinds; the median of `APPLY_LARGE_PASSES` is kept.
-    const APPLY_LARGE_PASSES: usize = 3;
-    let large = rt.block_on(async {
-        let store = generated_store(messages, conversations).await;
-        store.close().await;
-        target_dir().join(format!("store-{messages}-{conversations}.db"))
-    });
-    let kinds = [
-        ("apply_into_large_events_per_second", Pass::PageByPage),
-        (
-            "apply_pipelined_into_large_events_per_second",
-            Pass::Pipelined,
-        ),
-        (
-            "baseline_raw_rows_into_large_per_second",
-            Pass::Raw(RawSql::RowByRow),
-        ),
-        (
-            "baseline_multirow_rows_into_large_per_second",
-            Pass::Raw(RawSql::MultiRow),
-        ),
-    ];
-    let mut rates = vec![Vec::new(); kinds.len()];
-    for _ in 0..APPLY_LARGE_PASSES {
-        for ((_, how), rates) in kinds.iter().zip(&mut rates) {
-            let dir = tempfile::tempdir_in(target_dir()).unwrap();
-            let store = rt.block_on(copy_of_large_store(&large, dir.path()));
-            let started = Instant::now();
-            rt.block_on(pass(&store, &key, &pages, *how));
-            rates.push(apply_events as f64 / started.elapsed().as_secs_f64());
-            rt.block_on(store.close());
-        }
-    }
-    for ((name, _), mut rates) in kinds.into_iter().zip(rates) {
-        rates.sort_by(f64::total_cmp);
-        let median = rates[rates.len() / 2];
-        let all: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
-        println!(
-            "{name:<46} {median:>10.0} /s median ({apply_events} events into {messages} messages; {})",
-            all.join(", ")
-        );
-        summary.insert(name.to_owned(), json!(median.round()));
-    }
-
+/// Reads on the large store, criterion's samples and then the percentiles the budgets name.
+fn reads(
+    c: &mut Criterion,
+    rt: &Runtime,
+    messages: usize,
+    conversations: usize,
+    samples: usize,
+    mut summary: serde_json::Map<String, serde_json::Value>,
+) {
     // --- Reads on the large store --------------------------------------------------------
     let store = rt.block_on(generated_store(messages, conversations));
     let filter = ConversationFilter::default();

@@ -190,6 +190,25 @@ async fn file_and_wal_hold_no_plaintext() {
     }
 }
 
+/// Writes a `sync_raw_events` row: bulk that grows the WAL in the checkpoint tests.
+async fn raw_event<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    event_id: &str,
+    seq: i64,
+    payload: &str,
+) {
+    sqlx::query(
+        "INSERT INTO sync_raw_events (event_id, part, seq, reason, kind, payload, created_at)
+         VALUES (?, 0, ?, 'unknown', 'test', ?, 0)",
+    )
+    .bind(event_id)
+    .bind(seq)
+    .bind(payload)
+    .execute(executor)
+    .await
+    .unwrap();
+}
+
 /// Commits leave the WAL to the store's background checkpoint (not to the commit that crosses
 /// SQLite's default 1,000 pages): the data reaches the database file without anyone here
 /// checkpointing, and the WAL stays bounded.
@@ -208,16 +227,7 @@ async fn the_wal_is_checkpointed_in_the_background_not_in_commits() {
     // commit), short of the store's own bound.
     let payload = "x".repeat(100_000);
     for event in 0..60 {
-        sqlx::query(
-            "INSERT INTO sync_raw_events (event_id, part, seq, reason, kind, payload, created_at)
-             VALUES (?, 0, ?, 'unknown', 'test', ?, 0)",
-        )
-        .bind(format!("event-{event}"))
-        .bind(event)
-        .bind(&payload)
-        .execute(f.store.pool())
-        .await
-        .unwrap();
+        raw_event(f.store.pool(), &format!("event-{event}"), event, &payload).await;
     }
     f.store.checkpoint_soon();
     let started = std::time::Instant::now();
@@ -238,6 +248,59 @@ async fn the_wal_is_checkpointed_in_the_background_not_in_commits() {
         .unwrap()
         .len();
     assert_eq!(wal, 0);
+    f.store.close().await;
+}
+
+/// A WAL the background checkpoint copied whole is not truncated there: TRUNCATE blocks the
+/// writer while it copies and syncs, and a catch-up's next page would wait for it. The next
+/// commit starts the WAL over instead, and `journal_size_limit` cuts the file back to 16 MB.
+#[tokio::test]
+async fn a_large_wal_copied_whole_is_cut_back_by_the_next_commit_not_truncated_in_the_background() {
+    const LIMIT: u64 = 16 * 1024 * 1024;
+    let f = fixture().await;
+    let limit: i64 = sqlx::query_scalar("PRAGMA journal_size_limit")
+        .fetch_one(f.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(limit as u64, LIMIT);
+    // ~24 MB in one transaction: a WAL past the limit before any checkpoint can run.
+    let payload = "y".repeat(100_000);
+    let mut tx = f.store.begin_write().await.unwrap();
+    for event in 0..240 {
+        raw_event(&mut *tx, &format!("big-{event}"), event, &payload).await;
+    }
+    tx.commit().await.unwrap();
+    let wal_path = with_suffix(&f.path, "-wal");
+    let wal_size = || std::fs::metadata(&wal_path).map_or(0, |m| m.len());
+    assert!(wal_size() > LIMIT, "the WAL holds the transaction");
+    f.store.checkpoint_soon();
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&f.path).unwrap().len() < 24_000_000 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "no background checkpoint copied the WAL"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Two more ticks of the background task: it must leave the copied WAL alone.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(
+        wal_size() > LIMIT,
+        "the background task truncated a WAL it had copied whole ({} bytes)",
+        wal_size()
+    );
+    // The next commit starts the WAL over and gives the space beyond the limit back.
+    raw_event(f.store.pool(), "small", 1000, "z").await;
+    assert!(
+        wal_size() <= LIMIT,
+        "the commit after the checkpoint left a WAL of {} bytes",
+        wal_size()
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_raw_events")
+        .fetch_one(f.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 241);
     f.store.close().await;
 }
 

@@ -9,8 +9,13 @@
 //! Two bounds keep the WAL from growing without limit should that task fall behind or stop
 //! (its runtime gone, a reader holding an old snapshot): the store's connections keep an
 //! automatic checkpoint, at [`WAL_AUTOCHECKPOINT_PAGES`] instead of 1,000, so the writer
-//! checkpoints itself past that size; and when a WAL of more than [`TRUNCATE_ABOVE_FRAMES`]
-//! frames is left after a background checkpoint, the task truncates it to zero bytes.
+//! checkpoints itself past that size; and when a background checkpoint could not copy a WAL of
+//! more than [`TRUNCATE_ABOVE_FRAMES`] frames (a reader kept it), the task truncates it to zero
+//! bytes. A WAL copied whole is not truncated: the next commit starts it over from the
+//! beginning, and `journal_size_limit` ([`WAL_SIZE_LIMIT_BYTES`]) has that commit give back the
+//! file's space beyond the limit. TRUNCATE blocks the writer while it copies and syncs the
+//! database file, so it is kept for the WAL that cannot be started over; before, any tick that
+//! found more than 16 MB written since the last start (a fast catch-up) ran it.
 //!
 //! Erasure needs a checkpoint that really happened (no old page image of erased rows may stay
 //! in the WAL): [`truncate_wal`] reads SQLite's result row and retries while it was busy.
@@ -27,8 +32,13 @@ use super::StoreError;
 /// only reached when the background checkpoints fall behind (~32 MB of WAL).
 pub(super) const WAL_AUTOCHECKPOINT_PAGES: u32 = 8_192;
 
-/// A WAL left with more frames than this after a background checkpoint is truncated (~16 MB).
+/// A WAL with more frames than this that a background checkpoint could not copy whole is
+/// truncated (~16 MB).
 const TRUNCATE_ABOVE_FRAMES: i64 = 4_096;
+
+/// `journal_size_limit` of the store's connections: the size the WAL file is cut back to when a
+/// commit starts it over after a complete checkpoint (16 MB, the frames above).
+pub(super) const WAL_SIZE_LIMIT_BYTES: i64 = TRUNCATE_ABOVE_FRAMES * 4_096;
 
 /// How often the background task checkpoints while the WAL keeps growing.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
@@ -104,7 +114,7 @@ async fn run(pool: SqlitePool, mut asked: mpsc::Receiver<()>) {
     pool.close().await;
 }
 
-/// One PASSIVE checkpoint, then a truncation if the WAL is still large. Returns the WAL's
+/// One PASSIVE checkpoint, then a truncation if it left a large WAL uncopied. Returns the WAL's
 /// frames and those copied back: the same two numbers twice in a row mean nothing was written.
 async fn checkpoint_once(pool: &SqlitePool) -> Result<(i64, i64), sqlx::Error> {
     let mut conn = pool.acquire().await?;
@@ -112,11 +122,10 @@ async fn checkpoint_once(pool: &SqlitePool) -> Result<(i64, i64), sqlx::Error> {
     let (_, frames, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(&mut *conn)
         .await?;
-    if frames > TRUNCATE_ABOVE_FRAMES {
-        // A large WAL is left when readers kept the checkpoint from copying everything, or
-        // the file grew past the bound before a checkpoint could run; TRUNCATE waits (within
-        // the busy timeout) for the readers, then gives the space back. Not done: the next
-        // tick tries again.
+    if frames > TRUNCATE_ABOVE_FRAMES && copied < frames {
+        // Readers kept the checkpoint from copying everything, so the next commit cannot
+        // start the WAL over and it keeps growing; TRUNCATE waits (within the busy timeout)
+        // for the readers, then gives the space back. Not done: the next tick tries again.
         let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
             .fetch_one(&mut *conn)
             .await?;

@@ -125,6 +125,10 @@ impl Store {
                 "wal_autocheckpoint",
                 checkpoint::WAL_AUTOCHECKPOINT_PAGES.to_string(),
             )
+            .pragma(
+                "journal_size_limit",
+                checkpoint::WAL_SIZE_LIMIT_BYTES.to_string(),
+            )
             // sqlx logs every statement it runs, the `PRAGMA key` with the key in it included:
             // no statement logging at all, so that no log can ever hold the key.
             .disable_statement_logging();
