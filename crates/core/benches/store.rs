@@ -40,6 +40,11 @@ use tokio::runtime::Runtime;
 mod history;
 use history::text;
 
+/// The generated store's file name, `store-{GENERATION}-{messages}-{conversations}.db`: bumped
+/// whenever the generator's data changes, so that an older store is not reused (2: wamids of
+/// Meta's shape).
+const GENERATION: u32 = 2;
+
 const WORKSPACE: &str = "bench-workspace";
 const PHONE: &str = "109876543210";
 
@@ -84,8 +89,10 @@ fn bench_key() -> MasterKey {
 /// Opens (generating on first use) a store of `messages` messages in `conversations`
 /// conversations, 5 minutes apart per conversation, alternating in and out.
 async fn generated_store(messages: usize, conversations: usize) -> Store {
-    let path = target_dir().join(format!("store-{messages}-{conversations}.db"));
-    let ready = target_dir().join(format!("store-{messages}-{conversations}.ready"));
+    let path = target_dir().join(format!("store-{GENERATION}-{messages}-{conversations}.db"));
+    let ready = target_dir().join(format!(
+        "store-{GENERATION}-{messages}-{conversations}.ready"
+    ));
     if !ready.exists() {
         let _ = std::fs::remove_file(&path);
         let started = Instant::now();
@@ -114,18 +121,26 @@ async fn generated_store(messages: usize, conversations: usize) -> Store {
     Store::open(&path, &bench_key()).await.unwrap()
 }
 
+/// The customer of the `i`-th applied event (ten events each), and its message's wamid.
+fn applied(i: usize) -> (String, String) {
+    let from = format!("{}", 16_660_000_000u64 + (i / 10) as u64);
+    // Ids far from the history's, so that none is taken already.
+    let wamid = history::wamid(&from, (1 << 40) + i as u64);
+    (from, wamid)
+}
+
 /// `count` sealed webhook events, one inbound text message each, from `count / 10` customers.
 fn sealed_events(key: &WorkspaceSecretKey, count: usize) -> Vec<EventPage> {
     // As the relay seals webhooks: under a data key sealed to the workspace key (v2).
     let data_key = protocol::sealed::DataKey::generate(&key.public_key()).unwrap();
     let events: Vec<Event> = (0..count)
         .map(|i| {
-            let from = format!("{}", 16_660_000_000u64 + (i / 10) as u64);
+            let (from, wamid) = applied(i);
             let entry = json!({"id": "1", "changes": [{"field": "messages", "value": {
                 "messaging_product": "whatsapp",
                 "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE},
                 "contacts": [{"profile": {"name": format!("Catch-up {i}")}, "wa_id": from}],
-                "messages": [{"from": from, "id": format!("wamid.apply.{i}"),
+                "messages": [{"from": from, "id": wamid,
                     "timestamp": (1_700_000_000 + i).to_string(), "type": "text",
                     "text": {"body": text(i as u64)}}]}}]});
             let sealed = data_key.seal(entry.to_string().as_bytes()).unwrap();
@@ -259,7 +274,7 @@ async fn raw_insert(store: &Store, pages: &[EventPage], how: RawSql) {
             );
             insert.push_values(&page.events, |mut row, e| {
                 row.push_bind(conv)
-                    .push_bind(format!("wamid.raw.{}", e.seq))
+                    .push_bind(applied(e.seq as usize - 1).1)
                     .push("'in'")
                     .push("'text'")
                     .push_bind(e.seq)
@@ -279,7 +294,7 @@ async fn raw_insert(store: &Store, pages: &[EventPage], how: RawSql) {
                  ON CONFLICT(wamid) DO NOTHING",
             )
             .bind(conv)
-            .bind(format!("wamid.raw.{}", e.seq))
+            .bind(applied(e.seq as usize - 1).1)
             .bind(e.seq)
             .bind(text(e.seq as u64))
             .execute(&mut *tx)
@@ -384,7 +399,7 @@ fn benches(c: &mut Criterion) {
     let large = rt.block_on(async {
         let store = generated_store(messages, conversations).await;
         store.close().await;
-        target_dir().join(format!("store-{messages}-{conversations}.db"))
+        target_dir().join(format!("store-{GENERATION}-{messages}-{conversations}.db"))
     });
     let kinds = [
         ("apply_into_large_events_per_second", Pass::PageByPage),
@@ -406,8 +421,8 @@ fn benches(c: &mut Criterion) {
         .filter(|(name, _)| name.contains(only_kind.as_str()))
         .collect();
     let mut rates = vec![Vec::new(); kinds.len()];
-    // CPU time (all threads) per event beside the rate: on a host whose disk and neighbours
-    // move the rate by ±20 % from run to run, it is what tells two builds apart.
+    // CPU time (all threads) per event beside the rate: how much of the two cores a pass
+    // used, where the rate alone does not say whether it waited or worked.
     let mut cpu = vec![Vec::new(); kinds.len()];
     for _ in 0..large_passes {
         for (((_, how), rates), cpu) in kinds.iter().zip(&mut rates).zip(&mut cpu) {

@@ -60,6 +60,34 @@ pub fn text(n: u64) -> String {
         .join(" ")
 }
 
+/// A wamid of the shape Meta sends (`wamid.` and base64 of: a header, the customer's number, a
+/// separator, a 20-hex-digit message id, a zero byte), here with the id hashed from `n` so the
+/// data is the same on every run. Sorted, a customer's messages sit together and customers
+/// spread over the whole `wamid` index, as in a real store: a page of a catch-up inserts into
+/// it in as many places as it has customers. Sequential ids would put every insert in one
+/// corner of the index.
+pub fn wamid(wa_id: &str, n: u64) -> String {
+    use base64::Engine as _;
+    let id = format!("{:016X}{:04X}", mix(n), mix(!n) & 0xffff);
+    let mut bytes = vec![0x1c, 0x18, wa_id.len() as u8];
+    bytes.extend_from_slice(wa_id.as_bytes());
+    bytes.extend_from_slice(&[0x15, 0x02, 0x00, 0x12, 0x18, id.len() as u8]);
+    bytes.extend_from_slice(id.as_bytes());
+    bytes.push(0);
+    format!(
+        "wamid.{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// SplitMix64's finaliser: a well-spread 64-bit hash of `x`.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// Where the generated history goes: an existing workspace row and a business number.
 pub struct Target<'a> {
     pub workspace_id: &'a str,
@@ -125,7 +153,7 @@ pub async fn fill(
                  VALUES (?, ?, ?, 'text', ?, ?, ?, ?, ?, 0) RETURNING id",
             )
             .bind(conv)
-            .bind(format!("wamid.bench.{n}"))
+            .bind(wamid(&wa_id, n))
             .bind(dir)
             .bind(ts)
             .bind((dir == "in").then_some(&wa_id))
