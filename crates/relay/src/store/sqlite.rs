@@ -2091,17 +2091,17 @@ mod tests {
         store.close().await;
     }
 
-    /// A disk-full error makes SQLite roll the index transaction back by itself; a trigger
-    /// raising ROLLBACK does the same without filling a disk. The commit was durable with its
-    /// segment append: nothing is lost, the index retries until its rows go in, and readers
-    /// then see the events with the seqs and ids their commits answered. Stalled too long,
-    /// it refuses new appends (bounded queue) until it catches up.
     /// The (seq, id) of every event a reader of `ws` gets.
     async fn seqs_and_ids(store: &SqliteStore, ws: Uuid) -> Vec<(i64, Uuid)> {
         let (events, _) = store.events_after(ws, 0, 10).await.unwrap();
         events.iter().map(|e| (e.seq, e.id)).collect()
     }
 
+    /// A disk-full error makes SQLite roll the index transaction back by itself; a trigger
+    /// raising ROLLBACK does the same without filling a disk. The commit was durable with its
+    /// segment append: nothing is lost, the index retries until its rows go in, and readers
+    /// then see the events with the seqs and ids their commits answered. Stalled too long,
+    /// it refuses new appends (bounded queue) until it catches up.
     #[tokio::test]
     async fn an_index_sqlite_rolled_back_itself_loses_nothing_and_catches_up() {
         let (store, dir, ws, ws_key, held) = store_with_workspace().await;
