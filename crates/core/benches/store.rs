@@ -23,6 +23,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+/// Rust's allocations go through mimalloc, as in the desktop app whose apply this measures (src-tauri/main.rs says why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -41,9 +45,9 @@ mod history;
 use history::text;
 
 /// The generated store's file name, `store-{GENERATION}-{messages}-{conversations}.db`: bumped
-/// whenever the generator's data changes, so that an older store is not reused (2: wamids of
-/// Meta's shape).
-const GENERATION: u32 = 2;
+/// whenever the generator's data or the store's format changes, so that an older store is not
+/// reused (2: wamids of Meta's shape; 3: pages under `store::PAGE_HMAC`).
+const GENERATION: u32 = 3;
 
 const WORKSPACE: &str = "bench-workspace";
 const PHONE: &str = "109876543210";
@@ -66,6 +70,17 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 /// CPU time of the whole process so far, user and system, from `/proc/self/stat` (in clock ticks
 /// of 10 ms: Linux's `USER_HZ`). Zero where there is no procfs.
+/// Profiles the timed passes alone: with `DATAOPTIX_BENCH_PERF_CTL` naming the control FIFO
+/// of `perf record --control=fifo:FIFO -D -1`, each pass into the large store turns the
+/// recording on before it and off after it (the store copies in between stay out).
+fn perf_control(command: &str) {
+    use std::io::Write;
+    if let Some(fifo) = std::env::var_os("DATAOPTIX_BENCH_PERF_CTL") {
+        let mut control = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+        writeln!(control, "{command}").unwrap();
+    }
+}
+
 fn process_cpu() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // The fields after the command name, which is in parentheses and may hold spaces.
@@ -428,8 +443,10 @@ fn benches(c: &mut Criterion) {
         for (((_, how), rates), cpu) in kinds.iter().zip(&mut rates).zip(&mut cpu) {
             let dir = tempfile::tempdir_in(target_dir()).unwrap();
             let store = rt.block_on(copy_of_large_store(&large, dir.path()));
+            perf_control("enable");
             let (started, cpu_before) = (Instant::now(), process_cpu());
             rt.block_on(pass(&store, &key, &pages, *how));
+            perf_control("disable");
             rates.push(apply_events as f64 / started.elapsed().as_secs_f64());
             cpu.push((process_cpu() - cpu_before).as_secs_f64() * 1e6 / apply_events as f64);
             rt.block_on(store.close());

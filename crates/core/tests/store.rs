@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use dataoptix_core::store::{
     ContactInput, Cursor, Direction, MessageStatus, NewMessage, PhoneNumberInput, StatusUpdate,
-    Store, StoreError,
+    Store, StoreError, LEGACY_PAGE_HMAC, PAGE_HMAC,
 };
 use dataoptix_core::vault::MasterKey;
 
@@ -28,6 +28,17 @@ async fn fixture() -> Fixture {
     let path = dir.path().join("dataoptix.db");
     let key = MasterKey::generate();
     let store = Store::open(&path, &key).await.unwrap();
+    seed(&store).await;
+    Fixture {
+        _dir: dir,
+        path,
+        key,
+        store,
+    }
+}
+
+/// The workspace and business number every test's conversations belong to.
+async fn seed(store: &Store) {
     store
         .upsert_workspace(WS, "Padaria São João")
         .await
@@ -41,12 +52,6 @@ async fn fixture() -> Fixture {
         })
         .await
         .unwrap();
-    Fixture {
-        _dir: dir,
-        path,
-        key,
-        store,
-    }
 }
 
 async fn conversation(store: &Store, wa_id: &str, name: &str) -> i64 {
@@ -302,6 +307,99 @@ async fn a_large_wal_copied_whole_is_cut_back_by_the_next_commit_not_truncated_i
         .unwrap();
     assert_eq!(stored, 241);
     f.store.close().await;
+}
+
+/// The page HMAC a connection of the store uses.
+async fn page_hmac(store: &Store) -> String {
+    sqlx::query_scalar("PRAGMA cipher_hmac_algorithm")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
+/// A connection to `path` as SQLCipher opens it by default: under HMAC-SHA512, as versions
+/// before `PAGE_HMAC` made their stores.
+async fn default_sqlcipher_connection(
+    path: &Path,
+    key: &MasterKey,
+) -> Result<sqlx::SqliteConnection, sqlx::Error> {
+    use sqlx::ConnectOptions as _;
+    sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .pragma("key", format!("\"x'{}'\"", key.to_hex().as_str()))
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .disable_statement_logging()
+        .connect()
+        .await
+}
+
+#[tokio::test]
+async fn a_new_store_authenticates_its_pages_with_hmac_sha256() {
+    let f = fixture().await;
+    assert_eq!(page_hmac(&f.store).await, PAGE_HMAC);
+    f.store.close().await;
+    // The file really is in that format: SQLCipher's default (HMAC-SHA512) cannot read it,
+    // although the key is right.
+    let read = async {
+        let mut connection = default_sqlcipher_connection(&f.path, &f.key).await?;
+        sqlx::query("SELECT count(*) FROM sqlite_master")
+            .execute(&mut connection)
+            .await
+    }
+    .await;
+    let error = read.expect_err("read under HMAC-SHA512");
+    assert!(
+        error.to_string().contains("file is not a database"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_store_made_under_hmac_sha512_opens_as_it_is_and_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dataoptix.db");
+    let key = MasterKey::generate();
+    // The store as an earlier version left it: the schema, a row, SQLCipher's default HMAC.
+    {
+        let mut legacy = default_sqlcipher_connection(&path, &key).await.unwrap();
+        sqlx::migrate!().run(&mut legacy).await.unwrap();
+        sqlx::query("INSERT INTO settings (key, value_json, updated_at) VALUES ('legacy', '1', 0)")
+            .execute(&mut legacy)
+            .await
+            .unwrap();
+        let hmac: String = sqlx::query_scalar("PRAGMA cipher_hmac_algorithm")
+            .fetch_one(&mut legacy)
+            .await
+            .unwrap();
+        assert_eq!(hmac, LEGACY_PAGE_HMAC);
+    }
+
+    let store = Store::open(&path, &key).await.unwrap();
+    assert_eq!(page_hmac(&store).await, LEGACY_PAGE_HMAC);
+    let kept: String = sqlx::query_scalar("SELECT value_json FROM settings WHERE key = 'legacy'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(kept, "1");
+    // Writes go on in the same format: a conversation with a message, read back after reopening.
+    seed(&store).await;
+    let conv = conversation(&store, "5511999990000", "Ana").await;
+    store
+        .insert_messages(&[text(conv, "wamid.legacy.1", 1, "still here")])
+        .await
+        .unwrap();
+    store.close().await;
+
+    let store = Store::open(&path, &key).await.unwrap();
+    assert_eq!(page_hmac(&store).await, LEGACY_PAGE_HMAC);
+    assert_eq!(store.counts().await.unwrap().messages, 1);
+    store.close().await;
+    // A wrong key is still a wrong key for such a store, under either HMAC.
+    let err = Store::open(&path, &MasterKey::generate())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::WrongKey { .. }), "{err:?}");
 }
 
 #[tokio::test]

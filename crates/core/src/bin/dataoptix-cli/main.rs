@@ -7,6 +7,10 @@
 //! record `vault get NAME` was explicitly asked for. Logs (tracing) go to stderr, and only when
 //! `RUST_LOG` is set.
 
+/// Rust's allocations go through mimalloc, as in the desktop app (src-tauri/main.rs says why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
