@@ -105,7 +105,8 @@ pub enum FirstScreen {
 
 /// The UI painted its first screen: logs, once per launch, which one and how long after the
 /// launch — the start-up time a person waits, kept in the app's log, and the signal
-/// `scripts/bench.sh app` times cold starts by. Later calls (a reloaded page) log nothing.
+/// `scripts/bench.sh app` times cold starts by. A later call comes from the page loaded again
+/// (after its web process ended, `web_process`): one line says it is back.
 #[tauri::command]
 #[specta::specta]
 pub fn first_screen_painted(state: State<'_, AppState>, screen: FirstScreen) {
@@ -114,8 +115,13 @@ pub fn first_screen_painted(state: State<'_, AppState>, screen: FirstScreen) {
             "{FIRST_PAINT_LOG} {screen:?} {} ms after launch ({steps})",
             elapsed.as_millis()
         );
+    } else {
+        log::info!("{REPAINT_LOG} {screen:?}");
     }
 }
+
+/// How the line of a page painted again starts.
+pub const REPAINT_LOG: &str = "the page was loaded again and painted:";
 
 /// How the first-paint log line starts (the benchmark looks for it).
 pub const FIRST_PAINT_LOG: &str = "first screen painted:";

@@ -13,6 +13,7 @@ pub mod media_protocol;
 mod microphone;
 pub mod startup;
 pub mod state;
+mod web_process;
 
 use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -70,6 +71,7 @@ pub fn run() {
             app.manage(attention::start(app.handle())?);
             if let Some(window) = app.get_webview_window("main") {
                 microphone::allow_voice_notes(&window);
+                web_process::reload_when_it_ends(&window);
             }
 
             // Open the data (keyring, encrypted store) and resume the session — a passphrase

@@ -25,7 +25,7 @@ use anyhow::{anyhow, Context, Result};
 use fantoccini::Client;
 
 pub use browser::RecordingBrowser;
-pub use world::World;
+pub use world::{stop_group, World};
 
 /// How long to wait for the window's content before a test fails.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(30);

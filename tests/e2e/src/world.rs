@@ -139,33 +139,15 @@ impl World {
     /// if it is still running after [`crate::UI_TIMEOUT`] (it then became a second app instead
     /// of forwarding), after stopping it. Its output is appended to `logs/second-launch.log`.
     pub async fn launch_again(&self, app: &Path, args: &[&str]) -> Result<ExitStatus> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.logs_dir().join("second-launch.log"))?;
-        let mut child = tokio::process::Command::new(app)
+        let mut child = self
+            .app_command(app, "second-launch.log")?
             .args(args)
-            .env_remove("WAYLAND_DISPLAY")
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            // Its own group, so a second app that did not exit goes with its WebKit helpers.
-            .process_group(0)
-            .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("launching {} again", app.display()))?;
         match tokio::time::timeout(crate::UI_TIMEOUT, child.wait()).await {
             Ok(status) => Ok(status?),
             Err(_) => {
-                if let Some(pid) = child.id() {
-                    let _ = Command::new("kill")
-                        .args(["-KILL", "--", &format!("-{pid}")])
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status();
-                }
-                let _ = child.wait().await;
+                stop_group(&mut child).await;
                 Err(anyhow!(
                     "the second launch of {} did not exit within {:?}: it did not hand its \
                      arguments to the running app; logs in {}",
@@ -175,6 +157,41 @@ impl World {
                 ))
             }
         }
+    }
+
+    /// Launches `app` in this world without WebDriver, as a person starts it: for what a
+    /// WebDriver session does not survive (its page's process ending). Its output is appended to
+    /// `logs/app.log`; stop it with [`stop_group`].
+    pub fn launch_alone(&self, app: &Path) -> Result<tokio::process::Child> {
+        self.app_command(app, "app.log")?
+            .spawn()
+            .with_context(|| format!("launching {}", app.display()))
+    }
+
+    /// The app's own log file in this world (tauri-plugin-log's, in the app's log dir).
+    pub fn app_log(&self) -> PathBuf {
+        self.home
+            .path()
+            .join(".local/share/com.dataoptix.desktop/logs/DataOptix.log")
+    }
+
+    /// `app` in this world's environment, output appended to `logs/{log}`, in a process group
+    /// of its own so that an app stopped with [`stop_group`] goes with its WebKit helpers.
+    fn app_command(&self, app: &Path, log: &str) -> Result<tokio::process::Command> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.logs_dir().join(log))?;
+        let mut command = tokio::process::Command::new(app);
+        command
+            .env_remove("WAYLAND_DISPLAY")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .kill_on_drop(true);
+        Ok(command)
     }
 
     /// The name the world was started with (artefact and log names).
@@ -243,6 +260,18 @@ impl World {
         })
         .await;
     }
+}
+
+/// Kills `child`'s process group (the app and its WebKit helpers) and waits for it.
+pub async fn stop_group(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    let _ = child.wait().await;
 }
 
 /// Starts Xvfb on the first display number that is free, retrying if another test took it first.

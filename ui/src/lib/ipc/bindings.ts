@@ -27,7 +27,8 @@ async sessionState() : Promise<Result<SessionState, IpcError>> {
 /**
  * The UI painted its first screen: logs, once per launch, which one and how long after the
  * launch — the start-up time a person waits, kept in the app's log, and the signal
- * `scripts/bench.sh app` times cold starts by. Later calls (a reloaded page) log nothing.
+ * `scripts/bench.sh app` times cold starts by. A later call comes from the page loaded again
+ * (after its web process ended, `web_process`): one line says it is back.
  */
 async firstScreenPainted(screen: FirstScreen) : Promise<void> {
     await TAURI_INVOKE("first_screen_painted", { screen });
