@@ -56,7 +56,8 @@ pub fn reload_when_it_ends(window: &tauri::WebviewWindow) {
             let why = match reason {
                 WebProcessTerminationReason::Crashed => "crashed",
                 WebProcessTerminationReason::ExceededMemoryLimit => "exceeded its memory limit",
-                // Only the app could have asked for it, and it never does; not a fault.
+                // Ended on request (only the app could ask, and it never does), or for a reason
+                // newer than this code: logged, not taken for a fault.
                 _ => {
                     tracing::info!(?reason, "the window's web process was ended");
                     return;

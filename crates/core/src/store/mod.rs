@@ -211,7 +211,7 @@ impl Store {
 const ROWS_IN_FLIGHT: usize = 1024;
 
 /// The page HMAC of the stores this version creates. SQLCipher 4's default, HMAC-SHA512, was
-/// the largest single cost of a catch-up's SQLite thread (`perf`: ~17 % of its samples, an HMAC
+/// the largest single cost of a catch-up's SQLite thread (`perf`: ~16 % of its samples, an HMAC
 /// per 4 KB page read or written); SHA-256 runs on the CPU's SHA extensions where they exist,
 /// at about twice the speed here (OpenSSL: 1.26 against 0.56 GB/s on 4 KB). Still a keyed MAC
 /// over every page with a 256-bit tag: tampering is detected as before.
