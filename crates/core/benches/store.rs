@@ -19,11 +19,13 @@
 //! For comparing two builds of the apply: `DATAOPTIX_BENCH_ONLY=apply_large` runs only the timed
 //! passes into the large store (`DATAOPTIX_BENCH_LARGE_PASSES` of each kind, default 3;
 //! `DATAOPTIX_BENCH_LARGE_KIND` keeps only the kinds whose name holds it) and leaves
-//! `summary.json` alone.
+//! `summary.json` alone. `DATAOPTIX_BENCH_PERF_CTL` lets `perf record` profile those passes alone
+//! (`perf_control`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-/// Rust's allocations go through mimalloc, as in the desktop app whose apply this measures (src-tauri/main.rs says why).
+/// Rust's allocations go through mimalloc, as in the desktop app whose apply this measures
+/// (src-tauri/main.rs says why).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -68,8 +70,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// CPU time of the whole process so far, user and system, from `/proc/self/stat` (in clock ticks
-/// of 10 ms: Linux's `USER_HZ`). Zero where there is no procfs.
 /// Profiles the timed passes alone: with `DATAOPTIX_BENCH_PERF_CTL` naming the control FIFO
 /// of `perf record --control=fifo:FIFO -D -1`, each pass into the large store turns the
 /// recording on before it and off after it (the store copies in between stay out).
@@ -81,6 +81,8 @@ fn perf_control(command: &str) {
     }
 }
 
+/// CPU time of the whole process so far, user and system, from `/proc/self/stat` (in clock ticks
+/// of 10 ms: Linux's `USER_HZ`). Zero where there is no procfs.
 fn process_cpu() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // The fields after the command name, which is in parentheses and may hold spaces.
