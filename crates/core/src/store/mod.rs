@@ -29,7 +29,7 @@ use std::time::Duration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection as _};
+use sqlx::ConnectOptions;
 
 use crate::vault::MasterKey;
 
@@ -137,12 +137,7 @@ impl Store {
             // sqlx logs every statement it runs, the `PRAGMA key` with the key in it included:
             // no statement logging at all, so that no log can ever hold the key.
             .disable_statement_logging();
-        let options = with_page_hmac(path, options).await?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.clone())
-            .await
-            .map_err(|e| wrong_key(path, e))?;
+        let (pool, options) = connect_under_page_hmac(path, options).await?;
         sqlx::migrate!().run(&pool).await?;
         // A checkpoint reads the WAL and writes the database file: it needs no page cache.
         let checkpoint_pool = SqlitePoolOptions::new()
@@ -221,18 +216,19 @@ pub const PAGE_HMAC: &str = "HMAC_SHA256";
 /// (a store's pages are all under one HMAC; converting would rewrite the whole file).
 pub const LEGACY_PAGE_HMAC: &str = "HMAC_SHA512";
 
-/// `options` with the page HMAC the file at `path` uses: [`PAGE_HMAC`] for a new file or one
-/// created with it, [`LEGACY_PAGE_HMAC`] for an older one. Under the wrong HMAC algorithm the
-/// first page does not verify, exactly as under a wrong key, so a file that opens under
-/// neither is reported as [`StoreError::WrongKey`]. The probe only reads.
-async fn with_page_hmac(
+/// The store's pool, and `options` with the page HMAC the file at `path` uses:
+/// [`PAGE_HMAC`] for a new file or one created with it, [`LEGACY_PAGE_HMAC`] for an older one.
+/// Under the wrong HMAC algorithm the first page does not verify, exactly as under a wrong key,
+/// so a file that opens under neither is reported as [`StoreError::WrongKey`]. A pool that
+/// fails reading has written nothing.
+async fn connect_under_page_hmac(
     path: &Path,
     options: SqliteConnectOptions,
-) -> Result<SqliteConnectOptions, StoreError> {
+) -> Result<(SqlitePool, SqliteConnectOptions), StoreError> {
     for hmac in [PAGE_HMAC, LEGACY_PAGE_HMAC] {
         let candidate = options.clone().pragma("cipher_hmac_algorithm", hmac);
-        match probe(&candidate).await {
-            Ok(()) => return Ok(candidate),
+        match connect_and_read(&candidate).await {
+            Ok(pool) => return Ok((pool, candidate)),
             Err(e) if is_not_a_database(&e) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -242,24 +238,21 @@ async fn with_page_hmac(
     })
 }
 
-/// One connection that reads the schema: the first access that needs the key (and the page
+/// The pool, once it has read the schema: the first access that needs the key (and the page
 /// HMAC) to be right.
-async fn probe(options: &SqliteConnectOptions) -> Result<(), sqlx::Error> {
-    let mut connection = options.connect().await?;
-    sqlx::query("SELECT count(*) FROM sqlite_master")
-        .execute(&mut connection)
+async fn connect_and_read(options: &SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options.clone())
         .await?;
-    connection.close().await
-}
-
-fn wrong_key(path: &Path, error: sqlx::Error) -> StoreError {
-    if is_not_a_database(&error) {
-        StoreError::WrongKey {
-            path: path.display().to_string(),
-        }
-    } else {
-        StoreError::Sqlx(error)
+    if let Err(e) = sqlx::query("SELECT count(*) FROM sqlite_master")
+        .execute(&pool)
+        .await
+    {
+        pool.close().await;
+        return Err(e);
     }
+    Ok(pool)
 }
 
 /// SQLITE_NOTADB (26): what SQLCipher reports for a wrong key.
