@@ -20,7 +20,7 @@ use protocol::WorkspaceSecretKey;
 use serde_json::{json, Value};
 
 mod common;
-use common::{cli, TestRelay};
+use common::{cli, relay_and_sim, TestRelay};
 
 const SECRET: &str = "test-app-secret";
 const CUSTOMER: &str = "16505551234";
@@ -41,7 +41,11 @@ struct World {
 }
 
 async fn world(reorder_statuses: bool) -> World {
-    let relay = TestRelay::start(SECRET).await;
+    let (relay, sim) = relay_and_sim(
+        |config| config.statuses.reorder = reorder_statuses,
+        |router| router,
+    )
+    .await;
     let data = tempfile::tempdir().unwrap();
     let vault = Vault::open(data.path(), &MemoryStore::new(), &PassphraseSource::none()).unwrap();
     let store = Store::open(
@@ -84,13 +88,10 @@ async fn world(reorder_statuses: bool) -> World {
         .await
         .unwrap();
 
-    let mut config = SimConfig {
-        webhook_url: Some(format!("{}/webhooks/meta", relay.base)),
-        ..SimConfig::for_tests(SECRET)
-    };
-    config.statuses.reorder = reorder_statuses;
-    let sim = dataoptix_sim::spawn(config).await.unwrap();
-    let claimed = client.claim_waba(&sim.info.waba_id).await.unwrap();
+    let claimed = client
+        .claim_waba(&sim.info.waba_id, &sim.info.access_token, None)
+        .await
+        .unwrap();
     assert_eq!(claimed.waba_id, sim.info.waba_id);
 
     let workspace_id = created.workspace.id.to_string();
@@ -535,13 +536,7 @@ async fn resync_required_is_surfaced() {
 
 #[tokio::test]
 async fn cli_register_claim_and_sync() {
-    let relay = TestRelay::start(SECRET).await;
-    let sim = dataoptix_sim::spawn(SimConfig {
-        webhook_url: Some(format!("{}/webhooks/meta", relay.base)),
-        ..SimConfig::for_tests(SECRET)
-    })
-    .await
-    .unwrap();
+    let (relay, sim) = relay_and_sim(|_| {}, |router| router).await;
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
 
@@ -585,7 +580,13 @@ async fn cli_register_claim_and_sync() {
     assert!(!ok, "the only owner cannot step down");
     assert!(err.contains("owner"), "{err}");
 
-    let (ok, _, err) = cli(h, &["claim-waba", &sim.info.waba_id], b"").await;
+    // The token on standard input, as a script would pipe it.
+    let (ok, _, err) = cli(
+        h,
+        &["claim-waba", &sim.info.waba_id],
+        sim.info.access_token.as_bytes(),
+    )
+    .await;
     assert!(ok, "{err}");
 
     let resp = reqwest::Client::new()

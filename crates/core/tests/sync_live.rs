@@ -22,7 +22,7 @@ use dataoptix_core::sync::{
 };
 
 mod common;
-use common::{fast, Device, Env, TestRelay, CUSTOMER, SECRET};
+use common::{fast, Device, Env, CUSTOMER};
 
 /// Requests the relay answered, counted by a layer around its router.
 #[derive(Clone, Default)]
@@ -84,8 +84,7 @@ impl Requests {
 }
 
 async fn counted_env(requests: &Requests, stream_status: Option<StatusCode>) -> Env {
-    let relay = TestRelay::start_wrapped(SECRET, requests.layer(stream_status)).await;
-    Env::start_on(relay, |_| {}).await
+    Env::start_wrapped(|_| {}, requests.layer(stream_status)).await
 }
 
 async fn messages(device: &Device) -> i64 {

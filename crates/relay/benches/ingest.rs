@@ -112,15 +112,24 @@ fn main() {
 
     // The relay, with every WABA owned by a workspace.
     let dir = tempfile::tempdir().unwrap();
+    // Meta for the claims (the relay checks each token's grant); idle during the load.
+    let sim = server_rt.block_on(async {
+        dataoptix_sim::spawn(dataoptix_sim::SimConfig::for_tests(APP_SECRET))
+            .await
+            .unwrap()
+    });
     let (relay, addr) = server_rt.block_on(async {
         let mut config = relay::Config::for_tests(dir.path(), APP_SECRET);
+        config.graph_base_url = sim.info.base_url.clone();
+        config.graph_version = sim.info.graph_version.clone();
+        config.meta_app_id = Some(sim.info.app_id.clone());
         config.retention_days = 30;
         let relay = relay::Relay::open(config).await.unwrap();
         let router = relay::app(relay.state());
         let addr = serve(router).await;
         (relay, addr)
     });
-    client_rt.block_on(set_up_workspaces(addr, &wabas));
+    client_rt.block_on(set_up_workspaces(addr, &sim, &wabas));
     let before = server_rt.block_on(relay.state().store.counts()).unwrap().0;
     if let Some(r) = &recorder {
         r.clear();
@@ -167,8 +176,9 @@ async fn serve(router: axum::Router) -> SocketAddr {
     addr
 }
 
-/// Registers one workspace per WABA (through the device API, as a device would) and claims it.
-async fn set_up_workspaces(addr: SocketAddr, wabas: &[String]) {
+/// Registers one workspace per WABA (through the device API, as a device would) and claims it
+/// with a token `meta` grants it.
+async fn set_up_workspaces(addr: SocketAddr, meta: &dataoptix_sim::RunningSim, wabas: &[String]) {
     let http = reqwest::Client::new();
     for (i, waba) in wabas.iter().enumerate() {
         let key = WorkspaceSecretKey::generate();
@@ -190,7 +200,7 @@ async fn set_up_workspaces(addr: SocketAddr, wabas: &[String]) {
         let token = created["token"].as_str().expect("session token");
         http.post(format!("http://{addr}/v1/wabas"))
             .bearer_auth(token)
-            .json(&json!({ "waba_id": waba }))
+            .json(&json!({ "waba_id": waba, "access_token": meta.grant(&[waba]) }))
             .send()
             .await
             .unwrap()

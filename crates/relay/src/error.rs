@@ -25,6 +25,12 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// 422: well-formed, but Meta does not back it (say, a token that does not grant the WABA).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 502: the Graph API could not be asked, or failed; the caller may try again.
+    #[error("{0}")]
+    BadGateway(String),
     /// Retryable: the caller (Meta) should try again.
     #[error("temporarily unavailable")]
     Unavailable,
@@ -62,6 +68,8 @@ impl IntoResponse for AppError {
             AppError::Forbidden => (StatusCode::FORBIDDEN, ErrorKind::Forbidden),
             AppError::NotFound => (StatusCode::NOT_FOUND, ErrorKind::NotFound),
             AppError::Conflict(_) => (StatusCode::CONFLICT, ErrorKind::Conflict),
+            AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorKind::BadRequest),
+            AppError::BadGateway(_) => (StatusCode::BAD_GATEWAY, ErrorKind::Internal),
             AppError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Internal),
             AppError::Internal(cause) => {
                 // The only place internal causes are reported; the client learns nothing.

@@ -285,6 +285,155 @@ async fn signed_non_json_is_kept_encrypted_and_answered_200() {
     assert_eq!(bodies[0].encrypted, body);
 }
 
+/// Manual setup: a WABA is linked (and what was held for it released) only when Meta says the
+/// token grants it, and the number given is one of its numbers; the token is kept encrypted.
+#[tokio::test]
+async fn a_waba_is_claimed_only_with_a_token_meta_says_grants_it() {
+    let t = TestRelay::start().await;
+    let owner = t
+        .register("manual@example.com", &WorkspaceSecretKey::generate())
+        .await;
+    let body = message_webhook("555000222", "wamid.HELD", MESSAGE_TEXT);
+    assert_eq!(t.signed_webhook(&body).await, StatusCode::OK); // held: nobody owns it yet
+    let post = |body: Value| {
+        let t = &t;
+        let token = owner.token.clone();
+        async move {
+            let resp = t.post_json("/v1/wabas", &token, &body).await;
+            let status = resp.status();
+            let body: Value = resp.json().await.unwrap();
+            (
+                status,
+                body["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        }
+    };
+    let other_waba = t.grant(&["555000999"]).await;
+    let revoked = t.grant(&["555000222"]).await;
+    let resp = t
+        .http
+        .post(t.sim.control_url("/tokens/revoke"))
+        .json(&json!({"token": revoked}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let refused = [
+        (
+            json!({"waba_id": "555000222"}),
+            StatusCode::BAD_REQUEST,
+            "access_token",
+        ),
+        (
+            json!({"waba_id": "555000222", "access_token": " "}),
+            StatusCode::BAD_REQUEST,
+            "access_token is required",
+        ),
+        (
+            json!({"waba_id": "555000222", "access_token": "EAAG-made-up"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "does not grant WhatsApp Business Account 555000222",
+        ),
+        (
+            json!({"waba_id": "555000222", "access_token": other_waba}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "does not grant",
+        ),
+        (
+            json!({"waba_id": "555000222", "access_token": revoked}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not valid",
+        ),
+    ];
+    for (request, status, message) in refused {
+        let (got, text) = post(request.clone()).await;
+        assert_eq!(got, status, "{request}: {text}");
+        assert!(text.contains(message), "{request}: {text}");
+    }
+    // Nothing was linked or released by the refusals.
+    let wabas: Value = t.get_json("/v1/wabas", &owner.token).await;
+    assert_eq!(wabas["waba_ids"], json!([]));
+    assert!(t.events(&owner.token, 0).await.events.is_empty());
+    assert!(t
+        .state
+        .store
+        .business_token("555000222")
+        .await
+        .unwrap()
+        .is_none());
+
+    // The simulator's own WABA and number, with its token: a number of another WABA is refused.
+    let sim = t.sim.info.clone();
+    let (got, text) = post(
+        json!({"waba_id": sim.waba_id, "access_token": sim.access_token,
+        "phone_number_id": "1234567890"}),
+    )
+    .await;
+    assert_eq!(got, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert!(text.contains("is not a number of"), "{text}");
+    let (got, text) = post(
+        json!({"waba_id": sim.waba_id, "access_token": sim.access_token,
+        "phone_number_id": sim.phone_number_id}),
+    )
+    .await;
+    assert_eq!(got, StatusCode::OK, "{text}");
+    let stored = t
+        .state
+        .store
+        .business_token(&sim.waba_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.workspace_id, owner.workspace.id);
+    assert!(!stored
+        .encrypted
+        .windows(sim.access_token.len())
+        .any(|w| w == sim.access_token.as_bytes()));
+
+    // A granting token releases what was held.
+    let granted = t.grant(&["555000222"]).await;
+    let (got, text) = post(json!({"waba_id": "555000222", "access_token": granted})).await;
+    assert_eq!(got, StatusCode::OK, "{text}");
+    assert_eq!(t.events(&owner.token, 0).await.events.len(), 1);
+    let mut wabas: Value = t.get_json("/v1/wabas", &owner.token).await;
+    wabas["waba_ids"]
+        .as_array_mut()
+        .unwrap()
+        .sort_by_key(|v| v.to_string());
+    let mut expected = json!(["555000222", sim.waba_id]);
+    expected
+        .as_array_mut()
+        .unwrap()
+        .sort_by_key(|v| v.to_string());
+    assert_eq!(wabas["waba_ids"], expected);
+    t.stop().await;
+}
+
+/// When Meta cannot be asked, nothing is linked and the device is told to try again.
+#[tokio::test]
+async fn a_claim_meta_cannot_check_is_refused_with_a_bad_gateway() {
+    let t = TestRelay::start_configured(|c| c.graph_base_url = "http://127.0.0.1:1".into()).await;
+    let owner = t
+        .register("offline@example.com", &WorkspaceSecretKey::generate())
+        .await;
+    let resp = t
+        .post_json(
+            "/v1/wabas",
+            &owner.token,
+            &json!({"waba_id": "555000333", "access_token": "EAAG-any"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::BAD_GATEWAY);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("try again"),
+        "{body}"
+    );
+    let wabas: Value = t.get_json("/v1/wabas", &owner.token).await;
+    assert_eq!(wabas["waba_ids"], json!([]));
+    t.stop().await;
+}
+
 #[tokio::test]
 async fn unowned_waba_is_held_then_released_on_claim() {
     let t = TestRelay::start().await;
@@ -1517,11 +1666,11 @@ async fn another_workspaces_session_reaches_nothing_of_workspace_a() {
             StatusCode::OK,
         ),
         ("GET", "/v1/config", none.clone(), StatusCode::OK),
-        // A's WABA: refused as taken, never moved.
+        // A's WABA, even with a token that grants it: refused as taken, never moved.
         (
             "POST",
             "/v1/wabas",
-            json!({"waba_id": WABA}),
+            json!({"waba_id": WABA, "access_token": t.grant(&[WABA]).await}),
             StatusCode::CONFLICT,
         ),
     ];
@@ -1582,7 +1731,11 @@ async fn an_agent_is_refused_on_every_admin_route() {
         ),
         ("DELETE", format!("/v1/members/{owner_user}"), none.clone()),
         ("DELETE", format!("/v1/members/{agent_user}"), none.clone()),
-        ("POST", "/v1/wabas".into(), json!({"waba_id": "999000111"})),
+        (
+            "POST",
+            "/v1/wabas".into(),
+            json!({"waba_id": "999000111", "access_token": t.grant(&["999000111"]).await}),
+        ),
         ("POST", "/v1/onboarding".into(), none.clone()),
         ("DELETE", "/v1/accounts/current".into(), none.clone()),
     ];

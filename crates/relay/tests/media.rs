@@ -352,8 +352,7 @@ async fn a_failing_fetch_is_retried_then_reported() {
         "{metrics}"
     );
 
-    // A WABA claimed without onboarding: no business token, retried (an onboarding may be
-    // storing it), then reported failed.
+    // A WABA claimed by manual setup: the relay keeps the token it was shown, and fetches.
     let key2 = WorkspaceSecretKey::generate();
     let manual = t.register("manual@example.com", &key2).await;
     assert_eq!(
@@ -366,6 +365,28 @@ async fn a_failing_fetch_is_retried_then_reported() {
         StatusCode::OK
     );
     let statuses = media_statuses(&t, &manual.token, &key2, 1).await;
+    assert_eq!(statuses[0].status, MediaFetchStatus::Stored, "{statuses:?}");
+
+    // A WABA linked without a token yet (an onboarding between its claim and storing the
+    // token): retried, then reported failed.
+    let key3 = WorkspaceSecretKey::generate();
+    let pending = t.register("pending@example.com", &key3).await;
+    t.state
+        .store
+        .claim_waba(
+            pending.workspace.id,
+            "777000111",
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    t.state.owners.clear();
+    let image = inbound(&sim, &sim.info.phone_number_id, json!({"type": "image"})).await;
+    assert_eq!(
+        t.signed_webhook(&envelope("777000111", &image)).await,
+        StatusCode::OK
+    );
+    let statuses = media_statuses(&t, &pending.token, &key3, 1).await;
     assert_eq!(statuses[0].status, MediaFetchStatus::Failed);
     assert!(statuses[0]
         .error

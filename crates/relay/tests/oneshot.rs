@@ -73,7 +73,17 @@ async fn errors_have_a_kind_and_no_session_is_401() {
 
 #[tokio::test]
 async fn concurrent_webhooks_share_group_commits_and_get_contiguous_seqs() {
-    let (relay, _dir) = relay().await;
+    // The claim below is checked with Meta: the simulator stands in.
+    let sim = dataoptix_sim::spawn(dataoptix_sim::SimConfig::for_tests(SECRET))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_tests(dir.path(), SECRET);
+    config.graph_base_url = sim.info.base_url.clone();
+    config.graph_version = sim.info.graph_version.clone();
+    config.meta_app_id = Some(sim.info.app_id.clone());
+    let relay = Relay::open(config).await.unwrap();
+    let access_token = sim.grant(&["42"]);
     let key = WorkspaceSecretKey::generate();
     let register = json!({"name": "A", "email": "gc@example.com", "company": "C",
         "password": "long enough password",
@@ -93,7 +103,9 @@ async fn concurrent_webhooks_share_group_commits_and_get_contiguous_seqs() {
             Request::post("/v1/wabas")
                 .header("content-type", "application/json")
                 .header("authorization", format!("Bearer {token}"))
-                .body(Body::from(r#"{"waba_id":"42"}"#))
+                .body(Body::from(
+                    json!({"waba_id": "42", "access_token": access_token}).to_string(),
+                ))
                 .unwrap(),
         )
         .await

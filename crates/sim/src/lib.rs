@@ -167,6 +167,17 @@ impl RunningSim {
         format!("{}/_sim{}", self.info.base_url, path)
     }
 
+    /// A new system-user token that grants `waba_ids` (as `POST /_sim/tokens`), for a test
+    /// that plays a business bringing its own token (manual setup).
+    pub fn grant(&self, waba_ids: &[&str]) -> String {
+        let now = self.state.clock.now_secs();
+        self.state.world.lock().mint_token(
+            waba_ids.iter().map(|w| (*w).to_owned()).collect(),
+            "SYSTEM_USER",
+            now,
+        )
+    }
+
     pub fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());

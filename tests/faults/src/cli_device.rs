@@ -72,12 +72,17 @@ impl CliDevice {
         Ok(stdout)
     }
 
-    /// A device that registered a workspace at `relay` as `email`, claimed `waba_id` (its
-    /// webhooks now reach this workspace) and synced what the relay had.
-    pub async fn owner(relay: &str, email: &str, waba_id: &str) -> Result<Self> {
+    /// A device that registered a workspace at `relay` as `email`, claimed `waba_id` with
+    /// `access_token` (its webhooks now reach this workspace) and synced what the relay had.
+    pub async fn owner(
+        relay: &str,
+        email: &str,
+        waba_id: &str,
+        access_token: &str,
+    ) -> Result<Self> {
         let device = Self::new()?;
         device.register(relay, email).await?;
-        device.claim_waba(waba_id).await?;
+        device.claim_waba(waba_id, access_token).await?;
         device.sync_once().await?;
         Ok(device)
     }
@@ -103,8 +108,10 @@ impl CliDevice {
         Ok(())
     }
 
-    pub async fn claim_waba(&self, waba_id: &str) -> Result<()> {
-        self.run(&["claim-waba", waba_id], b"").await?;
+    /// The token goes on standard input, never on the command line.
+    pub async fn claim_waba(&self, waba_id: &str, access_token: &str) -> Result<()> {
+        self.run(&["claim-waba", waba_id], access_token.as_bytes())
+            .await?;
         Ok(())
     }
 

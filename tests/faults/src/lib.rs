@@ -9,6 +9,7 @@
 mod bins;
 mod cli_device;
 mod customers;
+mod meta;
 mod meta_sender;
 mod relay_process;
 mod store_dump;
@@ -17,6 +18,7 @@ mod tiny_disk;
 pub use bins::binary;
 pub use cli_device::CliDevice;
 pub use customers::{customer_message_batches, customer_messages};
+pub use meta::Meta;
 pub use meta_sender::{DeliveryReport, MetaSender};
 pub use relay_process::RelayProcess;
 pub use store_dump::{dump, ensure_each_once, wamid_counts};

@@ -54,6 +54,19 @@ impl RelayProcess {
         }
     }
 
+    /// Points the relay at `meta` (a simulator): its Graph base URL, version and app id.
+    #[must_use]
+    pub fn with_meta(mut self, meta: &dataoptix_sim::StartupInfo) -> Self {
+        for (k, v) in [
+            ("GRAPH_BASE_URL", &meta.base_url),
+            ("GRAPH_VERSION", &meta.graph_version),
+            ("META_APP_ID", &meta.app_id),
+        ] {
+            self.env.push((format!("DATAOPTIX_RELAY_{k}"), v.clone()));
+        }
+        self
+    }
+
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

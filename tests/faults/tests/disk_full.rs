@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
 use faults::{
-    customer_messages, ensure_each_once, logs_dir, CliDevice, MetaSender, RelayProcess, TinyDisk,
+    customer_messages, ensure_each_once, logs_dir, CliDevice, Meta, MetaSender, RelayProcess,
+    TinyDisk,
 };
 
 const WABA: &str = "900000000000063";
@@ -25,9 +26,13 @@ async fn a_full_disk_answers_5xx_and_loses_nothing_it_acknowledged() -> Result<(
     let logs = logs_dir("disk_full")?;
     let data = disk.path().join("relay");
     std::fs::create_dir(&data)?;
-    let mut relay = RelayProcess::new(&data, testkit::free_port()?, &logs, &[]);
+    // Meta, which the relay asks before it links the WABA to the device's workspace.
+    let meta = Meta::start().await?;
+    let mut relay =
+        RelayProcess::new(&data, testkit::free_port()?, &logs, &[]).with_meta(meta.info());
     relay.start().await?;
-    let device = CliDevice::owner(&relay.base(), "ana@example.com", WABA).await?;
+    let device =
+        CliDevice::owner(&relay.base(), "ana@example.com", WABA, &meta.grant(WABA)).await?;
 
     let (mut wamids, before) = customer_messages("DISK", WABA, 0..BEFORE);
     MetaSender::new(&relay.base(), 8)?.deliver(before).await?;

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{ensure, Result};
 use faults::{
-    customer_message_batches, ensure_each_once, env_or, logs_dir, CliDevice, MetaSender,
+    customer_message_batches, ensure_each_once, env_or, logs_dir, CliDevice, Meta, MetaSender,
     RelayProcess,
 };
 
@@ -22,9 +22,13 @@ async fn a_backlog_built_while_offline_is_caught_up_once() -> Result<()> {
     let n: usize = env_or("DATAOPTIX_FAULTS_OFFLINE_BACKLOG", 100_000);
     let logs = logs_dir("offline_backlog")?;
     let data = tempfile::tempdir()?;
-    let mut relay = RelayProcess::new(data.path(), testkit::free_port()?, &logs, &[]);
+    // Meta, which the relay asks before it links the WABA to the device's workspace.
+    let meta = Meta::start().await?;
+    let mut relay =
+        RelayProcess::new(data.path(), testkit::free_port()?, &logs, &[]).with_meta(meta.info());
     relay.start().await?;
-    let device = CliDevice::owner(&relay.base(), "ana@example.com", WABA).await?;
+    let device =
+        CliDevice::owner(&relay.base(), "ana@example.com", WABA, &meta.grant(WABA)).await?;
     // Whatever onboarding left in the log (the number's own events) first: the backlog is
     // what arrives after.
     let before = device.sync_once().await?;

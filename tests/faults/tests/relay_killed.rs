@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
 use faults::{
-    customer_messages, ensure_each_once, env_or, logs_dir, wamid_counts, CliDevice, MetaSender,
-    RelayProcess,
+    customer_messages, ensure_each_once, env_or, logs_dir, wamid_counts, CliDevice, Meta,
+    MetaSender, RelayProcess,
 };
 
 const WABA: &str = "900000000000061";
@@ -24,10 +24,14 @@ async fn relay_killed_mid_load_loses_nothing_and_doubles_nothing() -> Result<()>
     let concurrency: usize = env_or("DATAOPTIX_FAULTS_CONCURRENCY", 32);
     let logs = logs_dir("relay_killed")?;
     let data = tempfile::tempdir()?;
-    let mut relay = RelayProcess::new(data.path(), testkit::free_port()?, &logs, &[]);
+    // Meta, which the relay asks before it links the WABA to the device's workspace.
+    let meta = Meta::start().await?;
+    let mut relay =
+        RelayProcess::new(data.path(), testkit::free_port()?, &logs, &[]).with_meta(meta.info());
     relay.start().await?;
 
-    let device = CliDevice::owner(&relay.base(), "ana@example.com", WABA).await?;
+    let device =
+        CliDevice::owner(&relay.base(), "ana@example.com", WABA, &meta.grant(WABA)).await?;
 
     let (wamids, bodies) = customer_messages("KILL", WABA, 0..n);
     let sender = Arc::new(MetaSender::new(&relay.base(), concurrency)?);

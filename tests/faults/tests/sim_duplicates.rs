@@ -162,17 +162,24 @@ async fn wait_until_emitted(sim: &Sim) -> Result<usize> {
     }
 }
 
-/// A relay process and a device registered on it that claimed the simulator's WABA.
+/// A relay process and a device registered on it that claimed the simulator's WABA (the relay
+/// checks the claim with the simulator, as Meta).
 async fn world(
     name: &str,
     port: u16,
     data: &std::path::Path,
-    waba: &str,
+    meta: &dataoptix_sim::StartupInfo,
 ) -> Result<(RelayProcess, CliDevice)> {
     let logs = logs_dir(&format!("sim_duplicates-{name}"))?;
-    let mut relay = RelayProcess::new(data, port, &logs, &[]);
+    let mut relay = RelayProcess::new(data, port, &logs, &[]).with_meta(meta);
     relay.start().await?;
-    let device = CliDevice::owner(&relay.base(), &format!("{name}@example.com"), waba).await?;
+    let device = CliDevice::owner(
+        &relay.base(),
+        &format!("{name}@example.com"),
+        &meta.waba_id,
+        &meta.access_token,
+    )
+    .await?;
     Ok((relay, device))
 }
 
@@ -194,15 +201,15 @@ async fn duplicated_shuffled_webhooks_end_in_the_same_store_as_in_order_once() -
         sim: dataoptix_sim::spawn(config).await?,
         http: reqwest::Client::new(),
     };
-    let waba = sim.sim.info.waba_id.clone();
+    let meta = sim.sim.info.clone();
     let (faulty_dir, reference_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
     let (mut faulty, faulty_device) =
-        world("faulty", faulty_port, faulty_dir.path(), &waba).await?;
+        world("faulty", faulty_port, faulty_dir.path(), &meta).await?;
     let (mut reference, reference_device) = world(
         "reference",
         testkit::free_port()?,
         reference_dir.path(),
-        &waba,
+        &meta,
     )
     .await?;
 

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Result};
 use dataoptix_core::sync::CURSOR_STREAM;
 use faults::{
-    customer_messages, ensure_each_once, env_or, logs_dir, wamid_counts, CliDevice, MetaSender,
-    RelayProcess,
+    customer_messages, ensure_each_once, env_or, logs_dir, wamid_counts, CliDevice, Meta,
+    MetaSender, RelayProcess,
 };
 
 const WABA: &str = "900000000000064";
@@ -60,9 +60,13 @@ async fn a_sync_killed_mid_page_loses_and_doubles_nothing() -> Result<()> {
     let n: usize = env_or("DATAOPTIX_FAULTS_BACKLOG", 6_000);
     let logs = logs_dir("sync_killed")?;
     let data = tempfile::tempdir()?;
-    let mut relay = RelayProcess::new(data.path(), testkit::free_port()?, &logs, &[]);
+    // Meta, which the relay asks before it links the WABA to the device's workspace.
+    let meta = Meta::start().await?;
+    let mut relay =
+        RelayProcess::new(data.path(), testkit::free_port()?, &logs, &[]).with_meta(meta.info());
     relay.start().await?;
-    let device = CliDevice::owner(&relay.base(), "ana@example.com", WABA).await?;
+    let device =
+        CliDevice::owner(&relay.base(), "ana@example.com", WABA, &meta.grant(WABA)).await?;
     let (start, _) = cursor_and_messages(&device).await?;
 
     let (wamids, bodies) = customer_messages("SYNC", WABA, 0..n);

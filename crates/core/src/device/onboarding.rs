@@ -255,7 +255,7 @@ impl Device {
             })?;
         session
             .client
-            .claim_waba(&waba_id)
+            .claim_waba(&waba_id, &token, Some(&phone_number_id))
             .await
             .map_err(|e| DeviceError::from_sync(e, &session.account.relay_url))?;
         self.connect_number(

@@ -4,7 +4,7 @@
 //! | the row / the source says | the row | why |
 //! |---|---|---|
 //! | relay `stored` (or no word from the relay after [`super::queue::RELAY_WAIT_SECS`]) | fetch `GET /v1/media/{id}`, open with the workspace key | the relay got it while Meta's URL lived |
-//! | relay `failed`, or relay 404 | fetch from Meta with the number's token, while the media id lives (7 days) | e.g. a WABA claimed by hand: the relay has no token |
+//! | relay `failed`, or relay 404 | fetch from Meta with the number's token, while the media id lives (7 days) | e.g. the relay holds no token for the WABA (claimed before it kept manual setups' tokens), or its fetch failed |
 //! | network, 5xx, 429, Meta retryable | `pending`, retried after `retry_base × 2^attempts` (≤ 1 h), `failed` after `max_attempts` | it passes |
 //! | SHA-256 mismatch, larger than Meta's limit, media id expired, no token, Meta permanent error | `failed` with the reason | retrying the same download cannot help |
 

@@ -95,12 +95,21 @@ impl RelayClient {
         decode(resp).await
     }
 
-    /// `POST /v1/wabas`: claims a WhatsApp Business Account for the workspace.
-    pub async fn claim_waba(&self, waba_id: &str) -> Result<ClaimWabaResponse, SyncError> {
+    /// `POST /v1/wabas`: claims a WhatsApp Business Account for the workspace. The relay asks
+    /// Meta first: `access_token` must grant the WABA, and `phone_number_id`, when given, must
+    /// be one of its numbers.
+    pub async fn claim_waba(
+        &self,
+        waba_id: &str,
+        access_token: &str,
+        phone_number_id: Option<&str>,
+    ) -> Result<ClaimWabaResponse, SyncError> {
         let resp = self
             .authed(self.http.post(self.url("/v1/wabas")))?
             .json(&ClaimWabaRequest {
                 waba_id: waba_id.to_string(),
+                access_token: access_token.to_string(),
+                phone_number_id: phone_number_id.map(str::to_string),
             })
             .send()
             .await?;

@@ -70,7 +70,7 @@ impl TestRelay {
         Self::serve_wrapped(listener, secret, |_| {}, wrap).await
     }
 
-    async fn serve_wrapped(
+    pub async fn serve_wrapped(
         listener: tokio::net::TcpListener,
         secret: &str,
         configure: impl FnOnce(&mut relay::Config),
@@ -104,6 +104,28 @@ impl TestRelay {
         }
     }
 
+    /// Deletes the relay's copy of a WABA's business token, as a relay holds none for a WABA
+    /// claimed before it kept manual setups' tokens: its media fetches then fail.
+    pub async fn forget_business_token(&self, waba_id: &str) {
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(self._dir.path().join("relay.sqlite3"))
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .connect()
+            .await
+            .unwrap();
+        let deleted = sqlx::query("DELETE FROM business_tokens WHERE waba_id = ?")
+            .bind(waba_id)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            deleted.rows_affected(),
+            1,
+            "the relay kept no token for {waba_id}"
+        );
+    }
+
     /// Runs the relay's pruner now with its configured retention, as its loop does; returns
     /// how many events it removed.
     pub async fn prune_now(&self) -> u64 {
@@ -127,6 +149,40 @@ impl TestRelay {
         (&mut self.server).await.unwrap();
         self.relay.take().unwrap().close().await.unwrap();
     }
+}
+
+/// Points a relay at the simulator as its Graph API: the Meta it asks before it links a WABA
+/// to a workspace (a claim's `debug_token`) and fetches media from.
+pub fn use_sim_as_meta(config: &mut relay::Config, info: &dataoptix_sim::StartupInfo) {
+    config.graph_base_url = info.base_url.clone();
+    config.graph_version = info.graph_version.clone();
+    config.meta_app_id = Some(info.app_id.clone());
+}
+
+/// The relay's listener first (the simulator needs its webhook URL), then the simulator
+/// (`tweak` adjusts it), then the relay with the simulator as its Meta ([`use_sim_as_meta`])
+/// and its router adjusted by `wrap`.
+pub async fn relay_and_sim(
+    tweak: impl FnOnce(&mut SimConfig),
+    wrap: impl FnOnce(axum::Router) -> axum::Router,
+) -> (TestRelay, RunningSim) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = SimConfig {
+        webhook_url: Some(format!("{base}/webhooks/meta")),
+        ..SimConfig::for_tests(SECRET)
+    };
+    tweak(&mut config);
+    let sim = dataoptix_sim::spawn(config).await.unwrap();
+    let info = sim.info.clone();
+    let relay = TestRelay::serve_wrapped(
+        listener,
+        SECRET,
+        |config| use_sim_as_meta(config, &info),
+        wrap,
+    )
+    .await;
+    (relay, sim)
 }
 
 /// The relay's listener first (the simulator needs its webhook URL), then the simulator, then
@@ -155,9 +211,7 @@ impl SignupWorld {
         .unwrap();
         let info = sim.info.clone();
         let relay = TestRelay::serve(listener, SECRET, |config| {
-            config.graph_base_url = info.base_url.clone();
-            config.graph_version = info.graph_version.clone();
-            config.meta_app_id = Some(info.app_id.clone());
+            use_sim_as_meta(config, &info);
             config.meta_config_id = Some(config_id.to_owned());
             config.sdk_url = Some(info.sdk_url.clone());
             configure(config);
@@ -281,11 +335,15 @@ pub struct Device {
 
 impl Env {
     pub async fn start(tweak: impl FnOnce(&mut SimConfig)) -> Self {
-        Self::start_on(TestRelay::start(SECRET).await, tweak).await
+        Self::start_wrapped(tweak, |router| router).await
     }
 
-    /// The same around an already started `relay` (signing webhooks with [`SECRET`]).
-    pub async fn start_on(relay: TestRelay, tweak: impl FnOnce(&mut SimConfig)) -> Self {
+    /// The same with the relay's router adjusted by `wrap` (a layer counting requests, say).
+    pub async fn start_wrapped(
+        tweak: impl FnOnce(&mut SimConfig),
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
+    ) -> Self {
+        let (relay, sim) = relay_and_sim(tweak, wrap).await;
         let key = WorkspaceSecretKey::generate();
         let owner = RelayClient::new(&relay.base)
             .register(&RegisterRequest {
@@ -298,15 +356,9 @@ impl Env {
             })
             .await
             .unwrap();
-        let mut config = SimConfig {
-            webhook_url: Some(format!("{}/webhooks/meta", relay.base)),
-            ..SimConfig::for_tests(SECRET)
-        };
-        tweak(&mut config);
-        let sim = dataoptix_sim::spawn(config).await.unwrap();
         RelayClient::new(&relay.base)
             .with_token(owner.token.clone())
-            .claim_waba(&sim.info.waba_id)
+            .claim_waba(&sim.info.waba_id, &sim.info.access_token, None)
             .await
             .unwrap();
         Self {

@@ -36,7 +36,17 @@ pub struct World {
 }
 
 pub async fn world() -> World {
-    let relay = TestRelay::start(SECRET).await;
+    // The test profile gives up on a webhook after ~1 s of retries; on a loaded machine (the
+    // whole suite in parallel) the relay can be slower than that, and a dropped status update
+    // would fail a test for the wrong reason. Meta itself retries for days.
+    let (relay, sim) = crate::common::relay_and_sim(
+        |config| {
+            config.webhooks.max_attempts = 200;
+            config.webhooks.max_backoff_ms = 250;
+        },
+        |router| router,
+    )
+    .await;
     let data = tempfile::tempdir().unwrap();
     let vault = Vault::open(data.path(), &MemoryStore::new(), &PassphraseSource::none()).unwrap();
     let store = Store::open(
@@ -69,17 +79,10 @@ pub async fn world() -> World {
         })
         .await
         .unwrap();
-    let mut config = SimConfig {
-        webhook_url: Some(format!("{}/webhooks/meta", relay.base)),
-        ..SimConfig::for_tests(SECRET)
-    };
-    // The test profile gives up on a webhook after ~1 s of retries; on a loaded machine (the
-    // whole suite in parallel) the relay can be slower than that, and a dropped status update
-    // would fail a test for the wrong reason. Meta itself retries for days.
-    config.webhooks.max_attempts = 200;
-    config.webhooks.max_backoff_ms = 250;
-    let sim = dataoptix_sim::spawn(config).await.unwrap();
-    client.claim_waba(&sim.info.waba_id).await.unwrap();
+    client
+        .claim_waba(&sim.info.waba_id, &sim.info.access_token, None)
+        .await
+        .unwrap();
     let workspace_id = created.workspace.id.to_string();
     let syncer = Syncer::new(store.clone(), client, key, workspace_id.clone());
     let api = CloudApiClient::new(ClientConfig {

@@ -21,7 +21,7 @@ use base64::Engine as _;
 use cloud_api::account::RegisterRequest;
 use cloud_api::client::CloudApiError;
 use cloud_api::error::ErrorClass;
-use cloud_api::oauth::{AccessToken, AppSecret, CodeExchange};
+use cloud_api::oauth::{AppSecret, CodeExchange};
 use protocol::onboarding::{
     CompleteOnboarding, CompleteOnboardingResponse, OnboardingCreated, OnboardingError,
     OnboardingResult, OnboardingStatus,
@@ -480,12 +480,15 @@ async fn finish(
         .map_err(|e| graph_failure("exchange_code", &e))?;
     let token = exchanged.access_token;
 
-    let info = graph
-        .with_token(AccessToken::app_token(&app_id, &secret))
-        .debug_token(&token)
+    let granted = crate::wabas::token_grants_waba(state, &token, waba_id)
         .await
-        .map_err(|e| graph_failure("debug_token", &e))?;
-    if !info.is_valid || !info.waba_ids().contains(&waba_id) {
+        .map_err(|e| match e {
+            crate::wabas::GrantCheckError::Graph(e) => graph_failure("debug_token", &e),
+            crate::wabas::GrantCheckError::NoAppId => {
+                failure("internal", "the relay has no meta_app_id")
+            }
+        })?;
+    if !granted {
         return Err(failure(
             "waba_not_granted",
             "the business token does not grant this WhatsApp Business Account",

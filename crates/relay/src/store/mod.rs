@@ -534,6 +534,14 @@ pub trait Store: Send + Sync + 'static {
         token: Option<EncryptedBusinessToken>,
         now: OffsetDateTime,
     ) -> BoxFuture<'a, StoreResult<()>>;
+    /// Keeps a WABA's encrypted business token for `workspace` (manual setup), replacing the
+    /// one it had.
+    fn put_business_token(
+        &self,
+        workspace: Uuid,
+        token: EncryptedBusinessToken,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<()>>;
     /// The encrypted business token of a WABA and its workspace.
     fn business_token<'a>(
         &'a self,

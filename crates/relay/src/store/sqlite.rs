@@ -1663,6 +1663,33 @@ impl Store for SqliteStore {
         })
     }
 
+    fn put_business_token(
+        &self,
+        workspace: Uuid,
+        token: EncryptedBusinessToken,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            // Only for a WABA the workspace owns (a deletion or another claim in between wins).
+            let stored = sqlx::query(
+                "INSERT INTO business_tokens (waba_id, workspace_id, encrypted, stored_at)
+                 SELECT waba_id, workspace_id, ?, ? FROM wabas WHERE waba_id = ? AND workspace_id = ?
+                 ON CONFLICT (waba_id) DO UPDATE SET workspace_id = excluded.workspace_id,
+                   encrypted = excluded.encrypted, stored_at = excluded.stored_at",
+            )
+            .bind(&token.encrypted)
+            .bind(ms(now))
+            .bind(&token.waba_id)
+            .bind(workspace.to_string())
+            .execute(&self.writer)
+            .await?;
+            if stored.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+    }
+
     fn business_token<'a>(
         &'a self,
         waba_id: &'a str,

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use cloud_api::signature::{sign, SIGNATURE_HEADER};
+use dataoptix_sim::{RunningSim, SimConfig};
 use protocol::auth::SessionCreated;
 use protocol::events::EventPage;
 use protocol::WorkspaceSecretKey;
@@ -27,6 +28,9 @@ pub struct TestRelay {
     server: tokio::task::JoinHandle<()>,
     relay: Option<Relay>,
     pub dir: tempfile::TempDir,
+    /// Meta for this relay (its Graph base URL and app id), unless `configure` pointed it
+    /// elsewhere: claims are checked with its `debug_token`.
+    pub sim: RunningSim,
 }
 
 impl TestRelay {
@@ -47,8 +51,14 @@ impl TestRelay {
     pub async fn start_with(dir: tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let sim = dataoptix_sim::spawn(SimConfig::for_tests(SECRET))
+            .await
+            .unwrap();
         let mut config = Config::for_tests(dir.path(), SECRET);
         config.public_origin = Some(base.clone());
+        config.graph_base_url = sim.info.base_url.clone();
+        config.graph_version = sim.info.graph_version.clone();
+        config.meta_app_id = Some(sim.info.app_id.clone());
         configure(&mut config);
         let relay = Relay::open(config).await.unwrap();
         let state = relay.state();
@@ -73,6 +83,7 @@ impl TestRelay {
             server,
             relay: Some(relay),
             dir,
+            sim,
         }
     }
 
@@ -186,9 +197,31 @@ impl TestRelay {
         resp.json().await.unwrap()
     }
 
+    /// Claims `waba` for the session's workspace with a token that grants it.
     pub async fn claim(&self, token: &str, waba: &str) -> reqwest::Response {
-        self.post_json("/v1/wabas", token, &json!({ "waba_id": waba }))
+        let access_token = self.grant(&[waba]).await;
+        self.post_json(
+            "/v1/wabas",
+            token,
+            &json!({ "waba_id": waba, "access_token": access_token }),
+        )
+        .await
+    }
+
+    /// A system-user token that the simulated Meta says grants `wabas`: minted by the
+    /// simulator the relay asks (its own, or the one a test configured).
+    pub async fn grant(&self, wabas: &[&str]) -> String {
+        let minted: Value = self
+            .http
+            .post(format!("{}/_sim/tokens", self.state.config.graph_base_url))
+            .json(&json!({ "waba_ids": wabas }))
+            .send()
             .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        minted["access_token"].as_str().unwrap().to_owned()
     }
 
     pub async fn append(&self, token: &str, client_id: &str, sealed: &[u8]) -> reqwest::Response {

@@ -57,10 +57,15 @@ enum Command {
     /// The encrypted local store.
     #[command(subcommand)]
     Store(StoreCommand),
-    /// Claims a WhatsApp Business Account for the workspace at the relay.
+    /// Claims a WhatsApp Business Account for the workspace at the relay, which checks with
+    /// Meta that the access token grants it. The token (a system user's) comes from
+    /// DATAOPTIX_ACCESS_TOKEN, else from standard input (typed without echo on a terminal).
     ClaimWaba {
         /// The WABA id.
         waba_id: String,
+        /// One of the WABA's phone numbers, checked with it.
+        #[arg(long)]
+        phone_number_id: Option<String>,
     },
     /// Syncs with the relay: applies its event log to the store, a page per transaction.
     /// Without --once, keeps going (long-poll, reconnecting with backoff) until Ctrl-C.
@@ -179,7 +184,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Store(StoreCommand::Init) => store_cmd(&ctx, true),
         Command::Store(StoreCommand::Stats) => store_cmd(&ctx, false),
         Command::Workspace(command) => workspace::run(&ctx, command),
-        Command::ClaimWaba { waba_id } => claim_waba(&ctx, &waba_id),
+        Command::ClaimWaba {
+            waba_id,
+            phone_number_id,
+        } => claim_waba(&ctx, &waba_id, phone_number_id.as_deref()),
         Command::Sync { once } => sync_cmd(&ctx, once),
     }
 }
@@ -397,11 +405,33 @@ async fn linked(ctx: &Context<'_>, vault: &Vault) -> Result<(Store, Syncer), Fai
     Ok((store, syncer))
 }
 
-fn claim_waba(ctx: &Context<'_>, waba_id: &str) -> Result<(), Failure> {
+fn claim_waba(
+    ctx: &Context<'_>,
+    waba_id: &str,
+    phone_number_id: Option<&str>,
+) -> Result<(), Failure> {
+    let token = match std::env::var("DATAOPTIX_ACCESS_TOKEN") {
+        Ok(token) => Zeroizing::new(token),
+        Err(_) => {
+            let secret = read_secret("the access token")?;
+            let text = std::str::from_utf8(&secret)
+                .map_err(|_| Failure("the access token is not UTF-8 text".into()))?;
+            Zeroizing::new(text.trim().to_owned())
+        }
+    };
+    if token.trim().is_empty() {
+        return Err(Failure(
+            "an access token is required: set DATAOPTIX_ACCESS_TOKEN or give it on standard input"
+                .into(),
+        ));
+    }
     let vault = ctx.existing_vault()?;
     let claimed = runtime()?.block_on(async {
         let (store, syncer) = linked(ctx, &vault).await?;
-        let claimed = syncer.client().claim_waba(waba_id).await?;
+        let claimed = syncer
+            .client()
+            .claim_waba(waba_id, token.trim(), phone_number_id)
+            .await?;
         store.close().await;
         Ok::<_, Failure>(claimed)
     })?;
