@@ -1,19 +1,25 @@
 //! The device's privacy facade on a real encrypted store of a device registered at a real
 //! relay: the contact list (search, paging, workspace scope), corrections and restriction,
-//! exports into a folder, erasure, retention, the activity log and its integrity check, and
-//! deleting the account (relay and local data).
+//! exports into a folder, erasure, retention (on demand and on the background's timer), the
+//! activity log (sign-ins, sends, broadcasts) and its integrity check, and deleting the
+//! account (relay and local data).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::Duration;
+
+use dataoptix_core::broadcast::RecipientSource;
 use dataoptix_core::device::{
-    ContactCursor, Device, DeviceError, DeviceEvent, RegisterInput, RetentionSettings, SignInInput,
+    ActivityView, AttachmentInput, ContactCursor, Device, DeviceError, DeviceEvent, JoinInput,
+    Outgoing, RegisterInput, RetentionSchedule, RetentionSettings, SignInInput,
 };
 use dataoptix_core::store::{ContactInput, Direction, NewMessage, Origin, PhoneNumberInput};
 use dataoptix_core::vault::{MemoryStore, PassphraseSource, SecretStore, Vault};
 use serde_json::json;
 
 mod common;
-use common::{SignupWorld, EMAIL, PASSWORD};
+use common::pacing::{connected_device, order_ready, sim_post};
+use common::{eventually, SignupWorld, EMAIL, PASSWORD};
 
 const PHONE: &str = "106540352242922";
 const COMPANY: &str = "Panadería Ana";
@@ -313,6 +319,324 @@ async fn retention_is_validated_stored_and_applied() {
     assert_eq!(log.items[0].action, "privacy.retention_applied");
     assert_eq!(log.items[1].action, "privacy.retention_policy");
     assert!(d.verify_activity().await.unwrap().intact);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn retention_runs_on_the_background_timer_until_the_background_stops() {
+    let w = SignupWorld::start("cfg-retention-timer").await;
+    let data = tempfile::tempdir().unwrap();
+    let secrets = MemoryStore::new();
+    let d = registered(&w, data.path(), &secrets).await;
+    let ws = d.workspace_id().await.unwrap();
+    // Messages from 2023, older than the policy's 30 days.
+    let old = contact(&d, &ws, "15550006666", Some("Old Customer"), 4).await;
+    d.set_retention(RetentionSettings {
+        messages_days: Some(30),
+        ..RetentionSettings::default()
+    })
+    .await
+    .unwrap();
+    // The app's schedule is a minute, then every 6 hours; the same timer, shortened.
+    let every = Duration::from_millis(200);
+    d.set_retention_schedule(RetentionSchedule {
+        first_after: Duration::from_millis(100),
+        every,
+    });
+    let mut events = d.subscribe();
+
+    // Nobody calls apply: the background does.
+    d.start_background().await.unwrap();
+    eventually("the timer's retention run", async || {
+        (d.contact(old).await.unwrap().message_count == 0).then_some(())
+    })
+    .await;
+    assert!(drain(&mut events).contains(&DeviceEvent::InboxChanged {
+        conversation_ids: Vec::new()
+    }));
+    let log = d.activity(None, 50).await.unwrap().items;
+    let runs: Vec<&ActivityView> = log
+        .iter()
+        .filter(|e| e.action == "privacy.retention_applied")
+        .collect();
+    // Runs that deleted nothing (the timer's later ticks) are not logged.
+    assert_eq!(runs.len(), 1, "{log:?}");
+    assert_eq!(runs[0].actor, "retention", "the timer's actor");
+    let details: serde_json::Value = serde_json::from_str(&runs[0].details).unwrap();
+    assert_eq!(details["deleted"]["messages"], 4);
+
+    // Stopped with the background: old data arriving now stays through many ticks.
+    d.stop_background().await;
+    let later = contact(&d, &ws, "15550007777", Some("Later Customer"), 2).await;
+    tokio::time::sleep(every * 5).await;
+    assert_eq!(d.contact(later).await.unwrap().message_count, 2);
+
+    // "Apply now" does the same, logged under the member's name: told apart from the timer.
+    let applied = d.apply_retention().await.unwrap();
+    assert_eq!(applied.messages, 2);
+    let newest = &d.activity(None, 1).await.unwrap().items[0];
+    assert_eq!(newest.action, "privacy.retention_applied");
+    assert_eq!(newest.actor, format!("Ana Owner <{EMAIL}>"));
+
+    // Started again with the timer's run due at once: "Apply now" clicked while that run is
+    // deleting waits for it to finish (and then finds nothing left) instead of running beside
+    // it and reporting a part, and each message is deleted once.
+    let third = contact(&d, &ws, "15550008888", Some("Third Customer"), 5000).await;
+    d.set_retention_schedule(RetentionSchedule {
+        first_after: Duration::ZERO,
+        every: Duration::from_secs(3600),
+    });
+    d.start_background().await.unwrap();
+    // Mid-run: the first of its ten batches committed.
+    while d.contact(third).await.unwrap().message_count == 5000 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let manual = d.apply_retention().await.unwrap();
+    assert_eq!(manual.messages, 0, "{manual:?}");
+    assert_eq!(d.contact(third).await.unwrap().message_count, 0);
+    d.stop_background().await;
+    let log = d.activity(None, 500).await.unwrap().items;
+    let deleted: u64 = log
+        .iter()
+        .filter(|e| e.action == "privacy.retention_applied")
+        .map(|e| {
+            let details: serde_json::Value = serde_json::from_str(&e.details).unwrap();
+            details["deleted"]["messages"].as_u64().unwrap()
+        })
+        .sum();
+    assert_eq!(deleted, 4 + 2 + 5000);
+    assert!(d.verify_activity().await.unwrap().intact);
+    w.stop().await;
+}
+
+/// The activity entries of `action`, oldest first.
+async fn entries(d: &Device, action: &str) -> Vec<ActivityView> {
+    let mut found: Vec<ActivityView> = d
+        .activity(None, 500)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.action == action)
+        .collect();
+    found.reverse();
+    found
+}
+
+#[tokio::test]
+async fn sign_ins_sends_and_broadcasts_are_logged_without_what_was_sent_to_whom() {
+    let w = SignupWorld::start("cfg-activity").await;
+    let data = tempfile::tempdir().unwrap();
+    let secrets = MemoryStore::new();
+    let d = connected_device(&w, data.path(), &secrets).await;
+    let ws = d.workspace_id().await.unwrap();
+    let ana = format!("Ana Owner <{EMAIL}>");
+    let workspace = format!("workspace:{ws}");
+
+    let registered = entries(&d, "account.register").await;
+    assert_eq!(registered.len(), 1);
+    assert_eq!(registered[0].actor, ana);
+    assert_eq!(registered[0].subject.as_deref(), Some(workspace.as_str()));
+    let details: serde_json::Value = serde_json::from_str(&registered[0].details).unwrap();
+    assert_eq!(details["device"], "Front desk");
+    assert_eq!(details["role"], "owner");
+    assert!(!details["session_id"].as_str().unwrap().is_empty());
+
+    // A customer writes; the member answers with text, a template and a photo.
+    d.start_background().await.unwrap();
+    sim_post(
+        &w,
+        "/inbound",
+        json!({"from": "16505551234", "name": "Sheena Nelson", "type": "text",
+               "text": {"body": "Is the sourdough ready?"}}),
+    )
+    .await;
+    let conversation = eventually("the customer's conversation", async || {
+        let page = d
+            .conversations(&Default::default(), None, 10)
+            .await
+            .unwrap();
+        page.items.first().map(|c| c.id)
+    })
+    .await;
+    let sheena: i64 = sqlx::query_scalar("SELECT contact_id FROM conversations WHERE id = ?")
+        .bind(conversation)
+        .fetch_one(d.store().pool())
+        .await
+        .unwrap();
+    let text = d
+        .send(
+            conversation,
+            Outgoing::Text {
+                body: "Your sourdough is ready, Sheena".into(),
+                preview_url: false,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    d.send(
+        conversation,
+        Outgoing::Template {
+            name: "order_ready".into(),
+            language: "en_US".into(),
+            params: vec!["Sheena".into(), "#4711".into()],
+            header_params: Vec::new(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let photo = data.path().join("cake.png");
+    std::fs::write(&photo, dataoptix_sim::assets::PNG.bytes).unwrap();
+    d.send_attachment(
+        conversation,
+        AttachmentInput {
+            path: photo.display().to_string(),
+            caption: Some("Birthday cake for Sheena".into()),
+            filename: None,
+            voice: false,
+        },
+        None,
+    )
+    .await
+    .unwrap();
+
+    let sends = entries(&d, "message.send").await;
+    let kinds: Vec<String> = sends
+        .iter()
+        .map(|e| {
+            let details: serde_json::Value = serde_json::from_str(&e.details).unwrap();
+            assert_eq!(details["conversation_id"], conversation);
+            assert!(details["outbox_id"].as_i64().unwrap() > 0);
+            details["kind"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["text", "template", "image"]);
+    for e in &sends {
+        assert_eq!(e.actor, ana);
+        assert_eq!(
+            e.subject.as_deref(),
+            Some(format!("contact:{sheena}").as_str())
+        );
+    }
+    let first: serde_json::Value = serde_json::from_str(&sends[0].details).unwrap();
+    let item: i64 = sqlx::query_scalar("SELECT id FROM outbox WHERE message_id = ?")
+        .bind(text.id)
+        .fetch_one(d.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(first["outbox_id"], item);
+
+    // A broadcast is one entry, with counts: not one per recipient.
+    let csv = "name,phone,order\nCarla Broadcast,+44 7700 900003,#3\nDan,+44 7700 900004,#4\n";
+    let broadcast = d
+        .create_broadcast(order_ready(
+            "Pickup reminders",
+            RecipientSource::Csv { text: csv.into() },
+        ))
+        .await
+        .unwrap();
+    let started = entries(&d, "broadcast.start").await;
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0].actor, ana);
+    assert_eq!(
+        started[0].subject.as_deref(),
+        Some(format!("broadcast:{}", broadcast.id).as_str())
+    );
+    let details: serde_json::Value = serde_json::from_str(&started[0].details).unwrap();
+    assert_eq!(details["template"], "order_ready");
+    assert_eq!(details["recipients"], 2);
+    assert_eq!(details["excluded"], 0);
+    assert_eq!(entries(&d, "message.send").await.len(), 3);
+
+    // Erasing the customer: the log keeps its entries (it is never edited), and none of them
+    // holds anything the erasure removed: no text, caption, number or name.
+    d.erase_contact(sheena).await.unwrap();
+    assert_eq!(entries(&d, "message.send").await.len(), 3);
+    let mut jsonl = Vec::new();
+    dataoptix_core::privacy::activity::export_jsonl(d.store(), &mut jsonl)
+        .await
+        .unwrap();
+    let whole_log = String::from_utf8(jsonl).unwrap();
+    for erased in [
+        "sourdough",
+        "Sheena",
+        "Birthday",
+        "16505551234",
+        "#4711",
+        "Carla",
+        "447700900003",
+    ] {
+        assert!(!whole_log.contains(erased), "{erased:?} in {whole_log}");
+    }
+
+    // Signing out and in again, and a new member joining on another device.
+    d.sign_out().await.unwrap();
+    let out = entries(&d, "account.sign_out").await;
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].actor, ana, "logged while the member was still known");
+    d.sign_in(SignInInput {
+        relay_url: w.base.clone(),
+        email: EMAIL.into(),
+        password: PASSWORD.into(),
+    })
+    .await
+    .unwrap();
+    let signed_in = entries(&d, "account.sign_in").await;
+    assert_eq!(signed_in.len(), 1);
+    assert_eq!(signed_in[0].actor, ana);
+    assert_eq!(signed_in[0].subject.as_deref(), Some(workspace.as_str()));
+    let newest: Vec<String> = d
+        .activity(None, 3)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        newest,
+        [
+            "account.sign_in",
+            "account.sign_out",
+            "privacy.erase_contact"
+        ]
+    );
+
+    let link = d
+        .invite("bo@example.com", protocol::auth::Role::Agent)
+        .await
+        .unwrap();
+    let laptop_dir = tempfile::tempdir().unwrap();
+    let laptop = Device::open(
+        laptop_dir.path(),
+        &MemoryStore::new(),
+        &PassphraseSource::none(),
+        "Laptop",
+    )
+    .await
+    .unwrap();
+    laptop
+        .join(JoinInput {
+            invite_link: link,
+            name: "Bo Agent".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    let joined = entries(&laptop, "account.join").await;
+    assert_eq!(joined.len(), 1);
+    assert_eq!(joined[0].actor, "Bo Agent <bo@example.com>");
+    let details: serde_json::Value = serde_json::from_str(&joined[0].details).unwrap();
+    assert_eq!(
+        (&details["device"], &details["role"]),
+        (&json!("Laptop"), &json!("agent"))
+    );
+    assert!(d.verify_activity().await.unwrap().intact);
+    assert!(laptop.verify_activity().await.unwrap().intact);
+    laptop.stop_background().await;
+    d.stop_background().await;
     w.stop().await;
 }
 

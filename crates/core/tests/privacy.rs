@@ -634,7 +634,9 @@ async fn retention_deletes_old_data_in_batches_and_keeps_the_rest() {
         .unwrap();
     }
     // Nothing happens without a policy.
-    let none = retention::apply(&f.store, f.data(), now).await.unwrap();
+    let none = retention::apply(&f.store, f.data(), now, "ana")
+        .await
+        .unwrap();
     assert_eq!(none.messages + none.raw_events, 0);
     assert!(
         activity::list(&f.store, None, 10)
@@ -660,7 +662,9 @@ async fn retention_deletes_old_data_in_batches_and_keeps_the_rest() {
         retention::policy(&f.store).await.unwrap().messages_days,
         Some(30)
     );
-    let report = retention::apply(&f.store, f.data(), now).await.unwrap();
+    let report = retention::apply(&f.store, f.data(), now, "ana")
+        .await
+        .unwrap();
     assert_eq!(report.messages, 1200);
     assert_eq!((report.media, report.media_files), (1, 1));
     assert_eq!(report.raw_events, 2);
@@ -687,6 +691,7 @@ async fn retention_deletes_old_data_in_batches_and_keeps_the_rest() {
     );
     let entry = &activity::list(&f.store, None, 1).await.unwrap().items[0];
     assert_eq!(entry.action, "privacy.retention_applied");
+    assert_eq!(entry.actor, "ana", "logged as whoever applied it");
     let details: Value = serde_json::from_str(&entry.details_json).unwrap();
     assert_eq!(details["deleted"]["messages"], 1200);
 
@@ -701,7 +706,9 @@ async fn retention_deletes_old_data_in_batches_and_keeps_the_rest() {
     )
     .await
     .unwrap();
-    let media = retention::apply(&f.store, f.data(), now).await.unwrap();
+    let media = retention::apply(&f.store, f.data(), now, "ana")
+        .await
+        .unwrap();
     assert_eq!((media.messages, media.media, media.media_files), (0, 1, 1));
     assert_eq!(f.scalar("SELECT count(*) FROM messages").await, 6);
     assert!(!f.data().join("media/15551230002-1.bin").exists());

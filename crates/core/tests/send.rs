@@ -146,24 +146,6 @@ async fn a_closed_window_refuses_free_form_but_a_template_goes_out() {
         matches!(refused, Err(SendError::WindowClosed { last_inbound_at: Some(t) }) if t == then),
         "{refused:?}"
     );
-    // An opted-out or restricted customer gets nothing, even a template.
-    let stopped = device.local_conversation(&env, "16505550002").await;
-    sqlx::query("UPDATE contacts SET opted_out = 1 WHERE wa_id = '16505550002'")
-        .execute(device.store.pool())
-        .await
-        .unwrap();
-    let refused = device
-        .outbox
-        .enqueue(
-            stopped,
-            OutgoingMessage::new(Template::new("hello_world", "en_US")),
-            "w-4",
-        )
-        .await;
-    assert!(
-        matches!(&refused, Err(SendError::ContactBlocked(why)) if why.contains("asked not to")),
-        "{refused:?}"
-    );
     // Nothing was queued or shown for the refused sends.
     assert_eq!(device.scalar::<i64>("SELECT count(*) FROM outbox").await, 0);
     // A template needs no window.
@@ -185,6 +167,72 @@ async fn a_closed_window_refuses_free_form_but_a_template_goes_out() {
     let sent = env.sim_sent(CUSTOMER).await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["type"], json!("template"));
+    env.stop().await;
+}
+
+/// Meta's opt-out (`user_preferences`) is from marketing: a marketing template is refused, while
+/// a utility one, one this device does not know (Meta decides) and a reply in the window go.
+#[tokio::test]
+async fn an_opted_out_customer_gets_no_marketing_template_but_replies_still_go() {
+    let env = Env::start(|_| {}).await;
+    let device = env.first_device(fast()).await;
+    env.connect_number(&device, &env.sim.info.access_token.clone())
+        .await;
+    let stopped = device.local_conversation(&env, "16505550002").await;
+    sqlx::query("UPDATE contacts SET opted_out = 1 WHERE wa_id = '16505550002'")
+        .execute(device.store.pool())
+        .await
+        .unwrap();
+    for (name, category) in [("spring_sale", "MARKETING"), ("order_ready", "UTILITY")] {
+        sqlx::query(
+            "INSERT INTO templates (workspace_id, waba_id, name, language, category, status,
+                 updated_at) VALUES (?, ?, ?, 'en_US', ?, 'APPROVED', 0)",
+        )
+        .bind(&env.workspace_id)
+        .bind(&env.sim.info.waba_id)
+        .bind(name)
+        .bind(category)
+        .execute(device.store.pool())
+        .await
+        .unwrap();
+    }
+    let refused = device
+        .outbox
+        .enqueue(
+            stopped,
+            OutgoingMessage::new(Template::new("spring_sale", "en_US")),
+            "m-1",
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(SendError::ContactBlocked(why)) if why.contains("opted out of marketing")),
+        "{refused:?}"
+    );
+    assert_eq!(device.scalar::<i64>("SELECT count(*) FROM outbox").await, 0);
+    for (template, key) in [("order_ready", "m-2"), ("not_synced_here", "m-3")] {
+        device
+            .outbox
+            .enqueue(
+                stopped,
+                OutgoingMessage::new(Template::new(template, "en_US")),
+                key,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{template}: {e}"));
+    }
+    device
+        .local_inbound(stopped, "wamid.stopped", now() - 60)
+        .await;
+    device
+        .outbox
+        .enqueue(
+            stopped,
+            OutgoingMessage::text("Your order is ready", false),
+            "m-4",
+        )
+        .await
+        .unwrap();
+    assert_eq!(device.scalar::<i64>("SELECT count(*) FROM outbox").await, 3);
     env.stop().await;
 }
 

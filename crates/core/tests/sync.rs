@@ -13,7 +13,7 @@ use cloud_api::messages::SendMessage;
 use dataoptix_core::store::{ContactInput, Direction, NewMessage, Origin, Store};
 use dataoptix_core::sync::{RelayClient, SyncError, Syncer, CURSOR_STREAM};
 use dataoptix_core::vault::{MemoryStore, PassphraseSource, Vault};
-use dataoptix_sim::{RunningSim, SimConfig};
+use dataoptix_sim::RunningSim;
 use protocol::auth::{RegisterRequest, SignInRequest};
 use protocol::events::{Event, EventKind, EventPage};
 use protocol::WorkspaceSecretKey;

@@ -214,7 +214,9 @@ impl Device {
             })
             .await
             .map_err(|e| DeviceError::from_sync(e, &relay))?;
-        self.adopt(&relay, created, key).await
+        let account = self.adopt(&relay, created, key).await?;
+        self.log_session("account.register", &account).await;
+        Ok(account)
     }
 
     /// Signs in on a device that already holds the workspace key (it was registered or joined
@@ -243,7 +245,9 @@ impl Device {
             let _ = client.with_token(created.token).sign_out().await;
             return Err(DeviceError::KeyMissing);
         };
-        self.adopt(&relay, created, key).await
+        let account = self.adopt(&relay, created, key).await?;
+        self.log_session("account.sign_in", &account).await;
+        Ok(account)
     }
 
     /// Joins a workspace with an invitation link (`dataoptix://join?…#secret`): the link's
@@ -288,7 +292,9 @@ impl Device {
         let key = secret
             .unwrap_workspace_key(&wrapped)
             .map_err(|_| DeviceError::Internal("the workspace key does not open".into()))?;
-        self.adopt(&relay_url, accepted.session, key).await
+        let account = self.adopt(&relay_url, accepted.session, key).await?;
+        self.log_session("account.join", &account).await;
+        Ok(account)
     }
 
     /// Creates an invitation for a staff member and returns the link to give them (its secret
@@ -325,6 +331,10 @@ impl Device {
     /// Signs out: ends the session at the relay (best effort when offline), forgets the token,
     /// stops syncing. The local history stays (erasing it is a separate, explicit action).
     pub async fn sign_out(&self) -> Result<(), DeviceError> {
+        // Logged first, while the member is still known (nothing when already signed out).
+        if let Ok(session) = self.session().await {
+            self.log_session("account.sign_out", &session.account).await;
+        }
         self.stop_background().await;
         let session = self.inner.session.write().await.take();
         if let Some(session) = session {
@@ -339,6 +349,23 @@ impl Device {
             .await?;
         self.set_sync_state(SyncState::SignedOut);
         Ok(())
+    }
+
+    /// Logs a session starting or ending on this device (the actor is the member): on the
+    /// workspace, with this device's name and its session id at the relay (to match against
+    /// the devices list and revocations), and the member's role. Only sessions that started are
+    /// logged: a refused sign-in has no member to name, only whatever email was typed.
+    async fn log_session(&self, action: &str, account: &Account) {
+        self.log_activity(
+            action,
+            &format!("workspace:{}", account.workspace_id),
+            serde_json::json!({
+                "device": self.inner.device_name,
+                "session_id": account.session_id,
+                "role": account.role,
+            }),
+        )
+        .await;
     }
 
     /// Keeps a new session: secrets sealed in the vault, the rest in the store; fetches the

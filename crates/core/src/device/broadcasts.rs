@@ -192,6 +192,22 @@ impl Device {
             .broadcasts
             .create(&phone, &form.name, &message, &plan)
             .await?;
+        // Logged once stored: from here it is sent, even if feeding stops halfway (the
+        // background resumes it). Counts and the template only: the recipients are customers,
+        // whom an erasure must be able to remove, and the log is never edited.
+        let sendable = plan.sendable();
+        self.log_activity(
+            "broadcast.start",
+            &format!("broadcast:{id}"),
+            serde_json::json!({
+                "template": message.template_name,
+                "language": message.language,
+                "phone_number_id": phone,
+                "recipients": sendable,
+                "excluded": plan.recipients.len() - sendable,
+            }),
+        )
+        .await;
         session.broadcasts.feed(id).await?;
         self.broadcast_changed(id).await
     }

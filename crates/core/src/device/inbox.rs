@@ -235,7 +235,10 @@ impl Device {
             .await
     }
 
-    /// The message of a just-queued outbox item, as the thread shows it; tells the UI.
+    /// The message of a just-queued outbox item, as the thread shows it; tells the UI and
+    /// logs the send (`message.send`). Every message a member sends from the composer comes
+    /// through here (text, templates, reactions, files, voice notes…); broadcasts do not, and
+    /// are logged once each as `broadcast.start`.
     pub(super) async fn queued_message(
         &self,
         session: &super::Session,
@@ -253,9 +256,37 @@ impl Device {
         let message_id = item
             .message_id
             .ok_or_else(|| DeviceError::Internal("the queued item has no message".into()))?;
-        views::message(&self.inner.store, message_id)
+        let message = views::message(&self.inner.store, message_id)
             .await?
-            .ok_or_else(|| DeviceError::Internal("the queued message vanished".into()))
+            .ok_or_else(|| DeviceError::Internal("the queued message vanished".into()))?;
+        self.log_send(conversation_id, item_id, &message.kind).await;
+        Ok(message)
+    }
+
+    /// Logs a queued send: on the contact (by row id, as the privacy entries name them), with
+    /// Meta's type of the message and the outbox item. Never the content: the log is kept
+    /// forever and cannot be edited, so a customer's erasure could not remove it from there
+    /// (and a contact's row id means nothing once they are erased).
+    async fn log_send(&self, conversation_id: i64, item_id: i64, kind: &str) {
+        let contact: Result<Option<i64>, _> =
+            sqlx::query_scalar("SELECT contact_id FROM conversations WHERE id = ?")
+                .bind(conversation_id)
+                .fetch_optional(self.inner.store.pool())
+                .await;
+        let subject = match contact {
+            Ok(Some(id)) => format!("contact:{id}"),
+            _ => format!("conversation:{conversation_id}"),
+        };
+        self.log_activity(
+            "message.send",
+            &subject,
+            serde_json::json!({
+                "kind": kind,
+                "conversation_id": conversation_id,
+                "outbox_id": item_id,
+            }),
+        )
+        .await;
     }
 
     /// Marks the conversation read on every device, and sends Meta a read receipt for the

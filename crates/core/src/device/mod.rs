@@ -34,6 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::Value;
 use tokio::sync::{broadcast, watch, Mutex, RwLock};
 
 use crate::store::{Store, DB_FILE};
@@ -53,8 +54,8 @@ pub use onboarding::{ManualSetupInput, OnboardingOutcome, OnboardingStart};
 pub use people::{parse_role, DeviceSessionView, InvitationView, MemberView, TeamView};
 pub use privacy::{
     AccountDeleted, ActivityIntegrity, ActivityPageView, ActivityView, ContactCursor,
-    ContactDetail, ContactPage, EraseResult, ExportResult, RetentionResult, RetentionSettings,
-    MAX_RETENTION_DAYS,
+    ContactDetail, ContactPage, EraseResult, ExportResult, RetentionResult, RetentionSchedule,
+    RetentionSettings, MAX_RETENTION_DAYS, RETENTION_EVERY, RETENTION_FIRST_AFTER,
 };
 pub use profile::{
     BusinessProfileView, ProfileUpdate, ABOUT_MAX, ADDRESS_MAX, DESCRIPTION_MAX, EMAIL_MAX,
@@ -134,6 +135,11 @@ struct Inner {
     sync_state: watch::Sender<SyncState>,
     /// Stops the background tasks of the current session.
     background: Mutex<Option<watch::Sender<bool>>>,
+    /// When the background applies the retention policy (read when it starts).
+    retention_schedule: std::sync::Mutex<RetentionSchedule>,
+    /// Held while the retention policy is applied: the timer's run and "Apply now" never
+    /// overlap (each would delete part of the other's work and report a split count).
+    retention_running: Mutex<()>,
     /// Inbound messages up to this row id were announced (`notify`).
     announced_up_to: std::sync::atomic::AtomicI64,
 }
@@ -211,6 +217,8 @@ impl Device {
                 events,
                 sync_state,
                 background: Mutex::new(None),
+                retention_schedule: std::sync::Mutex::new(RetentionSchedule::default()),
+                retention_running: Mutex::new(()),
                 announced_up_to: std::sync::atomic::AtomicI64::new(0),
             }),
         };
@@ -237,6 +245,30 @@ impl Device {
     pub async fn actor(&self) -> Result<String, DeviceError> {
         let s = self.session().await?;
         Ok(format!("{} <{}>", s.account.user_name, s.account.email))
+    }
+
+    /// Appends `action` on `subject` to the activity log as the signed-in member (nothing when
+    /// signed out). For actions already done when they are logged (a sign-in, a queued send, a
+    /// template submitted to Meta): a failure to log is reported to tracing, not to the user,
+    /// who would otherwise retry an action that happened (and send a message twice). The
+    /// privacy operations instead return a failure to log (`crate::privacy`): there the entry
+    /// is part of what they promise (erasures log in their own transaction), and retrying
+    /// them is harmless.
+    pub(crate) async fn log_activity(&self, action: &str, subject: &str, details: Value) {
+        let Ok(actor) = self.actor().await else {
+            return;
+        };
+        if let Err(e) = crate::privacy::activity::record(
+            &self.inner.store,
+            &actor,
+            action,
+            Some(subject),
+            &details,
+        )
+        .await
+        {
+            tracing::warn!(error = %e, action, "activity not recorded");
+        }
     }
 
     /// The signed-in workspace's id.
@@ -355,7 +387,10 @@ impl Device {
 
     /// Starts syncing with the relay in the background (idempotent per session): catch-up,
     /// then the relay's event stream (long-polls against an older relay), reconnecting with
-    /// backoff; state changes and applied pages are announced as events. Stopped by [`Device::stop_background`] or signing out.
+    /// backoff; state changes and applied pages are announced as events. Also runs the
+    /// outbox, media downloads, broadcast progress, queued team events and the retention
+    /// policy's timer ([`Device::set_retention_schedule`]). Stopped by
+    /// [`Device::stop_background`] or signing out.
     pub async fn start_background(&self) -> Result<(), DeviceError> {
         let syncer = self.syncer().await?;
         let mut background = self.inner.background.lock().await;
@@ -407,6 +442,10 @@ impl Device {
             }
             device.watch_broadcasts(progress_stopped).await;
         });
+        // The retention policy, applied shortly after the start and then on a timer.
+        let device = self.clone();
+        let retention_stopped = stopped.clone();
+        tokio::spawn(async move { device.retention_loop(retention_stopped).await });
         // Team events made offline are published when the relay is back.
         let team = session.team.clone();
         let mut publish_stopped = stopped;

@@ -6,11 +6,13 @@
 //! exports go, and announces what changed so open views refresh.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use protocol::device_events::ContactFieldName;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
+use tokio::sync::watch;
 
 use super::views::{contact_of, ContactView, CONTACT_COLUMNS};
 use super::{Device, DeviceError, DeviceEvent, SyncState};
@@ -22,6 +24,36 @@ use crate::vault::SecretStore;
 
 /// Longest retention period accepted, in days (a hundred years: "forever" is `None`).
 pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+/// How often the background applies the retention policy. The policy counts in days, so four
+/// runs a day keep data at most a quarter of a day past its limit while the app is open; a
+/// run with nothing due costs a few indexed lookups (`messages_ts`,
+/// `sync_raw_events_created`), so running more often would buy nothing, and once a day could
+/// keep data almost two days past its limit.
+pub const RETENTION_EVERY: Duration = Duration::from_secs(6 * 3600);
+
+/// The background's first run after it starts: soon, because a desktop app is often closed
+/// before a whole [`RETENTION_EVERY`] passes (waiting for it could mean never running), but not
+/// at once, so the start-up catch-up and the first screens have the database first.
+pub const RETENTION_FIRST_AFTER: Duration = Duration::from_secs(60);
+
+/// When the background applies the retention policy ([`Device::set_retention_schedule`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionSchedule {
+    /// From the start of the background to the first run.
+    pub first_after: Duration,
+    /// Between runs.
+    pub every: Duration,
+}
+
+impl Default for RetentionSchedule {
+    fn default() -> Self {
+        Self {
+            first_after: RETENTION_FIRST_AFTER,
+            every: RETENTION_EVERY,
+        }
+    }
+}
 
 /// A keyset position in the contact list (sorted by name, then id), as the UI passes it back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -614,11 +646,31 @@ impl Device {
         Ok(settings)
     }
 
-    /// Applies the retention policy now (the same as its timer would).
+    /// Applies the retention policy now: what the background's timer does, logged under the
+    /// signed-in member's name instead of [`retention::SCHEDULED_ACTOR`]. Waits for a run of
+    /// the timer in progress to finish first.
     pub async fn apply_retention(&self) -> Result<RetentionResult, DeviceError> {
         // Signed in only: retention deletes, and the screen offering it is the signed-in one.
-        self.session().await?;
-        let report = retention::apply(self.store(), self.data_dir(), super::now())
+        let actor = self.actor().await?;
+        Ok(self.run_retention(&actor).await?.into())
+    }
+
+    /// Sets when the background applies the retention policy: from the next
+    /// [`Device::start_background`] on (a running schedule keeps its timing). The app keeps the
+    /// default ([`RETENTION_FIRST_AFTER`], then every [`RETENTION_EVERY`]); tests shorten it.
+    pub fn set_retention_schedule(&self, schedule: RetentionSchedule) {
+        *self
+            .inner
+            .retention_schedule
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = schedule;
+    }
+
+    /// One run of the policy as `actor`, never two at once; tells open views when messages or
+    /// media went.
+    async fn run_retention(&self, actor: &str) -> Result<RetentionReport, DeviceError> {
+        let _running = self.inner.retention_running.lock().await;
+        let report = retention::apply(self.store(), self.data_dir(), super::now(), actor)
             .await
             .map_err(privacy_error)?;
         if report.messages + report.media > 0 {
@@ -626,7 +678,40 @@ impl Device {
                 conversation_ids: Vec::new(),
             });
         }
-        Ok(report.into())
+        Ok(report)
+    }
+
+    /// The background's retention timer: a run [`RetentionSchedule::first_after`] the start,
+    /// then every [`RetentionSchedule::every`], until `stopped` (sign-out, stop). Without a
+    /// policy a run deletes and logs nothing. A failed run is logged and retried at the next
+    /// tick.
+    pub(super) async fn retention_loop(&self, mut stopped: watch::Receiver<bool>) {
+        let schedule = *self
+            .inner
+            .retention_schedule
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut wait = schedule.first_after;
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            // Never back to back: a zero interval would spin.
+            wait = schedule.every.max(Duration::from_millis(10));
+            // A run is not cut short by `stopped`: its batches commit one by one and its log
+            // entry comes last, so a run dropped halfway would have deleted data unlogged.
+            match self.run_retention(retention::SCHEDULED_ACTOR).await {
+                Ok(report) if report != RetentionReport::default() => tracing::info!(
+                    messages = report.messages,
+                    media = report.media,
+                    raw_events = report.raw_events,
+                    "retention: old data deleted"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention: the scheduled run failed"),
+            }
+        }
     }
 
     /// Entries older than `before` (newest first when `None`).

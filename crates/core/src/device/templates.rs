@@ -597,23 +597,6 @@ impl Device {
         Ok((number.waba_id.clone(), graph))
     }
 
-    async fn log_activity(&self, action: &str, subject: &str, details: Value) {
-        let Ok(actor) = self.actor().await else {
-            return;
-        };
-        if let Err(e) = crate::privacy::activity::record(
-            &self.inner.store,
-            &actor,
-            action,
-            Some(subject),
-            &details,
-        )
-        .await
-        {
-            tracing::warn!(error = %e, action, "activity not recorded");
-        }
-    }
-
     /// Lints the form and, when it has no error, submits it to Meta for review; the template
     /// is stored as Meta answered (usually PENDING). Errors: [`DeviceError::Lint`] with the
     /// issues, [`DeviceError::Forbidden`] for agents, Meta's refusal explained.

@@ -31,7 +31,7 @@ pub struct ActivityEntry {
     pub id: i64,
     /// When (Unix seconds).
     pub ts: i64,
-    /// Who: a user, `system`, `retention`…
+    /// Who: a user (`Name <email>`), `system`, `retention` (the retention timer)…
     pub actor: String,
     /// What, e.g. `privacy.erase_contact`.
     pub action: String,

@@ -18,6 +18,10 @@ use crate::store::{Store, StoreError};
 /// The settings key of the policy.
 pub const RETENTION_SETTING: &str = "privacy.retention";
 
+/// The activity log's actor of the runs the device's timer starts (a run someone starts is
+/// logged under their name instead, so the two can be told apart).
+pub const SCHEDULED_ACTOR: &str = "retention";
+
 /// Rows deleted per transaction.
 pub const BATCH: i64 = 500;
 
@@ -70,11 +74,13 @@ pub async fn set_policy(
 }
 
 /// Applies the stored policy as of `now` (Unix seconds): deletes in batches of [`BATCH`], each
-/// batch one transaction, removes the media files of committed batches, and logs the counts.
+/// batch one transaction, removes the media files of committed batches, and logs the counts as
+/// `actor` (the person who asked, or [`SCHEDULED_ACTOR`] for the device's timer).
 pub async fn apply(
     store: &Store,
     data_dir: &Path,
     now: i64,
+    actor: &str,
 ) -> Result<RetentionReport, PrivacyError> {
     let policy = policy(store).await?;
     let mut report = RetentionReport::default();
@@ -117,18 +123,12 @@ pub async fn apply(
             }
         }
     }
-    // Retention runs on a timer: only runs that deleted something are logged, so the log is
-    // not flooded with empty entries.
+    // Retention also runs on the device's timer (`Device::start_background`, four times a
+    // day): only runs that deleted something are logged, so the log is not flooded with empty
+    // entries.
     if report != RetentionReport::default() {
         let details = json!({"policy": policy, "deleted": report});
-        super::activity::record(
-            store,
-            "retention",
-            "privacy.retention_applied",
-            None,
-            &details,
-        )
-        .await?;
+        super::activity::record(store, actor, "privacy.retention_applied", None, &details).await?;
     }
     Ok(report)
 }

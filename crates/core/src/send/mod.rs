@@ -290,9 +290,14 @@ impl Outbox {
                     "the contact is restricted (blocked or reported)".into(),
                 ));
             }
-            if conv.opted_out {
+            // Meta's opt-out (`user_preferences`, "stop promotions") is from marketing
+            // messages only: replies and utility or authentication templates still go, and
+            // Meta itself refuses a marketing template (131050) if ours is not known here.
+            if conv.opted_out && marketing_template(tx, &conv.phone_number_id, &message).await? {
                 return Err(SendError::ContactBlocked(
-                    "the customer asked not to receive messages from this business".into(),
+                    "the customer opted out of marketing messages, and this template is a \
+                     marketing one"
+                        .into(),
                 ));
             }
         }
@@ -493,6 +498,34 @@ struct ConversationInfo {
     last_inbound_at: Option<i64>,
     restricted: bool,
     opted_out: bool,
+}
+
+/// Whether `message` is a template this store knows as MARKETING (from the number's WABA).
+async fn marketing_template(
+    conn: &mut SqliteConnection,
+    phone_number_id: &str,
+    message: &OutgoingMessage,
+) -> Result<bool, SendError> {
+    let OutgoingMessage::Send {
+        content: cloud_api::messages::MessageContent::Template(template),
+        ..
+    } = message
+    else {
+        return Ok(false);
+    };
+    let category: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT t.category FROM templates t JOIN phone_numbers p ON p.waba_id = t.waba_id
+         WHERE p.id = ? AND t.name = ? AND t.language = ?",
+    )
+    .bind(phone_number_id)
+    .bind(&template.name)
+    .bind(&template.language.code)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::from)?;
+    Ok(category
+        .flatten()
+        .is_some_and(|c| c.eq_ignore_ascii_case("MARKETING")))
 }
 
 async fn existing_item(

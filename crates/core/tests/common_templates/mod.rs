@@ -12,7 +12,7 @@ use cloud_api::client::{ClientConfig, CloudApiClient};
 use dataoptix_core::store::{PhoneNumberInput, Store};
 use dataoptix_core::sync::{RelayClient, Syncer};
 use dataoptix_core::vault::{MemoryStore, PassphraseSource, Vault};
-use dataoptix_sim::{RunningSim, SimConfig};
+use dataoptix_sim::RunningSim;
 use protocol::auth::{RegisterRequest, SignInRequest};
 use protocol::WorkspaceSecretKey;
 use serde_json::Value;

@@ -32,7 +32,8 @@ describe('Activity', () => {
     const rows = await screen.findAllByTestId('activity-row');
     expect(rows).toHaveLength(2);
     expect(rows[0]).toHaveAttribute('data-activity-id', '3');
-    expect(rows[0]).toHaveTextContent('privacy.erase_contact');
+    expect(rows[0]).toHaveTextContent('Erased a contact');
+    expect(rows[0]?.querySelector('[data-action]')).toHaveAttribute('title', 'privacy.erase_contact');
     expect(rows[0]).toHaveTextContent('contact:3');
     expect(rows[0]).toHaveTextContent('<b>x</b>');
     expect(rows[0]?.querySelector('b')).toBeNull();

@@ -120,7 +120,7 @@ describe('App shell', () => {
     });
     render(App);
     await fireEvent.click(await screen.findByTestId('nav-activity'));
-    expect(await screen.findByTestId('activity-row')).toHaveTextContent('privacy.export');
+    expect(await screen.findByTestId('activity-row')).toHaveTextContent('Exported data');
     await fireEvent.click(screen.getByTestId('nav-contacts'));
     expect(screen.getByTestId('nav-contacts')).toHaveAttribute('aria-current', 'page');
     await fireEvent.click(await screen.findByTestId('contact-row'));

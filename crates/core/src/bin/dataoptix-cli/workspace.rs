@@ -693,8 +693,14 @@ async fn dispatch(
             }
             let report = if apply {
                 let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                // Logged as whoever is signed in; a signed-out data directory can still be
+                // cleaned up, by "dataoptix-cli" (never the timer's actor: this run was asked).
+                let actor = device
+                    .actor()
+                    .await
+                    .unwrap_or_else(|_| "dataoptix-cli".to_owned());
                 Some(
-                    retention::apply(store, device.data_dir(), now)
+                    retention::apply(store, device.data_dir(), now, &actor)
                         .await
                         .map_err(failure)?,
                 )

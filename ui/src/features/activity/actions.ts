@@ -1,0 +1,32 @@
+// Words for the activity log's actions. The core writes a closed set of ids (the callers of
+// `privacy::activity::record` in crates/core); an id this build does not know (an entry
+// written by a newer version) is shown as it came.
+import { t, type PlainMessageKey } from '$lib/i18n';
+
+const ACTIONS: Record<string, PlainMessageKey> = {
+  'account.register': 'activity.action.account.register',
+  'account.sign_in': 'activity.action.account.sign_in',
+  'account.join': 'activity.action.account.join',
+  'account.sign_out': 'activity.action.account.sign_out',
+  'message.send': 'activity.action.message.send',
+  'broadcast.start': 'activity.action.broadcast.start',
+  'templates.create': 'activity.action.templates.create',
+  'templates.edit': 'activity.action.templates.edit',
+  'templates.delete': 'activity.action.templates.delete',
+  'privacy.export': 'activity.action.privacy.export',
+  'privacy.erase_contact': 'activity.action.privacy.erase_contact',
+  'privacy.erase_contact_synced': 'activity.action.privacy.erase_contact_synced',
+  'privacy.correct_contact': 'activity.action.privacy.correct_contact',
+  'privacy.restrict_contact': 'activity.action.privacy.restrict_contact',
+  'privacy.unrestrict_contact': 'activity.action.privacy.unrestrict_contact',
+  'privacy.retention_policy': 'activity.action.privacy.retention_policy',
+  'privacy.retention_applied': 'activity.action.privacy.retention_applied',
+};
+
+/** Every action id with a label, for tests. */
+export const KNOWN_ACTIONS: readonly string[] = Object.keys(ACTIONS);
+
+/** What an action id means, in words; the id itself when it is not one this build knows. */
+export function actionLabel(action: string): string {
+  return Object.hasOwn(ACTIONS, action) ? t(ACTIONS[action] as PlainMessageKey) : action;
+}
