@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 73] = [
+const COMMANDS: [&str; 75] = [
     "app_info",
     "session_state",
     "first_screen_painted",
@@ -22,6 +22,7 @@ const COMMANDS: [&str; 73] = [
     "send_attachment",
     "send_voice_note",
     "mark_read",
+    "show_typing",
     "set_labels",
     "assign",
     "notes",
@@ -48,6 +49,7 @@ const COMMANDS: [&str; 73] = [
     "cancel_broadcast",
     "business_profile",
     "business_profile_problems",
+    "account_notices",
     "update_business_profile",
     "choose_profile_photo",
     "choose_header_sample",

@@ -6,12 +6,13 @@ use dataoptix_core::device::views::{
     ConversationFilter, ConversationSummary, MessageView, PageCursor, SearchView, ViewPage,
 };
 use dataoptix_core::device::{
-    Account, ActivityIntegrity, ActivityPageView, AttachmentCheck, AttachmentInput, BroadcastForm,
-    BroadcastPreview, BusinessProfileView, ContactCursor, ContactDetail, ContactPage, Device,
-    EraseResult, ExportResult, HeaderSample, JoinInput, ManualSetupInput, NoteView,
-    OnboardingOutcome, OnboardingStart, Outgoing, PhoneNumberView, ProfileUpdate, QuickReplyView,
-    RegisterInput, RenderedPreview, RetentionResult, RetentionSettings, SignInInput, SyncState,
-    TeamView, TemplateDetailView, TemplateForm, TemplateLintView, TemplateView, VoiceRecording,
+    Account, AccountNoticeView, ActivityIntegrity, ActivityPageView, AttachmentCheck,
+    AttachmentInput, BroadcastForm, BroadcastPreview, BusinessProfileView, ContactCursor,
+    ContactDetail, ContactPage, Device, EraseResult, ExportResult, HeaderSample, JoinInput,
+    ManualSetupInput, NoteView, OnboardingOutcome, OnboardingStart, Outgoing, PhoneNumberView,
+    ProfileUpdate, QuickReplyView, RegisterInput, RenderedPreview, RetentionResult,
+    RetentionSettings, SignInInput, SyncState, TeamView, TemplateDetailView, TemplateForm,
+    TemplateLintView, TemplateView, VoiceRecording,
 };
 use serde::Serialize;
 use specta::Type;
@@ -462,6 +463,14 @@ pub async fn mark_read(state: State<'_, AppState>, conversation_id: i64) -> Resu
     Ok(())
 }
 
+/// Shows the customer "typing…" while the member writes a reply (at most every 20 s).
+#[tauri::command]
+#[specta::specta]
+pub async fn show_typing(state: State<'_, AppState>, conversation_id: i64) -> Result<()> {
+    state.device().await?.show_typing(conversation_id).await?;
+    Ok(())
+}
+
 /// Sets a conversation's labels (every device).
 #[tauri::command]
 #[specta::specta]
@@ -718,6 +727,17 @@ pub async fn business_profile(
         .await?
         .business_profile(phone_number_id.as_deref())
         .await?)
+}
+
+/// What Meta said about the account and its numbers (bans, reviews, alerts, limits, quality
+/// and name decisions), newest first, at most `limit`.
+#[tauri::command]
+#[specta::specta]
+pub async fn account_notices(
+    state: State<'_, AppState>,
+    limit: u32,
+) -> Result<Vec<AccountNoticeView>> {
+    Ok(state.device().await?.account_notices(limit).await?)
 }
 
 /// What is wrong with a profile change, one `field: problem` each (empty when valid): the

@@ -524,6 +524,175 @@ async fn a_new_device_joins_by_invitation_and_an_unknown_device_cannot_sign_in()
     w.stop().await;
 }
 
+/// A reaction sent from the thread goes through the outbox and shows under its message; an
+/// empty emoji takes it back; a message of another conversation cannot be reacted to.
+#[tokio::test]
+async fn a_reaction_lands_under_its_message_and_can_be_taken_back() {
+    let w = world().await;
+    let data = tempfile::tempdir().unwrap();
+    let d = w.register(data.path()).await;
+    connect_manually(&w, &d).await;
+    d.start_background().await.unwrap();
+    let conversation = customer_writes(&w, &d, "Do you deliver on Sundays?").await;
+    let inbound = d.messages(conversation, None, 10).await.unwrap().items[0].clone();
+    let react = |emoji: &str| Outgoing::Reaction {
+        message_wamid: inbound.wamid.clone(),
+        emoji: emoji.into(),
+    };
+    let shown = d.send(conversation, react("👍"), None).await.unwrap();
+    assert_eq!(
+        shown.id, inbound.id,
+        "the thread gets the message reacted to"
+    );
+    let mine = async |d: &Device| {
+        d.messages(conversation, None, 10).await.unwrap().items[0]
+            .reactions
+            .iter()
+            .filter(|r| r.by == "me")
+            .map(|r| r.emoji.clone())
+            .collect::<Vec<_>>()
+    };
+    eventually("our reaction", async || {
+        (mine(&d).await == ["👍"]).then_some(())
+    })
+    .await;
+    d.send(conversation, react(""), None).await.unwrap();
+    eventually("the reaction taken back", async || {
+        mine(&d).await.is_empty().then_some(())
+    })
+    .await;
+    let sent = sim_sent_reactions(&w).await;
+    assert_eq!(sent, [inbound.wamid.clone(), inbound.wamid.clone()]);
+    let elsewhere = d
+        .send(
+            conversation,
+            Outgoing::Reaction {
+                message_wamid: "wamid.not-here".into(),
+                emoji: "👍".into(),
+            },
+            None,
+        )
+        .await;
+    assert!(
+        matches!(elsewhere, Err(DeviceError::NotFound(_))),
+        "{elsewhere:?}"
+    );
+
+    // "typing…" while a reply is written: one read receipt with the indicator, however often
+    // the composer asks within the period.
+    for _ in 0..3 {
+        d.show_typing(conversation).await.unwrap();
+    }
+    let typing = eventually("the typing indicator", async || {
+        let marks: serde_json::Value = reqwest::get(w.sim.control_url("/read_marks"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let typing: Vec<serde_json::Value> = marks["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["typing_indicator"] == true)
+            .cloned()
+            .collect();
+        (!typing.is_empty()).then_some(typing)
+    })
+    .await;
+    assert_eq!(typing.len(), 1, "{typing:?}");
+    assert_eq!(typing[0]["message_id"], inbound.wamid.as_str());
+    d.stop_background().await;
+    w.stop().await;
+}
+
+/// The reactions the business sent, as Meta (the simulator) received them: the wamids.
+async fn sim_sent_reactions(w: &SignupWorld) -> Vec<String> {
+    let sent: serde_json::Value = reqwest::get(w.sim.control_url("/sent?type=reaction"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    sent["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["request"]["reaction"]["message_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Meta's word on the account reaches Settings: a ban warning asks for attention, a review
+/// decision and new limits list with their facts, and a customer's opt-out is not an account
+/// notice.
+#[tokio::test]
+async fn account_notices_list_what_meta_said_about_the_account_newest_first() {
+    let w = world().await;
+    let data = tempfile::tempdir().unwrap();
+    let d = w.register(data.path()).await;
+    connect_manually(&w, &d).await;
+    d.start_background().await.unwrap();
+    let post = |path: &'static str, body: serde_json::Value| {
+        let url = w.sim.control_url(path);
+        async move {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success(), "{}", resp.status());
+        }
+    };
+    // First, so that it has been applied once the two notices are in.
+    post("/users/16505551234/preferences", json!({"value": "stop"})).await;
+    post(
+        "/events/account_review_update",
+        json!({"value": {"decision": "APPROVED"}}),
+    )
+    .await;
+    post(
+        "/events/account_update",
+        json!({"value": {"event": "DISABLED_UPDATE",
+            "ban_info": {"waba_ban_state": ["SCHEDULE_FOR_DISABLE"], "waba_ban_date": "2026-12-01"}}}),
+    )
+    .await;
+    let notices = eventually("the two notices", async || {
+        let n = d.account_notices(50).await.unwrap();
+        (n.len() >= 2).then_some(n)
+    })
+    .await;
+    let kinds: Vec<&str> = notices.iter().map(|n| n.kind.as_str()).collect();
+    assert!(!kinds.contains(&"user_preferences"), "{kinds:?}");
+    let ban = notices.iter().find(|n| n.kind == "account_update").unwrap();
+    assert_eq!(ban.code.as_deref(), Some("DISABLED_UPDATE"));
+    assert!(
+        ban.facts
+            .contains(&"ban state: SCHEDULE_FOR_DISABLE".to_owned()),
+        "{ban:?}"
+    );
+    assert!(ban.attention);
+    let review = notices
+        .iter()
+        .find(|n| n.kind == "account_review_update")
+        .unwrap();
+    assert_eq!(review.code.as_deref(), Some("APPROVED"));
+    assert!(!review.attention);
+    assert!(
+        notices
+            .windows(2)
+            .all(|p| (p[0].at, p[0].id) >= (p[1].at, p[1].id)),
+        "newest first"
+    );
+    d.stop_background().await;
+    w.stop().await;
+}
+
 #[tokio::test]
 async fn manual_setup_checks_the_token_with_the_graph_api() {
     let w = world().await;

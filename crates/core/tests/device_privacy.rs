@@ -625,6 +625,28 @@ async fn sign_ins_sends_and_broadcasts_are_logged_without_what_was_sent_to_whom(
         })
         .await
         .unwrap();
+    // An agent may not erase a customer (it reaches every device) nor set or apply retention.
+    let laptop_ws = laptop.workspace_id().await.unwrap();
+    let dora = contact(&laptop, &laptop_ws, "15550004444", Some("Dora"), 1).await;
+    assert!(matches!(
+        laptop.erase_contact(dora).await,
+        Err(DeviceError::Forbidden)
+    ));
+    assert!(laptop.contact(dora).await.is_ok(), "nothing was erased");
+    assert!(matches!(
+        laptop
+            .set_retention(RetentionSettings {
+                messages_days: Some(1),
+                media_days: None,
+                raw_events_days: None,
+            })
+            .await,
+        Err(DeviceError::Forbidden)
+    ));
+    assert!(matches!(
+        laptop.apply_retention().await,
+        Err(DeviceError::Forbidden)
+    ));
     let joined = entries(&laptop, "account.join").await;
     assert_eq!(joined.len(), 1);
     assert_eq!(joined[0].actor, "Bo Agent <bo@example.com>");

@@ -125,9 +125,10 @@ fn relay_url(input: &str) -> Result<String, DeviceError> {
             "{trimmed:?} is not a server address; use the full address, e.g. https://relay.example.com"
         ))
     })?;
-    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+    // Passwords and session tokens travel to it: never in clear beyond this computer.
+    if !super::links::secure_or_local(&url) {
         return Err(DeviceError::InvalidInput(
-            "the server address must start with https://".into(),
+            "the server address must start with https:// (http:// only for this computer)".into(),
         ));
     }
     Ok(trimmed.to_owned())
@@ -403,6 +404,13 @@ impl Device {
             .await?;
         let client = RelayClient::new(relay).with_token(created.token);
         match client.device_config().await {
+            // The business token is sent there: https only (or this computer).
+            Ok(config)
+                if !url::Url::parse(&config.graph_base_url)
+                    .is_ok_and(|u| super::links::secure_or_local(&u)) =>
+            {
+                tracing::warn!("the relay's Graph API address is not https; the default is kept");
+            }
             Ok(config) => {
                 store
                     .set_setting(
@@ -451,5 +459,39 @@ impl Device {
         *self.inner.session.write().await = Some(session);
         self.set_sync_state(SyncState::Connecting);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relay_is_reached_over_https_or_on_this_computer_only() {
+        for ok in [
+            "https://relay.example.com",
+            "https://relay.example.com/dataoptix/",
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(relay_url(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            relay_url(" https://relay.example.com/ ").unwrap(),
+            "https://relay.example.com"
+        );
+        for refused in [
+            "http://relay.example.com",
+            "http://192.168.1.20:8080",
+            "ftp://relay.example.com",
+            "relay.example.com",
+            "https://",
+        ] {
+            assert!(
+                matches!(relay_url(refused), Err(DeviceError::InvalidInput(_))),
+                "{refused}"
+            );
+        }
     }
 }

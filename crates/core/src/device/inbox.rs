@@ -152,6 +152,26 @@ impl Device {
     ) -> Result<MessageView, DeviceError> {
         let session = self.session().await?;
         let conversation = self.conversation(conversation_id).await?;
+        // A reaction is no message of its own: the thread shows it under the one it is on,
+        // which must be a message of this conversation.
+        let reacting_to = match &message {
+            Outgoing::Reaction { message_wamid, .. } => Some(
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT id FROM messages WHERE wamid = ? AND conversation_id = ?",
+                )
+                .bind(message_wamid)
+                .bind(conversation_id)
+                .fetch_optional(self.inner.store.pool())
+                .await
+                .map_err(crate::store::StoreError::from)?
+                .ok_or_else(|| {
+                    DeviceError::NotFound(
+                        "the message reacted to is not in this conversation".into(),
+                    )
+                })?,
+            ),
+            _ => None,
+        };
         let outgoing = match message {
             Outgoing::Text { body, preview_url } => {
                 if body.trim().is_empty() {
@@ -231,6 +251,13 @@ impl Device {
             .outbox
             .enqueue(conversation_id, outgoing, &key)
             .await?;
+        if let Some(message_id) = reacting_to {
+            let message = views::message(&self.inner.store, message_id)
+                .await?
+                .ok_or_else(|| DeviceError::NotFound("the message reacted to is gone".into()))?;
+            self.log_send(conversation_id, item_id, "reaction").await;
+            return Ok(message);
+        }
         self.queued_message(&session, conversation_id, item_id)
             .await
     }
@@ -289,6 +316,35 @@ impl Device {
         .await;
     }
 
+    /// The wamid of the customer's newest message in the conversation (read receipts and the
+    /// typing indicator name it).
+    async fn newest_inbound(&self, conversation_id: i64) -> Result<Option<String>, DeviceError> {
+        Ok(sqlx::query_scalar(
+            "SELECT wamid FROM messages WHERE conversation_id = ? AND direction = 'in'
+             ORDER BY ts DESC, id DESC LIMIT 1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(self.inner.store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?)
+    }
+
+    /// Shows the customer "typing…" while a member writes them a reply (with the read receipt
+    /// of their newest message, as Meta sends it): at most once every
+    /// [`crate::send::TYPING_EVERY_SECS`]. Nothing when the window is closed (no free-form
+    /// reply can follow) or the customer never wrote.
+    pub async fn show_typing(&self, conversation_id: i64) -> Result<(), DeviceError> {
+        let session = self.session().await?;
+        if !self.conversation(conversation_id).await?.window.open {
+            return Ok(());
+        }
+        let newest_inbound = self.newest_inbound(conversation_id).await?;
+        if let Some(wamid) = newest_inbound {
+            session.outbox.show_typing(conversation_id, &wamid).await?;
+        }
+        Ok(())
+    }
+
     /// Marks the conversation read on every device, and sends Meta a read receipt for the
     /// newest inbound message (blue ticks for the customer).
     pub async fn mark_read(&self, conversation_id: i64) -> Result<(), DeviceError> {
@@ -299,14 +355,7 @@ impl Device {
             .mark_read(conversation_id)
             .await
             .map_err(|e| DeviceError::Internal(e.to_string()))?;
-        let newest_inbound: Option<String> = sqlx::query_scalar(
-            "SELECT wamid FROM messages WHERE conversation_id = ? AND direction = 'in'
-             ORDER BY ts DESC, id DESC LIMIT 1",
-        )
-        .bind(conversation_id)
-        .fetch_optional(self.inner.store.pool())
-        .await
-        .map_err(crate::store::StoreError::from)?;
+        let newest_inbound = self.newest_inbound(conversation_id).await?;
         if let Some(wamid) = newest_inbound {
             session
                 .outbox

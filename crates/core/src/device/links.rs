@@ -155,16 +155,21 @@ fn is_token(s: &str, min: usize, max: usize) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// A relay origin: https, or http on a loopback address (the demo and tests).
-fn check_relay(relay: &str) -> Result<String, LinkError> {
-    let url = Url::parse(relay).map_err(|_| LinkError::Malformed("the relay is not a URL"))?;
+/// Whether `url` may carry passwords, session and business tokens: https, or http to this
+/// computer (the demo and tests, where nothing leaves the machine).
+pub(crate) fn secure_or_local(url: &Url) -> bool {
     let loopback = matches!(
         url.host(),
         Some(url::Host::Ipv4(ip)) if ip.is_loopback()
     ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
         || url.host_str() == Some("localhost");
-    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
-    if !scheme_ok || url.host_str().is_none() || url.username() != "" || url.password().is_some() {
+    url.host_str().is_some() && (url.scheme() == "https" || (url.scheme() == "http" && loopback))
+}
+
+/// A relay origin: https, or http on a loopback address (the demo and tests).
+fn check_relay(relay: &str) -> Result<String, LinkError> {
+    let url = Url::parse(relay).map_err(|_| LinkError::Malformed("the relay is not a URL"))?;
+    if !secure_or_local(&url) || url.username() != "" || url.password().is_some() {
         return Err(LinkError::Malformed(
             "the relay must be an https:// address (http:// only on this computer)",
         ));

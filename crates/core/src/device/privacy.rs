@@ -568,8 +568,10 @@ impl Device {
     }
 
     /// Erases a contact and everything about them on this device (rows, search index, media
-    /// files, free pages); logged with counts only. Open views are told to refresh.
+    /// files, free pages); logged with counts only. Open views are told to refresh. Owners and
+    /// admins only: the erasure reaches every device of the team and cannot be undone.
     pub async fn erase_contact(&self, id: i64) -> Result<EraseResult, DeviceError> {
+        self.require_manager().await?;
         self.contact(id).await?;
         let actor = self.actor().await?;
         let contact = {
@@ -627,11 +629,13 @@ impl Device {
             .into())
     }
 
-    /// Sets the retention policy (each limit at least one day); logged.
+    /// Sets the retention policy (each limit at least one day); logged. Owners and admins
+    /// only, as applying it: it deletes the team's history.
     pub async fn set_retention(
         &self,
         settings: RetentionSettings,
     ) -> Result<RetentionSettings, DeviceError> {
+        self.require_manager().await?;
         check_days("messages", settings.messages_days)?;
         check_days("media", settings.media_days)?;
         check_days("raw webhook events", settings.raw_events_days)?;
@@ -650,7 +654,8 @@ impl Device {
     /// signed-in member's name instead of [`retention::SCHEDULED_ACTOR`]. Waits for a run of
     /// the timer in progress to finish first.
     pub async fn apply_retention(&self) -> Result<RetentionResult, DeviceError> {
-        // Signed in only: retention deletes, and the screen offering it is the signed-in one.
+        // Signed in, as an owner or admin: retention deletes.
+        self.require_manager().await?;
         let actor = self.actor().await?;
         Ok(self.run_retention(&actor).await?.into())
     }

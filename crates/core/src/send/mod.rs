@@ -53,6 +53,10 @@ pub const WINDOW_SECS: i64 = 24 * 3600;
 /// Prefix of the `biz_opaque_callback_data` every send carries (see the module docs).
 pub const CALLBACK_PREFIX: &str = "dox:";
 
+/// How often "typing…" is sent again while a member keeps writing: Meta shows it for up to
+/// 25 s, so a new one every 20 s keeps it up without a gap.
+pub const TYPING_EVERY_SECS: i64 = 20;
+
 /// Errors of sending.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -412,6 +416,19 @@ impl Outbox {
             conversation_id,
             OutgoingMessage::mark_read(wamid, typing_indicator),
             &format!("read:{wamid}"),
+        )
+        .await
+    }
+
+    /// Shows the customer "typing…" (Meta sends it with a read receipt for `wamid`, and shows
+    /// it up to 25 s or until the reply): at most once per [`TYPING_EVERY_SECS`] for a message,
+    /// since the idempotency key names the period.
+    pub async fn show_typing(&self, conversation_id: i64, wamid: &str) -> Result<i64, SendError> {
+        let period = now() / TYPING_EVERY_SECS;
+        self.enqueue(
+            conversation_id,
+            OutgoingMessage::mark_read(wamid, true),
+            &format!("typing:{wamid}:{period}"),
         )
         .await
     }

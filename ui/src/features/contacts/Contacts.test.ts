@@ -216,6 +216,17 @@ describe('Contacts', () => {
     expect(screen.queryByTestId('contact-detail')).toBeNull();
   });
 
+  it('does not offer an agent to erase a contact, and says who can', async () => {
+    mockCommands({ list_contacts: () => page([ANA]), contact_detail: () => ANA });
+    render(Contacts, { onopenconversation: () => {}, canManage: false });
+    await screen.findAllByTestId('contact-row');
+    await fireEvent.click(row(0));
+    await screen.findByTestId('contact-detail');
+    expect(screen.queryByTestId('contact-erase')).toBeNull();
+    expect(screen.getByTestId('contact-erase-managers')).toHaveTextContent('Only owners and admins');
+    expect(screen.getByTestId('contact-export')).toBeInTheDocument();
+  });
+
   it('shows a refused action as the core said it', async () => {
     mockCommands({
       list_contacts: () => page([ANA]),

@@ -69,6 +69,29 @@ describe('Composer quick replies', () => {
   });
 });
 
+describe('Composer typing hint', () => {
+  it('asks the core to show "typing…" once while the member writes, not per keystroke', async () => {
+    const user = userEvent.setup();
+    const log = setup({ show_typing: () => null });
+    const input = screen.getByTestId('composer-input');
+    await user.type(input, 'We open at nine');
+    const typing = log.filter((c) => c.cmd === 'show_typing');
+    expect(typing).toHaveLength(1);
+    expect(typing[0]?.args).toEqual({ conversationId: 3 });
+  });
+
+  it('sends no hint for blank input, and a refused hint does not disturb writing', async () => {
+    const user = userEvent.setup();
+    const log = setup({ show_typing: () => Promise.reject({ kind: 'internal', message: 'offline' }) });
+    const input = screen.getByTestId('composer-input');
+    await user.type(input, '   ');
+    expect(log.some((c) => c.cmd === 'show_typing')).toBe(false);
+    await user.type(input, 'ok');
+    expect(input).toHaveValue('   ok');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+});
+
 describe('Composer attachments', () => {
   const check = {
     fileName: 'prices.pdf',

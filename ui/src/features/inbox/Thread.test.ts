@@ -300,3 +300,62 @@ describe('thread', () => {
     expect(screen.getByText('Start of the conversation')).toBeInTheDocument();
   });
 });
+
+describe('reactions', () => {
+  const OPEN = { window: { open: true, expiresAt: NOW_S + 3600 } };
+
+  it('reacts from the message, shows our reaction as chosen, and takes it back', async () => {
+    const inbound = message({ id: 1, conversationId: 1, text: 'Do you deliver?', wamid: 'wamid.IN1' });
+    const reacted = { ...inbound, reactions: [{ emoji: '👍', by: 'me' }] };
+    const { log } = await openThread(conversation(1, OPEN), { send_message: () => reacted }, [inbound]);
+    const user = userEvent.setup();
+    await user.click(screen.getByTestId('react'));
+    const choices = screen.getAllByTestId('reaction-choice');
+    expect(choices.map((c) => c.textContent)).toContain('👍');
+    expect(screen.queryByTestId('reaction-remove')).toBeNull();
+    const thumbsUp = choices.find((c) => c.textContent === '👍');
+    expect(thumbsUp).toBeDefined();
+    if (thumbsUp) await user.click(thumbsUp);
+    await waitFor(() => {
+      expect(log.some((c) => c.cmd === 'send_message')).toBe(true);
+    });
+    const call = log.find((c) => c.cmd === 'send_message');
+    expect(call?.args).toMatchObject({
+      conversationId: 1,
+      message: { type: 'reaction', messageWamid: 'wamid.IN1', emoji: '👍' },
+      replyTo: null,
+    });
+    // The message came back with our reaction under it; the picker knows it is ours.
+    expect(await screen.findByTestId('reaction')).toHaveTextContent('👍');
+    await user.click(screen.getByTestId('react'));
+    expect(screen.getAllByTestId('reaction-choice')[0]).toHaveAttribute('aria-pressed', 'true');
+    await user.click(screen.getByTestId('reaction-remove'));
+    await waitFor(() => {
+      expect(log.filter((c) => c.cmd === 'send_message').at(-1)?.args).toMatchObject({
+        message: { type: 'reaction', messageWamid: 'wamid.IN1', emoji: '' },
+      });
+    });
+  });
+
+  it('offers no reaction while the window is closed, and says when one was refused', async () => {
+    const inbound = message({ id: 1, conversationId: 1, text: 'Hi', wamid: 'wamid.IN2' });
+    const closed = await openThread(conversation(1, { window: { open: false, expiresAt: null } }), {
+      list_templates: () => [template(1)],
+    }, [inbound]);
+    expect(screen.queryByTestId('react')).toBeNull();
+    expect(closed.log.some((c) => c.cmd === 'send_message')).toBe(false);
+  });
+
+  it('shows a refused reaction as the core said it', async () => {
+    const inbound = message({ id: 1, conversationId: 1, text: 'Hi', wamid: 'wamid.IN3' });
+    await openThread(
+      conversation(1, OPEN),
+      { send_message: () => Promise.reject({ kind: 'windowClosed', message: 'the 24-hour window is closed' }) },
+      [inbound],
+    );
+    const user = userEvent.setup();
+    await user.click(screen.getByTestId('react'));
+    await user.click(screen.getAllByTestId('reaction-choice')[1] ?? screen.getByTestId('react'));
+    expect(await screen.findByTestId('reaction-error')).toHaveTextContent('the 24-hour window is closed');
+  });
+});

@@ -138,4 +138,15 @@ describe('Privacy settings', () => {
     expect(screen.queryByTestId('export-everything')).toBeNull();
     expect(screen.getByTestId('export-managers-only')).toBeInTheDocument();
   });
+
+  it('shows an agent the retention policy but no way to change or apply it', async () => {
+    mockCommands({ retention: () => ({ messagesDays: 90, mediaDays: null, rawEventsDays: null }) });
+    render(Privacy, { account: { ...OWNER, role: 'agent' } });
+    const days = screen.getByTestId('retention-days');
+    await waitFor(() => expect(days).toHaveValue('90'));
+    expect(days).toBeDisabled();
+    expect(screen.queryByTestId('retention-save')).toBeNull();
+    expect(screen.queryByTestId('retention-apply')).toBeNull();
+    expect(screen.getByTestId('retention-managers')).toHaveTextContent('Only owners and admins');
+  });
 });

@@ -247,6 +247,17 @@ async markRead(conversationId: number) : Promise<Result<null, IpcError>> {
 }
 },
 /**
+ * Shows the customer "typing…" while the member writes a reply (at most every 20 s).
+ */
+async showTyping(conversationId: number) : Promise<Result<null, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("show_typing", { conversationId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Sets a conversation's labels (every device).
  */
 async setLabels(conversationId: number, labels: string[]) : Promise<Result<null, IpcError>> {
@@ -528,6 +539,18 @@ async businessProfile(phoneNumberId: string | null) : Promise<Result<BusinessPro
  */
 async businessProfileProblems(update: ProfileUpdate) : Promise<string[]> {
     return await TAURI_INVOKE("business_profile_problems", { update });
+},
+/**
+ * What Meta said about the account and its numbers (bans, reviews, alerts, limits, quality
+ * and name decisions), newest first, at most `limit`.
+ */
+async accountNotices(limit: number) : Promise<Result<AccountNoticeView[], IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("account_notices", { limit }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 },
 /**
  * Changes the business profile at Meta; returns it as Meta now has it.
@@ -855,6 +878,37 @@ sessionId?: string;
  * Connected WhatsApp numbers (filled when read; stored empty with the account).
  */
 numbers: PhoneNumberView[] }
+/**
+ * One notice, newest first in a list.
+ */
+export type AccountNoticeView = { id: number; 
+/**
+ * When Meta sent it (Unix seconds).
+ */
+at: number; 
+/**
+ * The webhook field, e.g. `account_update` (the UI names it).
+ */
+kind: string; 
+/**
+ * The number concerned, when the notice names one.
+ */
+phoneNumberId: string | null; 
+/**
+ * Meta's code: the event (`DISABLED_UPDATE`, `FLAGGED`…), the review's decision, the
+ * alert's type.
+ */
+code: string | null; 
+/**
+ * The facts that go with it, as `name: value` in Meta's words (ban state, violation,
+ * restrictions, limits, the alert's description…).
+ */
+facts: string[]; 
+/**
+ * Whether it asks for attention: a ban, violation, restriction, rejection, flag, a
+ * lowered limit or a critical alert.
+ */
+attention: boolean }
 /**
  * The activity log's integrity.
  */

@@ -12,6 +12,7 @@ import type {
 } from './bindings';
 
 export type {
+  AccountNoticeView,
   BroadcastCounts,
   BroadcastForm,
   BroadcastPreview,

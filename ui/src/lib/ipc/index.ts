@@ -12,6 +12,7 @@ import { listen } from '@tauri-apps/api/event';
 import { commands, type AppInfo, type FirstScreen } from './bindings';
 import type {
   Account,
+  AccountNoticeView,
   ActivityIntegrity,
   ActivityPageView,
   AttachmentCheck,
@@ -233,6 +234,11 @@ export function markRead(conversationId: number): Promise<null> {
   return call(() => invoke<null>('mark_read', { conversationId }));
 }
 
+/** Shows the customer "typing…" while a reply is written (the core sends it at most every 20 s). */
+export function showTyping(conversationId: number): Promise<null> {
+  return call(() => invoke<null>('show_typing', { conversationId }));
+}
+
 export function setLabels(conversationId: number, labels: string[]): Promise<null> {
   return call(() => invoke<null>('set_labels', { conversationId, labels }));
 }
@@ -355,6 +361,11 @@ export function cancelBroadcast(id: number): Promise<BroadcastSummary> {
 /** The number's public profile as Meta has it (the first number when `null`). */
 export function businessProfile(phoneNumberId: string | null): Promise<BusinessProfileView> {
   return call(() => invoke<BusinessProfileView>('business_profile', { phoneNumberId }));
+}
+
+/** What Meta said about the account and its numbers, newest first. */
+export function accountNotices(limit: number): Promise<AccountNoticeView[]> {
+  return call(() => invoke<AccountNoticeView[]>('account_notices', { limit }));
 }
 
 /** Every `field: problem` of a change, by Meta's limits (empty when valid). */

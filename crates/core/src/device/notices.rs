@@ -1,0 +1,329 @@
+//! Account notices: what Meta said about the business's account and numbers (`account_update`,
+//! `account_review_update`, `account_alerts`, `business_capability_update`, quality and display
+//! name updates), as Settings lists them. Sync keeps every such webhook whole in
+//! `account_events`; this module picks out the code and the few facts a person acts on, and
+//! leaves the wording to the UI's catalogue (the codes are Meta's, shown as they came).
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Device, DeviceError};
+
+/// Most notices one call returns.
+pub const MAX_NOTICES: u32 = 200;
+
+/// A customer's marketing preference is theirs, not the account's: shown on the contact.
+const NOT_NOTICES: [&str; 1] = ["user_preferences"];
+
+/// One notice, newest first in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct AccountNoticeView {
+    pub id: i64,
+    /// When Meta sent it (Unix seconds).
+    pub at: i64,
+    /// The webhook field, e.g. `account_update` (the UI names it).
+    pub kind: String,
+    /// The number concerned, when the notice names one.
+    pub phone_number_id: Option<String>,
+    /// Meta's code: the event (`DISABLED_UPDATE`, `FLAGGED`…), the review's decision, the
+    /// alert's type.
+    pub code: Option<String>,
+    /// The facts that go with it, as `name: value` in Meta's words (ban state, violation,
+    /// restrictions, limits, the alert's description…).
+    pub facts: Vec<String>,
+    /// Whether it asks for attention: a ban, violation, restriction, rejection, flag, a
+    /// lowered limit or a critical alert.
+    pub attention: bool,
+}
+
+/// Codes that ask for attention (Meta's, upper-cased).
+const ATTENTION: [&str; 14] = [
+    "DISABLED_UPDATE",
+    "ACCOUNT_VIOLATION",
+    "ACCOUNT_RESTRICTION",
+    "ACCOUNT_DELETED",
+    "PARTNER_REMOVED",
+    "BANNED",
+    "REJECTED",
+    "DECLINED",
+    "FLAGGED",
+    "DOWNGRADE",
+    "RED",
+    "CRITICAL",
+    "HIGH",
+    "OFFLINE",
+];
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// `name: value` for each of `fields` that `value` has (nested objects by a path of keys).
+fn facts(value: &Value, fields: &[(&str, &[&str])]) -> Vec<String> {
+    fields
+        .iter()
+        .filter_map(|(name, path)| {
+            let found = path.iter().try_fold(value, |v, key| v.get(key))?;
+            let shown = match found {
+                Value::Array(items) => {
+                    let parts: Vec<String> = items
+                        .iter()
+                        .filter_map(|item| {
+                            item.get("restriction_type")
+                                .and_then(text)
+                                .or_else(|| text(item))
+                        })
+                        .collect();
+                    (!parts.is_empty()).then(|| parts.join(", "))
+                }
+                other => text(other),
+            }?;
+            Some(format!("{name}: {shown}"))
+        })
+        .collect()
+}
+
+/// The notice of one stored webhook value.
+pub(crate) fn notice(
+    id: i64,
+    at: i64,
+    kind: &str,
+    phone: Option<String>,
+    value: &Value,
+) -> AccountNoticeView {
+    let (code, facts) = match kind {
+        "account_update" => (
+            value.get("event").and_then(text),
+            facts(
+                value,
+                &[
+                    ("ban state", &["ban_info", "waba_ban_state"]),
+                    ("violation", &["violation_info", "violation_type"]),
+                    ("restrictions", &["restriction_info"]),
+                    ("disconnected", &["disconnection_info", "reason"]),
+                    ("number", &["phone_number"]),
+                ],
+            ),
+        ),
+        "account_review_update" => (value.get("decision").and_then(text), Vec::new()),
+        "account_alerts" => (
+            value.pointer("/alert_info/alert_type").and_then(text),
+            facts(
+                value,
+                &[
+                    ("severity", &["alert_info", "alert_severity"]),
+                    ("status", &["alert_info", "alert_status"]),
+                    ("description", &["alert_info", "alert_description"]),
+                ],
+            ),
+        ),
+        "business_capability_update" => (
+            None,
+            facts(
+                value,
+                &[
+                    (
+                        "conversations a day per number",
+                        &["max_daily_conversation_per_phone"],
+                    ),
+                    (
+                        "conversations a day per business",
+                        &["max_daily_conversations_per_business"],
+                    ),
+                    ("numbers per business", &["max_phone_numbers_per_business"]),
+                    ("numbers per account", &["max_phone_numbers_per_waba"]),
+                ],
+            ),
+        ),
+        "phone_number_quality_update" => (
+            value.get("event").and_then(text),
+            facts(
+                value,
+                &[
+                    ("number", &["display_phone_number"]),
+                    ("limit", &["current_limit"]),
+                    ("was", &["old_limit"]),
+                ],
+            ),
+        ),
+        "phone_number_name_update" => (
+            value.get("decision").and_then(text),
+            facts(
+                value,
+                &[
+                    ("number", &["display_phone_number"]),
+                    ("name", &["requested_verified_name"]),
+                    ("reason", &["rejection_reason"]),
+                ],
+            ),
+        ),
+        _ => (
+            value
+                .get("event")
+                .or_else(|| value.get("decision"))
+                .and_then(text),
+            Vec::new(),
+        ),
+    };
+    let severity = value.pointer("/alert_info/alert_severity").and_then(text);
+    let attention = [code.as_deref(), severity.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(|c| ATTENTION.contains(&c.to_ascii_uppercase().as_str()))
+        || facts
+            .iter()
+            .any(|f| f.starts_with("ban state") || f.starts_with("violation"));
+    AccountNoticeView {
+        id,
+        at,
+        kind: kind.to_owned(),
+        phone_number_id: phone,
+        code,
+        facts,
+        attention,
+    }
+}
+
+impl Device {
+    /// What Meta said about the account and its numbers, newest first (at most `limit`, up to
+    /// [`MAX_NOTICES`]).
+    pub async fn account_notices(&self, limit: u32) -> Result<Vec<AccountNoticeView>, DeviceError> {
+        let workspace = self.workspace_id().await?;
+        let limit = limit.clamp(1, MAX_NOTICES);
+        let rows: Vec<(i64, Option<String>, String, i64, String)> = sqlx::query_as(
+            "SELECT id, phone_number_id, kind, ts, payload_json FROM account_events
+             WHERE workspace_id = ? AND kind NOT IN (?)
+             ORDER BY ts DESC, id DESC LIMIT ?",
+        )
+        .bind(&workspace)
+        .bind(NOT_NOTICES[0])
+        .bind(i64::from(limit))
+        .fetch_all(self.store().pool())
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, phone, kind, ts, payload)| {
+                // Kept whole at sync (`{"waba_id", "value"}`); a row that no longer parses
+                // still lists, with its kind.
+                let value = serde_json::from_str::<Value>(&payload)
+                    .ok()
+                    .and_then(|p| p.get("value").cloned())
+                    .unwrap_or(Value::Null);
+                notice(id, ts, &kind, phone, &value)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_ban_is_a_notice_that_asks_for_attention_with_its_facts() {
+        let n = notice(
+            1,
+            10,
+            "account_update",
+            None,
+            &json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": ["SCHEDULE_FOR_DISABLE"],
+                "waba_ban_date": "2025-06-01"}}),
+        );
+        assert_eq!(n.code.as_deref(), Some("DISABLED_UPDATE"));
+        assert_eq!(n.facts, ["ban state: SCHEDULE_FOR_DISABLE"]);
+        assert!(n.attention);
+    }
+
+    #[test]
+    fn restrictions_limits_reviews_and_alerts_read_as_their_codes_and_facts() {
+        let r = notice(
+            2,
+            10,
+            "account_update",
+            None,
+            &json!({"event": "ACCOUNT_RESTRICTION", "restriction_info": [
+                {"restriction_type": "RESTRICTED_ADD_PHONE_NUMBER_ACTION", "expiration": 1},
+                {"restriction_type": "RESTRICTED_CUSTOMER_INITIATED_MESSAGING"}]}),
+        );
+        assert_eq!(
+            r.facts,
+            ["restrictions: RESTRICTED_ADD_PHONE_NUMBER_ACTION, RESTRICTED_CUSTOMER_INITIATED_MESSAGING"]
+        );
+        assert!(r.attention);
+        let limits = notice(
+            3,
+            10,
+            "business_capability_update",
+            None,
+            &json!({"max_daily_conversation_per_phone": 1000, "max_phone_numbers_per_business": 2}),
+        );
+        assert_eq!(
+            limits.facts,
+            [
+                "conversations a day per number: 1000",
+                "numbers per business: 2"
+            ]
+        );
+        assert!(!limits.attention);
+        let approved = notice(
+            4,
+            10,
+            "account_review_update",
+            None,
+            &json!({"decision": "APPROVED"}),
+        );
+        assert_eq!(approved.code.as_deref(), Some("APPROVED"));
+        assert!(!approved.attention);
+        let rejected = notice(
+            5,
+            10,
+            "account_review_update",
+            None,
+            &json!({"decision": "REJECTED"}),
+        );
+        assert!(rejected.attention);
+        let alert = notice(
+            6,
+            10,
+            "account_alerts",
+            None,
+            &json!({"entity_type": "WABA", "alert_info": {"alert_severity": "CRITICAL",
+                "alert_status": "ACTIVE", "alert_type": "OBA_APPROVED",
+                "alert_description": "<b>bold</b> text"}}),
+        );
+        assert_eq!(alert.code.as_deref(), Some("OBA_APPROVED"));
+        assert!(alert
+            .facts
+            .contains(&"description: <b>bold</b> text".to_owned()));
+        assert!(alert.attention, "critical");
+    }
+
+    #[test]
+    fn an_unknown_kind_or_an_unreadable_value_still_lists() {
+        let n = notice(
+            7,
+            10,
+            "some_new_field",
+            None,
+            &json!({"event": "SOMETHING"}),
+        );
+        assert_eq!(
+            (n.kind.as_str(), n.code.as_deref()),
+            ("some_new_field", Some("SOMETHING"))
+        );
+        let empty = notice(8, 10, "account_update", None, &Value::Null);
+        assert_eq!(
+            (empty.code, empty.facts.len(), empty.attention),
+            (None, 0, false)
+        );
+    }
+}
