@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 75] = [
+const COMMANDS: [&str; 76] = [
     "app_info",
     "session_state",
     "first_screen_painted",
@@ -23,6 +23,7 @@ const COMMANDS: [&str; 75] = [
     "send_voice_note",
     "mark_read",
     "show_typing",
+    "conversation_changes",
     "set_labels",
     "assign",
     "notes",

@@ -8,11 +8,11 @@ use dataoptix_core::device::views::{
 use dataoptix_core::device::{
     Account, AccountNoticeView, ActivityIntegrity, ActivityPageView, AttachmentCheck,
     AttachmentInput, BroadcastForm, BroadcastPreview, BusinessProfileView, ContactCursor,
-    ContactDetail, ContactPage, Device, EraseResult, ExportResult, HeaderSample, JoinInput,
-    ManualSetupInput, NoteView, OnboardingOutcome, OnboardingStart, Outgoing, PhoneNumberView,
-    ProfileUpdate, QuickReplyView, RegisterInput, RenderedPreview, RetentionResult,
-    RetentionSettings, SignInInput, SyncState, TeamView, TemplateDetailView, TemplateForm,
-    TemplateLintView, TemplateView, VoiceRecording,
+    ContactDetail, ContactPage, Device, EraseResult, ExportResult, FieldChangeView, HeaderSample,
+    JoinInput, ManualSetupInput, NoteView, OnboardingOutcome, OnboardingStart, Outgoing,
+    PhoneNumberView, ProfileUpdate, QuickReplyView, RegisterInput, RenderedPreview,
+    RetentionResult, RetentionSettings, SignInInput, SyncState, TeamView, TemplateDetailView,
+    TemplateForm, TemplateLintView, TemplateView, VoiceRecording,
 };
 use serde::Serialize;
 use specta::Type;
@@ -469,6 +469,20 @@ pub async fn mark_read(state: State<'_, AppState>, conversation_id: i64) -> Resu
 pub async fn show_typing(state: State<'_, AppState>, conversation_id: i64) -> Result<()> {
     state.device().await?.show_typing(conversation_id).await?;
     Ok(())
+}
+
+/// Who last set the conversation's labels and its assignee.
+#[tauri::command]
+#[specta::specta]
+pub async fn conversation_changes(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+) -> Result<Vec<FieldChangeView>> {
+    Ok(state
+        .device()
+        .await?
+        .conversation_changes(conversation_id)
+        .await?)
 }
 
 /// Sets a conversation's labels (every device).

@@ -130,6 +130,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::send_voice_note,
             commands::mark_read,
             commands::show_typing,
+            commands::conversation_changes,
             commands::set_labels,
             commands::assign,
             commands::notes,

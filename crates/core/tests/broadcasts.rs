@@ -358,6 +358,26 @@ async fn pause_holds_resume_releases_and_cancel_stops_what_is_left() {
     assert_eq!(went_out as usize, final_count);
     let recipients = d.broadcast_recipients(created.id, 0, 100).await.unwrap();
     assert!(recipients.iter().any(|r| r.state == "cancelled"));
+    // Each change of course is in the activity log, on the broadcast, once (the refused
+    // second pause is not).
+    let log = d.activity(None, 50).await.unwrap();
+    let subject = format!("broadcast:{}", created.id);
+    let course: Vec<&str> = log
+        .items
+        .iter()
+        .rev()
+        .filter(|e| e.subject.as_deref() == Some(subject.as_str()))
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(
+        course,
+        [
+            "broadcast.start",
+            "broadcast.pause",
+            "broadcast.resume",
+            "broadcast.cancel"
+        ]
+    );
     assert!(matches!(
         d.resume_broadcast(created.id).await,
         Err(DeviceError::Conflict(_))

@@ -240,6 +240,12 @@ async fn register_connect_receive_and_read_the_inbox() {
         .await
         .unwrap();
     assert_eq!(vip.items.len(), 1);
+    // Who set them is kept with them (the assignee was never set).
+    let changes = d.conversation_changes(c.id).await.unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].field, "labels");
+    assert!(changes[0].mine);
+    assert!(!changes[0].author_name.is_empty());
     // An unknown template is refused plainly; free-form text stays allowed in the window.
     let missing = d
         .send(

@@ -296,10 +296,15 @@ async fn catch_up_is_complete_idempotent_and_survives_redelivery_and_a_lost_ack(
     ]))
     .await;
 
+    // Including the relay's word on the image: it holds the token of the WABA claimed with
+    // one, fetches the file and appends a `media_status` event.
     w.sync_until("everything applied, reply read", async |w: &World| {
         w.scalar("SELECT count(*) FROM messages").await == 6
             && w.scalar("SELECT count(*) FROM reactions").await == 1
             && w.status_of(&reply).await.as_deref() == Some("read")
+            && w.scalar("SELECT count(*) FROM media WHERE relay_status IS NOT NULL")
+                .await
+                == 1
     })
     .await;
 

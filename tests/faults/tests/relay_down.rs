@@ -81,16 +81,8 @@ async fn while_the_relay_is_down_webhooks_wait_at_meta_and_sends_queue_their_tea
 
     let logs = logs_dir("relay_down")?;
     let data = tempfile::tempdir()?;
-    let graph_version = sim.info.graph_version.clone();
-    let mut relay = RelayProcess::new(
-        data.path(),
-        port,
-        &logs,
-        &[
-            ("GRAPH_BASE_URL", &sim.info.base_url),
-            ("GRAPH_VERSION", &graph_version),
-        ],
-    );
+    // The simulator is the relay's Meta: its Graph API, and the `debug_token` a claim needs.
+    let mut relay = RelayProcess::new(data.path(), port, &logs, &[]).with_meta(&sim.info);
     relay.start().await?;
 
     let front_desk_dir = tempfile::tempdir()?;

@@ -23,6 +23,22 @@ pub struct NoteView {
     pub mine: bool,
 }
 
+/// Who last changed a conversation's labels or assignee, and when (last writer wins; every
+/// device keeps the author with the value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct FieldChangeView {
+    /// `labels` or `assigned_to`.
+    pub field: String,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// Who changed it ("" when the author is unknown).
+    pub author_name: String,
+    /// Changed by the signed-in member.
+    pub mine: bool,
+}
+
 /// A canned answer staff insert with its shortcut (e.g. `/hours`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -69,6 +85,33 @@ impl Device {
                 text: note.text,
                 at: note.at,
                 author_name: note.author_name.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Who last set the conversation's labels and its assignee (those set at all).
+    pub async fn conversation_changes(
+        &self,
+        conversation_id: i64,
+    ) -> Result<Vec<FieldChangeView>, DeviceError> {
+        let session = self.session().await?;
+        self.check_conversation(conversation_id).await?;
+        let rows: Vec<(String, i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT field, at, author_id, author_name FROM conversation_fields
+             WHERE conversation_id = ? AND field IN ('labels', 'assigned_to') ORDER BY field",
+        )
+        .bind(conversation_id)
+        .fetch_all(self.store().pool())
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        let me = session.account.user_id.as_str();
+        Ok(rows
+            .into_iter()
+            .map(|(field, at, author_id, author_name)| FieldChangeView {
+                field,
+                at,
+                author_name: author_name.unwrap_or_default(),
+                mine: author_id.as_deref() == Some(me),
             })
             .collect())
     }

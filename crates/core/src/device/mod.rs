@@ -45,7 +45,7 @@ use crate::vault::{PassphraseSource, SecretStore, Vault, VaultError};
 pub use account::{Account, JoinInput, PhoneNumberView, RegisterInput, SignInInput};
 pub use attachments::{AttachmentCheck, AttachmentInput, VoiceRecording};
 pub use broadcasts::{BroadcastForm, BroadcastPreview};
-pub use collaboration::{NoteView, QuickReplyView};
+pub use collaboration::{FieldChangeView, NoteView, QuickReplyView};
 pub use compose::{ButtonsForm, ContactCardForm, ListForm, ListRowForm, ListSectionForm};
 pub use error::DeviceError;
 pub use inbox::{Outgoing, RenderedPreview, TemplateView};

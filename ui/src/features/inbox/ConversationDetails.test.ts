@@ -43,6 +43,25 @@ function open(convo: ConversationSummary, handlers: Record<string, CommandHandle
 }
 
 describe('ConversationDetails', () => {
+  it('says who last changed the labels and the assignee, and when', async () => {
+    open(conversation(7, { labels: ['vip'], assignedTo: BO }), {
+      conversation_changes: () => [
+        { field: 'assigned_to', at: Date.UTC(2026, 10, 27, 9, 30), authorName: 'Bo Agent', mine: false },
+        { field: 'labels', at: Date.UTC(2026, 10, 26, 15, 0), authorName: 'Ana Owner', mine: true },
+      ],
+    });
+    expect(await screen.findByTestId('labels-changed-by')).toHaveTextContent(/^Changed by You · /);
+    expect(screen.getByTestId('assignee-changed-by')).toHaveTextContent(/^Changed by Bo Agent · /);
+  });
+
+  it('says nothing about changes it cannot read', async () => {
+    open(conversation(7, { labels: ['vip'] }));
+    expect(await screen.findByTestId('note')).toBeInTheDocument();
+    expect(screen.queryByTestId('labels-changed-by')).toBeNull();
+    expect(screen.queryByTestId('details-error')).toBeNull();
+  });
+
+
   it('adds and removes labels through set_labels with the whole new set', async () => {
     const user = userEvent.setup();
     const { log, onchanged } = open(conversation(7, { labels: ['vip'] }));

@@ -258,6 +258,17 @@ async showTyping(conversationId: number) : Promise<Result<null, IpcError>> {
 }
 },
 /**
+ * Who last set the conversation's labels and its assignee.
+ */
+async conversationChanges(conversationId: number) : Promise<Result<FieldChangeView[], IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("conversation_changes", { conversationId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Sets a conversation's labels (every device).
  */
 async setLabels(conversationId: number, labels: string[]) : Promise<Result<null, IpcError>> {
@@ -1284,6 +1295,27 @@ path: string; contacts: number; messages: number; mediaIncluded: number;
  * Media files not included (the manifest inside says why).
  */
 mediaSkipped: number }
+/**
+ * Who last changed a conversation's labels or assignee, and when (last writer wins; every
+ * device keeps the author with the value).
+ */
+export type FieldChangeView = { 
+/**
+ * `labels` or `assigned_to`.
+ */
+field: string; 
+/**
+ * Unix milliseconds.
+ */
+at: number; 
+/**
+ * Who changed it ("" when the author is unknown).
+ */
+authorName: string; 
+/**
+ * Changed by the signed-in member.
+ */
+mine: boolean }
 /**
  * The first screen the window painted after launch.
  */

@@ -52,6 +52,7 @@ export type {
   LocationView,
   ManualSetupInput,
   MediaView,
+  FieldChangeView,
   NoteView,
   QuickReplyView,
   MessageError,

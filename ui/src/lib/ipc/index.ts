@@ -35,6 +35,7 @@ import type {
   ConversationSummary,
   Cursor,
   MessageView,
+  FieldChangeView,
   NoteView,
   OnboardingOutcome,
   OnboardingStart,
@@ -232,6 +233,11 @@ export function sendVoiceNote(
 
 export function markRead(conversationId: number): Promise<null> {
   return call(() => invoke<null>('mark_read', { conversationId }));
+}
+
+/** Who last set the conversation's labels and its assignee. */
+export function conversationChanges(conversationId: number): Promise<FieldChangeView[]> {
+  return call(() => invoke<FieldChangeView[]>('conversation_changes', { conversationId }));
 }
 
 /** Shows the customer "typing…" while a reply is written (the core sends it at most every 20 s). */
