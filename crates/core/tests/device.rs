@@ -679,7 +679,8 @@ async fn account_notices_list_what_meta_said_about_the_account_newest_first() {
     assert_eq!(ban.code.as_deref(), Some("DISABLED_UPDATE"));
     assert!(
         ban.facts
-            .contains(&"ban state: SCHEDULE_FOR_DISABLE".to_owned()),
+            .iter()
+            .any(|f| f.name == "ban_state" && f.value == "SCHEDULE_FOR_DISABLE"),
         "{ban:?}"
     );
     assert!(ban.attention);

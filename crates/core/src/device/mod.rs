@@ -50,7 +50,7 @@ pub use compose::{ButtonsForm, ContactCardForm, ListForm, ListRowForm, ListSecti
 pub use error::DeviceError;
 pub use inbox::{Outgoing, RenderedPreview, TemplateView};
 pub use links::{DeepLink, LinkError};
-pub use notices::{AccountNoticeView, MAX_NOTICES};
+pub use notices::{AccountNoticeView, NoticeFact, MAX_NOTICES};
 pub use notify::NewMessage;
 pub use onboarding::{ManualSetupInput, OnboardingOutcome, OnboardingStart};
 pub use people::{parse_role, DeviceSessionView, InvitationView, MemberView, TeamView};

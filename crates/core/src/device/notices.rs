@@ -30,12 +30,23 @@ pub struct AccountNoticeView {
     /// Meta's code: the event (`DISABLED_UPDATE`, `FLAGGED`…), the review's decision, the
     /// alert's type.
     pub code: Option<String>,
-    /// The facts that go with it, as `name: value` in Meta's words (ban state, violation,
-    /// restrictions, limits, the alert's description…).
-    pub facts: Vec<String>,
+    /// The facts that go with it (ban state, violation, restrictions, limits, the alert's
+    /// description…): each named by a key the UI words, with Meta's value as text.
+    pub facts: Vec<NoticeFact>,
     /// Whether it asks for attention: a ban, violation, restriction, rejection, flag, a
     /// lowered limit or a critical alert.
     pub attention: bool,
+}
+
+/// One fact of a notice: `name` is one of a closed set of keys (`ban_state`, `violation`,
+/// `restrictions`, `disconnected`, `number`, `severity`, `status`, `description`,
+/// `conversations_per_number`, `conversations_per_business`, `numbers_per_business`,
+/// `numbers_per_account`, `limit`, `old_limit`, `name`, `reason`); `value` is Meta's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct NoticeFact {
+    pub name: String,
+    pub value: String,
 }
 
 /// Codes that ask for attention (Meta's, upper-cased).
@@ -65,8 +76,8 @@ fn text(value: &Value) -> Option<String> {
     }
 }
 
-/// `name: value` for each of `fields` that `value` has (nested objects by a path of keys).
-fn facts(value: &Value, fields: &[(&str, &[&str])]) -> Vec<String> {
+/// A fact for each of `fields` that `value` has (nested objects by a path of keys).
+fn facts(value: &Value, fields: &[(&str, &[&str])]) -> Vec<NoticeFact> {
     fields
         .iter()
         .filter_map(|(name, path)| {
@@ -85,7 +96,10 @@ fn facts(value: &Value, fields: &[(&str, &[&str])]) -> Vec<String> {
                 }
                 other => text(other),
             }?;
-            Some(format!("{name}: {shown}"))
+            Some(NoticeFact {
+                name: (*name).to_owned(),
+                value: shown,
+            })
         })
         .collect()
 }
@@ -104,7 +118,7 @@ pub(crate) fn notice(
             facts(
                 value,
                 &[
-                    ("ban state", &["ban_info", "waba_ban_state"]),
+                    ("ban_state", &["ban_info", "waba_ban_state"]),
                     ("violation", &["violation_info", "violation_type"]),
                     ("restrictions", &["restriction_info"]),
                     ("disconnected", &["disconnection_info", "reason"]),
@@ -130,15 +144,15 @@ pub(crate) fn notice(
                 value,
                 &[
                     (
-                        "conversations a day per number",
+                        "conversations_per_number",
                         &["max_daily_conversation_per_phone"],
                     ),
                     (
-                        "conversations a day per business",
+                        "conversations_per_business",
                         &["max_daily_conversations_per_business"],
                     ),
-                    ("numbers per business", &["max_phone_numbers_per_business"]),
-                    ("numbers per account", &["max_phone_numbers_per_waba"]),
+                    ("numbers_per_business", &["max_phone_numbers_per_business"]),
+                    ("numbers_per_account", &["max_phone_numbers_per_waba"]),
                 ],
             ),
         ),
@@ -149,7 +163,7 @@ pub(crate) fn notice(
                 &[
                     ("number", &["display_phone_number"]),
                     ("limit", &["current_limit"]),
-                    ("was", &["old_limit"]),
+                    ("old_limit", &["old_limit"]),
                 ],
             ),
         ),
@@ -179,7 +193,7 @@ pub(crate) fn notice(
         .any(|c| ATTENTION.contains(&c.to_ascii_uppercase().as_str()))
         || facts
             .iter()
-            .any(|f| f.starts_with("ban state") || f.starts_with("violation"));
+            .any(|f| f.name == "ban_state" || f.name == "violation");
     AccountNoticeView {
         id,
         at,
@@ -228,6 +242,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn shown(n: &AccountNoticeView) -> Vec<String> {
+        n.facts
+            .iter()
+            .map(|f| format!("{}: {}", f.name, f.value))
+            .collect()
+    }
+
     #[test]
     fn a_ban_is_a_notice_that_asks_for_attention_with_its_facts() {
         let n = notice(
@@ -239,7 +260,7 @@ mod tests {
                 "waba_ban_date": "2025-06-01"}}),
         );
         assert_eq!(n.code.as_deref(), Some("DISABLED_UPDATE"));
-        assert_eq!(n.facts, ["ban state: SCHEDULE_FOR_DISABLE"]);
+        assert_eq!(shown(&n), ["ban_state: SCHEDULE_FOR_DISABLE"]);
         assert!(n.attention);
     }
 
@@ -255,7 +276,7 @@ mod tests {
                 {"restriction_type": "RESTRICTED_CUSTOMER_INITIATED_MESSAGING"}]}),
         );
         assert_eq!(
-            r.facts,
+            shown(&r),
             ["restrictions: RESTRICTED_ADD_PHONE_NUMBER_ACTION, RESTRICTED_CUSTOMER_INITIATED_MESSAGING"]
         );
         assert!(r.attention);
@@ -267,11 +288,8 @@ mod tests {
             &json!({"max_daily_conversation_per_phone": 1000, "max_phone_numbers_per_business": 2}),
         );
         assert_eq!(
-            limits.facts,
-            [
-                "conversations a day per number: 1000",
-                "numbers per business: 2"
-            ]
+            shown(&limits),
+            ["conversations_per_number: 1000", "numbers_per_business: 2"]
         );
         assert!(!limits.attention);
         let approved = notice(
@@ -301,9 +319,7 @@ mod tests {
                 "alert_description": "<b>bold</b> text"}}),
         );
         assert_eq!(alert.code.as_deref(), Some("OBA_APPROVED"));
-        assert!(alert
-            .facts
-            .contains(&"description: <b>bold</b> text".to_owned()));
+        assert!(shown(&alert).contains(&"description: <b>bold</b> text".to_owned()));
         assert!(alert.attention, "critical");
     }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AccountNoticeView } from '$lib/ipc';
 import { emitEvent, mockCommands } from '$lib/ipc/testing';
 import AccountNotices from './AccountNotices.svelte';
-import { KNOWN_KINDS, kindLabel } from './notices';
+import { factLabel, KNOWN_FACTS, KNOWN_KINDS, kindLabel } from './notices';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
@@ -14,7 +14,7 @@ function notice(id: number, over: Partial<AccountNoticeView> = {}): AccountNotic
     kind: 'account_update',
     phoneNumberId: null,
     code: 'DISABLED_UPDATE',
-    facts: ['ban state: SCHEDULE_FOR_DISABLE'],
+    facts: [{ name: 'ban_state', value: 'SCHEDULE_FOR_DISABLE' }],
     attention: true,
     ...over,
   };
@@ -28,7 +28,11 @@ describe('Account notices', () => {
         notice(1, {
           kind: 'business_capability_update',
           code: null,
-          facts: ['conversations a day per number: 1000', `description: ${HOSTILE}`],
+          facts: [
+            { name: 'conversations_per_number', value: '1000' },
+            { name: 'description', value: HOSTILE },
+            { name: 'some_new_fact', value: 'x' },
+          ],
           attention: false,
         }),
       ],
@@ -39,9 +43,12 @@ describe('Account notices', () => {
     expect(items[0]).toHaveTextContent('Account update');
     expect(items[0]).toHaveTextContent('DISABLED_UPDATE');
     expect(items[0]).toHaveTextContent('Needs attention');
+    expect(items[0]).toHaveTextContent('Ban state: SCHEDULE_FOR_DISABLE');
     expect(items[0]).toHaveClass('attention');
     expect(items[1]).toHaveTextContent('Messaging limits');
     expect(items[1]).not.toHaveTextContent('Needs attention');
+    expect(items[1]).toHaveTextContent('Conversations a day per number: 1000');
+    expect(items[1]).toHaveTextContent('some_new_fact: x');
     // Meta's text is text, never markup.
     expect(items[1]).toHaveTextContent(HOSTILE);
     expect(items[1]?.querySelector('img')).toBeNull();
@@ -77,5 +84,9 @@ describe('Account notices', () => {
     expect(labels.every((l, i) => l !== KNOWN_KINDS[i])).toBe(true);
     expect(kindLabel('some_new_field')).toBe('some_new_field');
     expect(kindLabel('constructor')).toBe('constructor');
+    const facts = KNOWN_FACTS.map(factLabel);
+    expect(new Set(facts).size).toBe(KNOWN_FACTS.length);
+    expect(facts.every((l, i) => l !== KNOWN_FACTS[i])).toBe(true);
+    expect(factLabel('some_new_fact')).toBe('some_new_fact');
   });
 });

@@ -911,10 +911,10 @@ phoneNumberId: string | null;
  */
 code: string | null; 
 /**
- * The facts that go with it, as `name: value` in Meta's words (ban state, violation,
- * restrictions, limits, the alert's description…).
+ * The facts that go with it (ban state, violation, restrictions, limits, the alert's
+ * description…): each named by a key the UI words, with Meta's value as text.
  */
-facts: string[]; 
+facts: NoticeFact[]; 
 /**
  * Whether it asks for attention: a ban, violation, restriction, rejection, flag, a
  * lowered limit or a critical alert.
@@ -1601,6 +1601,13 @@ authorName: string;
  * Written by the signed-in member.
  */
 mine: boolean }
+/**
+ * One fact of a notice: `name` is one of a closed set of keys (`ban_state`, `violation`,
+ * `restrictions`, `disconnected`, `number`, `severity`, `status`, `description`,
+ * `conversations_per_number`, `conversations_per_business`, `numbers_per_business`,
+ * `numbers_per_account`, `limit`, `old_limit`, `name`, `reason`); `value` is Meta's.
+ */
+export type NoticeFact = { name: string; value: string }
 /**
  * `dataoptix://onboarding/complete?session=…` arrived for a session this app started.
  */
