@@ -329,6 +329,13 @@ describe('reactions', () => {
     expect(await screen.findByTestId('reaction')).toHaveTextContent('👍');
     await user.click(screen.getByTestId('react'));
     expect(screen.getAllByTestId('reaction-choice')[0]).toHaveAttribute('aria-pressed', 'true');
+    // Escape closes it without reacting.
+    screen.getAllByTestId('reaction-choice')[0]?.focus();
+    await user.keyboard('{Escape}');
+    expect(screen.queryByTestId('reaction-picker')).toBeNull();
+    const sends = log.filter((c) => c.cmd === 'send_message').length;
+    await user.click(screen.getByTestId('react'));
+    expect(log.filter((c) => c.cmd === 'send_message')).toHaveLength(sends);
     await user.click(screen.getByTestId('reaction-remove'));
     await waitFor(() => {
       expect(log.filter((c) => c.cmd === 'send_message').at(-1)?.args).toMatchObject({
