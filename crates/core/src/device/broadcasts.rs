@@ -238,40 +238,34 @@ impl Device {
     /// Pauses a sending broadcast: queued messages wait; messages being sent finish.
     pub async fn pause_broadcast(&self, id: i64) -> Result<BroadcastSummary, DeviceError> {
         self.require_manager().await?.broadcasts.pause(id).await?;
-        self.log_broadcast("broadcast.pause", id).await;
-        self.broadcast_changed(id).await
+        self.logged_change("broadcast.pause", id).await
     }
 
     /// Resumes a paused broadcast.
     pub async fn resume_broadcast(&self, id: i64) -> Result<BroadcastSummary, DeviceError> {
         let session = self.require_manager().await?;
         session.broadcasts.resume(id).await?;
-        self.log_broadcast("broadcast.resume", id).await;
         session.broadcasts.feed(id).await?;
-        self.broadcast_changed(id).await
+        self.logged_change("broadcast.resume", id).await
     }
 
     /// Cancels what has not gone out yet.
     pub async fn cancel_broadcast(&self, id: i64) -> Result<BroadcastSummary, DeviceError> {
         self.require_manager().await?.broadcasts.cancel(id).await?;
-        self.log_broadcast("broadcast.cancel", id).await;
-        self.broadcast_changed(id).await
+        self.logged_change("broadcast.cancel", id).await
     }
 
-    /// Logs a change of a broadcast's course, with its counts at that moment.
-    async fn log_broadcast(&self, action: &str, id: i64) {
-        let counts = self
-            .broadcast(id)
-            .await
-            .ok()
-            .and_then(|b| serde_json::to_value(b.counts).ok())
-            .unwrap_or(serde_json::Value::Null);
+    /// [`Self::broadcast_changed`], and the change of course logged with the counts it
+    /// left (the summary read once for both).
+    async fn logged_change(&self, action: &str, id: i64) -> Result<BroadcastSummary, DeviceError> {
+        let summary = self.broadcast_changed(id).await?;
         self.log_activity(
             action,
             &format!("broadcast:{id}"),
-            serde_json::json!({ "counts": counts }),
+            serde_json::json!({ "counts": summary.counts }),
         )
         .await;
+        Ok(summary)
     }
 
     async fn broadcast_changed(&self, id: i64) -> Result<BroadcastSummary, DeviceError> {

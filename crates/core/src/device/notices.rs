@@ -8,12 +8,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Device, DeviceError};
+use crate::store::AccountEventRow;
 
 /// Most notices one call returns.
 pub const MAX_NOTICES: u32 = 200;
 
 /// A customer's marketing preference is theirs, not the account's: shown on the contact.
-const NOT_NOTICES: [&str; 1] = ["user_preferences"];
+const NOT_A_NOTICE: &str = "user_preferences";
 
 /// One notice, newest first in a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -211,27 +212,27 @@ impl Device {
     pub async fn account_notices(&self, limit: u32) -> Result<Vec<AccountNoticeView>, DeviceError> {
         let workspace = self.workspace_id().await?;
         let limit = limit.clamp(1, MAX_NOTICES);
-        let rows: Vec<(i64, Option<String>, String, i64, String)> = sqlx::query_as(
+        let rows: Vec<AccountEventRow> = sqlx::query_as(
             "SELECT id, phone_number_id, kind, ts, payload_json FROM account_events
-             WHERE workspace_id = ? AND kind NOT IN (?)
+             WHERE workspace_id = ? AND kind != ?
              ORDER BY ts DESC, id DESC LIMIT ?",
         )
         .bind(&workspace)
-        .bind(NOT_NOTICES[0])
+        .bind(NOT_A_NOTICE)
         .bind(i64::from(limit))
         .fetch_all(self.store().pool())
         .await
         .map_err(crate::store::StoreError::from)?;
         Ok(rows
             .into_iter()
-            .map(|(id, phone, kind, ts, payload)| {
+            .map(|row| {
                 // Kept whole at sync (`{"waba_id", "value"}`); a row that no longer parses
                 // still lists, with its kind.
-                let value = serde_json::from_str::<Value>(&payload)
+                let value = serde_json::from_str::<Value>(&row.payload_json)
                     .ok()
                     .and_then(|p| p.get("value").cloned())
                     .unwrap_or(Value::Null);
-                notice(id, ts, &kind, phone, &value)
+                notice(row.id, row.ts, &row.kind, row.phone_number_id, &value)
             })
             .collect())
     }

@@ -805,6 +805,32 @@ async fn read_chunks(
     .map_err(|e| StoreError::Segment(std::io::Error::other(e)))?
 }
 
+/// Keeps (or replaces) a WABA's encrypted business token for `workspace`, only while the
+/// workspace owns the WABA: a deletion or another claim in between wins (`NotFound`).
+async fn keep_business_token(
+    conn: &mut SqliteConnection,
+    workspace: &str,
+    token: &EncryptedBusinessToken,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    let stored = sqlx::query(
+        "INSERT INTO business_tokens (waba_id, workspace_id, encrypted, stored_at)
+         SELECT waba_id, workspace_id, ?, ? FROM wabas WHERE waba_id = ? AND workspace_id = ?
+         ON CONFLICT (waba_id) DO UPDATE SET workspace_id = excluded.workspace_id,
+           encrypted = excluded.encrypted, stored_at = excluded.stored_at",
+    )
+    .bind(&token.encrypted)
+    .bind(ms(now))
+    .bind(&token.waba_id)
+    .bind(workspace)
+    .execute(&mut *conn)
+    .await?;
+    if stored.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn create_workspace(&self, new: NewWorkspace) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move {
@@ -1645,18 +1671,8 @@ impl Store for SqliteStore {
             .ok_or(StoreError::NotFound)?;
             let workspace: String = row.try_get("workspace_id")?;
             if let Some(token) = token {
-                sqlx::query(
-                    "INSERT INTO business_tokens (waba_id, workspace_id, encrypted, stored_at)
-                     VALUES (?, ?, ?, ?)
-                     ON CONFLICT (waba_id) DO UPDATE SET workspace_id = excluded.workspace_id,
-                       encrypted = excluded.encrypted, stored_at = excluded.stored_at",
-                )
-                .bind(&token.waba_id)
-                .bind(&workspace)
-                .bind(&token.encrypted)
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await?;
+                // The onboarding claimed the WABA before it finished.
+                keep_business_token(&mut tx, &workspace, &token, now).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -1670,23 +1686,8 @@ impl Store for SqliteStore {
         now: OffsetDateTime,
     ) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move {
-            // Only for a WABA the workspace owns (a deletion or another claim in between wins).
-            let stored = sqlx::query(
-                "INSERT INTO business_tokens (waba_id, workspace_id, encrypted, stored_at)
-                 SELECT waba_id, workspace_id, ?, ? FROM wabas WHERE waba_id = ? AND workspace_id = ?
-                 ON CONFLICT (waba_id) DO UPDATE SET workspace_id = excluded.workspace_id,
-                   encrypted = excluded.encrypted, stored_at = excluded.stored_at",
-            )
-            .bind(&token.encrypted)
-            .bind(ms(now))
-            .bind(&token.waba_id)
-            .bind(workspace.to_string())
-            .execute(&self.writer)
-            .await?;
-            if stored.rows_affected() == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
+            let mut conn = self.writer.acquire().await?;
+            keep_business_token(&mut conn, &workspace.to_string(), &token, now).await
         })
     }
 
