@@ -8,11 +8,11 @@ use dataoptix_core::device::views::{
 use dataoptix_core::device::{
     Account, AccountNoticeView, ActivityIntegrity, ActivityPageView, AttachmentCheck,
     AttachmentInput, BroadcastForm, BroadcastPreview, BusinessProfileView, ContactCursor,
-    ContactDetail, ContactPage, Device, EraseResult, ExportResult, FieldChangeView, HeaderSample,
-    JoinInput, ManualSetupInput, NoteView, OnboardingOutcome, OnboardingStart, Outgoing,
-    PhoneNumberView, ProfileUpdate, QuickReplyView, RegisterInput, RenderedPreview,
-    RetentionResult, RetentionSettings, SignInInput, SyncState, TeamView, TemplateDetailView,
-    TemplateForm, TemplateLintView, TemplateView, VoiceRecording,
+    ContactDetail, ContactPage, Device, EraseResult, ExportResult, FieldChangeView,
+    HeaderMediaInput, HeaderSample, JoinInput, ManualSetupInput, NoteView, OnboardingOutcome,
+    OnboardingStart, Outgoing, PhoneNumberView, ProfileUpdate, QuickReplyView, RegisterInput,
+    RenderedPreview, RetentionResult, RetentionSettings, SignInInput, SyncState, TeamView,
+    TemplateDetailView, TemplateForm, TemplateLintView, TemplateView, VoiceRecording,
 };
 use serde::Serialize;
 use specta::Type;
@@ -301,6 +301,13 @@ pub async fn send_message(
     message: Outgoing,
     reply_to: Option<String>,
 ) -> Result<MessageView> {
+    if let Outgoing::Template {
+        header_media: Some(media),
+        ..
+    } = &message
+    {
+        header_file_chosen(&state, media)?;
+    }
     Ok(state
         .device()
         .await?
@@ -455,6 +462,14 @@ fn chosen(state: &AppState, path: &str) -> Result<()> {
     }
 }
 
+/// A template header's file, like an attachment, must be one the person picked or dropped.
+fn header_file_chosen(state: &AppState, media: &HeaderMediaInput) -> Result<()> {
+    match media {
+        HeaderMediaInput::File { path, .. } => chosen(state, path),
+        HeaderMediaInput::Link { .. } | HeaderMediaInput::Location { .. } => Ok(()),
+    }
+}
+
 /// Marks a conversation read (every device, and a read receipt to the customer).
 #[tauri::command]
 #[specta::specta]
@@ -595,7 +610,8 @@ pub async fn sync_templates(state: State<'_, AppState>) -> Result<u32> {
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
-/// A template filled with the form's values, as text (live preview).
+/// A template filled with the form's values, as text (live preview); `header_media_chosen`
+/// says whether the media or place of its header is chosen (the preview shows its kind).
 #[tauri::command]
 #[specta::specta]
 pub async fn render_template(
@@ -603,11 +619,19 @@ pub async fn render_template(
     template_id: i64,
     params: Vec<String>,
     header_params: Vec<String>,
+    button_params: Vec<String>,
+    header_media_chosen: bool,
 ) -> Result<RenderedPreview> {
     Ok(state
         .device()
         .await?
-        .render_template(template_id, &params, &header_params)
+        .render_template(
+            template_id,
+            &params,
+            &header_params,
+            &button_params,
+            header_media_chosen,
+        )
         .await?)
 }
 
@@ -665,6 +689,9 @@ pub async fn preview_broadcast(
     state: State<'_, AppState>,
     form: BroadcastForm,
 ) -> Result<BroadcastPreview> {
+    if let Some(media) = &form.header_media {
+        header_file_chosen(&state, media)?;
+    }
     Ok(state.device().await?.preview_broadcast(&form).await?)
 }
 
@@ -675,6 +702,9 @@ pub async fn create_broadcast(
     state: State<'_, AppState>,
     form: BroadcastForm,
 ) -> Result<BroadcastSummary> {
+    if let Some(media) = &form.header_media {
+        header_file_chosen(&state, media)?;
+    }
     Ok(state.device().await?.create_broadcast(form).await?)
 }
 
@@ -1075,5 +1105,29 @@ mod save_tests {
         assert_eq!(suggested_file_name("a\u{0}b\nc.txt"), "abc.txt");
         assert_eq!(suggested_file_name("../"), "attachment");
         assert_eq!(suggested_file_name(""), "attachment");
+    }
+}
+
+#[cfg(test)]
+mod header_file_tests {
+    use super::{header_file_chosen, AppState, HeaderMediaInput};
+
+    #[test]
+    fn a_template_header_file_must_have_been_picked_or_dropped() {
+        let state = AppState::new(std::env::temp_dir(), std::time::Instant::now());
+        let file = |path: &str| HeaderMediaInput::File {
+            path: path.into(),
+            filename: None,
+        };
+        // The webview cannot name a file of its own choosing (e.g. the user's SSH key).
+        assert!(header_file_chosen(&state, &file("/root/.ssh/id_ed25519")).is_err());
+        state.allow_files([std::path::PathBuf::from("/home/ana/cake.png")]);
+        assert!(header_file_chosen(&state, &file("/home/ana/cake.png")).is_ok());
+        // A link or a place names no file on this computer.
+        let link = HeaderMediaInput::Link {
+            url: "https://b.example/cake.png".into(),
+            filename: None,
+        };
+        assert!(header_file_chosen(&state, &link).is_ok());
     }
 }

@@ -278,7 +278,7 @@ async fn recipients_by_label_and_selection_and_refusals_before_anything_is_store
                     contact_ids: vec![a],
                 })
             },
-            "media header",
+            "image header",
         ),
     ];
     for (form, needle) in refusals {
@@ -492,38 +492,7 @@ async fn the_cli_creates_and_follows_a_broadcast_and_sets_the_profile() {
     let w = SignupWorld::start(CONFIG_ID).await;
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    let (ok, _, err) = common::cli(
-        h,
-        &[
-            "register",
-            "--relay",
-            &w.base,
-            "--name",
-            "Ana",
-            "--email",
-            "cli@example.com",
-            "--company",
-            "Padaria",
-        ],
-        format!("{}\n", common::PASSWORD).as_bytes(),
-    )
-    .await;
-    assert!(ok, "{err}");
-    let (ok, _, err) = common::cli(
-        h,
-        &[
-            "setup-manual",
-            "--waba-id",
-            &w.sim.info.waba_id,
-            "--phone-number-id",
-            &w.sim.info.phone_number_id,
-        ],
-        format!("{}\n", w.sim.info.access_token).as_bytes(),
-    )
-    .await;
-    assert!(ok, "{err}");
-    let (ok, _, err) = common::cli(h, &["templates", "--sync"], b"").await;
-    assert!(ok, "{err}");
+    pacing::cli_connected(&w, h, "cli@example.com").await;
     let file = h.join("guests.csv");
     std::fs::write(
         &file,

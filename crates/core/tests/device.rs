@@ -255,6 +255,8 @@ async fn register_connect_receive_and_read_the_inbox() {
                 language: "en_US".into(),
                 params: vec![],
                 header_params: vec![],
+                header_media: None,
+                button_params: Vec::new(),
             },
             None,
         )

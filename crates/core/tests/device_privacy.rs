@@ -488,6 +488,8 @@ async fn sign_ins_sends_and_broadcasts_are_logged_without_what_was_sent_to_whom(
             language: "en_US".into(),
             params: vec!["Sheena".into(), "#4711".into()],
             header_params: Vec::new(),
+            header_media: None,
+            button_params: Vec::new(),
         },
         None,
     )

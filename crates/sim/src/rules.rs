@@ -227,18 +227,26 @@ pub fn check_template_params(template: &Template, request: &Value) -> GraphResul
     }
     check_param_values("body", &given)?;
 
-    // Buttons: every URL button with a variable wants a `button` component with its index.
+    // Buttons: every URL button with a variable, copy-code button and authentication code
+    // button wants a `button` component with its index and one parameter (a coupon code for
+    // copy-code buttons).
     if let Some(buttons) = component(&template.components, "BUTTONS")
         .and_then(|b| b.get("buttons"))
         .and_then(Value::as_array)
     {
         for (index, button) in buttons.iter().enumerate() {
-            let ty = button.get("type").and_then(Value::as_str).unwrap_or("");
-            if !ty.eq_ignore_ascii_case("URL") {
-                continue;
-            }
+            let ty = button
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_ascii_uppercase();
             let url = button.get("url").and_then(Value::as_str).unwrap_or("");
-            if variables(url).is_empty() {
+            let wants_value = match ty.as_str() {
+                "URL" => !variables(url).is_empty(),
+                "COPY_CODE" | "OTP" => true,
+                _ => false,
+            };
+            if !wants_value {
                 continue;
             }
             let given = req_components
@@ -257,9 +265,32 @@ pub fn check_template_params(template: &Template, request: &Value) -> GraphResul
                     given.len()
                 )));
             }
+            let (want, key) = if ty == "COPY_CODE" {
+                ("coupon_code", "coupon_code")
+            } else {
+                ("text", "text")
+            };
+            let value = given[0].get(key).and_then(Value::as_str).unwrap_or("");
+            if given[0].get("type").and_then(Value::as_str) != Some(want) || value.is_empty() {
+                return Err(GraphError::template_format(format!(
+                    "button at index {index}: the parameter must be of type '{want}' with a value"
+                )));
+            }
         }
     }
     Ok(())
+}
+
+/// The file of a template send's media header: its kind (`image`, `video`, `document`) and
+/// the media object (`{"id": ..}` or `{"link": ..}`).
+pub fn template_header_media(request: &Value) -> Option<(String, Value)> {
+    let header = component(request.get("components")?, "header")?;
+    let first = header.get("parameters")?.as_array()?.first()?;
+    let kind = first.get("type")?.as_str()?;
+    if !matches!(kind, "image" | "video" | "document") {
+        return None;
+    }
+    Some((kind.to_owned(), first.get(kind)?.clone()))
 }
 
 fn index_of(component: &Value) -> Option<usize> {

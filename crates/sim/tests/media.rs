@@ -157,6 +157,52 @@ async fn media_outside_meta_limits_is_131053() {
     t.rx.assert_all_typed();
 }
 
+/// A template's media header is checked as a media message is: an id never uploaded (or of
+/// another business) is refused at once, a file of the wrong kind fails with 131053.
+#[tokio::test]
+async fn a_template_header_file_is_checked_like_a_media_message() {
+    let t = start().await;
+    let offer = |image: serde_json::Value| {
+        json!({"messaging_product": "whatsapp", "to": "16505551234", "type": "template",
+               "template": {"name": "weekend_offer", "language": {"code": "en_US"}, "components": [
+                 {"type": "header", "parameters": [{"type": "image", "image": image}]},
+                 {"type": "body", "parameters": [
+                     {"type": "text", "parameter_name": "first_name", "text": "Maria"},
+                     {"type": "text", "parameter_name": "discount", "text": "15%"}]},
+                 {"type": "button", "sub_type": "url", "index": "0",
+                  "parameters": [{"type": "text", "text": "spring"}]}]}})
+    };
+    let (status, resp) = t.send(offer(json!({"id": "4242424242"}))).await;
+    assert_eq!(status, 400, "{resp}");
+    assert!(
+        resp["error"].to_string().contains("Invalid media id"),
+        "{resp}"
+    );
+    let (status, resp) = t
+        .send(offer(json!({"link": "ftp://example.com/a.png"})))
+        .await;
+    assert_eq!(status, 400, "{resp}");
+
+    let (_, png) = upload(&t, assets::PNG.bytes, "image/png", "cake.png").await;
+    let (status, resp) = t.send(offer(json!({"id": png["id"]}))).await;
+    assert_eq!(status, 200, "{resp}");
+
+    let (_, pdf) = upload(&t, assets::PDF.bytes, "application/pdf", "menu.pdf").await;
+    let (status, resp) = t.send(offer(json!({"id": pdf["id"]}))).await;
+    assert_eq!(status, 200, "{resp}");
+    let wamid = resp["messages"][0]["id"].as_str().unwrap().to_string();
+    let hooks =
+        t.rx.wait_for("failed 131053", |h| {
+            support::statuses_of(h).contains(&(wamid.clone(), "failed".into()))
+        })
+        .await;
+    let failed = hooks
+        .iter()
+        .find(|h| h.value()["statuses"][0]["id"] == wamid.as_str())
+        .unwrap();
+    assert_eq!(failed.value()["statuses"][0]["errors"][0]["code"], 131053);
+}
+
 #[tokio::test]
 async fn inbound_media_is_real_and_downloadable() {
     let t = start().await;

@@ -100,6 +100,50 @@ async fn named_params_header_media_and_url_buttons() {
     assert_eq!(resp["error"]["code"], 132018);
 }
 
+/// A coupon template's copy-code button wants its code as a `coupon_code` parameter.
+#[tokio::test]
+async fn a_copy_code_button_wants_its_coupon_code() {
+    let t = start().await;
+    let (status, created) = t
+        .post(
+            &format!("{}/message_templates", t.waba),
+            json!({"name": "spring_coupon", "language": "en_US", "category": "MARKETING",
+                   "components": [
+                     {"type": "BODY", "text": "Spring is here: use your code at checkout."},
+                     {"type": "BUTTONS", "buttons": [
+                        {"type": "COPY_CODE", "example": "SPRING15"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    t.rx.wait_for("the coupon approved", |h| {
+        h.iter().any(|h| {
+            h.field() == "message_template_status_update" && h.value()["event"] == "APPROVED"
+        })
+    })
+    .await;
+    let send = |button: Option<Value>| {
+        let mut components = vec![];
+        components.extend(button);
+        template_send("spring_coupon", "en_US", Value::Array(components))
+    };
+    let (_, resp) = t.send(send(None)).await;
+    assert_eq!(resp["error"]["code"], 132000, "{resp}");
+    let (_, resp) = t
+        .send(send(Some(
+            json!({"type": "button", "sub_type": "copy_code", "index": 0,
+                              "parameters": [{"type": "text", "text": "SPRING15"}]}),
+        )))
+        .await;
+    assert_eq!(resp["error"]["code"], 132012, "{resp}");
+    let (status, resp) = t
+        .send(send(Some(
+            json!({"type": "button", "sub_type": "copy_code", "index": 0,
+                              "parameters": [{"type": "coupon_code", "coupon_code": "SPRING15"}]}),
+        )))
+        .await;
+    assert_eq!(status, 200, "{resp}");
+}
+
 #[tokio::test]
 async fn unknown_or_unapproved_template_is_132001() {
     let t = start().await;

@@ -117,6 +117,7 @@ export function template(id: number, overrides: Partial<TemplateView> = {}): Tem
     footerText: null,
     paramCount: 2,
     headerParamCount: 0,
+    headerFormat: null,
     buttons: [],
     ...overrides,
   };

@@ -75,7 +75,7 @@ pub enum RecipientSource {
 }
 
 /// The template and parameters of a broadcast.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     /// The template's name.
     pub template_name: String,
@@ -85,6 +85,20 @@ pub struct Message {
     pub body: Vec<ParamSource>,
     /// The text header's variables.
     pub header: Vec<ParamSource>,
+    /// One per button that takes a value (`templates::button_takes_value`), in order.
+    #[serde(default)]
+    pub buttons: Vec<ParamSource>,
+    /// The media (an uploaded file's id or a link) or place of a media or location header:
+    /// the same for every recipient.
+    #[serde(default)]
+    pub header_media: Option<cloud_api::messages::Parameter>,
+}
+
+impl Message {
+    /// Every value source: the body's, the header's, then the buttons'.
+    pub fn sources(&self) -> impl Iterator<Item = &ParamSource> {
+        self.body.iter().chain(&self.header).chain(&self.buttons)
+    }
 }
 
 /// Errors of broadcasts.

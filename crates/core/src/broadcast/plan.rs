@@ -9,7 +9,10 @@ use sqlx::FromRow;
 use super::csv::{self, ImportIssue};
 use super::{BroadcastError, Message, ParamSource, RecipientSource};
 use crate::store::Store;
-use crate::templates::{component_text, params_for, send_template, variables, Template};
+use crate::templates::{
+    button_takes_value, component_text, header_format, params_for, send_template, template_buttons,
+    variables, FormValues, Template,
+};
 
 /// One recipient as planned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,10 +30,24 @@ pub struct PlannedRecipient {
     pub body: Vec<String>,
     /// The text header's values.
     pub header: Vec<String>,
+    /// The values of the buttons that take one, in order.
+    pub buttons: Vec<String>,
     /// Why this recipient is excluded; `None` = will be sent to.
     pub skip_reason: Option<String>,
     /// The CSV line it came from.
     pub line: Option<u32>,
+}
+
+impl PlannedRecipient {
+    /// The recipient's values as a template form, with the broadcast's header media.
+    pub fn form(&self, header_media: Option<cloud_api::messages::Parameter>) -> FormValues {
+        FormValues {
+            body: self.body.clone(),
+            header: self.header.clone(),
+            buttons: self.buttons.clone(),
+            header_media,
+        }
+    }
 }
 
 /// A broadcast's recipients, and what an import refused.
@@ -118,7 +135,7 @@ pub async fn plan(
         }
         RecipientSource::Csv { text } => {
             let import = csv::parse(text)?;
-            for needed in message.body.iter().chain(&message.header) {
+            for needed in message.sources() {
                 if let ParamSource::Column { column } = needed {
                     if !import.columns.contains(&column.trim().to_lowercase()) {
                         return Err(BroadcastError::Invalid(format!(
@@ -150,14 +167,17 @@ pub async fn plan(
         .filter(|r| r.skip_reason.is_none())
         .take(1)
     {
-        send_template(template, &params_for(template, &r.body, &r.header))
-            .map_err(|e| BroadcastError::Invalid(e.to_string()))?;
+        send_template(
+            template,
+            &params_for(template, &r.form(message.header_media.clone())),
+        )
+        .map_err(|e| BroadcastError::Invalid(e.to_string()))?;
     }
     Ok(Plan { recipients, issues })
 }
 
-/// The template must be approved, have a text header (or none), and get one source per
-/// variable; column sources need a CSV.
+/// The template must be approved, its media or location header given, and every variable
+/// and button value get one source; column sources need a CSV.
 fn check_template(template: &Template, message: &Message, csv: bool) -> Result<(), BroadcastError> {
     if template.status.as_deref() != Some("APPROVED") {
         return Err(BroadcastError::Invalid(format!(
@@ -166,15 +186,21 @@ fn check_template(template: &Template, message: &Message, csv: bool) -> Result<(
             template.status.as_deref().unwrap_or("unknown status")
         )));
     }
-    let media_header = template.components.iter().any(|c| {
-        c.kind == ComponentType::Header && !matches!(c.format, Some(HeaderFormat::Text) | None)
-    });
-    if media_header {
-        return Err(BroadcastError::Invalid(format!(
-            "the template {} has a media header; broadcasts send templates with a text header \
-             or none",
-            template.name
-        )));
+    match header_format(template) {
+        Some(HeaderFormat::Text) | None if message.header_media.is_some() => {
+            return Err(BroadcastError::Invalid(format!(
+                "the template {} has no media or location header",
+                template.name
+            )))
+        }
+        Some(format) if format != HeaderFormat::Text && message.header_media.is_none() => {
+            return Err(BroadcastError::Invalid(format!(
+                "the template {} has a {} header: choose what it shows",
+                template.name,
+                format.as_str().to_lowercase()
+            )))
+        }
+        _ => {}
     }
     for (kind, part, given) in [
         (ComponentType::Body, "body", &message.body),
@@ -197,11 +223,18 @@ fn check_template(template: &Template, message: &Message, csv: bool) -> Result<(
             )));
         }
     }
+    let takes = template_buttons(template)
+        .filter(|b| button_takes_value(b))
+        .count();
+    if takes != message.buttons.len() {
+        return Err(BroadcastError::Invalid(format!(
+            "the template has {takes} button(s) that take a value, {} value(s) were given",
+            message.buttons.len()
+        )));
+    }
     if !csv
         && message
-            .body
-            .iter()
-            .chain(&message.header)
+            .sources()
             .any(|p| matches!(p, ParamSource::Column { .. }))
     {
         return Err(BroadcastError::Invalid(
@@ -242,6 +275,7 @@ fn resolve(c: Candidate, message: &Message) -> PlannedRecipient {
     };
     let body: Result<Vec<String>, String> = message.body.iter().map(value).collect();
     let header: Result<Vec<String>, String> = message.header.iter().map(value).collect();
+    let buttons: Result<Vec<String>, String> = message.buttons.iter().map(value).collect();
     let contact = c.contact.as_ref();
     let skip_reason = if contact.is_some_and(|ct| ct.restricted) {
         Some("restricted (blocked or reported): not processed until unrestricted".to_string())
@@ -251,6 +285,7 @@ fn resolve(c: Candidate, message: &Message) -> PlannedRecipient {
         body.as_ref()
             .err()
             .or(header.as_ref().err())
+            .or(buttons.as_ref().err())
             .map(|e| format!("missing value: {e}"))
     };
     PlannedRecipient {
@@ -259,6 +294,7 @@ fn resolve(c: Candidate, message: &Message) -> PlannedRecipient {
         name,
         body: body.unwrap_or_default(),
         header: header.unwrap_or_default(),
+        buttons: buttons.unwrap_or_default(),
         skip_reason,
         line: c.line,
     }

@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use super::{BroadcastError, Message, Plan};
 use crate::send::{Outbox, OutgoingMessage, SendError};
 use crate::store::{ensure_conversation_in, now, upsert_contact_in, ContactInput, Store};
-use crate::templates::{find_template, params_for, send_template};
+use crate::templates::{find_template, params_for, send_template, FormValues};
 
 /// Recipients handed to the outbox per round (one transaction): the lock that pause and cancel
 /// take, and SQLite's write lock that the outbox worker needs between sends, are released
@@ -50,6 +50,7 @@ struct Pending {
     contact_id: Option<i64>,
     body_params_json: String,
     header_params_json: String,
+    button_params_json: String,
 }
 
 #[derive(FromRow)]
@@ -58,6 +59,7 @@ struct Head {
     template_name: String,
     language: String,
     state: String,
+    header_media_json: Option<String>,
 }
 
 impl Broadcasts {
@@ -106,8 +108,9 @@ impl Broadcasts {
         let mut tx = self.store.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO broadcasts (workspace_id, phone_number_id, name, template_name, language,
-                 params_json, state, import_issues_json, author_name, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?) RETURNING id",
+                 params_json, state, import_issues_json, author_name, header_media_json,
+                 created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(&self.workspace_id)
         .bind(phone_number_id)
@@ -117,6 +120,7 @@ impl Broadcasts {
         .bind(json(message)?)
         .bind(json(&plan.issues)?)
         .bind(&author)
+        .bind(message.header_media.as_ref().map(json).transpose()?)
         .bind(ts)
         .bind(ts)
         .fetch_one(&mut *tx)
@@ -150,8 +154,8 @@ impl Broadcasts {
             };
             sqlx::query(
                 "INSERT INTO broadcast_recipients (broadcast_id, contact_id, phone, name,
-                     body_params_json, header_params_json, skip_reason)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     body_params_json, header_params_json, button_params_json, skip_reason)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(id)
             .bind(contact_id)
@@ -159,6 +163,7 @@ impl Broadcasts {
             .bind(&r.name)
             .bind(json(&r.body)?)
             .bind(json(&r.header)?)
+            .bind(json(&r.buttons)?)
             .bind(&r.skip_reason)
             .execute(&mut *tx)
             .await?;
@@ -191,7 +196,7 @@ impl Broadcasts {
                 break;
             }
             let batch: Vec<Pending> = sqlx::query_as(
-                "SELECT id, contact_id, body_params_json, header_params_json
+                "SELECT id, contact_id, body_params_json, header_params_json, button_params_json
                  FROM broadcast_recipients
                  WHERE broadcast_id = ? AND outbox_id IS NULL AND skip_reason IS NULL
                      AND cancelled = 0
@@ -255,9 +260,16 @@ impl Broadcasts {
         let Some(contact_id) = r.contact_id else {
             return Ok(Err("the contact was erased".into()));
         };
-        let body: Vec<String> = serde_json::from_str(&r.body_params_json).unwrap_or_default();
-        let header: Vec<String> = serde_json::from_str(&r.header_params_json).unwrap_or_default();
-        let send = match send_template(template, &params_for(template, &body, &header)) {
+        let form = FormValues {
+            body: serde_json::from_str(&r.body_params_json).unwrap_or_default(),
+            header: serde_json::from_str(&r.header_params_json).unwrap_or_default(),
+            buttons: serde_json::from_str(&r.button_params_json).unwrap_or_default(),
+            header_media: head
+                .header_media_json
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok()),
+        };
+        let send = match send_template(template, &params_for(template, &form)) {
             Ok(s) => s,
             Err(e) => return Ok(Err(e.to_string())),
         };
@@ -405,8 +417,8 @@ impl Broadcasts {
 
     async fn head(&self, broadcast_id: i64) -> Result<Head, BroadcastError> {
         sqlx::query_as(
-            "SELECT phone_number_id, template_name, language, state FROM broadcasts
-             WHERE id = ? AND workspace_id = ?",
+            "SELECT phone_number_id, template_name, language, state, header_media_json
+             FROM broadcasts WHERE id = ? AND workspace_id = ?",
         )
         .bind(broadcast_id)
         .bind(&self.workspace_id)

@@ -184,7 +184,9 @@ impl Device {
 
 /// The file's name, size and content; the inner error is a refusal for size (the file is not
 /// read then). An unreadable path is an error.
-async fn read_file(path: &str) -> Result<(String, u64, Result<Vec<u8>, String>), DeviceError> {
+pub(super) async fn read_file(
+    path: &str,
+) -> Result<(String, u64, Result<Vec<u8>, String>), DeviceError> {
     let path = PathBuf::from(path);
     let unreadable =
         |e: std::io::Error| DeviceError::InvalidInput(format!("cannot read the file: {e}"));

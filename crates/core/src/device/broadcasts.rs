@@ -8,13 +8,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::inbox::RenderedPreview;
+use super::inbox::{preview_of, RenderedPreview};
+use super::template_header::{header_parameter, HeaderMediaInput};
 use super::{Device, DeviceError, DeviceEvent};
 use crate::broadcast::csv::ImportIssue;
 use crate::broadcast::{
     self, view, BroadcastCounts, BroadcastError, BroadcastSummary, Message, ParamSource,
     PlannedRecipient, RecipientSource, RecipientView,
 };
+use crate::send::Attachment;
 use crate::templates::{self, params_for, Template};
 
 /// How often running broadcasts' counts are compared for [`DeviceEvent::BroadcastProgress`].
@@ -29,7 +31,7 @@ fn mps_key(phone_number_id: &str) -> String {
 }
 
 /// A new broadcast as the form describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct BroadcastForm {
@@ -42,6 +44,14 @@ pub struct BroadcastForm {
     pub body: Vec<ParamSource>,
     /// One source per text-header variable.
     pub header: Vec<ParamSource>,
+    /// One source per button that takes a value (`ButtonView::takes_value`), in order: the
+    /// end of a dynamic URL, a coupon code (a CSV column gives each recipient their own).
+    #[serde(default)]
+    pub buttons: Vec<ParamSource>,
+    /// The file or place of a media or location header, the same for everyone. A file is
+    /// uploaded to Meta once, when the broadcast is created.
+    #[serde(default)]
+    pub header_media: Option<HeaderMediaInput>,
     pub recipients: RecipientSource,
 }
 
@@ -121,17 +131,38 @@ impl Device {
         Ok((number.id, template))
     }
 
+    /// The broadcast's plan; a header file is read and checked, not uploaded: its parameter
+    /// names the pending upload, and the file comes back for [`Self::create_broadcast`].
     async fn broadcast_plan(
         &self,
         form: &BroadcastForm,
-    ) -> Result<(String, Template, Message, broadcast::Plan), DeviceError> {
+    ) -> Result<
+        (
+            String,
+            Template,
+            Message,
+            broadcast::Plan,
+            Option<Attachment>,
+        ),
+        DeviceError,
+    > {
         let session = self.session().await?;
         let (phone, template) = self.broadcast_target(form).await?;
+        let (header_media, file) = match form.header_media.clone() {
+            Some(input) => {
+                let format = templates::header_format(&template);
+                let (p, file) = header_parameter(format.as_ref(), input).await?;
+                (Some(p), file)
+            }
+            None => (None, None),
+        };
         let message = Message {
             template_name: template.name.clone(),
             language: template.language.clone(),
             body: form.body.clone(),
             header: form.header.clone(),
+            buttons: form.buttons.clone(),
+            header_media,
         };
         let plan = broadcast::plan(
             &self.inner.store,
@@ -142,7 +173,7 @@ impl Device {
             &message,
         )
         .await?;
-        Ok((phone, template, message, plan))
+        Ok((phone, template, message, plan, file))
     }
 
     /// Who would receive the broadcast, who is excluded and why, and a sample message.
@@ -151,21 +182,16 @@ impl Device {
         &self,
         form: &BroadcastForm,
     ) -> Result<BroadcastPreview, DeviceError> {
-        let (_, template, _, plan) = self.broadcast_plan(form).await?;
+        let (_, template, message, plan, _) = self.broadcast_plan(form).await?;
         let sample = plan
             .recipients
             .iter()
             .find(|r| r.skip_reason.is_none())
             .map(|r| {
-                let rendered =
-                    templates::render(&template, &params_for(&template, &r.body, &r.header));
-                RenderedPreview {
-                    header: rendered.header,
-                    body: rendered.body,
-                    footer: rendered.footer,
-                    buttons: rendered.buttons.into_iter().map(|b| b.text).collect(),
-                    missing: rendered.missing,
-                }
+                preview_of(templates::render(
+                    &template,
+                    &params_for(&template, &r.form(message.header_media.clone())),
+                ))
             });
         Ok(BroadcastPreview {
             total: count(plan.recipients.len()),
@@ -187,7 +213,11 @@ impl Device {
         form: BroadcastForm,
     ) -> Result<BroadcastSummary, DeviceError> {
         let session = self.require_manager().await?;
-        let (phone, _, message, plan) = self.broadcast_plan(&form).await?;
+        let (phone, _, mut message, plan, file) = self.broadcast_plan(&form).await?;
+        // Uploaded once for everyone, and only once the plan holds.
+        if let (Some(file), Some(pending)) = (file, message.header_media.take()) {
+            message.header_media = Some(self.upload_header_file(&phone, &file, pending).await?);
+        }
         let id = session
             .broadcasts
             .create(&phone, &form.name, &message, &plan)

@@ -6,10 +6,13 @@ use serde::{Deserialize, Serialize};
 use cloud_api::messages::{Location, Reaction};
 use cloud_api::templates::ComponentType;
 
+use super::template_header::HeaderMediaInput;
 use super::views::{self, MessageView};
 use super::{Device, DeviceError, DeviceEvent};
 use crate::send::{OutgoingMessage, SendError};
-use crate::templates::{self, component_text, params_for, variables, Template};
+use crate::templates::{
+    self, button_takes_value, component_text, params_for, variables, FormValues, Template,
+};
 
 /// What the composer sends.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -33,6 +36,14 @@ pub enum Outgoing {
         language: String,
         params: Vec<String>,
         header_params: Vec<String>,
+        /// The image, video or document of a media header, or the place of a location header.
+        #[serde(default)]
+        header_media: Option<HeaderMediaInput>,
+        /// One per button that takes a value (`ButtonView::takes_value`), in the template's
+        /// order: the end of a dynamic URL, a coupon code, a one-time code (which defaults to
+        /// the body's code).
+        #[serde(default)]
+        button_params: Vec<String>,
     },
     /// A location pin.
     Location {
@@ -68,6 +79,9 @@ pub struct TemplateView {
     pub param_count: u32,
     /// The text header's variables.
     pub header_param_count: u32,
+    /// `TEXT`, `IMAGE`, `VIDEO`, `DOCUMENT` or `LOCATION`; `None` without a header. Every
+    /// header but a text one is given when sending (`Outgoing::Template::header_media`).
+    pub header_format: Option<String>,
     pub buttons: Vec<ButtonView>,
 }
 
@@ -78,6 +92,11 @@ pub struct TemplateView {
 pub struct ButtonView {
     pub kind: String,
     pub text: String,
+    /// A URL button's address as approved (`https://b.example/o/{{1}}`).
+    pub url: Option<String>,
+    /// A value is given when sending: the end of a dynamic URL, a coupon code, a one-time
+    /// code (which defaults to the body's code).
+    pub takes_value: bool,
 }
 
 /// A template filled with parameters, as text.
@@ -110,17 +129,13 @@ pub(super) fn template_view(t: &Template) -> TemplateView {
         body_text,
         header_text,
         footer_text: component_text(t, ComponentType::Footer),
-        buttons: t
-            .components
-            .iter()
-            .filter(|c| c.kind == ComponentType::Buttons)
-            .flat_map(|c| c.buttons.iter().flatten())
+        header_format: templates::header_format(t).map(|f| f.as_str().to_owned()),
+        buttons: templates::template_buttons(t)
             .map(|b| ButtonView {
-                kind: serde_json::to_value(&b.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                kind: b.kind.as_str().to_owned(),
                 text: b.text.clone().unwrap_or_default(),
+                url: b.url.clone(),
+                takes_value: button_takes_value(b),
             })
             .collect(),
     }
@@ -172,6 +187,8 @@ impl Device {
             ),
             _ => None,
         };
+        // The file of a template's media header, queued with the message.
+        let mut header_file = None;
         let outgoing = match message {
             Outgoing::Text { body, preview_url } => {
                 if body.trim().is_empty() {
@@ -210,35 +227,32 @@ impl Device {
                 language,
                 params,
                 header_params,
+                header_media,
+                button_params,
             } => {
-                let waba_id = self
-                    .numbers(&session.account.workspace_id)
-                    .await?
-                    .into_iter()
-                    .find(|n| n.id == conversation.phone_number_id)
-                    .map(|n| n.waba_id)
-                    .ok_or_else(|| {
-                        DeviceError::NotFound("the conversation's number is not connected".into())
-                    })?;
-                let template =
-                    templates::find_template(&self.inner.store, &waba_id, &name, &language)
-                        .await?
-                        .ok_or_else(|| {
-                            DeviceError::NotFound(format!(
-                                "no template {name} ({language}); sync templates first"
-                            ))
-                        })?;
-                if template.status.as_deref() != Some("APPROVED") {
-                    return Err(DeviceError::InvalidInput(format!(
-                        "the template {name} is not approved ({})",
-                        template.status.as_deref().unwrap_or("unknown status")
-                    )));
-                }
-                let send = templates::send_template(
-                    &template,
-                    &params_for(&template, &params, &header_params),
-                )
-                .map_err(|e| DeviceError::InvalidInput(e.to_string()))?;
+                let template = self
+                    .approved_template(&session, &conversation, &name, &language)
+                    .await?;
+                let (header_media, file) = match header_media {
+                    Some(input) => {
+                        let (p, file) = super::template_header::header_parameter(
+                            templates::header_format(&template).as_ref(),
+                            input,
+                        )
+                        .await?;
+                        (Some(p), file)
+                    }
+                    None => (None, None),
+                };
+                header_file = file;
+                let form = FormValues {
+                    body: params,
+                    header: header_params,
+                    buttons: button_params,
+                    header_media,
+                };
+                let send = templates::send_template(&template, &params_for(&template, &form))
+                    .map_err(|e| DeviceError::InvalidInput(e.to_string()))?;
                 OutgoingMessage::new(send)
             }
         };
@@ -247,10 +261,20 @@ impl Device {
             _ => outgoing,
         };
         let key = uuid::Uuid::new_v4().to_string();
-        let item_id = session
-            .outbox
-            .enqueue(conversation_id, outgoing, &key)
-            .await?;
+        let item_id = match &header_file {
+            Some(file) => {
+                session
+                    .outbox
+                    .enqueue_with_file(conversation_id, outgoing, file, &key)
+                    .await?
+            }
+            None => {
+                session
+                    .outbox
+                    .enqueue(conversation_id, outgoing, &key)
+                    .await?
+            }
+        };
         if let Some(message_id) = reacting_to {
             let message = views::message(&self.inner.store, message_id)
                 .await?
@@ -465,25 +489,78 @@ impl Device {
         Ok(synced)
     }
 
-    /// A template filled with the form's values, as text (the live preview).
+    /// A template filled with the form's values, as text (the live preview). `header_media`
+    /// only says whether the header's file or place is chosen: the preview shows its kind.
     pub async fn render_template(
         &self,
         template_id: i64,
         params: &[String],
         header_params: &[String],
+        button_params: &[String],
+        header_media_chosen: bool,
     ) -> Result<RenderedPreview, DeviceError> {
         self.session().await?;
         let detail = templates::get_template(&self.inner.store, template_id)
             .await?
             .ok_or_else(|| DeviceError::NotFound("no such template".into()))?;
         let template = detail.template;
-        let rendered = templates::render(&template, &params_for(&template, params, header_params));
-        Ok(RenderedPreview {
-            header: rendered.header,
-            body: rendered.body,
-            footer: rendered.footer,
-            buttons: rendered.buttons.into_iter().map(|b| b.text).collect(),
-            missing: rendered.missing,
-        })
+        let form = FormValues {
+            body: params.to_vec(),
+            header: header_params.to_vec(),
+            buttons: button_params.to_vec(),
+            // A text preview shows a header's kind (`[IMAGE]`), not the file: any parameter
+            // stands for the one chosen, and a large video is not read at every keystroke.
+            header_media: header_media_chosen.then_some(cloud_api::messages::Parameter::Other(
+                serde_json::Value::Null,
+            )),
+        };
+        Ok(preview_of(templates::render(
+            &template,
+            &params_for(&template, &form),
+        )))
+    }
+
+    /// The approved template `name` (`language`) of the conversation's WABA.
+    async fn approved_template(
+        &self,
+        session: &super::Session,
+        conversation: &views::ConversationSummary,
+        name: &str,
+        language: &str,
+    ) -> Result<Template, DeviceError> {
+        let waba_id = self
+            .numbers(&session.account.workspace_id)
+            .await?
+            .into_iter()
+            .find(|n| n.id == conversation.phone_number_id)
+            .map(|n| n.waba_id)
+            .ok_or_else(|| {
+                DeviceError::NotFound("the conversation's number is not connected".into())
+            })?;
+        let template = templates::find_template(&self.inner.store, &waba_id, name, language)
+            .await?
+            .ok_or_else(|| {
+                DeviceError::NotFound(format!(
+                    "no template {name} ({language}); sync templates first"
+                ))
+            })?;
+        if template.status.as_deref() != Some("APPROVED") {
+            return Err(DeviceError::InvalidInput(format!(
+                "the template {name} is not approved ({})",
+                template.status.as_deref().unwrap_or("unknown status")
+            )));
+        }
+        Ok(template)
+    }
+}
+
+/// The preview as the UI shows it.
+pub(super) fn preview_of(rendered: templates::RenderedTemplate) -> RenderedPreview {
+    RenderedPreview {
+        header: rendered.header,
+        body: rendered.body,
+        footer: rendered.footer,
+        buttons: rendered.buttons.into_iter().map(|b| b.text).collect(),
+        missing: rendered.missing,
     }
 }

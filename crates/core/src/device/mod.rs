@@ -26,6 +26,7 @@ mod onboarding;
 mod people;
 mod privacy;
 mod profile;
+mod template_header;
 mod templates;
 mod uploads;
 pub mod views;
@@ -63,6 +64,7 @@ pub use profile::{
     BusinessProfileView, ProfileUpdate, ABOUT_MAX, ADDRESS_MAX, DESCRIPTION_MAX, EMAIL_MAX,
     WEBSITES_MAX, WEBSITE_MAX,
 };
+pub use template_header::HeaderMediaInput;
 pub use templates::{
     ButtonForm, HeaderForm, LintIssueView, TemplateDetailView, TemplateForm, TemplateHistoryView,
     TemplateLintView,

@@ -459,14 +459,7 @@ fn preview(form: &TemplateForm, draft: &NewTemplate) -> RenderedPreview {
         ),
         ..Params::default()
     };
-    let rendered = templates::render(&template, &params);
-    RenderedPreview {
-        header: rendered.header,
-        body: rendered.body,
-        footer: rendered.footer,
-        buttons: rendered.buttons.into_iter().map(|b| b.text).collect(),
-        missing: rendered.missing,
-    }
+    super::inbox::preview_of(templates::render(&template, &params))
 }
 
 impl DeviceError {

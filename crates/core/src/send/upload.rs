@@ -52,6 +52,24 @@ impl Outbox {
         reply_to: Option<String>,
         idempotency_key: &str,
     ) -> Result<i64, SendError> {
+        let mut message = OutgoingMessage::new(attachment.content(UPLOAD_PENDING));
+        if let Some(wamid) = reply_to.filter(|w| !w.trim().is_empty()) {
+            message = message.reply_to(wamid);
+        }
+        self.enqueue_with_file(conversation_id, message, attachment, idempotency_key)
+            .await
+    }
+
+    /// Queues `message`, whose media (its own, or a template's header) names
+    /// [`UPLOAD_PENDING`], with the file `attachment` to upload for it just before the send.
+    /// Same guarantees as [`Self::enqueue_attachment`].
+    pub async fn enqueue_with_file(
+        &self,
+        conversation_id: i64,
+        message: OutgoingMessage,
+        attachment: &Attachment,
+        idempotency_key: &str,
+    ) -> Result<i64, SendError> {
         let team = &self.inner.team;
         let key = file::file_key(team.vault(), true)?
             .ok_or_else(|| SendError::File("no media file key".into()))?;
@@ -69,8 +87,8 @@ impl Outbox {
         let queued = self
             .queue_with_file(
                 conversation_id,
+                message,
                 attachment,
-                reply_to,
                 idempotency_key,
                 &relative,
             )
@@ -95,15 +113,11 @@ impl Outbox {
     async fn queue_with_file(
         &self,
         conversation_id: i64,
+        message: OutgoingMessage,
         attachment: &Attachment,
-        reply_to: Option<String>,
         idempotency_key: &str,
         relative: &str,
     ) -> Result<(i64, bool), SendError> {
-        let mut message = OutgoingMessage::new(attachment.content(UPLOAD_PENDING));
-        if let Some(wamid) = reply_to.filter(|w| !w.trim().is_empty()) {
-            message = message.reply_to(wamid);
-        }
         let mut tx = self.inner.team.store().begin_write().await?;
         let known: Option<i64> =
             sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = ?")
@@ -292,32 +306,37 @@ impl Outbox {
     }
 }
 
-/// The `id` of the media object of a request body (`{"type": "image", "image": {"id": ..}}`).
+/// The media object of a request body: the message's own (`{"type": "image", "image": {..}}`)
+/// or, for a template, its header's (`components[type=header].parameters[0].image`).
+fn media_object(v: &mut Value) -> Option<&mut serde_json::Map<String, Value>> {
+    let kind = v.get("type")?.as_str()?.to_owned();
+    let mut media = v.get_mut(&kind)?;
+    if kind == "template" {
+        let header = media
+            .get_mut("components")?
+            .as_array_mut()?
+            .iter_mut()
+            .find(|c| c.get("type").and_then(Value::as_str) == Some("header"))?;
+        let parameter = header.get_mut("parameters")?.as_array_mut()?.first_mut()?;
+        let kind = parameter.get("type")?.as_str()?.to_owned();
+        media = parameter.get_mut(&kind)?;
+    }
+    media.as_object_mut()
+}
+
+/// The `id` of the media object of a request body.
 fn media_id_of(payload: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(payload).ok()?;
-    let kind = v.get("type")?.as_str()?;
-    v.get(kind)?.get("id")?.as_str().map(str::to_owned)
+    let mut v: Value = serde_json::from_str(payload).ok()?;
+    media_object(&mut v)?.get("id")?.as_str().map(str::to_owned)
 }
 
 /// The request body with `media_id` naming its file.
 fn with_media_id(payload: &str, media_id: &str) -> Result<String, SendError> {
     let mut v: Value =
         serde_json::from_str(payload).map_err(|e| SendError::Invalid(e.to_string()))?;
-    let kind = v
-        .get("type")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| SendError::Invalid("the queued message has no type".into()))?;
-    match v.get_mut(&kind).and_then(Value::as_object_mut) {
-        Some(media) => {
-            media.insert("id".into(), Value::String(media_id.to_owned()));
-        }
-        None => {
-            return Err(SendError::Invalid(format!(
-                "the queued message has no {kind} object"
-            )))
-        }
-    }
+    let media = media_object(&mut v)
+        .ok_or_else(|| SendError::Invalid("the queued message names no file".into()))?;
+    media.insert("id".into(), Value::String(media_id.to_owned()));
     Ok(v.to_string())
 }
 
@@ -337,5 +356,23 @@ mod tests {
         assert_eq!(v["biz_opaque_callback_data"], "dox:k");
         assert!(with_media_id(r#"{"type":"image"}"#, "1").is_err());
         assert_eq!(media_id_of(r#"{"type":"text","text":{"body":"x"}}"#), None);
+    }
+
+    #[test]
+    fn a_templates_header_file_is_found_and_named() {
+        let body = r#"{"type":"template","template":{"name":"menu","language":{"code":"en"},"components":[{"type":"body","parameters":[{"type":"text","text":"Ana"}]},{"type":"header","parameters":[{"type":"document","document":{"id":"upload-pending","filename":"menu.pdf"}}]}]}}"#;
+        assert_eq!(media_id_of(body).as_deref(), Some(UPLOAD_PENDING));
+        let v: Value = serde_json::from_str(&with_media_id(body, "77").unwrap()).unwrap();
+        let header = &v["template"]["components"][1]["parameters"][0];
+        assert_eq!(header["document"]["id"], "77");
+        assert_eq!(header["document"]["filename"], "menu.pdf");
+        assert_eq!(
+            v["template"]["components"][0]["parameters"][0]["text"],
+            "Ana"
+        );
+        // A template without a media header names no file.
+        let text_only = r#"{"type":"template","template":{"name":"hi","components":[]}}"#;
+        assert_eq!(media_id_of(text_only), None);
+        assert!(with_media_id(text_only, "77").is_err());
     }
 }

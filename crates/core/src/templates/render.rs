@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use cloud_api::messages::{Parameter, Template as SendTemplate};
 use cloud_api::templates::{
     placeholders, ButtonType, ComponentType, HeaderFormat, ParameterFormat, Placeholder,
-    TemplateComponent,
+    TemplateButton, TemplateComponent,
 };
 
 use super::Template;
@@ -112,7 +112,8 @@ pub fn render(template: &Template, params: &Params) -> RenderedTemplate {
                         &mut out.missing,
                     ),
                     Some(other) => {
-                        if params.header_media.is_none() && *other != HeaderFormat::Location {
+                        // A location header's place is given at send time too.
+                        if params.header_media.is_none() {
                             out.missing.push("header.media".into());
                         }
                         format!("[{}]", other.as_str())
@@ -379,9 +380,38 @@ pub fn component_text(template: &Template, kind: ComponentType) -> Option<String
         .and_then(|c| c.text.clone())
 }
 
-/// Positional values from a form (body and text header, in order of appearance), keyed by the
-/// template's own variable names; empty values are left out (they stay "missing").
-pub fn params_for(template: &Template, body: &[String], header: &[String]) -> Params {
+/// What a form (the composer, a broadcast, the CLI) gives for a template: values in the order
+/// the form shows them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FormValues {
+    /// The body's variables, in order of appearance.
+    pub body: Vec<String>,
+    /// The text header's variables, in order of appearance.
+    pub header: Vec<String>,
+    /// One per button that takes a value ([`button_takes_value`]), in the template's order;
+    /// a blank or missing one stays "missing".
+    pub buttons: Vec<String>,
+    /// The media or place of an image, video, document or location header.
+    pub header_media: Option<Parameter>,
+}
+
+/// Whether a button needs a value when the template is sent: a URL button whose address ends
+/// in a variable, a copy-code (coupon) button, and an authentication template's code button.
+pub fn button_takes_value(button: &TemplateButton) -> bool {
+    match &button.kind {
+        ButtonType::Url => button
+            .url
+            .as_deref()
+            .is_some_and(|u| !placeholders(u).is_empty()),
+        ButtonType::CopyCode | ButtonType::Otp => true,
+        _ => false,
+    }
+}
+
+/// The form's values keyed by the template's own variable names; empty values are left out
+/// (they stay "missing"). An authentication template's code button takes the body's code when
+/// the form leaves it empty: Meta wants the same code in both, and nobody should type it twice.
+pub fn params_for(template: &Template, form: &FormValues) -> Params {
     let zip = |text: Option<String>, values: &[String]| {
         variables(text.as_deref().unwrap_or_default())
             .into_iter()
@@ -389,11 +419,59 @@ pub fn params_for(template: &Template, body: &[String], header: &[String]) -> Pa
             .filter(|(_, v)| !v.trim().is_empty())
             .collect()
     };
+    let body_text =
+        component_text(template, ComponentType::Body).or_else(|| auth_body_text(template));
+    let body: BTreeMap<String, String> = zip(body_text, &form.body);
+    let buttons = template_buttons(template)
+        .enumerate()
+        .filter(|(_, b)| button_takes_value(b))
+        .zip(form.buttons.iter().map(Some).chain(std::iter::repeat(None)))
+        .filter_map(|((i, b), given)| {
+            let given = given.filter(|v| !v.trim().is_empty()).cloned();
+            let value = match (&b.kind, given) {
+                (_, Some(v)) => Some(v),
+                (ButtonType::Otp, None) => body.get("1").cloned(),
+                (_, None) => None,
+            };
+            value.map(|v| (i, v))
+        })
+        .collect();
     Params {
-        body: zip(component_text(template, ComponentType::Body), body),
-        header: zip(component_text(template, ComponentType::Header), header),
-        ..Params::default()
+        header: zip(
+            component_text(template, ComponentType::Header),
+            &form.header,
+        ),
+        header_media: form.header_media.clone(),
+        body,
+        buttons,
     }
+}
+
+/// The buttons of a template, in order.
+pub fn template_buttons(template: &Template) -> impl Iterator<Item = &TemplateButton> {
+    template
+        .components
+        .iter()
+        .filter(|c| c.kind == ComponentType::Buttons)
+        .flat_map(|c| c.buttons.iter().flatten())
+}
+
+/// The format of the template's header: `None` without a header.
+pub fn header_format(template: &Template) -> Option<HeaderFormat> {
+    template
+        .components
+        .iter()
+        .find(|c| c.kind == ComponentType::Header)
+        .map(|c| c.format.clone().unwrap_or(HeaderFormat::Text))
+}
+
+/// An authentication template's body is Meta's fixed text, not stored in the component.
+fn auth_body_text(template: &Template) -> Option<String> {
+    template
+        .components
+        .iter()
+        .any(|c| c.kind == ComponentType::Body && c.text.is_none())
+        .then(|| AUTH_BODY.to_string())
 }
 
 #[cfg(test)]
@@ -569,5 +647,80 @@ mod tests {
         };
         let v = serde_json::to_value(send_template(&t, &p).unwrap()).unwrap();
         assert_eq!(v["components"][0]["parameters"][0]["type"], "image");
+    }
+
+    #[test]
+    fn form_values_fill_buttons_and_header_media_by_position() {
+        let t = template(vec![
+            TemplateComponent::header_media(HeaderFormat::Image, "4::x"),
+            TemplateComponent::body_positional("Hi {{1}}, here is {{2}}.", ["Ana", "10%"]),
+            TemplateComponent::buttons(vec![
+                TemplateButton::quick_reply("Thanks"),
+                TemplateButton::dynamic_url("Track", "https://b.example/o/{{1}}", "A-17"),
+                TemplateButton::copy_code("SAVE10"),
+            ]),
+        ]);
+        let image = Parameter::image(cloud_api::messages::Image::link("https://b.example/a.jpg"));
+        let form = FormValues {
+            body: vec!["Ana".into(), " ".into()],
+            header: vec![],
+            // The quick reply takes nothing: the values are the URL's and the coupon's.
+            buttons: vec!["A-17".into(), "SAVE10".into()],
+            header_media: Some(image.clone()),
+        };
+        let p = params_for(&t, &form);
+        assert_eq!(p.header_media, Some(image));
+        assert_eq!(p.body.get("1").map(String::as_str), Some("Ana"));
+        // A blank value stays missing.
+        assert_eq!(p.body.get("2"), None);
+        assert_eq!(
+            p.buttons.into_iter().collect::<Vec<_>>(),
+            [(1, "A-17".to_string()), (2, "SAVE10".to_string())]
+        );
+        assert!(!button_takes_value(&TemplateButton::quick_reply("Thanks")));
+        assert!(!button_takes_value(&TemplateButton::url(
+            "Menu",
+            "https://b.example/menu"
+        )));
+    }
+
+    #[test]
+    fn an_authentication_code_is_typed_once_for_body_and_button() {
+        let t = template(vec![
+            TemplateComponent::authentication_body(false),
+            TemplateComponent::buttons(vec![TemplateButton::otp_copy_code("Copy code")]),
+        ]);
+        let form = FormValues {
+            body: vec!["483920".into()],
+            ..FormValues::default()
+        };
+        let v = serde_json::to_value(send_template(&t, &params_for(&t, &form)).unwrap()).unwrap();
+        assert_eq!(v["components"][0]["parameters"][0]["text"], "483920");
+        assert_eq!(v["components"][1]["parameters"][0]["text"], "483920");
+    }
+
+    #[test]
+    fn a_location_header_needs_its_place() {
+        let t = template(vec![
+            TemplateComponent::header_location(),
+            TemplateComponent::body("We moved."),
+        ]);
+        assert_eq!(render(&t, &Params::default()).missing, ["header.media"]);
+        assert_eq!(
+            send_template(&t, &Params::default()),
+            Err(RenderError::Missing("header.media".into()))
+        );
+        let place = Parameter::location(
+            cloud_api::messages::Location::new(38.72, -9.14).name("Sweet Crumbs"),
+        );
+        let p = params_for(
+            &t,
+            &FormValues {
+                header_media: Some(place),
+                ..FormValues::default()
+            },
+        );
+        let v = serde_json::to_value(send_template(&t, &p).unwrap()).unwrap();
+        assert_eq!(v["components"][0]["parameters"][0]["type"], "location");
     }
 }

@@ -57,6 +57,37 @@ pub async fn connected_device(
     d
 }
 
+/// The same through `dataoptix-cli` in the data directory `home`: registered as Ana with
+/// `email`, the number set up by hand, templates synced.
+pub async fn cli_connected(world: &SignupWorld, home: &std::path::Path, email: &str) {
+    let register = [
+        "register",
+        "--relay",
+        &world.base,
+        "--name",
+        "Ana",
+        "--email",
+        email,
+        "--company",
+        "Padaria",
+    ];
+    let password = format!("{}\n", super::PASSWORD);
+    let (ok, _, err) = super::cli(home, &register, password.as_bytes()).await;
+    assert!(ok, "{err}");
+    let setup = [
+        "setup-manual",
+        "--waba-id",
+        &world.sim.info.waba_id,
+        "--phone-number-id",
+        &world.sim.info.phone_number_id,
+    ];
+    let token = format!("{}\n", world.sim.info.access_token);
+    let (ok, _, err) = super::cli(home, &setup, token.as_bytes()).await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = super::cli(home, &["templates", "--sync"], b"").await;
+    assert!(ok, "{err}");
+}
+
 /// `n` distinct numbers as a CSV with `name` and `order` columns.
 pub fn csv(n: usize, first: u64) -> String {
     let mut out = String::from("name,phone,order\n");
@@ -84,6 +115,8 @@ pub fn order_ready(name: &str, recipients: RecipientSource) -> BroadcastForm {
             },
         ],
         header: Vec::new(),
+        buttons: Vec::new(),
+        header_media: None,
         recipients,
     }
 }

@@ -281,11 +281,22 @@ fn validate(ctx: &Ctx, phone: &Phone, ty: &str, body: &Value) -> GraphResult<Che
                     "template['language']['code'] is required.",
                 ));
             };
-            let world = ctx.state.world.lock();
-            let template =
-                rules::find_template(world.templates.values(), &phone.waba_id, name, language)?;
-            rules::check_template_params(template, &tpl)?;
-            checked.category = template.category.to_ascii_lowercase();
+            {
+                let world = ctx.state.world.lock();
+                let template = rules::find_template(
+                    world.templates.values(),
+                    &phone.waba_id,
+                    name,
+                    language,
+                )?;
+                rules::check_template_params(template, &tpl)?;
+                checked.category = template.category.to_ascii_lowercase();
+            }
+            // A media header's file is checked as a media message's is: an uploaded id of
+            // this business that still lives, of a kind the header takes, or an http(s) link.
+            if let Some((kind, media)) = rules::template_header_media(&tpl) {
+                checked.async_error = validate_media(ctx, phone, &kind, &media)?;
+            }
         }
         other => {
             return Err(GraphError::invalid_parameter(format!(

@@ -21,6 +21,7 @@ function preview(overrides: Partial<BroadcastPreview> = {}): BroadcastPreview {
         name: 'Opted Out Olga',
         body: [],
         header: [],
+        buttons: [],
         skipReason: 'opted out of marketing',
         line: null,
       },
@@ -150,6 +151,8 @@ describe('New broadcast', () => {
           { kind: 'column', column: 'order' },
         ],
         header: [],
+        buttons: [],
+        headerMedia: null,
         recipients: { kind: 'csv', text: CSV },
       });
     });
@@ -239,7 +242,7 @@ describe('New broadcast', () => {
         preview({
           sample: { header: HOSTILE, body: HOSTILE, footer: null, buttons: [HOSTILE], missing: [] },
           excluded: [
-            { contactId: null, phone: '1', name: HOSTILE, body: [], header: [], skipReason: HOSTILE, line: 2 },
+            { contactId: null, phone: '1', name: HOSTILE, body: [], header: [], buttons: [], skipReason: HOSTILE, line: 2 },
           ],
           importIssues: [{ line: 3, kind: 'invalid', message: HOSTILE }],
         }),

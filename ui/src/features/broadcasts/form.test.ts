@@ -46,7 +46,33 @@ describe('toForm', () => {
       language: 'en_US',
       body: [{ kind: 'column', column: 'first name' }, { kind: 'fixed', value: 'A-1' }],
       header: [{ kind: 'contactName' }],
+      buttons: [],
+      headerMedia: null,
       recipients: { kind: 'csv', text: draft.csvText },
+    });
+  });
+
+  it('a picture header and a coupon button are part of the form', () => {
+    const tpl = template(2, {
+      name: 'weekend_offer',
+      paramCount: 0,
+      headerFormat: 'IMAGE',
+      buttons: [
+        { kind: 'QUICK_REPLY', text: 'Stop', url: null, takesValue: false },
+        { kind: 'COPY_CODE', text: '', url: null, takesValue: true },
+      ],
+    });
+    const draft = { ...emptyDraft(), ...choicesFor(tpl), template: tpl, name: 'W', mode: 'csv' as const };
+    draft.csvText = 'phone,code\n447700900001,ANA15\n';
+    expect(draft.buttons).toHaveLength(1);
+    expect(missing(draft)).toEqual(['values', 'header']);
+    draft.buttons = [{ kind: 'column', column: 'code' }];
+    expect(missing(draft)).toEqual(['header']);
+    expect(toForm(draft)).toBeNull();
+    draft.headerMedia = { ...draft.headerMedia, source: 'link', link: 'https://b.example/cake.png' };
+    expect(toForm(draft)).toMatchObject({
+      buttons: [{ kind: 'column', column: 'code' }],
+      headerMedia: { source: 'link', url: 'https://b.example/cake.png', filename: null },
     });
   });
 

@@ -8,6 +8,7 @@ import type {
   RecipientSource,
   TemplateView,
 } from '$lib/ipc';
+import { emptyHeader, headerComplete, headerInput, valueButtons, type HeaderChoice } from '$features/templates/fill';
 
 /** How the recipients are chosen. */
 export type RecipientMode = 'label' | 'contacts' | 'csv';
@@ -31,6 +32,10 @@ export type Draft = {
   template: TemplateView | null;
   body: ParamChoice[];
   header: ParamChoice[];
+  /** One per button that takes a value (a link's ending, a coupon code). */
+  buttons: ParamChoice[];
+  /** The file, address or place of a media or location header: the same for everyone. */
+  headerMedia: HeaderChoice;
 };
 
 export function emptyDraft(): Draft {
@@ -45,6 +50,8 @@ export function emptyDraft(): Draft {
     template: null,
     body: [],
     header: [],
+    buttons: [],
+    headerMedia: emptyHeader(),
   };
 }
 
@@ -54,11 +61,13 @@ export function isSendable(template: TemplateView): boolean {
 }
 
 /** Fresh, empty value choices for every variable of the template. */
-export function choicesFor(template: TemplateView): Pick<Draft, 'body' | 'header'> {
+export function choicesFor(template: TemplateView): Pick<Draft, 'body' | 'header' | 'buttons' | 'headerMedia'> {
   const fixed = (): ParamChoice => ({ kind: 'fixed', value: '' });
   return {
     body: Array.from({ length: template.paramCount }, fixed),
     header: Array.from({ length: template.headerParamCount }, fixed),
+    buttons: valueButtons(template).map(fixed),
+    headerMedia: emptyHeader(),
   };
 }
 
@@ -138,7 +147,7 @@ function recipients(draft: Draft): RecipientSource | null {
 }
 
 /** What is still missing before the core can plan the broadcast (empty when complete). */
-export type Missing = 'name' | 'recipients' | 'template' | 'values';
+export type Missing = 'name' | 'recipients' | 'template' | 'values' | 'header';
 
 export function missing(draft: Draft): Missing[] {
   const out: Missing[] = [];
@@ -149,7 +158,8 @@ export function missing(draft: Draft): Missing[] {
   const unset = (c: ParamChoice): boolean =>
     (c.kind === 'fixed' && c.value.trim() === '') ||
     (c.kind === 'column' && (c.column === '' || draft.mode !== 'csv'));
-  if ([...draft.body, ...draft.header].some(unset)) out.push('values');
+  if ([...draft.body, ...draft.header, ...draft.buttons].some(unset)) out.push('values');
+  if (draft.template !== null && !headerComplete(draft.template, draft.headerMedia)) out.push('header');
   return out;
 }
 
@@ -168,6 +178,8 @@ export function toForm(draft: Draft): BroadcastForm | null {
     language: draft.template.language,
     body: draft.body.map(source),
     header: draft.header.map(source),
+    buttons: draft.buttons.map(source),
+    headerMedia: headerInput(draft.template, draft.headerMedia),
     recipients: to,
   };
 }

@@ -20,6 +20,28 @@ describe('Message renders every kind', () => {
     expect(screen.getByTestId('message-text')).toHaveAttribute('dir', 'auto');
   });
 
+  it('a template sent with a picture header shows the picture above its text', () => {
+    render(Message, {
+      message: message({
+        kind: 'template',
+        direction: 'out',
+        text: 'Hi Maria! This weekend only: 15% off.',
+        media: {
+          metaId: '55',
+          mimeType: 'image/png',
+          fileName: 'cake.png',
+          sizeBytes: 2048,
+          state: 'done',
+          localUrl: 'media://localhost/91',
+          error: null,
+          voice: false,
+        },
+      }),
+    });
+    expect(screen.getByTestId('template-header-image')).toHaveAttribute('src', 'media://localhost/91');
+    expect(screen.getByTestId('message-text')).toHaveTextContent('15% off');
+  });
+
   it('image with a local file, and a placeholder while downloading', () => {
     const { unmount } = render(Message, {
       message: message({

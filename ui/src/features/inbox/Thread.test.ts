@@ -223,7 +223,13 @@ describe('template panel', () => {
     });
     expect(preview).toHaveTextContent('Order #42');
     expect(preview).toHaveTextContent('Track');
-    expect(renders.at(-1)).toEqual({ templateId: 1, params: ['Lucía', '42'], headerParams: ['#42'] });
+    expect(renders.at(-1)).toEqual({
+      templateId: 1,
+      params: ['Lucía', '42'],
+      headerParams: ['#42'],
+      buttonParams: [],
+      headerMediaChosen: false,
+    });
 
     await user.click(screen.getByTestId('template-send'));
     await waitFor(() => {
@@ -231,12 +237,119 @@ describe('template panel', () => {
     });
     expect(log.find((c) => c.cmd === 'send_message')?.args).toEqual({
       conversationId: 1,
-      message: { type: 'template', name: 'order_ready', language: 'en_US', params: ['Lucía', '42'], headerParams: ['#42'] },
+      message: {
+        type: 'template',
+        name: 'order_ready',
+        language: 'en_US',
+        params: ['Lucía', '42'],
+        headerParams: ['#42'],
+        headerMedia: null,
+        buttonParams: [],
+      },
       replyTo: null,
     });
     const last = screen.getAllByTestId('message').at(-1);
     expect(last).toHaveAttribute('data-status', 'pending');
     expect(within(last as HTMLElement).getByTestId('message-text')).toHaveTextContent('your order 42');
+  });
+
+  it('asks for the picture of an image header and the value of a link button', async () => {
+    const offer = template(5, {
+      name: 'weekend_offer',
+      paramCount: 1,
+      headerFormat: 'IMAGE',
+      buttons: [
+        { kind: 'URL', text: 'Order now', url: 'https://b.example/o/{{1}}', takesValue: true },
+        { kind: 'QUICK_REPLY', text: 'Stop promotions', url: null, takesValue: false },
+      ],
+    });
+    const check = (fileName: string, kind: string, mime: string) => ({
+      fileName,
+      sizeBytes: 2048,
+      mimeType: mime,
+      kind,
+      kindLabel: kind,
+      limit: '5 MB',
+      captionAllowed: true,
+      voiceAllowed: false,
+      error: null,
+      preview: null,
+    });
+    let picks = 0;
+    const renders: Record<string, unknown>[] = [];
+    const { log } = await openThread(conversation(1, { window: { open: false, expiresAt: null } }), {
+      list_templates: () => [offer],
+      render_template: (args) => {
+        renders.push(args ?? {});
+        return { header: '[IMAGE]', body: 'Hi', footer: null, buttons: ['Order now'], missing: [] };
+      },
+      // The first file is a PDF, the second the picture.
+      pick_attachment: () => (++picks === 1 ? '/home/ana/menu.pdf' : '/home/ana/cake.png'),
+      check_attachment: (args) =>
+        args?.path === '/home/ana/menu.pdf'
+          ? check('menu.pdf', 'document', 'application/pdf')
+          : check('cake.png', 'image', 'image/png'),
+      send_message: () => sent('Hi Maria', { kind: 'template' }),
+    });
+    const user = userEvent.setup();
+    await user.click((await screen.findAllByTestId('template-option'))[0] as HTMLElement);
+    await user.type(screen.getByTestId('template-param'), 'Maria');
+    const buttonValue = screen.getByTestId('template-button-param');
+    expect(buttonValue.closest('label')).toHaveTextContent('End of the “Order now” link (https://b.example/o/{{1}})');
+    await user.type(buttonValue, 'spring');
+    // No picture yet: nothing to send.
+    expect(screen.getByTestId('template-send')).toBeDisabled();
+
+    await user.click(screen.getByTestId('template-header-pick'));
+    expect(await screen.findByTestId('template-header-error')).toHaveTextContent(
+      'This template needs a JPEG or PNG picture here; menu.pdf is not one.',
+    );
+    expect(screen.getByTestId('template-send')).toBeDisabled();
+    await user.click(screen.getByTestId('template-header-pick'));
+    expect(await screen.findByTestId('template-header-file')).toHaveTextContent('cake.png');
+    expect(screen.queryByTestId('template-header-error')).toBeNull();
+    await waitFor(() => {
+      expect(renders.at(-1)).toMatchObject({ buttonParams: ['spring'], headerMediaChosen: true });
+    });
+    expect(screen.getByTestId('template-preview')).toHaveTextContent('[IMAGE]');
+
+    await user.click(screen.getByTestId('template-send'));
+    await waitFor(() => {
+      expect(log.some((c) => c.cmd === 'send_message')).toBe(true);
+    });
+    expect(log.find((c) => c.cmd === 'send_message')?.args).toMatchObject({
+      message: {
+        type: 'template',
+        name: 'weekend_offer',
+        params: ['Maria'],
+        headerMedia: { source: 'file', path: '/home/ana/cake.png', filename: null },
+        buttonParams: ['spring'],
+      },
+    });
+  });
+
+  it('takes a web address for the header instead, https only', async () => {
+    const offer = template(6, { name: 'menu_pdf', paramCount: 0, bodyText: 'Our new menu', headerFormat: 'DOCUMENT' });
+    const { log } = await openThread(conversation(1, { window: { open: false, expiresAt: null } }), {
+      list_templates: () => [offer],
+      render_template: () => ({ header: '[DOCUMENT]', body: 'Our new menu', footer: null, buttons: [], missing: [] }),
+      send_message: () => sent('Our new menu', { kind: 'template' }),
+    });
+    const user = userEvent.setup();
+    await user.click((await screen.findAllByTestId('template-option'))[0] as HTMLElement);
+    await user.click(screen.getByTestId('template-header-from-link'));
+    const link = screen.getByTestId('template-header-link');
+    await user.type(link, 'http://b.example/menu.pdf');
+    expect(screen.getByTestId('template-send')).toBeDisabled();
+    await user.clear(link);
+    await user.type(link, 'https://b.example/menu.pdf');
+    expect(screen.getByTestId('template-send')).toBeEnabled();
+    await user.click(screen.getByTestId('template-send'));
+    await waitFor(() => {
+      expect(log.find((c) => c.cmd === 'send_message')?.args).toMatchObject({
+        message: { headerMedia: { source: 'link', url: 'https://b.example/menu.pdf', filename: null } },
+      });
+    });
   });
 
   it('says when there is no approved template', async () => {

@@ -379,11 +379,12 @@ async syncTemplates() : Promise<Result<number, IpcError>> {
 }
 },
 /**
- * A template filled with the form's values, as text (live preview).
+ * A template filled with the form's values, as text (live preview); `header_media_chosen`
+ * says whether the media or place of its header is chosen (the preview shows its kind).
  */
-async renderTemplate(templateId: number, params: string[], headerParams: string[]) : Promise<Result<RenderedPreview, IpcError>> {
+async renderTemplate(templateId: number, params: string[], headerParams: string[], buttonParams: string[], headerMediaChosen: boolean) : Promise<Result<RenderedPreview, IpcError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("render_template", { templateId, params, headerParams }) };
+    return { status: "ok", data: await TAURI_INVOKE("render_template", { templateId, params, headerParams, buttonParams, headerMediaChosen }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -1067,7 +1068,17 @@ body: ParamSource[];
 /**
  * One source per text-header variable.
  */
-header: ParamSource[]; recipients: RecipientSource }
+header: ParamSource[]; 
+/**
+ * One source per button that takes a value (`ButtonView::takes_value`), in order: the
+ * end of a dynamic URL, a coupon code (a CSV column gives each recipient their own).
+ */
+buttons?: ParamSource[]; 
+/**
+ * The file or place of a media or location header, the same for everyone. A file is
+ * uploaded to Meta once, when the broadcast is created.
+ */
+headerMedia?: HeaderMediaInput | null; recipients: RecipientSource }
 /**
  * What a broadcast would do: the summary shown before sending.
  */
@@ -1152,7 +1163,16 @@ example: string | null }
 /**
  * A template button.
  */
-export type ButtonView = { kind: string; text: string }
+export type ButtonView = { kind: string; text: string; 
+/**
+ * A URL button's address as approved (`https://b.example/o/{{1}}`).
+ */
+url: string | null; 
+/**
+ * A value is given when sending: the end of a dynamic URL, a coupon code, a one-time
+ * code (which defaults to the body's code).
+ */
+takesValue: boolean }
 /**
  * Reply buttons under a message (Meta: 1–3 buttons, titles ≤ 20 characters, unique).
  */
@@ -1352,6 +1372,22 @@ text: string | null;
  * The header variable's sample value (TEXT), or the media sample's upload handle.
  */
 example: string | null }
+/**
+ * What fills a template's media or location header.
+ */
+export type HeaderMediaInput = 
+/**
+ * A file on this computer, uploaded to Meta by the outbox before the send.
+ */
+{ source: "file"; path: string; filename: string | null } | 
+/**
+ * A public `https` address Meta downloads the file from.
+ */
+{ source: "link"; url: string; filename: string | null } | 
+/**
+ * The place of a location header.
+ */
+{ source: "location"; latitude: number; longitude: number; name: string | null; address: string | null }
 /**
  * An uploaded media header sample: the handle the template's header example takes, and the
  * file's name to show beside it.
@@ -1656,7 +1692,7 @@ export type Outgoing =
  * An approved template; `params` fill the body's variables in order of appearance,
  * `header_params` the text header's.
  */
-{ type: "template"; name: string; language: string; params: string[]; headerParams: string[] } | 
+{ type: "template"; name: string; language: string; params: string[]; headerParams: string[]; headerMedia?: HeaderMediaInput | null; buttonParams?: string[] } | 
 /**
  * A location pin.
  */
@@ -1734,6 +1770,10 @@ body: string[];
  * The text header's values.
  */
 header: string[]; 
+/**
+ * The values of the buttons that take one, in order.
+ */
+buttons: string[]; 
 /**
  * Why this recipient is excluded; `None` = will be sent to.
  */
@@ -1968,7 +2008,12 @@ paramCount: number;
 /**
  * The text header's variables.
  */
-headerParamCount: number; buttons: ButtonView[] }
+headerParamCount: number; 
+/**
+ * `TEXT`, `IMAGE`, `VIDEO`, `DOCUMENT` or `LOCATION`; `None` without a header. Every
+ * header but a text one is given when sending (`Outgoing::Template::header_media`).
+ */
+headerFormat: string | null; buttons: ButtonView[] }
 /**
  * Templates changed (created, edited, deleted, synced, or a status/quality/category update
  * from Meta such as APPROVED after review): the studio and the picker refetch.

@@ -74,7 +74,10 @@ describe('command wrappers', () => {
       },
       { cmd: 'onboarding_status', args: { sessionId: 's-1' } },
       { cmd: 'setup_manual', args: { input: { wabaId: '1', phoneNumberId: '2', token: 't' } } },
-      { cmd: 'render_template', args: { templateId: 3, params: ['a'], headerParams: [] } },
+      {
+        cmd: 'render_template',
+        args: { templateId: 3, params: ['a'], headerParams: [], buttonParams: [], headerMediaChosen: false },
+      },
     ]);
   });
 

@@ -19,6 +19,7 @@ export type {
   BroadcastProgress,
   BroadcastSummary,
   BusinessProfileView,
+  HeaderMediaInput,
   HeaderSample,
   ImportIssue,
   ParamSource,

@@ -286,13 +286,25 @@ export type RenderedTemplate = {
   buttons: string[];
 };
 
+/**
+ * The template filled with the form's values, as text. `headerMediaChosen`: the file or place
+ * of a media or location header is chosen (the preview shows its kind, `[IMAGE]`).
+ */
 export function renderTemplate(
   templateId: number,
   params: string[],
   headerParams: string[],
+  buttonParams: string[] = [],
+  headerMediaChosen = false,
 ): Promise<RenderedTemplate> {
   return call(() =>
-    invoke<RenderedTemplate>('render_template', { templateId, params, headerParams }),
+    invoke<RenderedTemplate>('render_template', {
+      templateId,
+      params,
+      headerParams,
+      buttonParams,
+      headerMediaChosen,
+    }),
   );
 }
 

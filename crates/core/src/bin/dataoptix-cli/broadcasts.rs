@@ -35,6 +35,13 @@ pub enum BroadcastCommand {
         /// The same for the text header's variables.
         #[arg(long = "header-param")]
         header_params: Vec<String>,
+        /// The same for each button that takes a value, in order (the end of a dynamic URL,
+        /// a coupon code: `col:coupon` gives everyone their own).
+        #[arg(long = "button-param")]
+        button_params: Vec<String>,
+        /// The header's file, link or place, the same for everyone (a file is uploaded once).
+        #[command(flatten)]
+        header: super::workspace::HeaderMediaArgs,
         /// Recipients: every contact whose conversation has this label.
         #[arg(long, group = "to")]
         label: Option<String>,
@@ -134,6 +141,8 @@ pub async fn broadcast(
             lang,
             params,
             header_params,
+            button_params,
+            header,
             label,
             contacts,
             csv,
@@ -161,6 +170,8 @@ pub async fn broadcast(
                 language: lang,
                 body: params.iter().map(|p| source(p)).collect(),
                 header: header_params.iter().map(|p| source(p)).collect(),
+                buttons: button_params.iter().map(|p| source(p)).collect(),
+                header_media: header.input()?,
                 recipients,
             };
             let preview = device.preview_broadcast(&form).await?;

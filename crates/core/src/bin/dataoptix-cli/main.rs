@@ -47,6 +47,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the largest command costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     #[command(flatten)]

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use dataoptix_core::device::views::ConversationFilter;
 use dataoptix_core::device::{
-    Device, DeviceError, JoinInput, ManualSetupInput, OnboardingOutcome, Outgoing, RegisterInput,
-    SignInInput,
+    Device, DeviceError, HeaderMediaInput, JoinInput, ManualSetupInput, OnboardingOutcome,
+    Outgoing, RegisterInput, SignInInput,
 };
 use dataoptix_core::privacy::{activity, erase, export, retention};
 
@@ -140,6 +140,15 @@ pub enum WorkspaceCommand {
         /// A body variable of the template, in order.
         #[arg(long = "param")]
         params: Vec<String>,
+        /// A text-header variable of the template, in order.
+        #[arg(long = "header-param")]
+        header_params: Vec<String>,
+        /// The value of each button that takes one, in order (the end of a dynamic URL, a
+        /// coupon code; an authentication code button defaults to the body's code).
+        #[arg(long = "button-param")]
+        button_params: Vec<String>,
+        #[command(flatten)]
+        header: HeaderMediaArgs,
         /// React to this message (wamid) with --emoji ("" removes).
         #[arg(long, group = "what")]
         react: Option<String>,
@@ -534,6 +543,9 @@ async fn dispatch(
             template,
             lang,
             params,
+            header_params,
+            button_params,
+            header,
             react,
             emoji,
             location,
@@ -549,7 +561,9 @@ async fn dispatch(
                     name,
                     language: lang,
                     params,
-                    header_params: Vec::new(),
+                    header_params,
+                    header_media: header.input()?,
+                    button_params,
                 }
             } else if let Some(message_wamid) = react {
                 Outgoing::Reaction {
@@ -557,10 +571,7 @@ async fn dispatch(
                     emoji,
                 }
             } else if let Some(loc) = location {
-                let (lat, lng) = loc
-                    .split_once(',')
-                    .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
-                    .ok_or_else(|| failure("--location is LAT,LNG, e.g. 52.37,4.89"))?;
+                let (lat, lng) = lat_lng(&loc, "--location")?;
                 Outgoing::Location {
                     latitude: lat,
                     longitude: lng,
@@ -743,4 +754,54 @@ async fn dispatch(
         }
     }
     Ok(())
+}
+
+/// What fills a template's media or location header, for `send` and `broadcast create`.
+#[derive(Debug, Clone, clap::Args)]
+#[group(multiple = false)]
+pub struct HeaderMediaArgs {
+    /// A media header's file on this computer (uploaded to Meta).
+    #[arg(long)]
+    header_file: Option<PathBuf>,
+    /// A media header's public https address.
+    #[arg(long)]
+    header_link: Option<String>,
+    /// A location header's place: LAT,LNG.
+    #[arg(long)]
+    header_location: Option<String>,
+}
+
+impl HeaderMediaArgs {
+    /// The header input given, if any.
+    pub fn input(self) -> Result<Option<HeaderMediaInput>, Failure> {
+        Ok(
+            match (self.header_file, self.header_link, self.header_location) {
+                (Some(path), _, _) => Some(HeaderMediaInput::File {
+                    path: path.to_string_lossy().into_owned(),
+                    filename: None,
+                }),
+                (_, Some(url), _) => Some(HeaderMediaInput::Link {
+                    url,
+                    filename: None,
+                }),
+                (_, _, Some(place)) => {
+                    let (latitude, longitude) = lat_lng(&place, "--header-location")?;
+                    Some(HeaderMediaInput::Location {
+                        latitude,
+                        longitude,
+                        name: None,
+                        address: None,
+                    })
+                }
+                _ => None,
+            },
+        )
+    }
+}
+
+/// `LAT,LNG` as numbers; `flag` names the option in the error.
+fn lat_lng(text: &str, flag: &str) -> Result<(f64, f64), Failure> {
+    text.split_once(',')
+        .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+        .ok_or_else(|| failure(format!("{flag} is LAT,LNG, e.g. 52.37,4.89")))
 }
