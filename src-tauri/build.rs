@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 76] = [
+const COMMANDS: [&str; 77] = [
     "app_info",
     "session_state",
     "first_screen_painted",
@@ -14,6 +14,7 @@ const COMMANDS: [&str; 76] = [
     "list_conversations",
     "conversation",
     "list_messages",
+    "list_messages_after",
     "search",
     "sync_state",
     "send_message",

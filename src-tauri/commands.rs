@@ -278,6 +278,23 @@ pub async fn list_messages(
         .await?)
 }
 
+/// The page of a thread just newer than `after`, oldest first (scrolling back down a long
+/// history).
+#[tauri::command]
+#[specta::specta]
+pub async fn list_messages_after(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    after: PageCursor,
+    limit: u32,
+) -> Result<ViewPage<MessageView>> {
+    Ok(state
+        .device()
+        .await?
+        .messages_after(conversation_id, after, limit)
+        .await?)
+}
+
 /// Full-text search over the whole history.
 #[tauri::command]
 #[specta::specta]

@@ -121,6 +121,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::list_conversations,
             commands::conversation,
             commands::list_messages,
+            commands::list_messages_after,
             commands::search,
             commands::sync_state,
             commands::send_message,

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use dataoptix_core::device::views;
 use dataoptix_core::store::{
     ContactInput, Cursor, Direction, MessageStatus, NewMessage, PhoneNumberInput, StatusUpdate,
     Store, StoreError, LEGACY_PAGE_HMAC, PAGE_HMAC,
@@ -659,6 +660,40 @@ async fn keyset_pagination_returns_every_row_once() {
     sorted.sort_by(|a, b| b.cmp(a));
     sorted.dedup();
     assert_eq!(ids, sorted);
+
+    // The thread as the app pages it: up from the newest with `before`, then back down from
+    // the oldest with `after` (a history scrolled far back), ties of a second included.
+    let mut up = Vec::new();
+    let mut before = None;
+    loop {
+        let p = views::messages(&f.store, busy, before, 20).await.unwrap();
+        up.extend(p.items.iter().map(|m| (m.ts, m.id)));
+        match p.next {
+            Some(next) => before = Some(next.into()),
+            None => break,
+        }
+    }
+    assert_eq!(up, ids);
+    let oldest = *up.last().unwrap();
+    let mut down = vec![oldest];
+    let mut after = Cursor {
+        ts: oldest.0,
+        id: oldest.1,
+    };
+    loop {
+        let p = views::messages_after(&f.store, busy, after, 20)
+            .await
+            .unwrap();
+        assert!(p.items.len() <= 20);
+        down.extend(p.items.iter().map(|m| (m.ts, m.id)));
+        match p.next {
+            Some(next) => after = next.into(),
+            None => break,
+        }
+    }
+    let mut ascending = ids.clone();
+    ascending.reverse();
+    assert_eq!(down, ascending, "oldest first, every message once");
 }
 
 #[tokio::test]
@@ -673,6 +708,11 @@ async fn list_queries_use_their_indexes() {
         (
             "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE conversation_id = 1
              AND (ts, id) < (5, 5) ORDER BY ts DESC, id DESC LIMIT 5",
+            "messages_thread",
+        ),
+        (
+            "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE conversation_id = 1
+             AND (ts, id) > (5, 5) ORDER BY ts ASC, id ASC LIMIT 5",
             "messages_thread",
         ),
     ] {

@@ -261,7 +261,7 @@ async fn every_apply_order_converges() {
         for &i in order {
             // Applying twice is the author's echo: no change.
             for _ in 0..2 {
-                let outcome = apply_device_event(&mut tx, "ws", Some(&vault), &events[i])
+                let outcome = apply_device_event(&mut tx, "ws", Some(&vault), &events[i], false)
                     .await
                     .unwrap();
                 assert_eq!(outcome, DeviceOutcome::Applied);
@@ -365,7 +365,10 @@ async fn unknown_device_events_are_kept_and_never_fail_the_page() {
     let sealed = protocol::sealed::to_base64(
         &protocol::seal(&env.key.public_key(), future.to_string().as_bytes()).unwrap(),
     );
-    client.append_event("future-1", &sealed).await.unwrap();
+    client
+        .append_event("future-1", &sealed, false)
+        .await
+        .unwrap();
     one.team.set_labels(c1, &["after"]).await.unwrap();
 
     // A third device without a vault for tokens: its number_connected is kept, not lost.
@@ -400,6 +403,63 @@ async fn unknown_device_events_are_kept_and_never_fail_the_page() {
     assert!(payloads
         .iter()
         .all(|p| !p.contains(&env.sim.info.access_token)));
+    env.stop().await;
+}
+
+fn now_ms() -> i64 {
+    let t = time::OffsetDateTime::now_utc();
+    t.unix_timestamp() * 1000 + i64::from(t.millisecond())
+}
+
+/// A customer is erased on the other devices only by an event the relay marked as an owner's
+/// or admin's (`EventKind::DeviceManager`): the sealed content's own author claim proves
+/// nothing, so an unmarked erasure (an agent's device, changed) is kept and not applied.
+#[tokio::test]
+async fn an_erasure_is_applied_only_when_the_relay_marked_it_as_a_managers() {
+    let (env, one, two, _c1, _c2) = two_devices().await;
+    let client = RelayClient::new(&env.relay.base).with_token(one.session.token.clone());
+    let erasure = |id: &str| {
+        let event = DeviceEvent::ContactErased(protocol::device_events::ContactErased {
+            contact: ContactRef {
+                wa_id: Some(CUSTOMER.into()),
+                user_id: None,
+            },
+            // Erased up to now: everything the devices hold about her.
+            at: now_ms(),
+            author: Author {
+                user_id: "someone".into(),
+                name: "Ana Owner".into(),
+            },
+        });
+        let plain = serde_json::to_vec(&DeviceEnvelope::new(id, event)).unwrap();
+        protocol::sealed::to_base64(&protocol::seal(&env.key.public_key(), &plain).unwrap())
+    };
+    client
+        .append_event("unmarked-1", &erasure("unmarked-1"), false)
+        .await
+        .unwrap();
+    two.sync_until("the unmarked erasure kept", async |d: &Device| {
+        let kept: Vec<(String, String)> =
+            sqlx::query_as("SELECT reason, kind FROM sync_raw_events")
+                .fetch_all(d.store.pool())
+                .await
+                .unwrap();
+        kept.contains(&("not_permitted".into(), "contact_erased".into()))
+    })
+    .await;
+    assert!(
+        two.conversation(CUSTOMER).await.is_some(),
+        "erased without the mark"
+    );
+
+    client
+        .append_event("marked-1", &erasure("marked-1"), true)
+        .await
+        .unwrap();
+    two.sync_until("the marked erasure applied", async |d: &Device| {
+        d.conversation(CUSTOMER).await.is_none()
+    })
+    .await;
     env.stop().await;
 }
 

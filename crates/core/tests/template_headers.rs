@@ -388,3 +388,91 @@ async fn the_cli_sends_a_template_with_a_header_file_and_a_button_value() {
     assert_header_is_the_uploaded_png(&w, &request);
     assert_eq!(button_of(&request)["parameters"][0]["text"], "spring");
 }
+
+/// An authentication template: the code is typed once and fills both the message and its
+/// copy-code button, as Meta wants it in both.
+#[tokio::test]
+async fn an_authentication_code_is_typed_once_for_the_message_and_its_button() {
+    let w = SignupWorld::start(CONFIG_ID).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = MemoryStore::new();
+    let d = connected_device(&w, dir.path(), &secrets).await;
+    d.start_background().await.unwrap();
+    let wa_id = "351910000031";
+    let conversation = conversation_with(&w, &d, wa_id).await;
+    let info = &w.sim.info;
+    let created: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/{}/{}/message_templates",
+            info.base_url, info.graph_version, info.waba_id
+        ))
+        .bearer_auth(&info.access_token)
+        .json(
+            &json!({"name": "login_code", "language": "en_US", "category": "AUTHENTICATION",
+                      "components": [
+                        {"type": "BODY", "add_security_recommendation": true},
+                        {"type": "FOOTER", "code_expiration_minutes": 10},
+                        {"type": "BUTTONS", "buttons": [
+                          {"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy code"}]}]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().expect("created").to_string();
+    sim_post(
+        &w,
+        &format!("/templates/{id}/status"),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
+    let t = eventually("the code template approved here", 30, async || {
+        d.sync_templates().await.unwrap();
+        d.templates(true)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|t| t.name == "login_code")
+    })
+    .await;
+    assert!(t.buttons[0].takes_value, "{t:?}");
+    let preview = d
+        .render_template(t.id, &["551204".into()], &[], &[], false)
+        .await
+        .unwrap();
+    assert!(preview.missing.is_empty(), "{preview:?}");
+    assert!(preview
+        .body
+        .starts_with("551204 is your verification code."));
+
+    d.send(
+        conversation,
+        Outgoing::Template {
+            name: "login_code".into(),
+            language: "en_US".into(),
+            params: vec!["551204".into()],
+            header_params: vec![],
+            header_media: None,
+            button_params: vec![],
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let request = eventually("the code accepted", 60, async || {
+        sent_to(&w, wa_id).await.pop().map(|m| m["request"].clone())
+    })
+    .await;
+    let body = request["template"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "body")
+        .cloned()
+        .unwrap();
+    assert_eq!(body["parameters"][0]["text"], "551204");
+    assert_eq!(button_of(&request)["parameters"][0]["text"], "551204");
+    d.stop_background().await;
+}

@@ -24,6 +24,11 @@ pub enum EventKind {
     /// Written by the relay: the outcome of fetching an inbound media file, a
     /// [`crate::media::MediaStatus`] as JSON.
     MediaStatus,
+    /// Like [`EventKind::Device`], appended with `manager: true` by an owner's or an admin's
+    /// device: the relay refuses that to agents, so a device applies what only managers may do
+    /// (a customer erased on every device) from these events only. The relay still cannot read
+    /// them.
+    DeviceManager,
 }
 
 impl EventKind {
@@ -32,6 +37,7 @@ impl EventKind {
             EventKind::MetaWebhook => "meta_webhook",
             EventKind::Device => "device",
             EventKind::MediaStatus => "media_status",
+            EventKind::DeviceManager => "device_manager",
         }
     }
 
@@ -40,6 +46,7 @@ impl EventKind {
             "meta_webhook" => Some(EventKind::MetaWebhook),
             "device" => Some(EventKind::Device),
             "media_status" => Some(EventKind::MediaStatus),
+            "device_manager" => Some(EventKind::DeviceManager),
             _ => None,
         }
     }
@@ -110,6 +117,10 @@ pub struct AppendEventRequest {
     pub client_event_id: String,
     /// Base64 sealed envelope, sealed to the workspace public key.
     pub sealed: String,
+    /// Something only owners and admins may do: stored as [`EventKind::DeviceManager`], and
+    /// refused (403) to an agent's session.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manager: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::stream::{self, Stream, StreamExt};
 use protocol::events::{
-    AckRequest, AckResponse, AppendEventRequest, AppendEventResponse, Event, EventPage,
+    AckRequest, AckResponse, AppendEventRequest, AppendEventResponse, Event, EventKind, EventPage,
     EventsQuery, MAX_PAGE,
 };
 use sha2::{Digest, Sha256};
@@ -220,12 +220,21 @@ pub async fn append(
         .ok_or_else(|| {
             AppError::BadRequest("sealed must be a base64 sealed envelope of at most 1 MiB".into())
         })?;
+    // What only owners and admins may do is marked by the relay, which knows the session's
+    // role: the devices trust the mark, not the sealed content's claim.
+    let kind = if req.manager {
+        auth.require_manager()?;
+        EventKind::DeviceManager
+    } else {
+        EventKind::Device
+    };
     let mut h = Sha256::new();
     h.update(b"device-event:");
     h.update(id.as_bytes());
     let op = WriteOp::DeviceEvent {
         workspace_id: auth.workspace_id,
         session_id: auth.session_id,
+        kind,
         client_event_id: id.to_owned(),
         dedupe_key: h.finalize().into(),
         sealed,

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use cloud_api::signature::sign;
 use protocol::auth::{Role, SessionCreated};
-use protocol::events::{AppendEventResponse, EventPage};
+use protocol::events::{AppendEventResponse, EventKind, EventPage};
 use protocol::members::{MemberInfo, MemberList};
 use protocol::WorkspaceSecretKey;
 use relay::store::PrunePolicy;
@@ -1219,6 +1219,49 @@ async fn set_role(t: &TestRelay, token: &str, member: uuid::Uuid, role: &str) ->
     )
     .await
     .status()
+}
+
+/// What only owners and admins may do (a customer erased on every device) is appended with
+/// `manager: true`: the relay refuses it to an agent and marks it for the devices, which cannot
+/// trust the sealed content's own claim.
+#[tokio::test]
+async fn only_owners_and_admins_append_manager_events_and_the_relay_marks_them() {
+    let t = TestRelay::start().await;
+    let key = WorkspaceSecretKey::generate();
+    let owner = t.register("own@example.com", &key).await;
+    let agent = join(&t, &owner.token, &key, "agent", "agt@example.com").await;
+    let sealed = protocol::seal(&key.public_key(), b"{\"erase\":\"16505551234\"}").unwrap();
+    let append = async |token: &str, id: &str, manager: bool| {
+        let body = json!({"client_event_id": id, "manager": manager,
+                          "sealed": protocol::sealed::to_base64(&sealed)});
+        t.post_json("/v1/events", token, &body).await
+    };
+    let refused = append(&agent.session.token, "agent-1", true).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // The same content unmarked is an ordinary device event: the devices will not act on it.
+    let plain = append(&agent.session.token, "agent-2", false).await;
+    assert_eq!(plain.status(), StatusCode::CREATED);
+    let marked = append(&owner.token, "owner-1", true).await;
+    assert_eq!(marked.status(), StatusCode::CREATED);
+
+    let page = t.events(&owner.token, 0).await;
+    let kinds: Vec<(Option<&str>, EventKind)> = page
+        .events
+        .iter()
+        .map(|e| (e.client_event_id.as_deref(), e.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (Some("agent-2"), EventKind::Device),
+            (Some("owner-1"), EventKind::DeviceManager)
+        ]
+    );
+    assert_eq!(
+        serde_json::to_value(page.events[1].kind).unwrap(),
+        "device_manager"
+    );
+    t.stop().await;
 }
 
 #[tokio::test]

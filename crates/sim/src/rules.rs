@@ -196,11 +196,17 @@ pub fn check_template_params(template: &Template, request: &Value) -> GraphResul
         }
     }
 
-    // Body.
+    // Body. An authentication template's body is Meta's fixed text with the code as {{1}}
+    // (authentication templates doc): it has no `text` of its own.
+    let authentication = template.category.eq_ignore_ascii_case("AUTHENTICATION");
     let body_text = component(&template.components, "BODY")
         .and_then(|b| b.get("text"))
         .and_then(Value::as_str)
-        .unwrap_or("");
+        .unwrap_or(if authentication {
+            "{{1}} is your verification code."
+        } else {
+            ""
+        });
     let expected = variables(body_text);
     let given = params(component(&req_components, "body"));
     if given.len() != expected.len() {

@@ -194,11 +194,17 @@ fn check_template(template: &Template, message: &Message, csv: bool) -> Result<(
             )))
         }
         Some(format) if format != HeaderFormat::Text && message.header_media.is_none() => {
+            let kind = match format {
+                HeaderFormat::Image => "an image",
+                HeaderFormat::Video => "a video",
+                HeaderFormat::Document => "a document",
+                HeaderFormat::Location => "a location",
+                _ => "a media",
+            };
             return Err(BroadcastError::Invalid(format!(
-                "the template {} has a {} header: choose what it shows",
-                template.name,
-                format.as_str().to_lowercase()
-            )))
+                "the template {} has {kind} header: choose what it shows",
+                template.name
+            )));
         }
         _ => {}
     }

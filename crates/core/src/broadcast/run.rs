@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use super::{BroadcastError, Message, Plan};
-use crate::send::{Outbox, OutgoingMessage, SendError};
+use crate::send::{Outbox, OutgoingMessage, SendError, UPLOADED_ID_LIFETIME_SECS};
 use crate::store::{ensure_conversation_in, now, upsert_contact_in, ContactInput, Store};
 use crate::templates::{find_template, params_for, send_template, FormValues};
 
@@ -60,6 +60,7 @@ struct Head {
     language: String,
     state: String,
     header_media_json: Option<String>,
+    created_at: i64,
 }
 
 impl Broadcasts {
@@ -260,14 +261,19 @@ impl Broadcasts {
         let Some(contact_id) = r.contact_id else {
             return Ok(Err("the contact was erased".into()));
         };
+        let header_media = match head.header_media_json.as_deref().map(serde_json::from_str) {
+            None => None,
+            Some(Ok(parameter)) => Some(parameter),
+            Some(Err(_)) => return Ok(Err("the broadcast's stored header is unreadable".into())),
+        };
+        if header_expired(head) {
+            return Ok(Err(HEADER_EXPIRED.into()));
+        }
         let form = FormValues {
             body: serde_json::from_str(&r.body_params_json).unwrap_or_default(),
             header: serde_json::from_str(&r.header_params_json).unwrap_or_default(),
             buttons: serde_json::from_str(&r.button_params_json).unwrap_or_default(),
-            header_media: head
-                .header_media_json
-                .as_deref()
-                .and_then(|j| serde_json::from_str(j).ok()),
+            header_media,
         };
         let send = match send_template(template, &params_for(template, &form)) {
             Ok(s) => s,
@@ -332,6 +338,9 @@ impl Broadcasts {
             "only a paused broadcast can be resumed",
         )
         .await?;
+        if header_expired(&self.head(broadcast_id).await?) {
+            return Err(BroadcastError::WrongState(HEADER_EXPIRED.into()));
+        }
         self.switch(broadcast_id, "running", 0).await?;
         self.outbox.wake();
         Ok(())
@@ -417,7 +426,8 @@ impl Broadcasts {
 
     async fn head(&self, broadcast_id: i64) -> Result<Head, BroadcastError> {
         sqlx::query_as(
-            "SELECT phone_number_id, template_name, language, state, header_media_json
+            "SELECT phone_number_id, template_name, language, state, header_media_json,
+                 created_at
              FROM broadcasts WHERE id = ? AND workspace_id = ?",
         )
         .bind(broadcast_id)
@@ -460,6 +470,24 @@ impl Broadcasts {
             )))
         }
     }
+}
+
+const HEADER_EXPIRED: &str = "the header's file is no longer at WhatsApp (30 days after its \
+    upload): cancel the broadcast and create it again with the file";
+
+/// The header's file was uploaded once, when the broadcast was created: Meta forgets it after
+/// 30 days, and a send naming it then would fail for every recipient left.
+fn header_expired(head: &Head) -> bool {
+    let uploaded = head
+        .header_media_json
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+        .and_then(|v| {
+            let kind = v.get("type")?.as_str()?.to_owned();
+            v.get(kind)?.get("id").map(|_| ())
+        })
+        .is_some();
+    uploaded && now() - head.created_at > UPLOADED_ID_LIFETIME_SECS
 }
 
 fn json<T: Serialize + ?Sized>(value: &T) -> Result<String, BroadcastError> {

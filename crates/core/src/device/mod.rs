@@ -661,6 +661,24 @@ impl Device {
         .await?)
     }
 
+    /// The page of the thread just newer than `after`, oldest first (scrolling back down a
+    /// long history); `next` is set while there are newer messages still.
+    pub async fn messages_after(
+        &self,
+        conversation_id: i64,
+        after: views::PageCursor,
+        limit: u32,
+    ) -> Result<views::ViewPage<views::MessageView>, DeviceError> {
+        self.check_conversation(conversation_id).await?;
+        Ok(views::messages_after(
+            &self.inner.store,
+            conversation_id,
+            after.into(),
+            limit.clamp(1, 500),
+        )
+        .await?)
+    }
+
     /// The decrypted media file of message `message_id` (its MIME type and bytes), once
     /// downloaded; [`DeviceError::NotFound`] for an unknown message, one without media, one
     /// not downloaded (yet), or another workspace's.

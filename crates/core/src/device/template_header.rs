@@ -111,17 +111,16 @@ pub(super) async fn header_parameter(
             let attachment =
                 Attachment::new(bytes, None, Some(filename.clone()), false).map_err(invalid)?;
             let detected = &attachment.detected;
-            let fits = match format {
-                HeaderFormat::Image => detected.kind == MediaKind::Image,
-                HeaderFormat::Video => detected.kind == MediaKind::Video,
-                // Any file but a sticker goes out as a document.
-                HeaderFormat::Document => detected.kind != MediaKind::Sticker,
-                _ => false,
-            };
-            if !fits {
+            // What a header of this format takes, as for its sample when the template was
+            // made: JPEG or PNG images, MP4 videos, PDF documents.
+            let types = super::uploads::header_sample_types(format.as_str())
+                .map(|(types, _)| types)
+                .unwrap_or_default();
+            if !types.contains(&detected.mime_type.as_str()) {
                 return Err(invalid(format!(
-                    "this template's header is {}; {filename} is {}",
+                    "this template's header is {} ({}); {filename} is {}",
                     kind_word(format),
+                    types.join(" or "),
                     detected.mime_type
                 )));
             }
@@ -306,18 +305,22 @@ mod tests {
             UPLOAD_PENDING
         );
         assert_eq!(file.unwrap().detected.mime_type, "image/png");
-        // A picture can go out as a document too, named after the file.
-        let (p, _) = header_parameter(Some(&HeaderFormat::Document), input(&png))
+        // A document header takes a PDF, named after the file.
+        let pdf = dir.path().join("menu.pdf");
+        std::fs::write(&pdf, crate::send::attachment::samples::pdf()).unwrap();
+        let (p, _) = header_parameter(Some(&HeaderFormat::Document), input(&pdf))
             .await
             .unwrap();
         assert_eq!(
             serde_json::to_value(p).unwrap()["document"]["filename"],
-            "bread.png"
+            "menu.pdf"
         );
-        let err = header_parameter(Some(&HeaderFormat::Video), input(&png))
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("a video"), "{err}");
+        for format in [HeaderFormat::Video, HeaderFormat::Document] {
+            let err = header_parameter(Some(&format), input(&png))
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("image/png"), "{err}");
+        }
         let missing = dir.path().join("gone.png");
         assert!(
             header_parameter(Some(&HeaderFormat::Image), input(&missing))

@@ -416,7 +416,36 @@ pub async fn messages(
          WHERE m.conversation_id = ? AND (m.ts, m.id) < (?, ?)
          ORDER BY m.ts DESC, m.id DESC LIMIT ?"
     );
-    let rows = sqlx::query(&sql)
+    message_page(store, &sql, conversation_id, (ts, id), limit).await
+}
+
+/// The page of a thread just newer than `after`, oldest first: the way back down a thread
+/// scrolled far into its past. `next` (the newest item's position) is set while there are
+/// newer messages still.
+pub async fn messages_after(
+    store: &Store,
+    conversation_id: i64,
+    after: Cursor,
+    limit: u32,
+) -> Result<ViewPage<MessageView>, StoreError> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS}
+         WHERE m.conversation_id = ? AND (m.ts, m.id) > (?, ?)
+         ORDER BY m.ts ASC, m.id ASC LIMIT ?"
+    );
+    message_page(store, &sql, conversation_id, (after.ts, after.id), limit).await
+}
+
+/// Runs a keyset page query of messages (`?` for conversation, ts, id and limit) and adds
+/// their reactions.
+async fn message_page(
+    store: &Store,
+    sql: &str,
+    conversation_id: i64,
+    (ts, id): (i64, i64),
+    limit: u32,
+) -> Result<ViewPage<MessageView>, StoreError> {
+    let rows = sqlx::query(sql)
         .bind(conversation_id)
         .bind(ts)
         .bind(id)

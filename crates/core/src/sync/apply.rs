@@ -213,7 +213,12 @@ enum Opened {
     /// The relay's `media_status` event (raw when it does not parse).
     MediaStatus(Result<protocol::media::MediaStatus, Value>),
     /// A device event (team inbox), with its envelope: what cannot be applied is kept sealed.
-    Device { entry: Value, sealed: String },
+    Device {
+        entry: Value,
+        sealed: String,
+        /// Appended by an owner's or admin's session (the relay's mark, not the content's).
+        manager: bool,
+    },
     /// One Meta webhook `entry`.
     Entry(Lenient<Entry>),
 }
@@ -270,9 +275,10 @@ fn open_event(opener: &protocol::sealed::Opener, event: &Event) -> Opened {
             serde_json::from_value::<protocol::media::MediaStatus>(entry.clone())
                 .map_err(|_| entry),
         ),
-        EventKind::Device => Opened::Device {
+        EventKind::Device | EventKind::DeviceManager => Opened::Device {
             entry,
             sealed: event.sealed.clone(),
+            manager: event.kind == EventKind::DeviceManager,
         },
         // The relay seals one webhook `entry` per event: typed as `WebhookPayload` types each
         // of its entries, without first copying it into a payload around it.
@@ -422,11 +428,17 @@ async fn collect_event(
             batch.keep("unknown", "media_status", raw.to_string());
             return Ok(());
         }
-        Opened::Device { entry, sealed } => {
+        Opened::Device {
+            entry,
+            sealed,
+            manager,
+        } => {
             batch.settle(conn, workspace_id).await?;
             // Team inbox events. What cannot be applied is kept SEALED (a number_connected
             // carries a token), so a later build or a call with a vault can still apply it.
-            match crate::team::apply_device_event(conn, workspace_id, vault, entry).await? {
+            match crate::team::apply_device_event(conn, workspace_id, vault, entry, *manager)
+                .await?
+            {
                 crate::team::DeviceOutcome::Applied => batch.device_events += 1,
                 crate::team::DeviceOutcome::KeepRaw { reason, kind } => {
                     batch.keep(reason, &kind, sealed.clone());

@@ -348,12 +348,14 @@ impl RelayClient {
         &self,
         client_event_id: &str,
         sealed: &str,
+        manager: bool,
     ) -> Result<AppendEventResponse, SyncError> {
         let resp = self
             .authed(self.http.post(self.url("/v1/events")))?
             .json(&AppendEventRequest {
                 client_event_id: client_event_id.to_string(),
                 sealed: sealed.to_string(),
+                manager,
             })
             .send()
             .await?;

@@ -56,6 +56,7 @@ pub async fn apply_device_event(
     workspace_id: &str,
     vault: Option<&Vault>,
     plaintext: &Value,
+    manager: bool,
 ) -> Result<DeviceOutcome, StoreError> {
     let envelope = match DeviceEnvelope::parse(plaintext.clone()) {
         ParsedEvent::Known(envelope) => envelope,
@@ -97,7 +98,22 @@ pub async fn apply_device_event(
         DeviceEvent::ContactField(e) => {
             apply_contact_field_in(conn, workspace_id, e).await?;
         }
-        DeviceEvent::ContactErased(e) => return Ok(DeviceOutcome::EraseContact(e.clone())),
+        // Only owners and admins erase customers: the relay marks their devices' events
+        // (`EventKind::DeviceManager`); the content's own author claim proves nothing. An
+        // unmarked erasure (an agent's device, changed) is kept, not applied.
+        DeviceEvent::ContactErased(e) if manager => {
+            return Ok(DeviceOutcome::EraseContact(e.clone()))
+        }
+        DeviceEvent::ContactErased(e) => {
+            tracing::warn!(
+                author = %e.author.user_id,
+                "sync: an erasure not sent by an owner or admin is not applied; kept"
+            );
+            return Ok(DeviceOutcome::KeepRaw {
+                reason: "not_permitted",
+                kind: "contact_erased".into(),
+            });
+        }
     }
     Ok(DeviceOutcome::Applied)
 }

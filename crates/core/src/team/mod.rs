@@ -421,12 +421,16 @@ impl Team {
                 .map_err(|e| TeamError::Invalid(format!("encoding a device event: {e}")))?,
         );
         let sealed = protocol::sealed::to_base64(&protocol::seal(&self.public, &plaintext)?);
+        // What only owners and admins may do goes out marked (the relay checks the role).
+        let manager = matches!(envelope.event, DeviceEvent::ContactErased(_));
         sqlx::query(
-            "INSERT INTO pending_events (client_event_id, sealed, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO pending_events (client_event_id, sealed, created_at, manager)
+             VALUES (?, ?, ?, ?)",
         )
         .bind(&client_event_id)
         .bind(&sealed)
         .bind(now())
+        .bind(manager)
         .execute(&mut *conn)
         .await?;
         Ok(())
@@ -440,16 +444,17 @@ impl Team {
         };
         let mut published = 0;
         loop {
-            let next: Option<(i64, String, String)> = sqlx::query_as(
-                "SELECT id, client_event_id, sealed FROM pending_events ORDER BY id LIMIT 1",
+            let next: Option<(i64, String, String, bool)> = sqlx::query_as(
+                "SELECT id, client_event_id, sealed, manager FROM pending_events
+                 ORDER BY id LIMIT 1",
             )
             .fetch_optional(self.store.pool())
             .await
             .map_err(StoreError::from)?;
-            let Some((id, client_event_id, sealed)) = next else {
+            let Some((id, client_event_id, sealed, manager)) = next else {
                 return Ok(published);
             };
-            match relay.append_event(&client_event_id, &sealed).await {
+            match relay.append_event(&client_event_id, &sealed, manager).await {
                 Ok(_) => {
                     sqlx::query("DELETE FROM pending_events WHERE id = ?")
                         .bind(id)
@@ -457,6 +462,18 @@ impl Team {
                         .await
                         .map_err(StoreError::from)?;
                     published += 1;
+                }
+                // No longer an owner or admin (the role changed since): the relay will never
+                // take it, and it must not hold up the events queued after it.
+                Err(SyncError::Api { status: 403, .. }) if manager => {
+                    tracing::warn!(
+                        "team: an owner's or admin's change was refused: the role is gone; dropped"
+                    );
+                    sqlx::query("DELETE FROM pending_events WHERE id = ?")
+                        .bind(id)
+                        .execute(self.store.pool())
+                        .await
+                        .map_err(StoreError::from)?;
                 }
                 Err(e) => {
                     sqlx::query(

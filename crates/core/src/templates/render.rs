@@ -80,8 +80,8 @@ pub struct RenderedTemplate {
 /// Why a template's send object cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
-    /// A variable has no value.
-    #[error("fill in {0}")]
+    /// A variable has no value (named as in [`RenderedTemplate::missing`]).
+    #[error("{}", describe_missing(.0))]
     Missing(String),
     /// A value WhatsApp would refuse (code 132018).
     #[error("the value for {field} {reason}")]
@@ -92,6 +92,24 @@ pub enum RenderError {
         reason: &'static str,
     },
 }
+
+/// What a missing field means to the person filling the form.
+fn describe_missing(field: &str) -> String {
+    if field == "header.media" {
+        return "choose what the template's header shows (header.media)".into();
+    }
+    if let Some(n) = field
+        .strip_prefix("buttons[")
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        return format!("give the value of button {} ({field})", n + 1);
+    }
+    format!("fill in {field}")
+}
+
+/// Meta's longest coupon code (copy-code buttons).
+const MAX_COUPON_CHARS: usize = 15;
 
 // Meta's fixed texts of authentication templates (authentication templates doc).
 const AUTH_BODY: &str = "{{1}} is your verification code.";
@@ -138,6 +156,14 @@ pub fn render(template: &Template, params: &Params) -> RenderedTemplate {
             ComponentType::Buttons => {
                 for (i, b) in c.buttons.iter().flatten().enumerate() {
                     let value = params.buttons.get(&i);
+                    let takes_url_value = b
+                        .url
+                        .as_deref()
+                        .is_some_and(|u| !placeholders(u).is_empty());
+                    // A coupon or code button without its value (a URL's is said below).
+                    if value.is_none() && button_takes_value(b) && !takes_url_value {
+                        out.missing.push(format!("buttons[{i}]"));
+                    }
                     let url = b.url.as_deref().map(|u| {
                         if placeholders(u).is_empty() {
                             u.to_string()
@@ -341,6 +367,13 @@ pub fn send_template(template: &Template, params: &Params) -> Result<SendTemplat
                         ButtonType::CopyCode => {
                             let v = value()?;
                             check_value(&field, v)?;
+                            if v.chars().count() > MAX_COUPON_CHARS {
+                                return Err(RenderError::InvalidValue {
+                                    field,
+                                    reason:
+                                        "is longer than WhatsApp's 15 characters for a coupon code",
+                                });
+                            }
                             send = send.copy_code(index, v.clone());
                         }
                         _ => {}
@@ -422,16 +455,20 @@ pub fn params_for(template: &Template, form: &FormValues) -> Params {
     let body_text =
         component_text(template, ComponentType::Body).or_else(|| auth_body_text(template));
     let body: BTreeMap<String, String> = zip(body_text, &form.body);
+    let authentication = template.category.as_deref() == Some("AUTHENTICATION");
     let buttons = template_buttons(template)
         .enumerate()
         .filter(|(_, b)| button_takes_value(b))
         .zip(form.buttons.iter().map(Some).chain(std::iter::repeat(None)))
         .filter_map(|((i, b), given)| {
             let given = given.filter(|v| !v.trim().is_empty()).cloned();
-            let value = match (&b.kind, given) {
-                (_, Some(v)) => Some(v),
-                (ButtonType::Otp, None) => body.get("1").cloned(),
-                (_, None) => None,
+            // Meta lists an authentication template's code button as `URL` once created
+            // (copy-code authentication doc): the category says it is a code button too.
+            let code_button = b.kind == ButtonType::Otp || authentication;
+            let value = match given {
+                Some(v) => Some(v),
+                None if code_button => body.get("1").cloned(),
+                None => None,
             };
             value.map(|v| (i, v))
         })
@@ -722,5 +759,50 @@ mod tests {
         );
         let v = serde_json::to_value(send_template(&t, &p).unwrap()).unwrap();
         assert_eq!(v["components"][0]["parameters"][0]["type"], "location");
+    }
+
+    #[test]
+    fn an_authentication_code_button_listed_as_a_url_takes_the_body_code_too() {
+        // How Meta lists a created copy-code authentication template's button.
+        let mut t = template(vec![
+            TemplateComponent::authentication_body(true),
+            TemplateComponent::buttons(vec![TemplateButton::url(
+                "Copy code",
+                "https://www.whatsapp.com/otp/code/?otp_type=COPY_CODE&code=otp{{1}}",
+            )]),
+        ]);
+        t.category = Some("AUTHENTICATION".into());
+        let form = FormValues {
+            body: vec!["551204".into()],
+            ..FormValues::default()
+        };
+        let p = params_for(&t, &form);
+        assert_eq!(p.buttons.get(&0).map(String::as_str), Some("551204"));
+        let v = serde_json::to_value(send_template(&t, &p).unwrap()).unwrap();
+        assert_eq!(v["components"][1]["parameters"][0]["text"], "551204");
+    }
+
+    #[test]
+    fn a_coupon_is_missing_until_given_and_at_most_15_characters() {
+        let t = template(vec![
+            TemplateComponent::body("Spring sale."),
+            TemplateComponent::buttons(vec![TemplateButton::copy_code("SPRING15")]),
+        ]);
+        assert_eq!(render(&t, &Params::default()).missing, ["buttons[0]"]);
+        let err = send_template(&t, &Params::default()).unwrap_err();
+        assert_eq!(err.to_string(), "give the value of button 1 (buttons[0])");
+        let mut p = Params::default();
+        p.buttons.insert(0, "SPRING15SPRING15".into());
+        assert!(matches!(
+            send_template(&t, &p),
+            Err(RenderError::InvalidValue { .. })
+        ));
+        p.buttons.insert(0, "SPRING15".into());
+        assert!(render(&t, &p).missing.is_empty());
+        let v = serde_json::to_value(send_template(&t, &p).unwrap()).unwrap();
+        assert_eq!(
+            v["components"][0]["parameters"][0]["coupon_code"],
+            "SPRING15"
+        );
     }
 }

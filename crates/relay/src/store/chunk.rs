@@ -56,6 +56,7 @@ fn kind_code(kind: EventKind) -> u8 {
         EventKind::MetaWebhook => 1,
         EventKind::Device => 2,
         EventKind::MediaStatus => 3,
+        EventKind::DeviceManager => 4,
     }
 }
 
@@ -64,6 +65,7 @@ fn kind_from_code(code: u8) -> Option<EventKind> {
         1 => Some(EventKind::MetaWebhook),
         2 => Some(EventKind::Device),
         3 => Some(EventKind::MediaStatus),
+        4 => Some(EventKind::DeviceManager),
         _ => None,
     }
 }

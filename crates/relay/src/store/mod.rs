@@ -191,6 +191,8 @@ pub enum WriteOp {
     DeviceEvent {
         workspace_id: Uuid,
         session_id: Uuid,
+        /// [`EventKind::Device`], or [`EventKind::DeviceManager`] from an owner or admin.
+        kind: EventKind,
         client_event_id: String,
         dedupe_key: [u8; 32],
         sealed: Vec<u8>,

@@ -696,6 +696,7 @@ impl SqliteStore {
                 WriteOp::DeviceEvent {
                     workspace_id,
                     session_id,
+                    kind,
                     client_event_id,
                     dedupe_key,
                     sealed,
@@ -705,7 +706,7 @@ impl SqliteStore {
                     *workspace_id,
                     Fresh {
                         key: *dedupe_key,
-                        kind: EventKind::Device,
+                        kind: *kind,
                         sealed: Cow::Borrowed(sealed),
                         created_at_ms: ms(*created_at),
                         origin: Some((*session_id, client_event_id.as_str())),
@@ -2610,6 +2611,7 @@ mod tests {
             .commit_batch(&[WriteOp::DeviceEvent {
                 workspace_id: ws,
                 session_id: session,
+                kind: EventKind::Device,
                 client_event_id: "c-1".into(),
                 dedupe_key: [9; 32],
                 sealed: sealed.clone(),

@@ -414,6 +414,42 @@ describe('thread', () => {
   });
 });
 
+describe('long history', () => {
+  it('far into the past, a button brings back the newest messages', async () => {
+    const page = (from: number) =>
+      Array.from({ length: 50 }, (_, i) => message({ id: from - i, ts: (from - i) * 10, text: `m${String(from - i)}` }));
+    const log: CommandCall[] = [];
+    mockCommands(
+      {
+        list_messages: (args) => {
+          const before = args?.before as { id: number } | null;
+          const top = before === null ? 1000 : before.id - 1;
+          return { items: page(top), next: { ts: (top - 49) * 10, id: top - 49 } };
+        },
+      },
+      log,
+    );
+    const thread = new ThreadStore();
+    await thread.open(1);
+    render(Thread, { conversation: conversation(1), thread, onsent: vi.fn() });
+    expect(screen.queryByTestId('thread-latest')).toBeNull();
+    for (let i = 0; i < 7; i++) await thread.loadOlder();
+    const latest = await screen.findByTestId('thread-latest');
+    // The newest messages left the page; at most MAX_LOADED are rendered.
+    await waitFor(() => {
+      expect(screen.getAllByTestId('message')).toHaveLength(300);
+    });
+    expect(screen.queryByText('m1000')).toBeNull();
+    const user = userEvent.setup();
+    await user.click(latest);
+    await waitFor(() => {
+      expect(screen.getByText('m1000')).toBeInTheDocument();
+    });
+    expect(screen.queryByTestId('thread-latest')).toBeNull();
+    expect(log.at(-1)?.args).toMatchObject({ before: null });
+  });
+});
+
 describe('reactions', () => {
   const OPEN = { window: { open: true, expiresAt: NOW_S + 3600 } };
 

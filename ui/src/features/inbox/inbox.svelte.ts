@@ -6,6 +6,7 @@ import {
   conversation,
   listConversations,
   listMessages,
+  listMessagesAfter,
   toIpcError,
   type ConversationFilter,
   type ConversationSummary,
@@ -19,6 +20,17 @@ export { byActivity, chronological, mergeConversations, mergeMessages } from './
 
 export const CONVERSATION_PAGE = 50;
 export const MESSAGE_PAGE = 50;
+/**
+ * The most messages a thread holds at once. Scrolling far into a long history (100,000
+ * messages) drops the newest pages, and scrolling back down reads them again: the page, its
+ * memory and every re-render stay the size of a few screens.
+ */
+export const MAX_LOADED = 6 * MESSAGE_PAGE;
+
+/** The keyset position of a message (pages go before or after it). */
+function cursorOf(message: MessageView): Cursor {
+  return { ts: message.ts, id: message.id };
+}
 
 export const NO_FILTER: ConversationFilter = { unreadOnly: false, label: null, assignedToMe: false };
 
@@ -135,22 +147,27 @@ export class ConversationsStore {
 
 export class ThreadStore {
   conversationId = $state<number | null>(null);
-  /** Oldest first. */
+  /** Oldest first: a window of at most MAX_LOADED messages of the history. */
   messages = $state<MessageView[]>([]);
   before = $state<Cursor | null>(null);
+  /** Set while newer messages than the window's exist (the user scrolled far back). */
+  after = $state<Cursor | null>(null);
   status = $state<Status>('idle');
   loadingOlder = $state(false);
+  loadingNewer = $state(false);
   error = $state<IpcError | null>(null);
 
   #generation = 0;
 
   readonly hasOlder = $derived(this.before !== null);
+  readonly hasNewer = $derived(this.after !== null);
 
   async open(conversationId: number): Promise<void> {
     const mine = ++this.#generation;
     this.conversationId = conversationId;
     this.messages = [];
     this.before = null;
+    this.after = null;
     this.status = 'loading';
     this.error = null;
     try {
@@ -171,11 +188,12 @@ export class ThreadStore {
     this.conversationId = null;
     this.messages = [];
     this.before = null;
+    this.after = null;
     this.status = 'idle';
     this.error = null;
   }
 
-  /** Prepends the next older page. */
+  /** Prepends the next older page; past MAX_LOADED, the newest messages leave the window. */
   async loadOlder(): Promise<void> {
     const id = this.conversationId;
     if (id === null || this.before === null || this.loadingOlder || this.status !== 'ready') {
@@ -186,8 +204,15 @@ export class ThreadStore {
     try {
       const page = await listMessages(id, this.before, MESSAGE_PAGE);
       if (mine !== this.#generation) return;
-      this.messages = mergeMessages(this.messages, page.items);
+      const merged = mergeMessages(this.messages, page.items);
       this.before = page.next;
+      if (merged.length > MAX_LOADED) {
+        const kept = merged.slice(0, MAX_LOADED);
+        this.after = cursorOf(kept[kept.length - 1] as MessageView);
+        this.messages = kept;
+      } else {
+        this.messages = merged;
+      }
     } catch (error) {
       if (mine === this.#generation) this.error = toIpcError(error);
     } finally {
@@ -195,10 +220,48 @@ export class ThreadStore {
     }
   }
 
-  /** Re-reads the newest page (new messages, statuses, edits) and merges it in. */
+  /** Appends the next newer page (scrolling back down); the oldest messages leave the window. */
+  async loadNewer(): Promise<void> {
+    const id = this.conversationId;
+    if (id === null || this.after === null || this.loadingNewer || this.status !== 'ready') {
+      return;
+    }
+    const mine = this.#generation;
+    this.loadingNewer = true;
+    try {
+      const page = await listMessagesAfter(id, this.after, MESSAGE_PAGE);
+      if (mine !== this.#generation) return;
+      const merged = mergeMessages(this.messages, page.items);
+      const newest = merged[merged.length - 1];
+      this.after = page.next === null || newest === undefined ? null : cursorOf(newest);
+      if (merged.length > MAX_LOADED) {
+        const kept = merged.slice(merged.length - MAX_LOADED);
+        this.before = cursorOf(kept[0] as MessageView);
+        this.messages = kept;
+      } else {
+        this.messages = merged;
+      }
+    } catch (error) {
+      if (mine === this.#generation) this.error = toIpcError(error);
+    } finally {
+      if (mine === this.#generation) this.loadingNewer = false;
+    }
+  }
+
+  /** Back to the newest messages (from far into the past): the thread as when opened. */
+  async showLatest(): Promise<void> {
+    const id = this.conversationId;
+    if (id !== null) await this.open(id);
+  }
+
+  /**
+   * Re-reads the newest page (new messages, statuses, edits) and merges it in. Not while the
+   * window is far in the past: the newest page would leave a gap in it (the "Newest" button
+   * and scrolling down reach it).
+   */
   async refresh(): Promise<void> {
     const id = this.conversationId;
-    if (id === null || this.status !== 'ready') return;
+    if (id === null || this.status !== 'ready' || this.after !== null) return;
     const mine = this.#generation;
     try {
       const page = await listMessages(id, null, MESSAGE_PAGE);
@@ -208,9 +271,21 @@ export class ThreadStore {
     }
   }
 
-  /** Adds a message the user just sent (optimistic: status pending until the next refresh). */
+  /**
+   * Adds a message the user just sent (optimistic: status pending until the next refresh).
+   * From far in the past, the thread goes back to the newest messages first.
+   */
   append(message: MessageView): void {
     if (message.conversationId !== this.conversationId) return;
+    // A reaction comes back as the message reacted to, which may be in the window.
+    if (this.after !== null && !this.messages.some((m) => m.id === message.id)) {
+      void this.showLatest().then(() => {
+        if (message.conversationId === this.conversationId) {
+          this.messages = mergeMessages(this.messages, [message]);
+        }
+      });
+      return;
+    }
     this.messages = mergeMessages(this.messages, [message]);
   }
 }

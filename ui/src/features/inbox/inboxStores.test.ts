@@ -5,6 +5,8 @@ import { conversation, conversations, message } from '../../test/fixtures';
 import {
   CONVERSATION_PAGE,
   ConversationsStore,
+  MAX_LOADED,
+  MESSAGE_PAGE,
   mergeConversations,
   mergeMessages,
   NO_FILTER,
@@ -213,4 +215,87 @@ describe('ThreadStore', () => {
       [2, null],
     ]);
   });
+
+  it('holds a window of the history: far into the past and back, never more than MAX_LOADED', async () => {
+    // A 100,000-message conversation as the core pages it: ids and times rise together.
+    const TOTAL = 100_000;
+    const at = (id: number) => message({ id, ts: id * 10, text: `m${String(id)}` });
+    const log: CommandCall[] = [];
+    mockCommands(
+      {
+        list_messages: (args) => {
+          const before = args?.before as { id: number } | null;
+          const top = before === null ? TOTAL : before.id - 1;
+          const ids = Array.from({ length: Math.min(MESSAGE_PAGE, top) }, (_, i) => top - i);
+          const last = ids.at(-1);
+          return { items: ids.map(at), next: last !== undefined && last > 1 ? { ts: last * 10, id: last } : null };
+        },
+        list_messages_after: (args) => {
+          const after = args?.after as { id: number };
+          const ids = Array.from({ length: MESSAGE_PAGE }, (_, i) => after.id + 1 + i).filter((id) => id <= TOTAL);
+          const last = ids.at(-1);
+          return { items: ids.map(at), next: last !== undefined && last < TOTAL ? { ts: last * 10, id: last } : null };
+        },
+      },
+      log,
+    );
+    const thread = new ThreadStore();
+    await thread.open(1);
+    for (let i = 0; i < 20; i++) await thread.loadOlder();
+    // 21 pages read, six kept: the oldest ones, with the way back down remembered.
+    expect(thread.messages).toHaveLength(MAX_LOADED);
+    const oldest = TOTAL - 21 * MESSAGE_PAGE + 1;
+    expect(thread.messages[0]?.id).toBe(oldest);
+    expect(thread.messages.at(-1)?.id).toBe(oldest + MAX_LOADED - 1);
+    expect(thread.hasNewer).toBe(true);
+    // New messages arriving meanwhile do not punch a hole into the window.
+    const reads = log.length;
+    await thread.refresh();
+    expect(log).toHaveLength(reads);
+
+    await thread.loadNewer();
+    expect(log.at(-1)).toMatchObject({
+      cmd: 'list_messages_after',
+      args: { conversationId: 1, after: { id: oldest + MAX_LOADED - 1 } },
+    });
+    expect(thread.messages).toHaveLength(MAX_LOADED);
+    expect(thread.messages[0]?.id).toBe(oldest + MESSAGE_PAGE);
+    // Up again from there: the page dropped at the top comes back.
+    await thread.loadOlder();
+    expect(thread.messages[0]?.id).toBe(oldest);
+
+    // Down to the end: the window reaches the newest message and stops there.
+    for (let i = 0; i < 25 && thread.hasNewer; i++) await thread.loadNewer();
+    expect(thread.hasNewer).toBe(false);
+    expect(thread.messages.at(-1)?.id).toBe(TOTAL);
+    expect(thread.messages).toHaveLength(MAX_LOADED);
+    const ids = thread.messages.map((m) => m.id);
+    expect(ids).toEqual(Array.from({ length: MAX_LOADED }, (_, i) => TOTAL - MAX_LOADED + 1 + i));
+  });
+
+  it('a message sent from far in the past brings the thread back to the newest messages', async () => {
+    mockCommands({
+      list_messages: (args) =>
+        args?.before === null
+          ? { items: [message({ id: 900, ts: 9000 })], next: { ts: 9000, id: 900 } }
+          : { items: [], next: null },
+    });
+    const thread = new ThreadStore();
+    await thread.open(1);
+    // As if scrolled back: the window ends before the newest message.
+    thread.after = { ts: 100, id: 10 };
+    thread.messages = [message({ id: 10, ts: 100 })];
+    // A reaction to a message of the window stays there.
+    thread.append({ ...message({ id: 10, ts: 100 }), reactions: [{ emoji: '👍', by: 'me' }] });
+    expect(thread.messages.map((m) => m.id)).toEqual([10]);
+    expect(thread.hasNewer).toBe(true);
+    thread.append(message({ id: 901, ts: 9010, direction: 'out', status: 'pending' }));
+    await waitUntil(() => thread.messages.at(-1)?.id === 901);
+    expect(thread.messages.map((m) => m.id)).toEqual([900, 901]);
+    expect(thread.hasNewer).toBe(false);
+  });
 });
+
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 50 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}

@@ -49,14 +49,29 @@ describe('template fill', () => {
     expect(buttonsComplete(coupon, [' SAVE10 '])).toBe(true);
     const otp = template(5, { buttons: [{ kind: 'OTP', text: 'Copy code', url: null, takesValue: true }] });
     expect(buttonsComplete(otp, [])).toBe(true);
+    // As Meta lists a created authentication template: a URL button, but a code all the same.
+    const listed = template(6, {
+      category: 'AUTHENTICATION',
+      buttons: [{ kind: 'URL', text: 'Copy code', url: 'https://www.whatsapp.com/otp/code/?code=otp{{1}}', takesValue: true }],
+    });
+    expect(buttonsComplete(listed, [''])).toBe(true);
   });
 
-  it('a document header takes any file but a sticker', () => {
-    expect(fileFits('IMAGE', 'image')).toBe(true);
-    expect(fileFits('IMAGE', 'document')).toBe(false);
-    expect(fileFits('VIDEO', 'video')).toBe(true);
-    expect(fileFits('DOCUMENT', 'image')).toBe(true);
-    expect(fileFits('DOCUMENT', 'sticker')).toBe(false);
+  it('a header takes the files Meta takes for it: JPEG or PNG, MP4, PDF', () => {
+    expect(fileFits('IMAGE', 'image/png')).toBe(true);
+    expect(fileFits('IMAGE', 'image/webp')).toBe(false);
+    expect(fileFits('VIDEO', 'video/mp4')).toBe(true);
+    expect(fileFits('VIDEO', 'video/3gpp')).toBe(false);
+    expect(fileFits('DOCUMENT', 'application/pdf')).toBe(true);
+    expect(fileFits('DOCUMENT', 'image/png')).toBe(false);
     expect(fileFits('DOCUMENT', null)).toBe(false);
+  });
+
+  it('coordinates are decimal degrees', () => {
+    const place = template(6, { headerFormat: 'LOCATION' });
+    const at = (latitude: string) => headerComplete(place, { ...emptyHeader(), latitude, longitude: '1' });
+    expect(at('0x10')).toBe(false);
+    expect(at('1e1')).toBe(false);
+    expect(at('-33.8688')).toBe(true);
   });
 });

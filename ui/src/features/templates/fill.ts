@@ -20,9 +20,12 @@ export function valueButtons(template: TemplateView): TemplateView['buttons'] {
   return template.buttons.filter((b) => b.takesValue);
 }
 
-/** An authentication template's code button may stay empty: Rust gives it the body's code. */
-export function optionalButton(button: TemplateView['buttons'][number]): boolean {
-  return button.kind === 'OTP';
+/**
+ * An authentication template's code button may stay empty: Rust gives it the body's code.
+ * (Meta lists it as a URL button once created, hence the category.)
+ */
+export function optionalButton(template: TemplateView, button: TemplateView['buttons'][number]): boolean {
+  return button.kind === 'OTP' || template.category === 'AUTHENTICATION';
 }
 
 /** What the header form holds: a picked file, a typed address, or a place. */
@@ -53,9 +56,11 @@ export function emptyHeader(): HeaderChoice {
 }
 
 function coordinate(text: string, limit: number): number | null {
-  if (text.trim() === '') return null;
-  const n = Number(text.trim().replace(',', '.'));
-  return Number.isFinite(n) && Math.abs(n) <= limit ? n : null;
+  // Decimal degrees only (no 0x10, no 1e1); a comma is a decimal point.
+  const plain = text.trim().replace(',', '.');
+  if (!/^-?\d{1,3}(\.\d+)?$/.test(plain)) return null;
+  const n = Number(plain);
+  return Math.abs(n) <= limit ? n : null;
 }
 
 function optional(text: string): string | null {
@@ -95,14 +100,18 @@ export function headerComplete(template: TemplateView, choice: HeaderChoice): bo
 
 /** Whether every button that takes a value has one (an authentication code may stay empty). */
 export function buttonsComplete(template: TemplateView, values: string[]): boolean {
-  return valueButtons(template).every((b, i) => optionalButton(b) || (values[i] ?? '').trim() !== '');
+  return valueButtons(template).every((b, i) => optionalButton(template, b) || (values[i] ?? '').trim() !== '');
 }
 
-/** Whether a picked file of `kind` (`image`, `video`, `document`, …) fits a header of `format`. */
-export function fileFits(format: MediaFormat, kind: string | null): boolean {
-  if (kind === null) return false;
-  if (format === 'IMAGE') return kind === 'image';
-  if (format === 'VIDEO') return kind === 'video';
-  // Any file but a sticker goes out as a document.
-  return kind !== 'sticker';
+/**
+ * Whether a picked file of type `mimeType` fits a header of `format`: what Meta takes for a
+ * template header, as for its sample (JPEG or PNG, MP4, PDF; `header_sample_types` in Rust).
+ */
+export function fileFits(format: MediaFormat, mimeType: string | null): boolean {
+  const takes: Record<MediaFormat, readonly string[]> = {
+    IMAGE: ['image/jpeg', 'image/png'],
+    VIDEO: ['video/mp4'],
+    DOCUMENT: ['application/pdf'],
+  };
+  return mimeType !== null && takes[format].includes(mimeType);
 }

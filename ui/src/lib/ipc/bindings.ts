@@ -155,6 +155,18 @@ async listMessages(conversationId: number, before: PageCursor | null, limit: num
 }
 },
 /**
+ * The page of a thread just newer than `after`, oldest first (scrolling back down a long
+ * history).
+ */
+async listMessagesAfter(conversationId: number, after: PageCursor, limit: number) : Promise<Result<ViewPage<MessageView>, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_messages_after", { conversationId, after, limit }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Full-text search over the whole history.
  */
 async search(query: string, limit: number) : Promise<Result<SearchView, IpcError>> {

@@ -192,6 +192,18 @@ export function listMessages(
   return call(() => invoke<Page<MessageView>>('list_messages', { conversationId, before, limit }));
 }
 
+/**
+ * Messages newer than `after` (a message's `{ts, id}`), oldest first: the way back down a
+ * thread scrolled far into its past. `next` is set while there are newer ones still.
+ */
+export function listMessagesAfter(
+  conversationId: number,
+  after: Cursor,
+  limit: number,
+): Promise<Page<MessageView>> {
+  return call(() => invoke<Page<MessageView>>('list_messages_after', { conversationId, after, limit }));
+}
+
 export function search(query: string, limit: number): Promise<SearchResults> {
   return call(() => invoke<SearchResults>('search', { query, limit }));
 }
