@@ -315,6 +315,18 @@ async fn register_connect_receive_and_read_the_inbox() {
         })
         .await
         .unwrap();
+    // The refused attempt is in the activity log, under the email typed, without the password.
+    let log = again.activity(None, 50).await.unwrap();
+    let refused: Vec<_> = log
+        .items
+        .iter()
+        .filter(|e| e.action == "account.sign_in_failed")
+        .collect();
+    assert_eq!(refused.len(), 1, "{:?}", log.items);
+    assert_eq!(refused[0].actor, "ana@example.com (not signed in)");
+    assert!(refused[0].details.contains("wrong email or password"));
+    assert!(!refused[0].details.contains("not the password"));
+    assert!(log.items.iter().any(|e| e.action == "account.sign_in"));
     assert_eq!(
         again
             .conversations(&ConversationFilter::default(), None, 50)
@@ -1148,6 +1160,32 @@ async fn a_contact_corrected_restricted_and_erased_on_one_device_is_so_on_every_
         (!c.contact.restricted).then_some(())
     })
     .await;
+
+    // The owner's retention policy is the team's: the laptop keeps its history by it (the
+    // laptop's member, an agent, cannot set one).
+    let policy = dataoptix_core::device::RetentionSettings {
+        messages_days: Some(400),
+        media_days: Some(90),
+        raw_events_days: None,
+    };
+    owner.set_retention(policy).await.unwrap();
+    eventually("the retention policy on the laptop", async || {
+        (laptop.retention().await.unwrap() == policy).then_some(())
+    })
+    .await;
+    assert!(matches!(
+        laptop.set_retention(policy).await,
+        Err(DeviceError::Forbidden)
+    ));
+    let log = laptop.activity(None, 50).await.unwrap();
+    assert!(
+        log.items
+            .iter()
+            .any(|e| e.action == "privacy.retention_policy_synced"
+                && e.actor.starts_with("Ana Owner")),
+        "{:?}",
+        log.items
+    );
 
     // Erased on the front desk: gone from the laptop too, its activity log says by whom.
     owner.erase_contact(contact).await.unwrap();

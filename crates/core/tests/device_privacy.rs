@@ -360,6 +360,15 @@ async fn retention_runs_on_the_background_timer_until_the_background_stops() {
     })
     .await
     .expect("views told to refresh");
+    // The run logs after its last commit (the sync applying the policy's own event may have
+    // told the views first).
+    eventually("the run in the activity log", async || {
+        let log = d.activity(None, 50).await.unwrap().items;
+        log.iter()
+            .any(|e| e.action == "privacy.retention_applied")
+            .then_some(())
+    })
+    .await;
     let log = d.activity(None, 50).await.unwrap().items;
     let runs: Vec<&ActivityView> = log
         .iter()

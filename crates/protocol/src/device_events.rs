@@ -183,6 +183,23 @@ pub struct ContactErased {
     pub author: Author,
 }
 
+/// The workspace's retention policy, set by an owner or an admin: every device keeps its
+/// history by it (applied from `device_manager` events only). `None`: kept without limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionPolicySet {
+    #[serde(default)]
+    pub messages_days: Option<u32>,
+    #[serde(default)]
+    pub media_days: Option<u32>,
+    #[serde(default)]
+    pub raw_events_days: Option<u32>,
+    /// Unix milliseconds on the author's device: the newest policy wins.
+    pub at: i64,
+    /// The author's session id: breaks ties between equal `at`.
+    pub device: String,
+    pub author: Author,
+}
+
 /// A WhatsApp number connected to the workspace, with its business token. The token travels
 /// only inside the sealed envelope, so only the workspace's devices can read it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,6 +242,7 @@ pub enum DeviceEvent {
     NumberConnected(NumberConnected),
     ContactField(ContactField),
     ContactErased(ContactErased),
+    RetentionPolicySet(RetentionPolicySet),
 }
 
 impl DeviceEvent {
@@ -238,6 +256,7 @@ impl DeviceEvent {
             Self::NumberConnected(_) => "number_connected",
             Self::ContactField(_) => "contact_field",
             Self::ContactErased(_) => "contact_erased",
+            Self::RetentionPolicySet(_) => "retention_policy_set",
         }
     }
 }
@@ -250,6 +269,7 @@ const KNOWN_TYPES: &[&str] = &[
     "number_connected",
     "contact_field",
     "contact_erased",
+    "retention_policy_set",
 ];
 
 /// The plaintext of a `device` event.

@@ -226,14 +226,22 @@ impl Device {
         let relay = relay_url(&input.relay_url)?;
         let password = Zeroizing::new(input.password);
         let client = RelayClient::new(&relay);
-        let created = client
+        let email = non_empty(&input.email, "the email")?;
+        let created = match client
             .sign_in(&SignInRequest {
-                email: non_empty(&input.email, "the email")?,
+                email: email.clone(),
                 password: password.to_string(),
                 device_name: self.inner.device_name.clone(),
             })
             .await
-            .map_err(|e| DeviceError::from_sync(e, &relay))?;
+        {
+            Ok(created) => created,
+            Err(e) => {
+                let error = DeviceError::from_sync(e, &relay);
+                self.log_failed_sign_in(&email, &relay, &error).await;
+                return Err(error);
+            }
+        };
         let key = self
             .inner
             .vault
@@ -356,6 +364,33 @@ impl Device {
     /// workspace, with this device's name and its session id at the relay (to match against
     /// the devices list and revocations), and the member's role. Only sessions that started are
     /// logged: a refused sign-in has no member to name, only whatever email was typed.
+    /// Logs a sign-in the relay refused (a wrong password, too many attempts, a lockout) on
+    /// this device, under the email typed: nobody is signed in to name. An unreachable relay
+    /// is no attempt and is not logged. The password never is.
+    async fn log_failed_sign_in(&self, email: &str, relay: &str, error: &DeviceError) {
+        let reason = match error {
+            DeviceError::Unauthenticated(_) => "wrong email or password",
+            DeviceError::Forbidden => "refused",
+            DeviceError::Relay { status: 429, .. } => "too many attempts",
+            _ => return,
+        };
+        let host = url::Url::parse(relay)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let recorded = crate::privacy::activity::record(
+            &self.inner.store,
+            &format!("{email} (not signed in)"),
+            "account.sign_in_failed",
+            Some(&format!("relay:{host}")),
+            &serde_json::json!({ "device": self.inner.device_name, "reason": reason }),
+        )
+        .await;
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "a failed sign-in was not recorded");
+        }
+    }
+
     async fn log_session(&self, action: &str, account: &Account) {
         self.log_activity(
             action,

@@ -647,6 +647,12 @@ impl Device {
         retention::set_policy(self.store(), &self.actor().await?, &policy)
             .await
             .map_err(privacy_error)?;
+        // The workspace's policy: every device of the team keeps its history by it.
+        self.session()
+            .await?
+            .team
+            .publish_retention_policy(&policy)
+            .await?;
         Ok(settings)
     }
 

@@ -60,6 +60,38 @@ pub async fn policy(store: &Store) -> Result<RetentionPolicy, PrivacyError> {
     })
 }
 
+/// The settings key of the policy's clock: `[Unix ms, device]` of the change it came from,
+/// here or on another device of the workspace.
+const RETENTION_CLOCK_SETTING: &str = "privacy.retention_clock";
+
+/// Stores `policy`, set at `at` (Unix ms) on `device`, inside the caller's transaction unless
+/// the policy there is newer: the workspace's devices converge on the last one set (ties broken
+/// by device id). Returns whether it was stored.
+pub(crate) async fn adopt_policy_in(
+    conn: &mut sqlx::SqliteConnection,
+    policy: &RetentionPolicy,
+    at: i64,
+    device: &str,
+) -> Result<bool, StoreError> {
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT value_json FROM settings WHERE key = ?")
+            .bind(RETENTION_CLOCK_SETTING)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let newer_there = current
+        .and_then(|c| serde_json::from_str::<(i64, String)>(&c).ok())
+        .is_some_and(|(c_at, c_device)| (c_at, c_device.as_str()) >= (at, device));
+    if newer_there {
+        return Ok(false);
+    }
+    let value = serde_json::to_value(policy)
+        .map_err(|e| StoreError::Invalid(format!("retention policy: {e}")))?;
+    crate::store::set_setting_in(conn, RETENTION_SETTING, &value).await?;
+    let clock = serde_json::json!([at, device]);
+    crate::store::set_setting_in(conn, RETENTION_CLOCK_SETTING, &clock).await?;
+    Ok(true)
+}
+
 /// Stores `policy` and logs the change.
 pub async fn set_policy(
     store: &Store,

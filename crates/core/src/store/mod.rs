@@ -37,8 +37,8 @@ pub(crate) use bulk::{apply_statuses_in, insert_messages_in, json_rows};
 pub(crate) use checkpoint::truncate_wal;
 pub use phone::normalize_phone;
 pub(crate) use repo::{
-    apply_reactions_in, apply_revisions_in, ensure_conversation_in, paginate, set_sync_cursor_in,
-    start as cursor_start, upsert_contact_in,
+    apply_reactions_in, apply_revisions_in, ensure_conversation_in, paginate, set_setting_in,
+    set_sync_cursor_in, start as cursor_start, upsert_contact_in,
 };
 pub use repo::{
     AccountEventRow, ContactHit, ContactInput, ConversationRow, Cursor, Direction, InsertReport,

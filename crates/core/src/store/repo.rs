@@ -499,17 +499,8 @@ impl Store {
         key: &str,
         value: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO settings (key, value_json, updated_at) VALUES (?, ?, ?)
-             ON CONFLICT(key) DO UPDATE SET value_json = excluded.value_json,
-                 updated_at = excluded.updated_at",
-        )
-        .bind(key)
-        .bind(value.to_string())
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        set_setting_in(&mut conn, key, value).await
     }
 
     /// Where the relay stream `stream` was acknowledged up to.
@@ -899,6 +890,25 @@ pub(crate) async fn set_sync_cursor_in(
 
 pub(crate) fn start(cursor: Option<Cursor>) -> (i64, i64) {
     cursor.map_or((i64::MAX, i64::MAX), |c| (c.ts, c.id))
+}
+
+/// [`Store::set_setting`] inside the caller's transaction.
+pub(crate) async fn set_setting_in(
+    conn: &mut sqlx::SqliteConnection,
+    key: &str,
+    value: &serde_json::Value,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO settings (key, value_json, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET value_json = excluded.value_json,
+             updated_at = excluded.updated_at",
+    )
+    .bind(key)
+    .bind(value.to_string())
+    .bind(now())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub(crate) fn paginate<T>(mut rows: Vec<T>, limit: u32, cursor: impl Fn(&T) -> Cursor) -> Page<T> {

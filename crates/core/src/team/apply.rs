@@ -15,7 +15,7 @@ use cloud_api::messages::{MessageContent, SendMessage};
 use protocol::device_events::{
     Author, ContactErased, ContactField, ContactFieldName, ContactRef, ConversationField,
     ConversationFieldName, DeviceEnvelope, DeviceEvent, MessageSent, NoteAdded, NumberConnected,
-    ParsedEvent, QuickReplySet,
+    ParsedEvent, QuickReplySet, RetentionPolicySet,
 };
 use serde_json::Value;
 use sqlx::SqliteConnection;
@@ -104,6 +104,24 @@ pub async fn apply_device_event(
         DeviceEvent::ContactErased(e) if manager => {
             return Ok(DeviceOutcome::EraseContact(e.clone()))
         }
+        DeviceEvent::RetentionPolicySet(e) if manager => {
+            if !apply_retention_policy_in(conn, e).await? {
+                return Ok(DeviceOutcome::KeepRaw {
+                    reason: "invalid",
+                    kind: "retention_policy_set".into(),
+                });
+            }
+        }
+        DeviceEvent::RetentionPolicySet(e) => {
+            tracing::warn!(
+                author = %e.author.user_id,
+                "sync: a retention policy not set by an owner or admin is not applied; kept"
+            );
+            return Ok(DeviceOutcome::KeepRaw {
+                reason: "not_permitted",
+                kind: "retention_policy_set".into(),
+            });
+        }
         DeviceEvent::ContactErased(e) => {
             tracing::warn!(
                 author = %e.author.user_id,
@@ -116,6 +134,36 @@ pub async fn apply_device_event(
         }
     }
     Ok(DeviceOutcome::Applied)
+}
+
+/// Adopts an owner's or admin's retention policy unless a newer one is here; logs it. A limit
+/// of 0 days (which would delete everything) is no policy this build writes: false, not applied.
+async fn apply_retention_policy_in(
+    conn: &mut SqliteConnection,
+    e: &RetentionPolicySet,
+) -> Result<bool, StoreError> {
+    let days = [e.messages_days, e.media_days, e.raw_events_days];
+    if days.contains(&Some(0)) {
+        tracing::warn!("sync: a retention policy of 0 days is not applied; kept");
+        return Ok(false);
+    }
+    let policy = crate::privacy::retention::RetentionPolicy {
+        messages_days: e.messages_days,
+        media_days: e.media_days,
+        raw_events_days: e.raw_events_days,
+    };
+    if crate::privacy::retention::adopt_policy_in(conn, &policy, e.at, &e.device).await? {
+        let details = serde_json::to_value(policy).unwrap_or(Value::Null);
+        crate::privacy::activity::record_in(
+            conn,
+            &format!("{} (on another device)", e.author.name),
+            "privacy.retention_policy_synced",
+            None,
+            &details,
+        )
+        .await?;
+    }
+    Ok(true)
 }
 
 /// Applies a contact value if it is newer than the one there (creating the contact if this

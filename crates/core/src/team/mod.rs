@@ -20,6 +20,7 @@ mod read;
 use protocol::device_events::{
     Author, ContactErased, ContactField, ContactFieldName, ContactRef, ConversationField,
     ConversationFieldName, DeviceEnvelope, DeviceEvent, NoteAdded, NumberConnected, QuickReplySet,
+    RetentionPolicySet,
 };
 use protocol::WorkspacePublicKey;
 use serde_json::{json, Value};
@@ -408,6 +409,31 @@ impl Team {
         Ok(())
     }
 
+    /// Keeps `policy` as the workspace's retention policy here and tells the other devices,
+    /// which adopt it unless a newer one reached them (an owner's or admin's change: the event
+    /// goes out marked, [`Self::queue_in`]).
+    pub async fn publish_retention_policy(
+        &self,
+        policy: &crate::privacy::retention::RetentionPolicy,
+    ) -> Result<(), TeamError> {
+        let mut tx = self.store.begin_write().await?;
+        let event = RetentionPolicySet {
+            messages_days: policy.messages_days,
+            media_days: policy.media_days,
+            raw_events_days: policy.raw_events_days,
+            at: now_ms(),
+            device: self.identity.device.clone(),
+            author: self.identity.author(),
+        };
+        crate::privacy::retention::adopt_policy_in(&mut tx, policy, event.at, &event.device)
+            .await?;
+        self.queue_in(&mut tx, DeviceEvent::RetentionPolicySet(event))
+            .await?;
+        tx.commit().await?;
+        self.publish_best_effort().await;
+        Ok(())
+    }
+
     /// Seals `event` and queues it for the relay inside the caller's transaction.
     pub(crate) async fn queue_in(
         &self,
@@ -422,7 +448,10 @@ impl Team {
         );
         let sealed = protocol::sealed::to_base64(&protocol::seal(&self.public, &plaintext)?);
         // What only owners and admins may do goes out marked (the relay checks the role).
-        let manager = matches!(envelope.event, DeviceEvent::ContactErased(_));
+        let manager = matches!(
+            envelope.event,
+            DeviceEvent::ContactErased(_) | DeviceEvent::RetentionPolicySet(_)
+        );
         sqlx::query(
             "INSERT INTO pending_events (client_event_id, sealed, created_at, manager)
              VALUES (?, ?, ?, ?)",

@@ -5,6 +5,7 @@ import { actionLabel, KNOWN_ACTIONS } from './actions';
 const CORE_ACTIONS = [
   'account.register',
   'account.sign_in',
+  'account.sign_in_failed',
   'account.join',
   'account.sign_out',
   'message.send',
@@ -22,6 +23,7 @@ const CORE_ACTIONS = [
   'privacy.restrict_contact',
   'privacy.unrestrict_contact',
   'privacy.retention_policy',
+  'privacy.retention_policy_synced',
   'privacy.retention_applied',
 ];
 

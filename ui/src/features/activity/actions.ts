@@ -6,6 +6,7 @@ import { t, type PlainMessageKey } from '$lib/i18n';
 const ACTIONS: Record<string, PlainMessageKey> = {
   'account.register': 'activity.action.account.register',
   'account.sign_in': 'activity.action.account.sign_in',
+  'account.sign_in_failed': 'activity.action.account.sign_in_failed',
   'account.join': 'activity.action.account.join',
   'account.sign_out': 'activity.action.account.sign_out',
   'message.send': 'activity.action.message.send',
@@ -23,6 +24,7 @@ const ACTIONS: Record<string, PlainMessageKey> = {
   'privacy.restrict_contact': 'activity.action.privacy.restrict_contact',
   'privacy.unrestrict_contact': 'activity.action.privacy.unrestrict_contact',
   'privacy.retention_policy': 'activity.action.privacy.retention_policy',
+  'privacy.retention_policy_synced': 'activity.action.privacy.retention_policy_synced',
   'privacy.retention_applied': 'activity.action.privacy.retention_applied',
 };
 

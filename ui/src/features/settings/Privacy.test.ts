@@ -54,7 +54,7 @@ describe('Privacy settings', () => {
     await fireEvent.input(screen.getByTestId('retention-raw-days'), { target: { value: '' } });
     expect(screen.getByTestId('retention-save')).toBeEnabled();
     await fireEvent.click(screen.getByTestId('retention-save'));
-    expect(await screen.findByText('Retention saved.')).toBeInTheDocument();
+    expect(await screen.findByText('Retention saved. Your team’s other devices follow it.')).toBeInTheDocument();
     expect(log).toContainEqual({
       cmd: 'set_retention',
       args: { settings: { messagesDays: 90, mediaDays: null, rawEventsDays: null } },

@@ -698,9 +698,14 @@ async fn dispatch(
             policy.media_days = set(media_days, policy.media_days);
             policy.raw_events_days = set(raw_events_days, policy.raw_events_days);
             if changed {
-                retention::set_policy(store, &device.actor().await?, &policy)
-                    .await
-                    .map_err(failure)?;
+                // As in the app: owners and admins only, and every device of the team follows.
+                device
+                    .set_retention(dataoptix_core::device::RetentionSettings {
+                        messages_days: policy.messages_days,
+                        media_days: policy.media_days,
+                        raw_events_days: policy.raw_events_days,
+                    })
+                    .await?;
             }
             let report = if apply {
                 let now = time::OffsetDateTime::now_utc().unix_timestamp();
