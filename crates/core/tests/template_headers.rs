@@ -211,6 +211,50 @@ async fn a_picture_header_from_a_file_is_uploaded_and_the_button_gets_its_value(
     .await;
     assert_ne!(status, "failed");
 
+    // A teammate's device shows the picture too: it fetches the header's file from Meta by
+    // the id the sending device published with the message.
+    let link = d
+        .invite("bo@example.com", protocol::auth::Role::Agent)
+        .await
+        .unwrap();
+    let laptop_dir = tempfile::tempdir().unwrap();
+    let laptop = Device::open(
+        laptop_dir.path(),
+        &MemoryStore::new(),
+        &dataoptix_core::vault::PassphraseSource::none(),
+        "Laptop",
+    )
+    .await
+    .unwrap();
+    laptop
+        .join(dataoptix_core::device::JoinInput {
+            invite_link: link,
+            name: "Bo Agent".into(),
+            password: common::PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    laptop.start_background().await.unwrap();
+    let wamid: String = sqlx::query_scalar("SELECT wamid FROM messages WHERE id = ?")
+        .bind(sent.id)
+        .fetch_one(d.store().pool())
+        .await
+        .unwrap();
+    let on_laptop = eventually("the picture on the laptop", 60, async || {
+        let state: Option<String> = sqlx::query_scalar(
+            "SELECT md.download_state FROM media md JOIN messages m ON m.id = md.message_id
+             WHERE m.wamid = ?",
+        )
+        .bind(&wamid)
+        .fetch_optional(laptop.store().pool())
+        .await
+        .unwrap();
+        state.filter(|s| s == "done")
+    })
+    .await;
+    assert_eq!(on_laptop, "done");
+    laptop.stop_background().await;
+
     // A public address goes out as it is, nothing uploaded.
     d.send(
         conversation,

@@ -581,8 +581,9 @@ pub(crate) async fn apply_message_sent(
     Ok(())
 }
 
-/// The uploaded media of a sent message: Meta's id, the message type, a voice note. `None` for
-/// other messages and for media sent by link (Meta fetched those; nothing to download here).
+/// The uploaded media of a sent message (or of its template's header): Meta's id, the media
+/// type, a voice note. `None` for other messages and for media sent by link (Meta fetched
+/// those; nothing to download here).
 fn sent_media(msg: &SendMessage) -> Option<(String, &'static str, bool)> {
     let (source, kind, voice) = match &msg.content {
         MessageContent::Image(m) => (&m.source, "image", false),
@@ -590,12 +591,29 @@ fn sent_media(msg: &SendMessage) -> Option<(String, &'static str, bool)> {
         MessageContent::Audio(m) => (&m.source, "audio", m.voice.unwrap_or(false)),
         MessageContent::Document(m) => (&m.source, "document", false),
         MessageContent::Sticker(m) => (&m.source, "sticker", false),
+        MessageContent::Template(t) => template_header_file(t)?,
         _ => return None,
     };
     match source {
         cloud_api::messages::MediaSource::Id(id) => Some((id.clone(), kind, voice)),
         cloud_api::messages::MediaSource::Link(_) => None,
     }
+}
+
+/// The file of a template's image, video or document header.
+fn template_header_file(
+    t: &cloud_api::messages::Template,
+) -> Option<(&cloud_api::messages::MediaSource, &'static str, bool)> {
+    use cloud_api::messages::{Component, Parameter};
+    t.components.iter().find_map(|c| match c {
+        Component::Header { parameters } => parameters.iter().find_map(|p| match p {
+            Parameter::Image { image } => Some((&image.source, "image", false)),
+            Parameter::Video { video } => Some((&video.source, "video", false)),
+            Parameter::Document { document } => Some((&document.source, "document", false)),
+            _ => None,
+        }),
+        _ => None,
+    })
 }
 
 pub(crate) async fn set_author_in(
