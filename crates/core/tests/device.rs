@@ -307,6 +307,15 @@ async fn register_connect_receive_and_read_the_inbox() {
         matches!(wrong, Err(DeviceError::Unauthenticated(_))),
         "{wrong:?}"
     );
+    // The password typed into the email field: refused, and kept out of the log.
+    let misplaced = again
+        .sign_in(SignInInput {
+            relay_url: w.base.clone(),
+            email: "hunter2-secret".into(),
+            password: "whatever".into(),
+        })
+        .await;
+    assert!(misplaced.is_err());
     again
         .sign_in(SignInInput {
             relay_url: w.base.clone(),
@@ -322,10 +331,18 @@ async fn register_connect_receive_and_read_the_inbox() {
         .iter()
         .filter(|e| e.action == "account.sign_in_failed")
         .collect();
-    assert_eq!(refused.len(), 1, "{:?}", log.items);
-    assert_eq!(refused[0].actor, "ana@example.com (not signed in)");
-    assert!(refused[0].details.contains("wrong email or password"));
-    assert!(!refused[0].details.contains("not the password"));
+    assert_eq!(refused.len(), 2, "{:?}", log.items);
+    // Newest first.
+    assert_eq!(refused[1].actor, "ana@example.com (not signed in)");
+    assert!(refused[1].details.contains("wrong email or password"));
+    assert_eq!(refused[0].actor, "someone (not signed in)");
+    for entry in &log.items {
+        let all = format!("{}{}{:?}", entry.actor, entry.details, entry.subject);
+        assert!(
+            !all.contains("not the password") && !all.contains("hunter2"),
+            "{entry:?}"
+        );
+    }
     assert!(log.items.iter().any(|e| e.action == "account.sign_in"));
     assert_eq!(
         again

@@ -451,6 +451,35 @@ async fn an_erasure_is_applied_only_when_the_relay_marked_it_as_a_managers() {
         two.conversation(CUSTOMER).await.is_some(),
         "erased without the mark"
     );
+    // Nor does an unmarked number connection replace the team's business token.
+    let forged = DeviceEvent::NumberConnected(protocol::device_events::NumberConnected {
+        waba_id: env.sim.info.waba_id.clone(),
+        phone_number_id: env.sim.info.phone_number_id.clone(),
+        display_phone_number: None,
+        verified_name: None,
+        token: "EAAG-a-token-of-the-agents-own".into(),
+        at: now_ms(),
+        author: Author {
+            user_id: "someone".into(),
+            name: "Ana Owner".into(),
+        },
+    });
+    let plain = serde_json::to_vec(&DeviceEnvelope::new("unmarked-2", forged)).unwrap();
+    let sealed =
+        protocol::sealed::to_base64(&protocol::seal(&env.key.public_key(), &plain).unwrap());
+    client
+        .append_event("unmarked-2", &sealed, false)
+        .await
+        .unwrap();
+    two.sync_until("the unmarked number kept", async |d: &Device| {
+        let kept: Vec<(String, String)> =
+            sqlx::query_as("SELECT reason, kind FROM sync_raw_events")
+                .fetch_all(d.store.pool())
+                .await
+                .unwrap();
+        kept.contains(&("not_permitted".into(), "number_connected".into()))
+    })
+    .await;
 
     client
         .append_event("marked-1", &erasure("marked-1"), true)

@@ -134,6 +134,15 @@ fn relay_url(input: &str) -> Result<String, DeviceError> {
     Ok(trimmed.to_owned())
 }
 
+/// `local@domain.tld`, at most 254 characters, no spaces: what an email looks like.
+fn looks_like_email(text: &str) -> bool {
+    text.len() <= 254
+        && !text.contains(char::is_whitespace)
+        && text.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.contains('@') && domain.contains('.')
+        })
+}
+
 fn non_empty(value: &str, what: &str) -> Result<String, DeviceError> {
     let v = value.trim();
     if v.is_empty() {
@@ -360,13 +369,10 @@ impl Device {
         Ok(())
     }
 
-    /// Logs a session starting or ending on this device (the actor is the member): on the
-    /// workspace, with this device's name and its session id at the relay (to match against
-    /// the devices list and revocations), and the member's role. Only sessions that started are
-    /// logged: a refused sign-in has no member to name, only whatever email was typed.
     /// Logs a sign-in the relay refused (a wrong password, too many attempts, a lockout) on
     /// this device, under the email typed: nobody is signed in to name. An unreachable relay
-    /// is no attempt and is not logged. The password never is.
+    /// is no attempt and is not logged. The password never is, and neither is an "email" that
+    /// is not one: people type their password into the wrong field, and the log is forever.
     async fn log_failed_sign_in(&self, email: &str, relay: &str, error: &DeviceError) {
         let reason = match error {
             DeviceError::Unauthenticated(_) => "wrong email or password",
@@ -378,9 +384,14 @@ impl Device {
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_default();
+        let who = if looks_like_email(email) {
+            email
+        } else {
+            "someone"
+        };
         let recorded = crate::privacy::activity::record(
             &self.inner.store,
-            &format!("{email} (not signed in)"),
+            &format!("{who} (not signed in)"),
             "account.sign_in_failed",
             Some(&format!("relay:{host}")),
             &serde_json::json!({ "device": self.inner.device_name, "reason": reason }),
@@ -391,6 +402,9 @@ impl Device {
         }
     }
 
+    /// Logs a session starting or ending on this device (the actor is the member): on the
+    /// workspace, with this device's name and its session id at the relay (to match against
+    /// the devices list and revocations), and the member's role.
     async fn log_session(&self, action: &str, account: &Account) {
         self.log_activity(
             action,

@@ -644,15 +644,23 @@ impl Device {
             media_days: settings.media_days,
             raw_events_days: settings.raw_events_days,
         };
-        retention::set_policy(self.store(), &self.actor().await?, &policy)
-            .await
-            .map_err(privacy_error)?;
-        // The workspace's policy: every device of the team keeps its history by it.
+        // The workspace's policy, stored here and published in one transaction: every device
+        // of the team keeps its history by it.
         self.session()
             .await?
             .team
             .publish_retention_policy(&policy)
             .await?;
+        let details = serde_json::to_value(policy).unwrap_or_default();
+        crate::privacy::activity::record(
+            self.store(),
+            &self.actor().await?,
+            "privacy.retention_policy",
+            None,
+            &details,
+        )
+        .await
+        .map_err(privacy_error)?;
         Ok(settings)
     }
 

@@ -64,6 +64,18 @@ pub async fn policy(store: &Store) -> Result<RetentionPolicy, PrivacyError> {
 /// here or on another device of the workspace.
 const RETENTION_CLOCK_SETTING: &str = "privacy.retention_clock";
 
+/// The time of the policy stored here (Unix ms; 0 when none came with a clock).
+pub(crate) async fn policy_clock_in(conn: &mut sqlx::SqliteConnection) -> Result<i64, StoreError> {
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT value_json FROM settings WHERE key = ?")
+            .bind(RETENTION_CLOCK_SETTING)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(current
+        .and_then(|c| serde_json::from_str::<(i64, String)>(&c).ok())
+        .map_or(0, |(at, _)| at))
+}
+
 /// Stores `policy`, set at `at` (Unix ms) on `device`, inside the caller's transaction unless
 /// the policy there is newer: the workspace's devices converge on the last one set (ties broken
 /// by device id). Returns whether it was stored.

@@ -89,6 +89,17 @@ pub async fn apply_device_event(
         }
         DeviceEvent::NoteAdded(e) => apply_note_in(conn, workspace_id, e).await?,
         DeviceEvent::QuickReplySet(e) => apply_quick_reply_in(conn, e).await?,
+        // Only owners and admins connect numbers: an unmarked one (an agent's device, changed)
+        // could replace the team's business token with its own. Kept sealed, not applied.
+        DeviceEvent::NumberConnected(_) if !manager => {
+            tracing::warn!(
+                "sync: a number connected not by an owner or admin is not applied; kept"
+            );
+            return Ok(DeviceOutcome::KeepRaw {
+                reason: "not_permitted",
+                kind: "number_connected".into(),
+            });
+        }
         DeviceEvent::NumberConnected(e) => {
             let Some(vault) = vault else {
                 return Ok(DeviceOutcome::NeedsVault);

@@ -417,11 +417,14 @@ impl Team {
         policy: &crate::privacy::retention::RetentionPolicy,
     ) -> Result<(), TeamError> {
         let mut tx = self.store.begin_write().await?;
+        // Later than the policy it replaces, whatever the clocks say: one set here must win
+        // here and everywhere (a device whose clock runs fast must not pin its own policy).
+        let at = now_ms().max(crate::privacy::retention::policy_clock_in(&mut tx).await? + 1);
         let event = RetentionPolicySet {
             messages_days: policy.messages_days,
             media_days: policy.media_days,
             raw_events_days: policy.raw_events_days,
-            at: now_ms(),
+            at,
             device: self.identity.device.clone(),
             author: self.identity.author(),
         };
@@ -450,7 +453,9 @@ impl Team {
         // What only owners and admins may do goes out marked (the relay checks the role).
         let manager = matches!(
             envelope.event,
-            DeviceEvent::ContactErased(_) | DeviceEvent::RetentionPolicySet(_)
+            DeviceEvent::ContactErased(_)
+                | DeviceEvent::RetentionPolicySet(_)
+                | DeviceEvent::NumberConnected(_)
         );
         sqlx::query(
             "INSERT INTO pending_events (client_event_id, sealed, created_at, manager)

@@ -161,6 +161,7 @@ export class ThreadStore {
 
   readonly hasOlder = $derived(this.before !== null);
   readonly hasNewer = $derived(this.after !== null);
+  readonly moving = $derived(this.loadingOlder || this.loadingNewer);
 
   async open(conversationId: number): Promise<void> {
     const mine = ++this.#generation;
@@ -168,6 +169,9 @@ export class ThreadStore {
     this.messages = [];
     this.before = null;
     this.after = null;
+    // A load of the previous window, still in flight, is dropped by the generation check.
+    this.loadingOlder = false;
+    this.loadingNewer = false;
     this.status = 'loading';
     this.error = null;
     try {
@@ -189,6 +193,8 @@ export class ThreadStore {
     this.messages = [];
     this.before = null;
     this.after = null;
+    this.loadingOlder = false;
+    this.loadingNewer = false;
     this.status = 'idle';
     this.error = null;
   }
@@ -196,7 +202,8 @@ export class ThreadStore {
   /** Prepends the next older page; past MAX_LOADED, the newest messages leave the window. */
   async loadOlder(): Promise<void> {
     const id = this.conversationId;
-    if (id === null || this.before === null || this.loadingOlder || this.status !== 'ready') {
+    // One window move at a time: each trims what the other's cursor was computed from.
+    if (id === null || this.before === null || this.moving || this.status !== 'ready') {
       return;
     }
     const mine = this.#generation;
@@ -223,7 +230,7 @@ export class ThreadStore {
   /** Appends the next newer page (scrolling back down); the oldest messages leave the window. */
   async loadNewer(): Promise<void> {
     const id = this.conversationId;
-    if (id === null || this.after === null || this.loadingNewer || this.status !== 'ready') {
+    if (id === null || this.after === null || this.moving || this.status !== 'ready') {
       return;
     }
     const mine = this.#generation;
@@ -234,13 +241,7 @@ export class ThreadStore {
       const merged = mergeMessages(this.messages, page.items);
       const newest = merged[merged.length - 1];
       this.after = page.next === null || newest === undefined ? null : cursorOf(newest);
-      if (merged.length > MAX_LOADED) {
-        const kept = merged.slice(merged.length - MAX_LOADED);
-        this.before = cursorOf(kept[0] as MessageView);
-        this.messages = kept;
-      } else {
-        this.messages = merged;
-      }
+      this.keepNewest(merged);
     } catch (error) {
       if (mine === this.#generation) this.error = toIpcError(error);
     } finally {
@@ -265,7 +266,10 @@ export class ThreadStore {
     const mine = this.#generation;
     try {
       const page = await listMessages(id, null, MESSAGE_PAGE);
-      if (mine === this.#generation) this.messages = mergeMessages(this.messages, page.items);
+      // The window may have moved into the past meanwhile: then the newest page is not its.
+      if (mine === this.#generation && !this.hasNewer) {
+        this.keepNewest(mergeMessages(this.messages, page.items));
+      }
     } catch (error) {
       if (mine === this.#generation) this.error = toIpcError(error);
     }
@@ -286,6 +290,17 @@ export class ThreadStore {
       });
       return;
     }
-    this.messages = mergeMessages(this.messages, [message]);
+    this.keepNewest(mergeMessages(this.messages, [message]));
+  }
+
+  /** Sets the window to `merged`, at most MAX_LOADED of its newest (moving down, or a busy thread left open). */
+  private keepNewest(merged: MessageView[]): void {
+    if (merged.length > MAX_LOADED) {
+      const kept = merged.slice(merged.length - MAX_LOADED);
+      this.before = cursorOf(kept[0] as MessageView);
+      this.messages = kept;
+    } else {
+      this.messages = merged;
+    }
   }
 }

@@ -248,7 +248,7 @@ describe('ThreadStore', () => {
     expect(thread.messages[0]?.id).toBe(oldest);
     expect(thread.messages.at(-1)?.id).toBe(oldest + MAX_LOADED - 1);
     expect(thread.hasNewer).toBe(true);
-    // New messages arriving meanwhile do not punch a hole into the window.
+    // While the window is in the past, a refresh does not merge the newest page into it.
     const reads = log.length;
     await thread.refresh();
     expect(log).toHaveLength(reads);
@@ -271,6 +271,59 @@ describe('ThreadStore', () => {
     expect(thread.messages).toHaveLength(MAX_LOADED);
     const ids = thread.messages.map((m) => m.id);
     expect(ids).toEqual(Array.from({ length: MAX_LOADED }, (_, i) => TOTAL - MAX_LOADED + 1 + i));
+  });
+
+  it('moves the window one way at a time, and a reopen clears a move in flight', async () => {
+    let release: () => void = () => {};
+    const log: CommandCall[] = [];
+    mockCommands(
+      {
+        list_messages: (args) =>
+          args?.before === null
+            ? { items: [message({ id: 500, ts: 5000 })], next: { ts: 5000, id: 500 } }
+            : new Promise((resolve) => {
+                release = () => {
+                  resolve({ items: [message({ id: 499, ts: 4990 })], next: { ts: 4990, id: 499 } });
+                };
+              }),
+        list_messages_after: () => ({ items: [], next: null }),
+      },
+      log,
+    );
+    const thread = new ThreadStore();
+    await thread.open(1);
+    thread.after = { ts: 5000, id: 500 };
+    const older = thread.loadOlder();
+    expect(thread.moving).toBe(true);
+    // The other direction waits for this move: its cursor is about to change.
+    await thread.loadNewer();
+    expect(log.filter((c) => c.cmd === 'list_messages_after')).toHaveLength(0);
+    // "Newest messages" while the older page is still on its way: the flag does not stick.
+    await thread.showLatest();
+    release();
+    await older;
+    expect(thread.loadingOlder).toBe(false);
+    expect(thread.moving).toBe(false);
+    expect(thread.messages.map((m) => m.id)).toEqual([500]);
+  });
+
+  it('a busy thread left open keeps only the newest MAX_LOADED messages', async () => {
+    let newest = 50;
+    mockCommands({
+      list_messages: () => ({
+        items: Array.from({ length: MESSAGE_PAGE }, (_, i) => message({ id: newest - i, ts: (newest - i) * 10 })),
+        next: { ts: (newest - 49) * 10, id: newest - 49 },
+      }),
+    });
+    const thread = new ThreadStore();
+    await thread.open(1);
+    for (let round = 0; round < 8; round++) {
+      newest += MESSAGE_PAGE;
+      await thread.refresh();
+    }
+    expect(thread.messages).toHaveLength(MAX_LOADED);
+    expect(thread.messages.at(-1)?.id).toBe(newest);
+    expect(thread.before).toEqual({ ts: (newest - MAX_LOADED + 1) * 10, id: newest - MAX_LOADED + 1 });
   });
 
   it('a message sent from far in the past brings the thread back to the newest messages', async () => {
