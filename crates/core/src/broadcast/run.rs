@@ -9,6 +9,7 @@ use super::{BroadcastError, Message, Plan};
 use crate::send::{Outbox, OutgoingMessage, SendError, UPLOADED_ID_LIFETIME_SECS};
 use crate::store::{ensure_conversation_in, now, upsert_contact_in, ContactInput, Store};
 use crate::templates::{find_template, params_for, send_template, FormValues};
+use cloud_api::messages::{MediaSource, Parameter};
 
 /// Recipients handed to the outbox per round (one transaction): the lock that pause and cancel
 /// take, and SQLite's write lock that the outbox worker needs between sends, are released
@@ -191,6 +192,7 @@ impl Broadcasts {
             None => None,
         }
         .filter(|t| t.status.as_deref() == Some("APPROVED"));
+        let header = stored_header(&head);
         loop {
             let _turn = self.turns.lock().await;
             if self.head(broadcast_id).await?.state != "running" {
@@ -214,15 +216,16 @@ impl Broadcasts {
             // recipients slower than sending them at 80 a second.
             let mut tx = self.store.begin_write().await?;
             for r in batch {
-                let outcome = match &template {
-                    Some(template) => {
-                        self.enqueue(&mut tx, broadcast_id, &head, template, &r)
+                let outcome = match (&template, &header) {
+                    (Some(template), Ok(header)) => {
+                        self.enqueue(&mut tx, broadcast_id, &head, template, header, &r)
                             .await?
                     }
-                    None => Err(format!(
+                    (None, _) => Err(format!(
                         "the template {} ({}) is no longer approved on this number",
                         head.template_name, head.language
                     )),
+                    (_, Err(reason)) => Err((*reason).to_owned()),
                 };
                 match outcome {
                     Ok(item) => {
@@ -256,24 +259,17 @@ impl Broadcasts {
         broadcast_id: i64,
         head: &Head,
         template: &crate::templates::Template,
+        header_media: &Option<Parameter>,
         r: &Pending,
     ) -> Result<Result<i64, String>, BroadcastError> {
         let Some(contact_id) = r.contact_id else {
             return Ok(Err("the contact was erased".into()));
         };
-        let header_media = match head.header_media_json.as_deref().map(serde_json::from_str) {
-            None => None,
-            Some(Ok(parameter)) => Some(parameter),
-            Some(Err(_)) => return Ok(Err("the broadcast's stored header is unreadable".into())),
-        };
-        if header_expired(head) {
-            return Ok(Err(HEADER_EXPIRED.into()));
-        }
         let form = FormValues {
             body: serde_json::from_str(&r.body_params_json).unwrap_or_default(),
             header: serde_json::from_str(&r.header_params_json).unwrap_or_default(),
             buttons: serde_json::from_str(&r.button_params_json).unwrap_or_default(),
-            header_media,
+            header_media: header_media.clone(),
         };
         let send = match send_template(template, &params_for(template, &form)) {
             Ok(s) => s,
@@ -338,8 +334,8 @@ impl Broadcasts {
             "only a paused broadcast can be resumed",
         )
         .await?;
-        if header_expired(&self.head(broadcast_id).await?) {
-            return Err(BroadcastError::WrongState(HEADER_EXPIRED.into()));
+        if let Err(reason) = stored_header(&self.head(broadcast_id).await?) {
+            return Err(BroadcastError::WrongState(reason.into()));
         }
         self.switch(broadcast_id, "running", 0).await?;
         self.outbox.wake();
@@ -475,19 +471,26 @@ impl Broadcasts {
 const HEADER_EXPIRED: &str = "the header's file is no longer at WhatsApp (30 days after its \
     upload): cancel the broadcast and create it again with the file";
 
-/// The header's file was uploaded once, when the broadcast was created: Meta forgets it after
-/// 30 days, and a send naming it then would fail for every recipient left.
-fn header_expired(head: &Head) -> bool {
-    let uploaded = head
-        .header_media_json
-        .as_deref()
-        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
-        .and_then(|v| {
-            let kind = v.get("type")?.as_str()?.to_owned();
-            v.get(kind)?.get("id").map(|_| ())
-        })
-        .is_some();
-    uploaded && now() - head.created_at > UPLOADED_ID_LIFETIME_SECS
+/// The broadcast's header parameter, read once per feed; the reason no recipient can get it
+/// when it is unreadable, or when its file was uploaded (once, when the broadcast was created)
+/// more than Meta's 30 days ago: a send naming it would fail for every recipient left.
+fn stored_header(head: &Head) -> Result<Option<Parameter>, &'static str> {
+    let Some(json) = head.header_media_json.as_deref() else {
+        return Ok(None);
+    };
+    let parameter: Parameter =
+        serde_json::from_str(json).map_err(|_| "the broadcast's stored header is unreadable")?;
+    let source = match &parameter {
+        Parameter::Image { image } => Some(&image.source),
+        Parameter::Video { video } => Some(&video.source),
+        Parameter::Document { document } => Some(&document.source),
+        _ => None,
+    };
+    let uploaded = matches!(source, Some(MediaSource::Id(_)));
+    if uploaded && now() - head.created_at > UPLOADED_ID_LIFETIME_SECS {
+        return Err(HEADER_EXPIRED);
+    }
+    Ok(Some(parameter))
 }
 
 fn json<T: Serialize + ?Sized>(value: &T) -> Result<String, BroadcastError> {
