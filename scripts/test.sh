@@ -10,6 +10,7 @@ stage() { echo; echo "==> [$(( $(date +%s) - started ))s] $*"; }
 
 stage "install what is missing"
 scripts/install-deps.sh
+scripts/prune-target.sh
 
 stage "UI: type-check, lint, unit tests, build"
 ui_report="${TMPDIR:-/tmp}/dataoptix-vitest-$$.json"

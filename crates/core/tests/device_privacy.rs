@@ -425,6 +425,34 @@ async fn retention_runs_on_the_background_timer_until_the_background_stops() {
 }
 
 /// The activity entries of `action`, oldest first.
+/// A second device ("Laptop") of a member `d` invited with `role`; keep the directory alive.
+async fn joined_laptop(
+    d: &Device,
+    email: &str,
+    role: protocol::auth::Role,
+    name: &str,
+) -> (tempfile::TempDir, Device) {
+    let link = d.invite(email, role).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let laptop = Device::open(
+        dir.path(),
+        &MemoryStore::new(),
+        &PassphraseSource::none(),
+        "Laptop",
+    )
+    .await
+    .unwrap();
+    laptop
+        .join(JoinInput {
+            invite_link: link,
+            name: name.into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    (dir, laptop)
+}
+
 async fn entries(d: &Device, action: &str) -> Vec<ActivityView> {
     let mut found: Vec<ActivityView> = d
         .activity(None, 500)
@@ -621,27 +649,13 @@ async fn sign_ins_sends_and_broadcasts_are_logged_without_what_was_sent_to_whom(
         ]
     );
 
-    let link = d
-        .invite("bo@example.com", protocol::auth::Role::Agent)
-        .await
-        .unwrap();
-    let laptop_dir = tempfile::tempdir().unwrap();
-    let laptop = Device::open(
-        laptop_dir.path(),
-        &MemoryStore::new(),
-        &PassphraseSource::none(),
-        "Laptop",
+    let (_laptop_dir, laptop) = joined_laptop(
+        &d,
+        "bo@example.com",
+        protocol::auth::Role::Agent,
+        "Bo Agent",
     )
-    .await
-    .unwrap();
-    laptop
-        .join(JoinInput {
-            invite_link: link,
-            name: "Bo Agent".into(),
-            password: PASSWORD.into(),
-        })
-        .await
-        .unwrap();
+    .await;
     // An agent may not erase a customer (it reaches every device) nor set or apply retention.
     let laptop_ws = laptop.workspace_id().await.unwrap();
     let dora = contact(&laptop, &laptop_ws, "15550004444", Some("Dora"), 1).await;
@@ -674,6 +688,66 @@ async fn sign_ins_sends_and_broadcasts_are_logged_without_what_was_sent_to_whom(
     );
     assert!(d.verify_activity().await.unwrap().intact);
     assert!(laptop.verify_activity().await.unwrap().intact);
+    laptop.stop_background().await;
+    d.stop_background().await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn an_erasure_by_an_admin_demoted_meanwhile_stays_on_that_device_and_the_log_says_so() {
+    let w = SignupWorld::start("cfg-demoted").await;
+    let data = tempfile::tempdir().unwrap();
+    let secrets = MemoryStore::new();
+    let d = registered(&w, data.path(), &secrets).await;
+    let (_laptop_dir, laptop) = joined_laptop(
+        &d,
+        "cy@example.com",
+        protocol::auth::Role::Admin,
+        "Cy Admin",
+    )
+    .await;
+    // The owner takes the role away; the laptop's session still says admin.
+    let cy = d
+        .team()
+        .await
+        .unwrap()
+        .members
+        .into_iter()
+        .find(|m| m.email == "cy@example.com")
+        .unwrap();
+    d.change_role(&cy.id, "agent").await.unwrap();
+
+    let ws = laptop.workspace_id().await.unwrap();
+    let dora = contact(&laptop, &ws, "15550004444", Some("Dora"), 1).await;
+    laptop.erase_contact(dora).await.unwrap();
+    // Erased here; the relay refused the marked event, which no longer holds up the queue,
+    // and the laptop's activity log says the team never got it.
+    assert!(laptop.contact(dora).await.is_err());
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM pending_events")
+        .fetch_one(laptop.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
+    let refused = entries(&laptop, "team.change_refused").await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].actor, "Cy Admin");
+    assert_eq!(refused[0].subject.as_deref(), Some("contact_erased"));
+    let details: serde_json::Value = serde_json::from_str(&refused[0].details).unwrap();
+    assert_eq!(details["event"], json!("contact_erased"));
+    assert!(laptop.verify_activity().await.unwrap().intact);
+    // The team's log holds nothing of it.
+    let syncer = d.syncer().await.unwrap();
+    let page = syncer
+        .client()
+        .events(0, 1000, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(
+        page.events
+            .iter()
+            .all(|e| e.kind != protocol::events::EventKind::DeviceManager),
+        "a refused erasure reached the log"
+    );
     laptop.stop_background().await;
     d.stop_background().await;
     w.stop().await;

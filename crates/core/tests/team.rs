@@ -492,6 +492,65 @@ async fn an_erasure_is_applied_only_when_the_relay_marked_it_as_a_managers() {
     env.stop().await;
 }
 
+#[tokio::test]
+async fn retention_changes_converge_on_the_last_one_set() {
+    use dataoptix_core::privacy::retention::{policy, RetentionPolicy};
+    let (env, one, two, _c1, _c2) = two_devices().await;
+    let days = |d: u32| RetentionPolicy {
+        messages_days: Some(d),
+        media_days: None,
+        raw_events_days: None,
+    };
+    let clock = async |d: &Device| -> String {
+        d.scalar("SELECT value_json FROM settings WHERE key = 'privacy.retention_clock'")
+            .await
+    };
+
+    // One after the other: the second device had seen the first's, so its own is the later
+    // one everywhere, whatever the two clocks say.
+    one.team.publish_retention_policy(&days(30)).await.unwrap();
+    two.sync_until("the first device's policy", async |d: &Device| {
+        policy(&d.store).await.unwrap() == days(30)
+    })
+    .await;
+    two.team.publish_retention_policy(&days(90)).await.unwrap();
+    one.sync_until("the second device's policy", async |d: &Device| {
+        policy(&d.store).await.unwrap() == days(90)
+    })
+    .await;
+    assert_eq!(policy(&two.store).await.unwrap(), days(90));
+
+    // At once, neither having seen the other's: both keep the same one, by time then device.
+    one.team.publish_retention_policy(&days(7)).await.unwrap();
+    two.team.publish_retention_policy(&days(365)).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        one.syncer.run_once().await.unwrap();
+        two.syncer.run_once().await.unwrap();
+        let (a, b) = (
+            policy(&one.store).await.unwrap(),
+            policy(&two.store).await.unwrap(),
+        );
+        if a == b {
+            assert!(a == days(7) || a == days(365), "{a:?}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{a:?} and {b:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Both devices saw both changes and kept the later by (time, device).
+    for _ in 0..3 {
+        one.syncer.run_once().await.unwrap();
+        two.syncer.run_once().await.unwrap();
+    }
+    assert_eq!(clock(&one).await, clock(&two).await);
+    assert_eq!(
+        policy(&one.store).await.unwrap(),
+        policy(&two.store).await.unwrap()
+    );
+    env.stop().await;
+}
+
 /// A device added after the relay pruned the log (every earlier device had acked it) was owed
 /// none of it: it syncs without `ResyncRequired` and gets what arrives after it joined.
 #[tokio::test]

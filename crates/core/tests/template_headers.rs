@@ -482,6 +482,12 @@ async fn an_authentication_code_is_typed_once_for_the_message_and_its_button() {
     })
     .await;
     assert!(t.buttons[0].takes_value, "{t:?}");
+    // Its body is Meta's fixed text: the code is the one value the forms ask for.
+    assert_eq!(t.param_count, 1, "{t:?}");
+    assert!(
+        t.body_text.as_deref().unwrap().starts_with("{{1}}"),
+        "{t:?}"
+    );
     let preview = d
         .render_template(t.id, &["551204".into()], &[], &[], false)
         .await
@@ -518,5 +524,36 @@ async fn an_authentication_code_is_typed_once_for_the_message_and_its_button() {
         .unwrap();
     assert_eq!(body["parameters"][0]["text"], "551204");
     assert_eq!(button_of(&request)["parameters"][0]["text"], "551204");
+
+    // Broadcast, each recipient's code from the CSV and the button left empty: every button
+    // gets its own recipient's code.
+    let form = BroadcastForm {
+        name: "Codes".into(),
+        phone_number_id: None,
+        template_name: "login_code".into(),
+        language: "en_US".into(),
+        body: vec![ParamSource::Column {
+            column: "code".into(),
+        }],
+        header: vec![],
+        buttons: vec![ParamSource::Fixed {
+            value: String::new(),
+        }],
+        header_media: None,
+        recipients: RecipientSource::Csv {
+            text: "name,phone,code\nEva,+351 910 000 032,700001\nFlo,+351 910 000 033,700002\n"
+                .into(),
+        },
+    };
+    let preview = d.preview_broadcast(&form).await.unwrap();
+    assert_eq!((preview.total, preview.sendable), (2, 2), "{preview:?}");
+    d.create_broadcast(form).await.unwrap();
+    for (wa_id, code) in [("351910000032", "700001"), ("351910000033", "700002")] {
+        let request = eventually("a code broadcast accepted", 60, async || {
+            sent_to(&w, wa_id).await.pop().map(|m| m["request"].clone())
+        })
+        .await;
+        assert_eq!(button_of(&request)["parameters"][0]["text"], code);
+    }
     d.stop_background().await;
 }

@@ -10,8 +10,8 @@ use super::csv::{self, ImportIssue};
 use super::{BroadcastError, Message, ParamSource, RecipientSource};
 use crate::store::Store;
 use crate::templates::{
-    button_takes_value, component_text, header_format, params_for, send_template, template_buttons,
-    variables, FormValues, Template,
+    body_text, button_takes_value, component_text, header_format, params_for, send_template,
+    template_buttons, variables, FormValues, Template,
 };
 
 /// One recipient as planned.
@@ -157,9 +157,12 @@ pub async fn plan(
             _ => "there is nobody to send to".into(),
         }));
     }
+    // An authentication template's code button left empty gets each recipient's body code
+    // (`params_for`), as in the template panel: nobody gives the same code twice.
+    let authentication = template.category.as_deref() == Some("AUTHENTICATION");
     let recipients: Vec<PlannedRecipient> = candidates
         .into_iter()
-        .map(|c| resolve(c, message))
+        .map(|c| resolve(c, message, authentication))
         .collect();
     // Build one message now: a value Meta would refuse (too long, a line break) is caught here.
     for r in recipients
@@ -208,15 +211,15 @@ fn check_template(template: &Template, message: &Message, csv: bool) -> Result<(
         }
         _ => {}
     }
-    for (kind, part, given) in [
-        (ComponentType::Body, "body", &message.body),
-        (ComponentType::Header, "header", &message.header),
+    for (text, part, given) in [
+        (body_text(template), "body", &message.body),
+        (
+            component_text(template, ComponentType::Header),
+            "header",
+            &message.header,
+        ),
     ] {
-        let vars = variables(
-            component_text(template, kind)
-                .as_deref()
-                .unwrap_or_default(),
-        );
+        let vars = variables(text.as_deref().unwrap_or_default());
         if vars.len() != given.len() {
             return Err(BroadcastError::Invalid(format!(
                 "the template's {part} has {} variable(s) ({}), {} value(s) were given",
@@ -250,7 +253,7 @@ fn check_template(template: &Template, message: &Message, csv: bool) -> Result<(
     Ok(())
 }
 
-fn resolve(c: Candidate, message: &Message) -> PlannedRecipient {
+fn resolve(c: Candidate, message: &Message, authentication: bool) -> PlannedRecipient {
     let csv_name = c
         .fields
         .as_ref()
@@ -281,7 +284,16 @@ fn resolve(c: Candidate, message: &Message) -> PlannedRecipient {
     };
     let body: Result<Vec<String>, String> = message.body.iter().map(value).collect();
     let header: Result<Vec<String>, String> = message.header.iter().map(value).collect();
-    let buttons: Result<Vec<String>, String> = message.buttons.iter().map(value).collect();
+    let buttons: Result<Vec<String>, String> = message
+        .buttons
+        .iter()
+        .map(|p| match p {
+            ParamSource::Fixed { value } if authentication && value.trim().is_empty() => {
+                Ok(String::new())
+            }
+            _ => value(p),
+        })
+        .collect();
     let contact = c.contact.as_ref();
     let skip_reason = if contact.is_some_and(|ct| ct.restricted) {
         Some("restricted (blocked or reported): not processed until unrestricted".to_string())

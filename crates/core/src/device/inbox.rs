@@ -113,7 +113,7 @@ pub struct RenderedPreview {
 }
 
 pub(super) fn template_view(t: &Template) -> TemplateView {
-    let body_text = component_text(t, ComponentType::Body);
+    let body_text = crate::templates::body_text(t);
     let header_text = component_text(t, ComponentType::Header);
     let count = |text: &Option<String>| variables(text.as_deref().unwrap_or_default()).len() as u32;
     TemplateView {

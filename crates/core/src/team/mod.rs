@@ -458,13 +458,14 @@ impl Team {
                 | DeviceEvent::NumberConnected(_)
         );
         sqlx::query(
-            "INSERT INTO pending_events (client_event_id, sealed, created_at, manager)
-             VALUES (?, ?, ?, ?)",
+            "INSERT INTO pending_events (client_event_id, sealed, created_at, manager, kind)
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(&client_event_id)
         .bind(&sealed)
         .bind(now())
         .bind(manager)
+        .bind(envelope.event.type_name())
         .execute(&mut *conn)
         .await?;
         Ok(())
@@ -478,14 +479,14 @@ impl Team {
         };
         let mut published = 0;
         loop {
-            let next: Option<(i64, String, String, bool)> = sqlx::query_as(
-                "SELECT id, client_event_id, sealed, manager FROM pending_events
+            let next: Option<(i64, String, String, bool, Option<String>)> = sqlx::query_as(
+                "SELECT id, client_event_id, sealed, manager, kind FROM pending_events
                  ORDER BY id LIMIT 1",
             )
             .fetch_optional(self.store.pool())
             .await
             .map_err(StoreError::from)?;
-            let Some((id, client_event_id, sealed, manager)) = next else {
+            let Some((id, client_event_id, sealed, manager, kind)) = next else {
                 return Ok(published);
             };
             match relay.append_event(&client_event_id, &sealed, manager).await {
@@ -501,13 +502,10 @@ impl Team {
                 // take it, and it must not hold up the events queued after it.
                 Err(SyncError::Api { status: 403, .. }) if manager => {
                     tracing::warn!(
+                        kind = kind.as_deref().unwrap_or("unknown"),
                         "team: an owner's or admin's change was refused: the role is gone; dropped"
                     );
-                    sqlx::query("DELETE FROM pending_events WHERE id = ?")
-                        .bind(id)
-                        .execute(self.store.pool())
-                        .await
-                        .map_err(StoreError::from)?;
+                    self.drop_refused(id, kind.as_deref()).await?;
                 }
                 Err(e) => {
                     sqlx::query(
@@ -523,6 +521,37 @@ impl Team {
                 }
             }
         }
+    }
+
+    /// Drops a queued change the relay refuses for good and says so in the activity log, in
+    /// one transaction: the change stays on this device only, and whoever reads the log (or
+    /// exports it) sees that the team never got it.
+    async fn drop_refused(&self, id: i64, kind: Option<&str>) -> Result<(), SyncError> {
+        let mut tx = self
+            .store
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::from)?;
+        sqlx::query("DELETE FROM pending_events WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let details = serde_json::json!({
+            "event": kind,
+            "reason": "the relay refused it: this account is no longer an owner or admin",
+        });
+        crate::privacy::activity::record_in(
+            &mut tx,
+            &self.identity.name,
+            "team.change_refused",
+            kind,
+            &details,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
     }
 
     /// How many events wait for the relay.

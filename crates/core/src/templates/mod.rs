@@ -19,8 +19,9 @@ use crate::store::{Store, StoreError};
 
 pub use lint::{has_errors, lint, LintIssue, Severity, TemplateDraft};
 pub use render::{
-    button_takes_value, component_text, header_format, params_for, render, send_template,
-    template_buttons, variables, FormValues, Params, RenderError, RenderedButton, RenderedTemplate,
+    body_text, button_takes_value, component_text, header_format, params_for, render,
+    send_template, template_buttons, variables, FormValues, Params, RenderError, RenderedButton,
+    RenderedTemplate,
 };
 pub use sync::{
     create_template, delete_template, edit_template, sync_templates, sync_templates_with,

@@ -413,6 +413,12 @@ pub fn component_text(template: &Template, kind: ComponentType) -> Option<String
         .and_then(|c| c.text.clone())
 }
 
+/// The body's text, with its variables: an authentication template's is Meta's fixed text
+/// (its component carries none), so its code is the one variable every form asks for.
+pub fn body_text(template: &Template) -> Option<String> {
+    component_text(template, ComponentType::Body).or_else(|| auth_body_text(template))
+}
+
 /// What a form (the composer, a broadcast, the CLI) gives for a template: values in the order
 /// the form shows them.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -452,9 +458,7 @@ pub fn params_for(template: &Template, form: &FormValues) -> Params {
             .filter(|(_, v)| !v.trim().is_empty())
             .collect()
     };
-    let body_text =
-        component_text(template, ComponentType::Body).or_else(|| auth_body_text(template));
-    let body: BTreeMap<String, String> = zip(body_text, &form.body);
+    let body: BTreeMap<String, String> = zip(body_text(template), &form.body);
     let authentication = template.category.as_deref() == Some("AUTHENTICATION");
     let buttons = template_buttons(template)
         .enumerate()

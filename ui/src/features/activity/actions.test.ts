@@ -25,6 +25,7 @@ const CORE_ACTIONS = [
   'privacy.retention_policy',
   'privacy.retention_policy_synced',
   'privacy.retention_applied',
+  'team.change_refused',
 ];
 
 describe('actionLabel', () => {

@@ -26,6 +26,7 @@ const ACTIONS: Record<string, PlainMessageKey> = {
   'privacy.retention_policy': 'activity.action.privacy.retention_policy',
   'privacy.retention_policy_synced': 'activity.action.privacy.retention_policy_synced',
   'privacy.retention_applied': 'activity.action.privacy.retention_applied',
+  'team.change_refused': 'activity.action.team.change_refused',
 };
 
 /** Every action id with a label, for tests. */

@@ -76,6 +76,30 @@ describe('toForm', () => {
     });
   });
 
+  it("an authentication template's code button may stay empty: each recipient's body code fills it", () => {
+    const tpl = template(3, {
+      name: 'login_code',
+      category: 'AUTHENTICATION',
+      paramCount: 1,
+      buttons: [{ kind: 'URL', text: 'Copy code', url: null, takesValue: true }],
+    });
+    const draft = { ...emptyDraft(), ...choicesFor(tpl), template: tpl, name: 'Codes', mode: 'csv' as const };
+    draft.csvText = 'phone,code\n447700900001,551204\n';
+    draft.body = [{ kind: 'column', column: 'code' }];
+    expect(missing(draft)).toEqual([]);
+    expect(toForm(draft)?.buttons).toEqual([{ kind: 'fixed', value: '' }]);
+    // A column still has to be chosen once picked.
+    draft.buttons = [{ kind: 'column', column: '' }];
+    expect(missing(draft)).toEqual(['values']);
+    // Any other template's button value is required.
+    const coupon = template(4, {
+      paramCount: 0,
+      buttons: [{ kind: 'COPY_CODE', text: '', url: null, takesValue: true }],
+    });
+    const other = { ...emptyDraft(), ...choicesFor(coupon), template: coupon, name: 'C', label: 'vip' };
+    expect(missing(other)).toEqual(['values']);
+  });
+
   it('is null until recipients, template and every value are chosen', () => {
     const tpl = template(1);
     const draft = { ...emptyDraft(), template: tpl, ...choicesFor(tpl) };

@@ -8,7 +8,14 @@ import type {
   RecipientSource,
   TemplateView,
 } from '$lib/ipc';
-import { emptyHeader, headerComplete, headerInput, valueButtons, type HeaderChoice } from '$features/templates/fill';
+import {
+  emptyHeader,
+  headerComplete,
+  headerInput,
+  optionalButton,
+  valueButtons,
+  type HeaderChoice,
+} from '$features/templates/fill';
 
 /** How the recipients are chosen. */
 export type RecipientMode = 'label' | 'contacts' | 'csv';
@@ -158,7 +165,14 @@ export function missing(draft: Draft): Missing[] {
   const unset = (c: ParamChoice): boolean =>
     (c.kind === 'fixed' && c.value.trim() === '') ||
     (c.kind === 'column' && (c.column === '' || draft.mode !== 'csv'));
-  if ([...draft.body, ...draft.header, ...draft.buttons].some(unset)) out.push('values');
+  // An authentication template's code button left empty gets each recipient's body code.
+  const buttons = draft.template === null ? [] : valueButtons(draft.template);
+  const mayStayEmpty = (c: ParamChoice, i: number): boolean => {
+    const button = buttons[i];
+    return c.kind === 'fixed' && draft.template !== null && button !== undefined && optionalButton(draft.template, button);
+  };
+  const buttonUnset = draft.buttons.some((c, i) => unset(c) && !mayStayEmpty(c, i));
+  if ([...draft.body, ...draft.header].some(unset) || buttonUnset) out.push('values');
   if (draft.template !== null && !headerComplete(draft.template, draft.headerMedia)) out.push('header');
   return out;
 }

@@ -23,6 +23,11 @@ function setup(items: ConversationSummary[], handlers: Record<string, CommandHan
         items: [message({ id: Number(args?.conversationId) * 100, conversationId: Number(args?.conversationId) })],
         next: null,
       }),
+      // A thread's refresh re-reads its window from its oldest message on.
+      list_messages_after: (args) => ({
+        items: [message({ id: Number(args?.conversationId) * 100, conversationId: Number(args?.conversationId) })],
+        next: null,
+      }),
       mark_read: () => null,
       ...handlers,
     },
@@ -153,7 +158,7 @@ describe('Inbox', () => {
     const rows = await screen.findAllByTestId('conversation-row');
     await fireEvent.click(rows[1] as HTMLElement);
     await screen.findByTestId('thread');
-    const before = log.filter((c) => c.cmd === 'list_messages').length;
+    const before = log.filter((c) => c.cmd === 'list_messages_after').length;
 
     preview = 'Is it still available?';
     const reads = log.filter((c) => c.cmd === 'mark_read').length;
@@ -163,7 +168,7 @@ describe('Inbox', () => {
     });
     expect(screen.getAllByTestId('conversation-row')[0]).toHaveAttribute('data-conversation-id', '2');
     await waitFor(() => {
-      expect(log.filter((c) => c.cmd === 'list_messages').length).toBe(before + 1);
+      expect(log.filter((c) => c.cmd === 'list_messages_after').length).toBe(before + 1);
     });
     // The new message arrived in the open conversation: it is marked read right away.
     await waitFor(() => {
@@ -178,14 +183,11 @@ describe('Inbox', () => {
     const { log } = setup([], {
       list_conversations: () => ({ items, next: null }),
       list_messages: (args) => ({
-        items: [
-          message({
-            id: 100,
-            conversationId: Number(args?.conversationId),
-            direction: 'out',
-            status,
-          }),
-        ],
+        items: [message({ id: 100, conversationId: Number(args?.conversationId), direction: 'out', status })],
+        next: null,
+      }),
+      list_messages_after: (args) => ({
+        items: [message({ id: 100, conversationId: Number(args?.conversationId), direction: 'out', status })],
         next: null,
       }),
     });

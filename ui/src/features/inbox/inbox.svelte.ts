@@ -158,6 +158,10 @@ export class ThreadStore {
   error = $state<IpcError | null>(null);
 
   #generation = 0;
+  /** Bumped by every move of the window's bounds (a refresh started before one is stale). */
+  #moves = 0;
+  #refreshing = false;
+  #refreshAgain = false;
 
   readonly hasOlder = $derived(this.before !== null);
   readonly hasNewer = $derived(this.after !== null);
@@ -211,6 +215,7 @@ export class ThreadStore {
     try {
       const page = await listMessages(id, this.before, MESSAGE_PAGE);
       if (mine !== this.#generation) return;
+      this.#moves++;
       const merged = mergeMessages(this.messages, page.items);
       this.before = page.next;
       if (merged.length > MAX_LOADED) {
@@ -223,7 +228,10 @@ export class ThreadStore {
     } catch (error) {
       if (mine === this.#generation) this.error = toIpcError(error);
     } finally {
-      if (mine === this.#generation) this.loadingOlder = false;
+      if (mine === this.#generation) {
+        this.loadingOlder = false;
+        this.#refreshIfAsked();
+      }
     }
   }
 
@@ -238,6 +246,7 @@ export class ThreadStore {
     try {
       const page = await listMessagesAfter(id, this.after, MESSAGE_PAGE);
       if (mine !== this.#generation) return;
+      this.#moves++;
       const merged = mergeMessages(this.messages, page.items);
       const newest = merged[merged.length - 1];
       this.after = page.next === null || newest === undefined ? null : cursorOf(newest);
@@ -245,7 +254,10 @@ export class ThreadStore {
     } catch (error) {
       if (mine === this.#generation) this.error = toIpcError(error);
     } finally {
-      if (mine === this.#generation) this.loadingNewer = false;
+      if (mine === this.#generation) {
+        this.loadingNewer = false;
+        this.#refreshIfAsked();
+      }
     }
   }
 
@@ -256,23 +268,113 @@ export class ThreadStore {
   }
 
   /**
-   * Re-reads the newest page (new messages, statuses, edits) and merges it in. Not while the
-   * window is far in the past: the newest page would leave a gap in it (the "Newest" button
-   * and scrolling down reach it).
+   * Re-reads the whole window (statuses, edits, deletions and erasures of every message it
+   * shows) and, at the newest end, the messages that came since. Scrolled far back, the
+   * window keeps its place: newer messages wait for "Newest messages" or scrolling down. A
+   * refresh asked for during a window move or another refresh runs once that one is over,
+   * so no change is missed and an older answer never overwrites a newer one.
    */
   async refresh(): Promise<void> {
-    const id = this.conversationId;
-    if (id === null || this.status !== 'ready' || this.after !== null) return;
-    const mine = this.#generation;
+    if (this.#refreshing || this.moving) {
+      this.#refreshAgain = true;
+      return;
+    }
+    this.#refreshing = true;
     try {
-      const page = await listMessages(id, null, MESSAGE_PAGE);
-      // The window may have moved into the past meanwhile: then the newest page is not its.
-      if (mine === this.#generation && !this.hasNewer) {
-        this.keepNewest(mergeMessages(this.messages, page.items));
+      let again = true;
+      while (again) {
+        this.#refreshAgain = false;
+        await this.#refreshWindow();
+        again = this.#askedAgain();
       }
+    } finally {
+      this.#refreshing = false;
+    }
+  }
+
+  /** Whether another refresh was asked for meanwhile and can run now (no move in flight). */
+  #askedAgain(): boolean {
+    return this.#refreshAgain && !this.moving && this.conversationId !== null;
+  }
+
+  /** Runs the refresh that was asked for while the window moved. */
+  #refreshIfAsked(): void {
+    if (this.#refreshAgain && !this.#refreshing) void this.refresh();
+  }
+
+  async #refreshWindow(): Promise<void> {
+    const id = this.conversationId;
+    if (id === null || this.status !== 'ready') return;
+    const mine = this.#generation;
+    const moves = this.#moves;
+    const oldest = this.messages[0];
+    try {
+      if (oldest === undefined) {
+        const page = await listMessages(id, null, MESSAGE_PAGE);
+        if (mine !== this.#generation) return;
+        if (moves !== this.#moves || this.messages.length > 0) {
+          this.#refreshAgain = true;
+          return;
+        }
+        this.messages = [...page.items].sort(chronological);
+        this.before = page.next;
+        this.after = null;
+        return;
+      }
+      // From just before the oldest message shown (same time, lower id), so it is read too.
+      const from: Cursor = { ts: oldest.ts, id: oldest.id - 1 };
+      const page = await listMessagesAfter(id, from, this.messages.length + MESSAGE_PAGE);
+      if (mine !== this.#generation) return;
+      if (moves !== this.#moves) {
+        // The window moved meanwhile: this answer is of another range.
+        this.#refreshAgain = true;
+        return;
+      }
+      this.#replaceWindow(page.items, page.next);
     } catch (error) {
       if (mine === this.#generation) this.error = toIpcError(error);
     }
+  }
+
+  /**
+   * Puts a fresh read of the window in place: `fresh` runs from the window's oldest message
+   * up, `more` is set when messages newer than its last exist. What the window showed in the
+   * range read and is not there any more was erased; what it shows past that range (a send
+   * just made) stays.
+   */
+  #replaceWindow(fresh: readonly MessageView[], more: Cursor | null): void {
+    const last = fresh[fresh.length - 1];
+    const after = this.after;
+    if (after === null) {
+      if (more !== null && last !== undefined) {
+        // More came than a page past the window: keep it gapless and let the reader go on
+        // down from where the read stopped.
+        this.#keepOldest(fresh);
+        return;
+      }
+      // Sends made since the read began stay (a send moves the window, so none should).
+      const beyond = this.messages.filter((m) => last !== undefined && chronological(m, last) > 0);
+      this.keepNewest(mergeMessages(beyond, fresh));
+      return;
+    }
+    // Scrolled back: the window's newest end stays where it was, or comes up to where the
+    // read stopped short of it (many messages came into its range).
+    const inWindow = fresh.filter((m) => m.ts < after.ts || (m.ts === after.ts && m.id <= after.id));
+    if (more !== null && inWindow.length === fresh.length) {
+      this.#keepOldest(inWindow);
+    } else if (inWindow.length > MAX_LOADED) {
+      this.#keepOldest(inWindow);
+    } else {
+      this.messages = inWindow;
+    }
+  }
+
+  /** Sets the window to the oldest MAX_LOADED of `fresh`, newer ones after it. */
+  #keepOldest(fresh: readonly MessageView[]): void {
+    const kept = fresh.slice(0, MAX_LOADED);
+    const end = kept[kept.length - 1];
+    this.messages = kept;
+    if (end !== undefined) this.after = cursorOf(end);
   }
 
   /**
@@ -281,6 +383,8 @@ export class ThreadStore {
    */
   append(message: MessageView): void {
     if (message.conversationId !== this.conversationId) return;
+    // A refresh read before this send would drop it: that read is re-done.
+    this.#moves++;
     // A reaction comes back as the message reacted to, which may be in the window.
     if (this.after !== null && !this.messages.some((m) => m.id === message.id)) {
       void this.showLatest().then(() => {

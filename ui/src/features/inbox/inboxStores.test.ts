@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { MessageView } from '$lib/ipc';
 import type { CommandCall } from '$lib/ipc/testing';
 import { mockCommands } from '$lib/ipc/testing';
 import { conversation, conversations, message } from '../../test/fixtures';
@@ -191,29 +192,23 @@ describe('ThreadStore', () => {
     expect(thread.messages).toHaveLength(4);
   });
 
-  it('refresh merges new messages and status updates', async () => {
-    let round = 0;
-    mockCommands({
-      list_messages: () => {
-        round++;
-        return round === 1
-          ? { items: [message({ id: 1, ts: 10, direction: 'out', status: 'sent' })], next: null }
-          : {
-              items: [
-                message({ id: 2, ts: 20 }),
-                message({ id: 1, ts: 10, direction: 'out', status: 'delivered' }),
-              ],
-              next: null,
-            };
-      },
-    });
+  it('refresh re-reads the window and merges new messages and status updates', async () => {
+    const db = threadDb([message({ id: 1, ts: 10, direction: 'out', status: 'sent' })]);
+    const log: CommandCall[] = [];
+    mockCommands(db.commands, log);
     const thread = new ThreadStore();
     await thread.open(1);
+    db.put(message({ id: 2, ts: 20 }), message({ id: 1, ts: 10, direction: 'out', status: 'delivered' }));
     await thread.refresh();
     expect(thread.messages.map((m) => [m.id, m.status])).toEqual([
       [1, 'delivered'],
       [2, null],
     ]);
+    // From just before the oldest message shown, for the window and a page more.
+    expect(log.at(-1)).toMatchObject({
+      cmd: 'list_messages_after',
+      args: { conversationId: 1, after: { ts: 10, id: 0 }, limit: 1 + MESSAGE_PAGE },
+    });
   });
 
   it('holds a window of the history: far into the past and back, never more than MAX_LOADED', async () => {
@@ -232,7 +227,8 @@ describe('ThreadStore', () => {
         },
         list_messages_after: (args) => {
           const after = args?.after as { id: number };
-          const ids = Array.from({ length: MESSAGE_PAGE }, (_, i) => after.id + 1 + i).filter((id) => id <= TOTAL);
+          const limit = args?.limit as number;
+          const ids = Array.from({ length: limit }, (_, i) => after.id + 1 + i).filter((id) => id <= TOTAL);
           const last = ids.at(-1);
           return { items: ids.map(at), next: last !== undefined && last < TOTAL ? { ts: last * 10, id: last } : null };
         },
@@ -248,10 +244,16 @@ describe('ThreadStore', () => {
     expect(thread.messages[0]?.id).toBe(oldest);
     expect(thread.messages.at(-1)?.id).toBe(oldest + MAX_LOADED - 1);
     expect(thread.hasNewer).toBe(true);
-    // While the window is in the past, a refresh does not merge the newest page into it.
-    const reads = log.length;
+    // While the window is in the past, a refresh re-reads its range and adds nothing newer.
     await thread.refresh();
-    expect(log).toHaveLength(reads);
+    expect(log.at(-1)).toMatchObject({
+      cmd: 'list_messages_after',
+      args: { after: { id: oldest - 1 }, limit: MAX_LOADED + MESSAGE_PAGE },
+    });
+    expect(thread.messages).toHaveLength(MAX_LOADED);
+    expect(thread.messages[0]?.id).toBe(oldest);
+    expect(thread.messages.at(-1)?.id).toBe(oldest + MAX_LOADED - 1);
+    expect(thread.after).toEqual({ ts: (oldest + MAX_LOADED - 1) * 10, id: oldest + MAX_LOADED - 1 });
 
     await thread.loadNewer();
     expect(log.at(-1)).toMatchObject({
@@ -308,22 +310,107 @@ describe('ThreadStore', () => {
   });
 
   it('a busy thread left open keeps only the newest MAX_LOADED messages', async () => {
-    let newest = 50;
-    mockCommands({
-      list_messages: () => ({
-        items: Array.from({ length: MESSAGE_PAGE }, (_, i) => message({ id: newest - i, ts: (newest - i) * 10 })),
-        next: { ts: (newest - 49) * 10, id: newest - 49 },
-      }),
-    });
+    const at = (id: number) => message({ id, ts: id * 10 });
+    const db = threadDb(Array.from({ length: MESSAGE_PAGE }, (_, i) => at(i + 1)));
+    mockCommands(db.commands);
     const thread = new ThreadStore();
     await thread.open(1);
+    let newest = MESSAGE_PAGE;
     for (let round = 0; round < 8; round++) {
+      db.put(...Array.from({ length: MESSAGE_PAGE }, (_, i) => at(newest + 1 + i)));
       newest += MESSAGE_PAGE;
       await thread.refresh();
     }
     expect(thread.messages).toHaveLength(MAX_LOADED);
     expect(thread.messages.at(-1)?.id).toBe(newest);
+    expect(thread.hasNewer).toBe(false);
     expect(thread.before).toEqual({ ts: (newest - MAX_LOADED + 1) * 10, id: newest - MAX_LOADED + 1 });
+  });
+
+  it('a thread scrolled back sees status changes, edits and erasures of the messages it shows', async () => {
+    const at = (id: number) => message({ id, ts: id * 10, direction: 'out', status: 'sent' });
+    const db = threadDb(Array.from({ length: 1_000 }, (_, i) => at(i + 1)));
+    mockCommands(db.commands);
+    const thread = new ThreadStore();
+    await thread.open(1);
+    for (let i = 0; i < 8; i++) await thread.loadOlder();
+    expect(thread.hasNewer).toBe(true);
+    const shown = thread.messages.map((m) => m.id);
+    const [first, second, third] = shown as [number, number, number];
+    db.put({ ...at(first), status: 'read' }, { ...at(second), text: 'edited', editedAt: 99 });
+    db.erase(third);
+    db.put(at(2_000));
+    await thread.refresh();
+    expect(thread.messages.find((m) => m.id === first)?.status).toBe('read');
+    expect(thread.messages.find((m) => m.id === second)?.text).toBe('edited');
+    expect(thread.messages.some((m) => m.id === third)).toBe(false);
+    // Still the same stretch of the past: nothing newer came into it.
+    expect(thread.messages.map((m) => m.id)).toEqual(shown.filter((id) => id !== third));
+    expect(thread.hasNewer).toBe(true);
+  });
+
+  it('at the newest end, changes to messages pages back are seen too', async () => {
+    const at = (id: number) => message({ id, ts: id * 10, direction: 'out', status: 'sent' });
+    const db = threadDb(Array.from({ length: 3 * MESSAGE_PAGE }, (_, i) => at(i + 1)));
+    mockCommands(db.commands);
+    const thread = new ThreadStore();
+    await thread.open(1);
+    await thread.loadOlder();
+    await thread.loadOlder();
+    expect(thread.messages).toHaveLength(3 * MESSAGE_PAGE);
+    db.put({ ...at(1), status: 'read' }, at(3 * MESSAGE_PAGE + 1));
+    await thread.refresh();
+    expect(thread.messages[0]?.status).toBe('read');
+    expect(thread.messages.at(-1)?.id).toBe(3 * MESSAGE_PAGE + 1);
+    expect(thread.hasNewer).toBe(false);
+  });
+
+  it('more new messages than a page at once leave no gap: the window stops where the read did', async () => {
+    const at = (id: number) => message({ id, ts: id * 10 });
+    const db = threadDb(Array.from({ length: MESSAGE_PAGE }, (_, i) => at(i + 1)));
+    mockCommands(db.commands);
+    const thread = new ThreadStore();
+    await thread.open(1);
+    db.put(...Array.from({ length: 3 * MESSAGE_PAGE }, (_, i) => at(MESSAGE_PAGE + 1 + i)));
+    await thread.refresh();
+    const ids = thread.messages.map((m) => m.id);
+    expect(ids).toEqual(Array.from({ length: 2 * MESSAGE_PAGE }, (_, i) => i + 1));
+    expect(thread.hasNewer).toBe(true);
+    for (let i = 0; i < 5 && thread.hasNewer; i++) await thread.loadNewer();
+    expect(thread.messages.at(-1)?.id).toBe(4 * MESSAGE_PAGE);
+  });
+
+  it('a refresh asked for during a window move runs after it, on the moved window', async () => {
+    const at = (id: number) => message({ id, ts: id * 10, status: 'sent', direction: 'out' });
+    const db = threadDb(Array.from({ length: 2 * MESSAGE_PAGE }, (_, i) => at(i + 1)));
+    let hold: Promise<void> | null = null;
+    let release: () => void = () => {};
+    const log: CommandCall[] = [];
+    mockCommands(
+      {
+        ...db.commands,
+        list_messages: async (args) => {
+          if (hold !== null) await hold;
+          return db.commands.list_messages(args);
+        },
+      },
+      log,
+    );
+    const thread = new ThreadStore();
+    await thread.open(1);
+    hold = new Promise((resolve) => {
+      release = resolve;
+    });
+    const older = thread.loadOlder();
+    db.put({ ...at(1), status: 'read' });
+    await thread.refresh();
+    // Nothing read yet: the window is about to change.
+    expect(log.filter((c) => c.cmd === 'list_messages_after')).toHaveLength(0);
+    release();
+    await older;
+    await waitUntil(() => thread.messages[0]?.status === 'read');
+    expect(thread.messages[0]).toMatchObject({ id: 1, status: 'read' });
+    expect(log.filter((c) => c.cmd === 'list_messages_after')).toHaveLength(1);
   });
 
   it('a message sent from far in the past brings the thread back to the newest messages', async () => {
@@ -348,6 +435,43 @@ describe('ThreadStore', () => {
     expect(thread.hasNewer).toBe(false);
   });
 });
+
+/**
+ * One conversation's messages as the core pages them (keyset on time then id), for tests
+ * that change the history between reads.
+ */
+function threadDb(initial: MessageView[]) {
+  const rows = new Map<number, MessageView>(initial.map((m) => [m.id, m]));
+  const sorted = () => [...rows.values()].sort((a, b) => a.ts - b.ts || a.id - b.id);
+  const key = (c: { ts: number; id: number }, m: MessageView) => m.ts - c.ts || m.id - c.id;
+  const commands = {
+    list_messages: (args?: Record<string, unknown>) => {
+      const before = args?.before as { ts: number; id: number } | null;
+      const limit = args?.limit as number;
+      const older = sorted()
+        .filter((m) => before === null || key(before, m) < 0)
+        .reverse();
+      const items = older.slice(0, limit);
+      const last = items.at(-1);
+      return { items, next: older.length > limit && last ? { ts: last.ts, id: last.id } : null };
+    },
+    list_messages_after: (args?: Record<string, unknown>) => {
+      const after = args?.after as { ts: number; id: number };
+      const limit = args?.limit as number;
+      const newer = sorted().filter((m) => key(after, m) > 0);
+      const items = newer.slice(0, limit);
+      const last = items.at(-1);
+      return { items, next: newer.length > limit && last ? { ts: last.ts, id: last.id } : null };
+    },
+  };
+  return {
+    commands,
+    put: (...messages: MessageView[]) => {
+      for (const m of messages) rows.set(m.id, m);
+    },
+    erase: (id: number) => rows.delete(id),
+  };
+}
 
 async function waitUntil(done: () => boolean): Promise<void> {
   for (let i = 0; i < 50 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -608,6 +608,7 @@ export const en = {
   'activity.action.privacy.retention_policy': 'Changed the retention policy',
   'activity.action.privacy.retention_policy_synced': 'Changed the retention policy on another device',
   'activity.action.privacy.retention_applied': 'Deleted old data (retention)',
+  'activity.action.team.change_refused': 'A change was not shared with the team: this account is no longer an owner or admin',
 
   'privacy.retention': 'Retention',
   'privacy.retentionIntro':

@@ -88,6 +88,14 @@ pub(in crate::store) struct RunRow {
     pub keys: Vec<u8>,
 }
 
+impl RunRow {
+    /// The seq right after this run's last key.
+    fn next_seq(&self) -> i64 {
+        let keys = self.keys.len() / crate::store::dedupe::KEY_RECORD;
+        self.first_seq + i64::try_from(keys).unwrap_or(i64::MAX)
+    }
+}
+
 /// An inbound media file to fetch, queued with its event.
 #[derive(Debug, Clone)]
 pub(in crate::store) struct MediaRow {
@@ -122,7 +130,10 @@ impl Rows {
 
     /// Appends `later`'s rows after these. Consecutive seq moves of one workspace become
     /// one (from the first's `before` to the last's `after`), so one index transaction
-    /// updates each workspace once whatever the number of appends it covers.
+    /// updates each workspace once whatever the number of appends it covers; so do a
+    /// workspace's dedupe runs whose seqs follow on, each append adding its keys to the
+    /// workspace's run (with many workspaces a group commit brings each one event or two,
+    /// and a row per run was a third of the index's rows and of its WAL frames).
     pub fn extend(&mut self, later: Rows) {
         for m in later.seqs {
             match self.seqs.iter_mut().find(|s| s.workspace == m.workspace) {
@@ -131,7 +142,21 @@ impl Rows {
             }
         }
         self.chunks.extend(later.chunks);
-        self.runs.extend(later.runs);
+        for run in later.runs {
+            let earlier = self
+                .runs
+                .iter_mut()
+                .rev()
+                .find(|r| r.workspace == run.workspace);
+            match earlier {
+                Some(r) if r.next_seq() == run.first_seq => {
+                    r.keys.extend_from_slice(&run.keys);
+                    // Kept for the dedupe window: the newer time keeps every key long enough.
+                    r.seen_at = r.seen_at.max(run.seen_at);
+                }
+                _ => self.runs.push(run),
+            }
+        }
         self.media.extend(later.media);
         self.appends += later.appends;
     }
@@ -516,5 +541,43 @@ mod tests {
         let firsts: Vec<i64> = rows.chunks.iter().map(|c| c.first_seq).collect();
         assert_eq!(firsts, vec![1, 7, 3]);
         assert_eq!(rows.appends, 2);
+    }
+
+    fn run(ws: Uuid, first_seq: i64, seen_at: i64, keys: u8) -> RunRow {
+        RunRow {
+            workspace: ws,
+            first_seq,
+            seen_at,
+            keys: (0..keys)
+                .flat_map(|k| [k; crate::store::dedupe::KEY_RECORD])
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_workspaces_runs_that_follow_on_become_one_row() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut rows = Rows {
+            runs: vec![run(a, 1, 100, 2), run(b, 7, 100, 1)],
+            ..Rows::default()
+        };
+        rows.extend(Rows {
+            runs: vec![run(a, 3, 150, 3), run(b, 9, 150, 1)],
+            ..Rows::default()
+        });
+        rows.extend(Rows {
+            runs: vec![run(b, 10, 90, 1)],
+            ..Rows::default()
+        });
+        let runs: Vec<(Uuid, i64, i64, usize)> = rows
+            .runs
+            .iter()
+            .map(|r| (r.workspace, r.first_seq, r.seen_at, r.keys.len() / 48))
+            .collect();
+        // a: seqs 1-2 then 3-5 merge; b: 7, then 9-10 (8 is missing: not merged into 7).
+        assert_eq!(runs, vec![(a, 1, 150, 5), (b, 7, 100, 1), (b, 9, 150, 2)]);
+        // The merged blob keeps each key at its seq: a's keys 0, 1 then 0, 1, 2.
+        let firsts: Vec<u8> = rows.runs[0].keys.chunks(48).map(|k| k[0]).collect();
+        assert_eq!(firsts, vec![0, 1, 0, 1, 2]);
     }
 }
