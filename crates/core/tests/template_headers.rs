@@ -525,8 +525,8 @@ async fn an_authentication_code_is_typed_once_for_the_message_and_its_button() {
     assert_eq!(body["parameters"][0]["text"], "551204");
     assert_eq!(button_of(&request)["parameters"][0]["text"], "551204");
 
-    // Broadcast, each recipient's code from the CSV and the button left empty: every button
-    // gets its own recipient's code.
+    // Broadcast, each recipient's code from the CSV; the button left empty, or from a column
+    // whose cell is empty: every button gets its own recipient's code.
     let form = BroadcastForm {
         name: "Codes".into(),
         phone_number_id: None,
@@ -541,13 +541,22 @@ async fn an_authentication_code_is_typed_once_for_the_message_and_its_button() {
         }],
         header_media: None,
         recipients: RecipientSource::Csv {
-            text: "name,phone,code\nEva,+351 910 000 032,700001\nFlo,+351 910 000 033,700002\n"
+            text: "name,phone,code,again\nEva,+351 910 000 032,700001,\n\
+                   Flo,+351 910 000 033,700002,700002\n"
                 .into(),
         },
     };
     let preview = d.preview_broadcast(&form).await.unwrap();
     assert_eq!((preview.total, preview.sendable), (2, 2), "{preview:?}");
-    d.create_broadcast(form).await.unwrap();
+    let by_column = BroadcastForm {
+        buttons: vec![ParamSource::Column {
+            column: "again".into(),
+        }],
+        ..form.clone()
+    };
+    let preview = d.preview_broadcast(&by_column).await.unwrap();
+    assert_eq!((preview.total, preview.sendable), (2, 2), "{preview:?}");
+    d.create_broadcast(by_column).await.unwrap();
     for (wa_id, code) in [("351910000032", "700001"), ("351910000033", "700002")] {
         let request = eventually("a code broadcast accepted", 60, async || {
             sent_to(&w, wa_id).await.pop().map(|m| m["request"].clone())

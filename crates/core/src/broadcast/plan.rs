@@ -284,14 +284,14 @@ fn resolve(c: Candidate, message: &Message, authentication: bool) -> PlannedReci
     };
     let body: Result<Vec<String>, String> = message.body.iter().map(value).collect();
     let header: Result<Vec<String>, String> = message.header.iter().map(value).collect();
+    // An authentication template's code button without a value (left empty, or an empty
+    // cell) takes the recipient's body code when sent (`params_for`).
     let buttons: Result<Vec<String>, String> = message
         .buttons
         .iter()
-        .map(|p| match p {
-            ParamSource::Fixed { value } if authentication && value.trim().is_empty() => {
-                Ok(String::new())
-            }
-            _ => value(p),
+        .map(|p| match value(p) {
+            Err(_) if authentication => Ok(String::new()),
+            v => v,
         })
         .collect();
     let contact = c.contact.as_ref();

@@ -162,6 +162,8 @@ export class ThreadStore {
   #moves = 0;
   #refreshing = false;
   #refreshAgain = false;
+  /** The refresh running (or the last one): window moves start from where it leaves them. */
+  #refreshRun: Promise<void> = Promise.resolve();
 
   readonly hasOlder = $derived(this.before !== null);
   readonly hasNewer = $derived(this.after !== null);
@@ -184,6 +186,8 @@ export class ThreadStore {
       this.messages = [...page.items].sort(chronological);
       this.before = page.next;
       this.status = 'ready';
+      // A change announced while the first page was on its way may not be in it.
+      this.#refreshIfAsked();
     } catch (error) {
       if (mine !== this.#generation) return;
       this.error = toIpcError(error);
@@ -213,7 +217,11 @@ export class ThreadStore {
     const mine = this.#generation;
     this.loadingOlder = true;
     try {
-      const page = await listMessages(id, this.before, MESSAGE_PAGE);
+      // A refresh in flight may move the window's ends: page on from where it leaves them.
+      await this.#refreshRun;
+      const from = this.#olderFrom();
+      if (mine !== this.#generation || from === null) return;
+      const page = await listMessages(id, from, MESSAGE_PAGE);
       if (mine !== this.#generation) return;
       this.#moves++;
       const merged = mergeMessages(this.messages, page.items);
@@ -244,7 +252,10 @@ export class ThreadStore {
     const mine = this.#generation;
     this.loadingNewer = true;
     try {
-      const page = await listMessagesAfter(id, this.after, MESSAGE_PAGE);
+      await this.#refreshRun;
+      const from = this.#newerFrom();
+      if (mine !== this.#generation || from === null) return;
+      const page = await listMessagesAfter(id, from, MESSAGE_PAGE);
       if (mine !== this.#generation) return;
       this.#moves++;
       const merged = mergeMessages(this.messages, page.items);
@@ -275,11 +286,17 @@ export class ThreadStore {
    * so no change is missed and an older answer never overwrites a newer one.
    */
   async refresh(): Promise<void> {
-    if (this.#refreshing || this.moving) {
+    if (this.#refreshing || this.moving || this.status === 'loading') {
       this.#refreshAgain = true;
       return;
     }
     this.#refreshing = true;
+    const run = this.#refreshUntilCurrent();
+    this.#refreshRun = run;
+    await run;
+  }
+
+  async #refreshUntilCurrent(): Promise<void> {
     try {
       let again = true;
       while (again) {
@@ -294,10 +311,19 @@ export class ThreadStore {
 
   /** Whether another refresh was asked for meanwhile and can run now (no move in flight). */
   #askedAgain(): boolean {
-    return this.#refreshAgain && !this.moving && this.conversationId !== null;
+    return this.#refreshAgain && !this.moving && this.status === 'ready' && this.conversationId !== null;
   }
 
-  /** Runs the refresh that was asked for while the window moved. */
+  /** The window's ends as they are now (a call: a refresh may have moved them meanwhile). */
+  #olderFrom(): Cursor | null {
+    return this.before;
+  }
+
+  #newerFrom(): Cursor | null {
+    return this.after;
+  }
+
+  /** Runs the refresh that was asked for while the window moved or opened. */
   #refreshIfAsked(): void {
     if (this.#refreshAgain && !this.#refreshing) void this.refresh();
   }
@@ -346,15 +372,21 @@ export class ThreadStore {
     const last = fresh[fresh.length - 1];
     const after = this.after;
     if (after === null) {
-      if (more !== null && last !== undefined) {
+      if (last === undefined) {
+        // Everything from the window's oldest message on is gone: read the newest page again.
+        this.messages = [];
+        this.#refreshAgain = true;
+        return;
+      }
+      if (more !== null) {
         // More came than a page past the window: keep it gapless and let the reader go on
         // down from where the read stopped.
         this.#keepOldest(fresh);
         return;
       }
-      // Sends made since the read began stay (a send moves the window, so none should).
-      const beyond = this.messages.filter((m) => last !== undefined && chronological(m, last) > 0);
-      this.keepNewest(mergeMessages(beyond, fresh));
+      // The read reached the newest message: what the window showed past it is gone (a send
+      // made meanwhile bumped the moves, so that read was dropped and done again).
+      this.keepNewest([...fresh]);
       return;
     }
     // Scrolled back: the window's newest end stays where it was, or comes up to where the
@@ -366,6 +398,8 @@ export class ThreadStore {
       this.#keepOldest(inWindow);
     } else {
       this.messages = inWindow;
+      // Read to the end and nothing past the window: what was newer is gone.
+      if (more === null && inWindow.length === fresh.length) this.after = null;
     }
   }
 

@@ -413,6 +413,92 @@ describe('ThreadStore', () => {
     expect(log.filter((c) => c.cmd === 'list_messages_after')).toHaveLength(1);
   });
 
+  it('a refresh drops what is gone at either end, and then knows nothing newer is left', async () => {
+    const at = (id: number) => message({ id, ts: id * 10 });
+    const db = threadDb(Array.from({ length: 3 }, (_, i) => at(i + 1)));
+    mockCommands(db.commands);
+    const thread = new ThreadStore();
+    await thread.open(1);
+    // The newest message is gone (say, a send replaced by its echo): it leaves the window.
+    db.erase(3);
+    await thread.refresh();
+    expect(thread.messages.map((m) => m.id)).toEqual([1, 2]);
+    // Scrolled back with newer messages past the window, which then go: the window is the newest.
+    thread.after = { ts: 20, id: 2 };
+    db.put(at(4));
+    db.erase(4);
+    await thread.refresh();
+    expect(thread.hasNewer).toBe(false);
+    // Everything the window showed is gone: it reads the newest page again.
+    db.erase(1);
+    db.erase(2);
+    db.put(at(9));
+    await thread.refresh();
+    expect(thread.messages.map((m) => m.id)).toEqual([9]);
+  });
+
+  it('paging up while a refresh is on its way starts from where the refresh leaves the window', async () => {
+    const at = (id: number) => message({ id, ts: id * 10 });
+    const db = threadDb(Array.from({ length: 400 }, (_, i) => at(i + 1)));
+    let hold: Promise<void> | null = null;
+    let release: () => void = () => {};
+    mockCommands({
+      ...db.commands,
+      // The page up is slower than the refresh: the refresh trims the window first.
+      list_messages: async (args) => {
+        const gate = hold;
+        if (gate !== null) await gate;
+        return db.commands.list_messages(args);
+      },
+    });
+    const thread = new ThreadStore();
+    await thread.open(1);
+    for (let i = 0; i < 5; i++) await thread.loadOlder();
+    expect(thread.messages).toHaveLength(MAX_LOADED);
+    expect(thread.hasNewer).toBe(false);
+    db.put(...Array.from({ length: 40 }, (_, i) => at(401 + i)));
+    hold = new Promise((resolve) => {
+      release = resolve;
+    });
+    const refreshing = thread.refresh();
+    const older = thread.loadOlder();
+    await refreshing;
+    release();
+    await older;
+    const ids = thread.messages.map((m) => m.id);
+    // One unbroken stretch of the history, whatever was trimmed at either end.
+    const first = ids[0] ?? 0;
+    expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => first + i));
+    expect(ids.length).toBe(MAX_LOADED);
+  });
+
+  it('a change announced while the thread opens is read once it is open', async () => {
+    const db = threadDb([message({ id: 1, ts: 10, direction: 'out', status: 'sent' })]);
+    let hold: Promise<void> | null = null;
+    let release: () => void = () => {};
+    mockCommands({
+      ...db.commands,
+      // Read at once, answered later: the answer predates what changes meanwhile.
+      list_messages: async (args) => {
+        const page = db.commands.list_messages(args);
+        if (hold !== null) await hold;
+        return page;
+      },
+    });
+    const thread = new ThreadStore();
+    hold = new Promise((resolve) => {
+      release = resolve;
+    });
+    const opening = thread.open(1);
+    db.put(message({ id: 1, ts: 10, direction: 'out', status: 'read' }));
+    await thread.refresh();
+    hold = null;
+    release();
+    await opening;
+    await waitUntil(() => thread.messages[0]?.status === 'read');
+    expect(thread.messages[0]?.status).toBe('read');
+  });
+
   it('a message sent from far in the past brings the thread back to the newest messages', async () => {
     mockCommands({
       list_messages: (args) =>
