@@ -1,5 +1,5 @@
 /// The app's own commands (kept in step with `ipc::specta_builder`; a test checks it).
-const COMMANDS: [&str; 77] = [
+const COMMANDS: [&str; 78] = [
     "app_info",
     "session_state",
     "first_screen_painted",
@@ -77,6 +77,7 @@ const COMMANDS: [&str; 77] = [
     "list_activity",
     "verify_activity",
     "delete_account",
+    "erase_deleted_workspace",
 ];
 
 fn main() {

@@ -1038,12 +1038,36 @@ pub async fn delete_account(
             &dataoptix_core::vault::KeyringStore::default(),
         )
         .await?;
+    start_over(&app, &state, device).await
+}
+
+/// Erases this device's copy of a workspace its owner deleted at the relay (the sync state is
+/// `workspaceDeleted`; refused otherwise). Returns where the app stands now: a first run.
+#[tauri::command]
+#[specta::specta]
+pub async fn erase_deleted_workspace(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> Result<SessionState> {
+    let device = state.device().await?;
+    device
+        .erase_deleted_workspace(&dataoptix_core::vault::KeyringStore::default())
+        .await?;
+    start_over(&app, &state, device).await
+}
+
+/// After this device's data was erased: a new device handle on the empty data directory.
+async fn start_over(
+    app: &AppHandle,
+    state: &State<'_, AppState>,
+    device: dataoptix_core::device::Device,
+) -> Result<SessionState> {
     state.forget_device().await;
     drop(device);
     match state.open(None).await {
         Ok(device) => {
-            crate::background::start(&app, &device).await;
-            session_of(&state, &device).await
+            crate::background::start(app, &device).await;
+            session_of(state, &device).await
         }
         Err(dataoptix_core::device::DeviceError::NeedsPassphrase { first_run }) => {
             Ok(SessionState::NeedsPassphrase { first_run })

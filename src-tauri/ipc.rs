@@ -184,6 +184,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::list_activity,
             commands::verify_activity,
             commands::delete_account,
+            commands::erase_deleted_workspace,
         ])
         .events(collect_events![
             events::InboxChanged,

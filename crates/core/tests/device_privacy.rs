@@ -11,7 +11,7 @@ use std::time::Duration;
 use dataoptix_core::broadcast::RecipientSource;
 use dataoptix_core::device::{
     ActivityView, AttachmentInput, ContactCursor, Device, DeviceError, DeviceEvent, JoinInput,
-    Outgoing, RegisterInput, RetentionSchedule, RetentionSettings, SignInInput,
+    Outgoing, RegisterInput, RetentionSchedule, RetentionSettings, SignInInput, SyncState,
 };
 use dataoptix_core::store::{ContactInput, Direction, NewMessage, Origin, PhoneNumberInput};
 use dataoptix_core::vault::{MemoryStore, PassphraseSource, SecretStore, Vault};
@@ -431,17 +431,13 @@ async fn joined_laptop(
     email: &str,
     role: protocol::auth::Role,
     name: &str,
+    secrets: &MemoryStore,
 ) -> (tempfile::TempDir, Device) {
     let link = d.invite(email, role).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let laptop = Device::open(
-        dir.path(),
-        &MemoryStore::new(),
-        &PassphraseSource::none(),
-        "Laptop",
-    )
-    .await
-    .unwrap();
+    let laptop = Device::open(dir.path(), secrets, &PassphraseSource::none(), "Laptop")
+        .await
+        .unwrap();
     laptop
         .join(JoinInput {
             invite_link: link,
@@ -654,6 +650,7 @@ async fn sign_ins_sends_and_broadcasts_are_logged_without_what_was_sent_to_whom(
         "bo@example.com",
         protocol::auth::Role::Agent,
         "Bo Agent",
+        &MemoryStore::new(),
     )
     .await;
     // An agent may not erase a customer (it reaches every device) nor set or apply retention.
@@ -704,6 +701,7 @@ async fn an_erasure_by_an_admin_demoted_meanwhile_stays_on_that_device_and_the_l
         "cy@example.com",
         protocol::auth::Role::Admin,
         "Cy Admin",
+        &MemoryStore::new(),
     )
     .await;
     // The owner takes the role away; the laptop's session still says admin.
@@ -825,6 +823,50 @@ async fn deleting_the_account_removes_it_at_the_relay_and_erases_this_device() {
         again.contacts("", None, 10).await,
         Err(DeviceError::SignedOut)
     ));
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_teammates_device_learns_its_workspace_was_deleted_and_may_erase_its_copy() {
+    let w = SignupWorld::start("cfg-gone").await;
+    let data = tempfile::tempdir().unwrap();
+    let secrets = MemoryStore::new();
+    let d = registered(&w, data.path(), &secrets).await;
+    let laptop_secrets = MemoryStore::new();
+    let (laptop_dir, laptop) = joined_laptop(
+        &d,
+        "dee@example.com",
+        protocol::auth::Role::Agent,
+        "Dee Agent",
+        &laptop_secrets,
+    )
+    .await;
+    laptop.start_background().await.unwrap();
+    let ws = laptop.workspace_id().await.unwrap();
+    contact(&laptop, &ws, "15550005555", Some("Eli"), 1).await;
+    // Not while the workspace lives.
+    assert!(matches!(
+        laptop.erase_deleted_workspace(&laptop_secrets).await,
+        Err(DeviceError::InvalidInput(_))
+    ));
+
+    d.delete_account(COMPANY, &secrets).await.unwrap();
+    // The relay tells the laptop why its session ended (its open stream is cut at once).
+    eventually("the laptop told its workspace is gone", async || {
+        (laptop.sync_state() == SyncState::WorkspaceDeleted).then_some(())
+    })
+    .await;
+    assert_eq!(laptop.contacts("", None, 10).await.unwrap().items.len(), 1);
+    let erased = laptop
+        .erase_deleted_workspace(&laptop_secrets)
+        .await
+        .unwrap();
+    assert!(erased.keyring_entry_deleted, "{erased:?}");
+    let left: Vec<_> = std::fs::read_dir(laptop_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     w.stop().await;
 }
 

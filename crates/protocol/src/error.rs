@@ -26,6 +26,8 @@ pub enum ErrorKind {
     NotFound,
     /// 409: e.g. the email is taken, or the WABA belongs to another workspace.
     Conflict,
+    /// 410: the session's workspace was deleted by its owner; this device may erase its copy.
+    WorkspaceDeleted,
     /// 500: logged on the relay; details are not given out.
     Internal,
 }

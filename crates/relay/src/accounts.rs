@@ -333,6 +333,9 @@ pub async fn delete_account(State(state): State<AppState>, auth: Auth) -> AppRes
         state.owners.clear();
         // The media rows went with the workspace; its sealed files go now.
         crate::media::delete_workspace_media(&state.config.data_dir, auth.workspace_id).await;
+        // Its open event streams re-check their session when woken: they end now, and their
+        // devices reconnect to be told the workspace is gone (410).
+        state.notify_events(auth.workspace_id);
         tracing::info!(workspace = %auth.workspace_id, "workspace deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {

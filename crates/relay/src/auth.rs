@@ -190,11 +190,14 @@ impl FromRequestParts<AppState> for Auth {
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 256)
             .ok_or(AppError::Unauthenticated)?;
-        let record = state
-            .store
-            .session_by_token_hash(hash_token(token))
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let hash = hash_token(token);
+        let Some(record) = state.store.session_by_token_hash(hash).await? else {
+            return Err(if state.store.session_of_deleted_workspace(hash).await? {
+                AppError::WorkspaceDeleted
+            } else {
+                AppError::Unauthenticated
+            });
+        };
         let now = OffsetDateTime::now_utc();
         if now - record.last_seen_at > TOUCH_EVERY {
             if let Err(e) = state.store.touch_session(record.session_id, now).await {

@@ -15,6 +15,10 @@ pub enum AppError {
     BadRequest(String),
     #[error("a valid device session is required")]
     Unauthenticated,
+    /// 410: the session was one of a workspace its owner deleted (only its token's hash is
+    /// kept, to say so): its devices can tell their people and offer to erase their copy.
+    #[error("this workspace was deleted by its owner")]
+    WorkspaceDeleted,
     #[error("wrong email or password")]
     InvalidCredentials,
     #[error("too many failed sign-ins; try again later")]
@@ -61,6 +65,7 @@ impl IntoResponse for AppError {
         let (status, kind) = match &self {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorKind::BadRequest),
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, ErrorKind::Unauthenticated),
+            AppError::WorkspaceDeleted => (StatusCode::GONE, ErrorKind::WorkspaceDeleted),
             AppError::InvalidCredentials => {
                 (StatusCode::UNAUTHORIZED, ErrorKind::InvalidCredentials)
             }

@@ -1097,6 +1097,20 @@ async fn deleting_the_account_removes_the_workspace_from_the_relay() {
         .json()
         .await
         .unwrap();
+    // A device signed out before the deletion was not part of it: it stays plainly signed out.
+    let old_phone: SessionCreated = t
+        .sign_in("gone.owner@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = t
+        .delete(
+            &format!("/v1/sessions/{}", old_phone.session.id),
+            &owner.token,
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
     // The deleted workspace's event bytes, as stored (sealed) in the segment files.
     let gone_bytes: Vec<Vec<u8>> = t
         .events(&owner.token, 0)
@@ -1129,7 +1143,16 @@ async fn deleting_the_account_removes_the_workspace_from_the_relay() {
         protocol::open(&stay_key, &B64.decode(&kept.events[0].sealed).unwrap()).unwrap(),
         b"kept"
     );
+    // Its devices are told why their sessions ended (410, not a bare 401), so they can offer
+    // to erase their copy instead of asking for a sign-in that cannot work; a token that was
+    // never a session of it still gets 401.
     for token in [&owner.token, &laptop.token] {
+        let r = t.get("/v1/events", token).await;
+        assert_eq!(r.status(), StatusCode::GONE);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["kind"], "workspace_deleted", "{body}");
+    }
+    for token in ["dxr_never-a-session", old_phone.token.as_str()] {
         let r = t.get("/v1/events", token).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }

@@ -92,6 +92,9 @@ pub enum SyncState {
     ResyncRequired,
     /// The relay refused the session (revoked or expired): sign in again.
     SessionExpired,
+    /// The workspace's owner deleted it at the relay: nothing more will sync, and this device
+    /// still holds its copy ([`Device::erase_deleted_workspace`]).
+    WorkspaceDeleted,
 }
 
 /// What changed, for whoever shows it.
@@ -580,6 +583,10 @@ impl Device {
         match error {
             SyncError::ResyncRequired { .. } => {
                 self.set_sync_state(SyncState::ResyncRequired);
+                true
+            }
+            e if e.is_workspace_deleted() => {
+                self.set_sync_state(SyncState::WorkspaceDeleted);
                 true
             }
             e if e.is_unauthenticated() => {

@@ -809,6 +809,30 @@ impl Device {
             .delete_account()
             .await
             .map_err(|e| DeviceError::from_sync(e, &account.relay_url))?;
+        self.erase_this_device(secrets).await
+    }
+
+    /// Erases this device's copy of a workspace its owner deleted at the relay (the sync
+    /// stopped with [`SyncState::WorkspaceDeleted`]): the same as the owner's own device did
+    /// when it deleted the account. Refused in any other state. Afterwards this handle is
+    /// spent, as after [`Self::delete_account`].
+    pub async fn erase_deleted_workspace(
+        &self,
+        secrets: &dyn SecretStore,
+    ) -> Result<AccountDeleted, DeviceError> {
+        if self.sync_state() != SyncState::WorkspaceDeleted {
+            return Err(DeviceError::InvalidInput(
+                "only a device whose workspace was deleted by its owner can be erased this way"
+                    .into(),
+            ));
+        }
+        self.erase_this_device(secrets).await
+    }
+
+    async fn erase_this_device(
+        &self,
+        secrets: &dyn SecretStore,
+    ) -> Result<AccountDeleted, DeviceError> {
         self.stop_background().await;
         *self.inner.session.write().await = None;
         self.set_sync_state(SyncState::SignedOut);

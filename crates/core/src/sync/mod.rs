@@ -117,6 +117,12 @@ impl SyncError {
         matches!(self, Self::Api { status: 401, .. } | Self::NotSignedIn)
     }
 
+    /// The relay says the session's workspace was deleted by its owner (410
+    /// `workspace_deleted`): no sign-in can help; the device may erase its copy.
+    pub fn is_workspace_deleted(&self) -> bool {
+        matches!(self, Self::Api { status: 410, kind, .. } if kind == "workspace_deleted")
+    }
+
     /// Worth retrying after a pause: network errors and 5xx / 429 answers.
     pub fn is_transient(&self) -> bool {
         match self {

@@ -355,6 +355,9 @@ pub struct StoredMedia {
     pub fetched_at: OffsetDateTime,
 }
 
+/// How long the token hashes of a deleted workspace's sessions are kept (to answer 410).
+pub const DELETED_SESSIONS_DAYS: i64 = 180;
+
 /// Retention: what `prune` may remove.
 #[derive(Debug, Clone, Copy)]
 pub struct PrunePolicy {
@@ -384,6 +387,12 @@ pub trait Store: Send + Sync + 'static {
         &self,
         token_hash: [u8; 32],
     ) -> BoxFuture<'_, StoreResult<Option<AuthRecord>>>;
+    /// Whether `token_hash` was a live session of a workspace deleted since (kept
+    /// [`DELETED_SESSIONS_DAYS`] days).
+    fn session_of_deleted_workspace(
+        &self,
+        token_hash: [u8; 32],
+    ) -> BoxFuture<'_, StoreResult<bool>>;
     /// Whether the session still exists and is not revoked (open streams re-check it).
     fn session_is_live(&self, id: Uuid) -> BoxFuture<'_, StoreResult<bool>>;
     fn touch_session(&self, id: Uuid, now: OffsetDateTime) -> BoxFuture<'_, StoreResult<()>>;

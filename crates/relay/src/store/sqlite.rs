@@ -35,7 +35,7 @@ use super::{
     InvitationRecord, MediaJob, MediaRecord, MemberRecord, NewInvitation, NewMediaJob, NewSession,
     NewUser, NewWorkspace, OnboardingRecord, PrunePolicy, PruneReport, Removal, SessionRecord,
     Store, StoreError, StoreResult, StoredBusinessToken, StoredMedia, UserRecord, WorkspaceRecord,
-    WriteOp, WriteOutcome,
+    WriteOp, WriteOutcome, DELETED_SESSIONS_DAYS,
 };
 use crate::timing;
 
@@ -582,10 +582,23 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Segment(std::io::Error::other(e)))?
         .map_err(StoreError::Segment)?;
+        // Its live sessions' token hashes stay behind, and nothing else of it: their devices
+        // are told the workspace was deleted rather than only that they are signed out.
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO deleted_sessions (token_hash, deleted_at)
+             SELECT token_hash, ? FROM device_sessions
+             WHERE workspace_id = ? AND revoked_at IS NULL",
+        )
+        .bind(ms(OffsetDateTime::now_utc()))
+        .bind(workspace_id.to_string())
+        .execute(&mut *tx)
+        .await?;
         let done = sqlx::query("DELETE FROM workspaces WHERE id = ?")
             .bind(workspace_id.to_string())
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         // Old page images stay in the WAL until a checkpoint; copy back and truncate now.
         self.truncate_wal().await?;
         log.dedupe.forget_workspace(workspace_id);
@@ -936,6 +949,20 @@ impl Store for SqliteStore {
                 last_seen_at: from_ms(row.try_get("last_seen_at")?),
                 entitled_after: row.try_get("entitled_after")?,
             }))
+        })
+    }
+
+    fn session_of_deleted_workspace(
+        &self,
+        token_hash: [u8; 32],
+    ) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM deleted_sessions WHERE token_hash = ?")
+                    .bind(&token_hash[..])
+                    .fetch_optional(&self.reader)
+                    .await?;
+            Ok(found.is_some())
         })
     }
 
@@ -1356,6 +1383,10 @@ impl Store for SqliteStore {
                 .await?;
             sqlx::query("DELETE FROM invalid_bodies WHERE received_at < ?")
                 .bind(cutoff)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM deleted_sessions WHERE deleted_at < ?")
+                .bind(ms(policy.now - time::Duration::days(DELETED_SESSIONS_DAYS)))
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;

@@ -84,6 +84,30 @@ describe('App shell', () => {
     expect(await screen.findByTestId('inbox-empty')).toBeInTheDocument();
   });
 
+  it('a workspace its owner deleted: the banner says so and erases this copy after a confirmation', async () => {
+    const calls = mockCommands({
+      ...signedInHandlers(),
+      erase_deleted_workspace: () => ({
+        kind: 'signedOut',
+        lastRelayUrl: null,
+        defaultRelayUrl: 'https://relay.example',
+      }),
+    });
+    render(App);
+    await screen.findByTestId('inbox-empty');
+    await emitEvent('syncStateChanged', { state: 'workspaceDeleted' });
+    const banner = await screen.findByTestId('sync-banner');
+    expect(banner).toHaveAttribute('data-state', 'workspaceDeleted');
+    expect(banner).toHaveTextContent('The owner deleted this workspace');
+    await fireEvent.click(screen.getByTestId('erase-copy'));
+    expect(calls.filter((c) => c === 'erase_deleted_workspace')).toHaveLength(0);
+    expect(banner).toHaveTextContent('cannot be undone');
+    await fireEvent.click(screen.getByTestId('erase-copy-confirm'));
+    // A first run afterwards: the account screens.
+    expect(await screen.findByTestId('register-relay')).toHaveValue('https://relay.example');
+    expect(calls.filter((c) => c === 'erase_deleted_workspace')).toHaveLength(1);
+  });
+
   it('says when the shell refused a deep link, until dismissed', async () => {
     mockCommands(signedInHandlers());
     render(App);

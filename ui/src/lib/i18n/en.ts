@@ -165,6 +165,12 @@ export const en = {
   'sync.catchingUp': 'Catching up… {count} updates applied',
   'sync.resync': 'This device must resync with the relay.',
   'sync.signedOut': 'The relay signed this device out. Sign in again.',
+  'sync.workspaceDeleted':
+    'The owner deleted this workspace. Nothing more will arrive; this computer still holds its copy of the conversations.',
+  'sync.eraseCopy': 'Erase this copy',
+  'sync.eraseConfirm': 'Erase every conversation, file and key of this workspace on this computer? This cannot be undone.',
+  'sync.eraseNow': 'Erase now',
+  'sync.eraseFailed': 'Could not erase: {reason}',
   'sync.outbox': 'Outbox: {count}',
 
   'inbox.conversations': 'Conversations',

@@ -854,6 +854,18 @@ async deleteAccount(confirmation: string) : Promise<Result<SessionState, IpcErro
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Erases this device's copy of a workspace its owner deleted at the relay (the sync state is
+ * `workspaceDeleted`; refused otherwise). Returns where the app stands now: a first run.
+ */
+async eraseDeletedWorkspace() : Promise<Result<SessionState, IpcError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("erase_deleted_workspace") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -1922,7 +1934,12 @@ export type SyncState =
 /**
  * The relay refused the session (revoked or expired): sign in again.
  */
-{ state: "sessionExpired" }
+{ state: "sessionExpired" } | 
+/**
+ * The workspace's owner deleted it at the relay: nothing more will sync, and this device
+ * still holds its copy ([`Device::erase_deleted_workspace`]).
+ */
+{ state: "workspaceDeleted" }
 /**
  * The sync with the relay changed state (offline banner).
  */

@@ -506,6 +506,15 @@ export function deleteAccount(confirmation: string): Promise<SessionState> {
   return call(() => invoke<SessionState>('delete_account', { confirmation }));
 }
 
+/**
+ * Erases all of the app's data on this computer once the relay said the workspace was deleted
+ * by its owner (sync state `workspaceDeleted`; refused otherwise). Resolves with the new start
+ * state: a first run.
+ */
+export function eraseDeletedWorkspace(): Promise<SessionState> {
+  return call(() => invoke<SessionState>('erase_deleted_workspace'));
+}
+
 // ---- events --------------------------------------------------------------------------------
 
 /** Stops a subscription. Safe to call more than once. */
