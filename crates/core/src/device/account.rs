@@ -475,6 +475,9 @@ impl Device {
         }
         let session = self.session_for(account.clone(), client, key).await?;
         *self.inner.session.write().await = Some(session);
+        // A new session starts afresh: no state of an earlier one (a workspace deleted, a
+        // session expired) may carry over, least of all one that allows erasing this device.
+        self.set_sync_state(SyncState::Connecting);
         self.emit(DeviceEvent::NumbersChanged);
         Ok(self.account().await?.unwrap_or(account))
     }

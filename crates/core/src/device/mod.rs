@@ -298,6 +298,22 @@ impl Device {
         let _ = self.inner.events.send(event);
     }
 
+    /// Moves from `from` to `to` if the state is `from` now; whether it did.
+    pub(crate) fn leave_sync_state(&self, from: &SyncState, to: SyncState) -> bool {
+        let changed = self.inner.sync_state.send_if_modified(|current| {
+            if current == from {
+                *current = to.clone();
+                true
+            } else {
+                false
+            }
+        });
+        if changed {
+            self.emit(DeviceEvent::SyncState(to));
+        }
+        changed
+    }
+
     fn set_sync_state(&self, state: SyncState) {
         let changed = self.inner.sync_state.send_if_modified(|current| {
             if *current == state {
@@ -516,6 +532,7 @@ impl Device {
             };
             if let Err(e) = outcome {
                 if self.stop_on(&e) {
+                    self.stop_all_if_workspace_deleted().await;
                     return;
                 }
                 self.set_sync_state(SyncState::Offline {
@@ -568,6 +585,7 @@ impl Device {
                     }
                     Err(e) => {
                         if self.stop_on(&e) {
+                            self.stop_all_if_workspace_deleted().await;
                             return;
                         }
                         tracing::warn!(error = %e, "sync: connection lost");
@@ -575,6 +593,15 @@ impl Device {
                     }
                 }
             }
+        }
+    }
+
+    /// The workspace is gone: nothing of the device's background work may go on, above all
+    /// not the outbox, which would keep sending to customers with the stored business token
+    /// against the owner's deletion. (Only signals the tasks: safe from within one of them.)
+    async fn stop_all_if_workspace_deleted(&self) {
+        if self.sync_state() == SyncState::WorkspaceDeleted {
+            self.stop_background().await;
         }
     }
 

@@ -820,7 +820,8 @@ impl Device {
         &self,
         secrets: &dyn SecretStore,
     ) -> Result<AccountDeleted, DeviceError> {
-        if self.sync_state() != SyncState::WorkspaceDeleted {
+        // Checked and left in one step, so that two calls cannot both erase.
+        if !self.leave_sync_state(&SyncState::WorkspaceDeleted, SyncState::SignedOut) {
             return Err(DeviceError::InvalidInput(
                 "only a device whose workspace was deleted by its owner can be erased this way"
                     .into(),
@@ -835,15 +836,22 @@ impl Device {
     ) -> Result<AccountDeleted, DeviceError> {
         self.stop_background().await;
         *self.inner.session.write().await = None;
-        self.set_sync_state(SyncState::SignedOut);
-        let report = erase::erase_data_dir(self.store().clone(), self.data_dir(), secrets)
-            .await
-            .map_err(|e| {
-                DeviceError::Internal(format!(
+        let erased = erase::erase_data_dir(self.store().clone(), self.data_dir(), secrets).await;
+        let report = match erased {
+            Ok(report) => {
+                self.set_sync_state(SyncState::SignedOut);
+                report
+            }
+            Err(e) => {
+                // The workspace is gone at the relay either way: this state keeps the way to
+                // finish the erasure open ([`Self::erase_deleted_workspace`], the banner).
+                self.set_sync_state(SyncState::WorkspaceDeleted);
+                return Err(DeviceError::Internal(format!(
                     "the account was deleted at the server, but erasing this device's data \
                      failed: {e}"
-                ))
-            })?;
+                )));
+            }
+        };
         Ok(AccountDeleted {
             removed: report.removed,
             keyring_entry_deleted: report.keyring_entry_deleted,

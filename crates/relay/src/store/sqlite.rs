@@ -585,12 +585,15 @@ impl SqliteStore {
         // Its live sessions' token hashes stay behind, and nothing else of it: their devices
         // are told the workspace was deleted rather than only that they are signed out.
         let mut tx = self.begin().await?;
+        // The day only: one exact instant shared by every hash would tie them together as
+        // one workspace's devices.
+        let day = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
         sqlx::query(
             "INSERT OR IGNORE INTO deleted_sessions (token_hash, deleted_at)
-             SELECT token_hash, ? FROM device_sessions
-             WHERE workspace_id = ? AND revoked_at IS NULL",
+             SELECT s.token_hash, ? FROM device_sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.workspace_id = ? AND s.revoked_at IS NULL AND u.removed_at IS NULL",
         )
-        .bind(ms(OffsetDateTime::now_utc()))
+        .bind(ms(day))
         .bind(workspace_id.to_string())
         .execute(&mut *tx)
         .await?;

@@ -392,6 +392,12 @@ export class ThreadStore {
     // Scrolled back: the window's newest end stays where it was, or comes up to where the
     // read stopped short of it (many messages came into its range).
     const inWindow = fresh.filter((m) => m.ts < after.ts || (m.ts === after.ts && m.id <= after.id));
+    if (inWindow.length === 0) {
+      // Everything the window showed is gone: read the newest page again.
+      this.messages = [];
+      this.#refreshAgain = true;
+      return;
+    }
     if (more !== null && inWindow.length === fresh.length) {
       this.#keepOldest(inWindow);
     } else if (inWindow.length > MAX_LOADED) {

@@ -435,6 +435,13 @@ describe('ThreadStore', () => {
     db.put(at(9));
     await thread.refresh();
     expect(thread.messages.map((m) => m.id)).toEqual([9]);
+    // The same from far back: the window empties, then shows the newest page.
+    thread.after = { ts: 90, id: 9 };
+    db.put(at(12));
+    db.erase(9);
+    await thread.refresh();
+    expect(thread.messages.map((m) => m.id)).toEqual([12]);
+    expect(thread.hasNewer).toBe(false);
   });
 
   it('paging up while a refresh is on its way starts from where the refresh leaves the window', async () => {
