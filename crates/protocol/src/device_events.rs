@@ -246,6 +246,17 @@ pub enum DeviceEvent {
 }
 
 impl DeviceEvent {
+    /// Whether only an owner's or admin's device may make this change (a customer erased
+    /// everywhere, the team's retention, the team's business token): it is appended marked
+    /// (`manager: true`, which the relay refuses to agents), and devices apply it only from
+    /// an event the relay marked.
+    pub fn needs_manager(&self) -> bool {
+        matches!(
+            self,
+            Self::ContactErased(_) | Self::RetentionPolicySet(_) | Self::NumberConnected(_)
+        )
+    }
+
     /// The wire `type`.
     pub fn type_name(&self) -> &'static str {
         match self {

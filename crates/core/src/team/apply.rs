@@ -80,6 +80,21 @@ pub async fn apply_device_event(
             });
         }
     };
+    // Only owners and admins erase customers, set the retention or connect numbers: the relay
+    // marks their devices' events (`EventKind::DeviceManager`); the content's own author claim
+    // proves nothing. An unmarked one (an agent's device, changed: it could erase a customer
+    // everywhere or replace the team's business token) is kept sealed, not applied.
+    if envelope.event.needs_manager() && !manager {
+        let kind = envelope.event.type_name();
+        tracing::warn!(
+            kind,
+            "sync: a change only owners and admins make came unmarked; kept"
+        );
+        return Ok(DeviceOutcome::KeepRaw {
+            reason: "not_permitted",
+            kind: kind.into(),
+        });
+    }
     match &envelope.event {
         DeviceEvent::MessageSent(e) => apply_message_sent(conn, workspace_id, e).await?,
         DeviceEvent::ConversationField(e) => {
@@ -89,17 +104,6 @@ pub async fn apply_device_event(
         }
         DeviceEvent::NoteAdded(e) => apply_note_in(conn, workspace_id, e).await?,
         DeviceEvent::QuickReplySet(e) => apply_quick_reply_in(conn, e).await?,
-        // Only owners and admins connect numbers: an unmarked one (an agent's device, changed)
-        // could replace the team's business token with its own. Kept sealed, not applied.
-        DeviceEvent::NumberConnected(_) if !manager => {
-            tracing::warn!(
-                "sync: a number connected not by an owner or admin is not applied; kept"
-            );
-            return Ok(DeviceOutcome::KeepRaw {
-                reason: "not_permitted",
-                kind: "number_connected".into(),
-            });
-        }
         DeviceEvent::NumberConnected(e) => {
             let Some(vault) = vault else {
                 return Ok(DeviceOutcome::NeedsVault);
@@ -109,39 +113,14 @@ pub async fn apply_device_event(
         DeviceEvent::ContactField(e) => {
             apply_contact_field_in(conn, workspace_id, e).await?;
         }
-        // Only owners and admins erase customers: the relay marks their devices' events
-        // (`EventKind::DeviceManager`); the content's own author claim proves nothing. An
-        // unmarked erasure (an agent's device, changed) is kept, not applied.
-        DeviceEvent::ContactErased(e) if manager => {
-            return Ok(DeviceOutcome::EraseContact(e.clone()))
-        }
-        DeviceEvent::RetentionPolicySet(e) if manager => {
+        DeviceEvent::ContactErased(e) => return Ok(DeviceOutcome::EraseContact(e.clone())),
+        DeviceEvent::RetentionPolicySet(e) => {
             if !apply_retention_policy_in(conn, e).await? {
                 return Ok(DeviceOutcome::KeepRaw {
                     reason: "invalid",
                     kind: "retention_policy_set".into(),
                 });
             }
-        }
-        DeviceEvent::RetentionPolicySet(e) => {
-            tracing::warn!(
-                author = %e.author.user_id,
-                "sync: a retention policy not set by an owner or admin is not applied; kept"
-            );
-            return Ok(DeviceOutcome::KeepRaw {
-                reason: "not_permitted",
-                kind: "retention_policy_set".into(),
-            });
-        }
-        DeviceEvent::ContactErased(e) => {
-            tracing::warn!(
-                author = %e.author.user_id,
-                "sync: an erasure not sent by an owner or admin is not applied; kept"
-            );
-            return Ok(DeviceOutcome::KeepRaw {
-                reason: "not_permitted",
-                kind: "contact_erased".into(),
-            });
         }
     }
     Ok(DeviceOutcome::Applied)

@@ -451,12 +451,7 @@ impl Team {
         );
         let sealed = protocol::sealed::to_base64(&protocol::seal(&self.public, &plaintext)?);
         // What only owners and admins may do goes out marked (the relay checks the role).
-        let manager = matches!(
-            envelope.event,
-            DeviceEvent::ContactErased(_)
-                | DeviceEvent::RetentionPolicySet(_)
-                | DeviceEvent::NumberConnected(_)
-        );
+        let manager = envelope.event.needs_manager();
         sqlx::query(
             "INSERT INTO pending_events (client_event_id, sealed, created_at, manager, kind)
              VALUES (?, ?, ?, ?, ?)",
