@@ -45,6 +45,20 @@ describe('Activity', () => {
     expect(screen.queryByRole('button', { name: 'Show older' })).toBeNull();
   });
 
+  it('says in words which change the relay refused, the identifier on hover', async () => {
+    mockCommands({
+      list_activity: () => ({
+        items: [entry(4, 'team.change_refused', { subject: 'retention_policy_set' })],
+        next: null,
+      }),
+    });
+    render(Activity);
+    const [row] = await screen.findAllByTestId('activity-row');
+    expect(row).toHaveTextContent('The team’s retention policy');
+    expect(row).not.toHaveTextContent('retention_policy_set');
+    expect(row?.querySelector('[title="retention_policy_set"]')).not.toHaveClass('mono');
+  });
+
   it('says when the log is empty, and shows a load error with a retry', async () => {
     let fail = true;
     mockCommands({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actionLabel, KNOWN_ACTIONS } from './actions';
+import { actionLabel, KNOWN_ACTIONS, KNOWN_REFUSED_CHANGES, subjectLabel } from './actions';
 
 // What crates/core writes to the activity log (`privacy::activity::record` and `record_in`).
 const CORE_ACTIONS = [
@@ -47,5 +47,24 @@ describe('actionLabel', () => {
     // Not an own key of the table: no inherited property stands in for a label.
     expect(actionLabel('constructor')).toBe('constructor');
     expect(actionLabel('toString')).toBe('toString');
+  });
+});
+
+describe('subjectLabel', () => {
+  it('names every change an owner or admin shares, when the relay refused it', () => {
+    // `DeviceEvent::needs_manager` in crates/protocol: the only kinds that can be refused.
+    expect([...KNOWN_REFUSED_CHANGES].sort()).toEqual(['contact_erased', 'number_connected', 'retention_policy_set']);
+    const labels = KNOWN_REFUSED_CHANGES.map((kind) => subjectLabel('team.change_refused', kind));
+    for (const label of labels) expect(label).not.toMatch(/_/);
+    expect(new Set(labels).size).toBe(labels.length);
+    expect(subjectLabel('team.change_refused', 'contact_erased')).toBe('Erasing a customer everywhere');
+  });
+
+  it('leaves other subjects as they came', () => {
+    expect(subjectLabel('privacy.erase_contact', 'contact_erased')).toBe('contact_erased');
+    expect(subjectLabel('team.change_refused', 'label_set')).toBe('label_set');
+    expect(subjectLabel('team.change_refused', 'constructor')).toBe('constructor');
+    expect(subjectLabel('message.send', '15550001111')).toBe('15550001111');
+    expect(subjectLabel('account.sign_in', null)).toBe('');
   });
 });

@@ -36,3 +36,23 @@ export const KNOWN_ACTIONS: readonly string[] = Object.keys(ACTIONS);
 export function actionLabel(action: string): string {
   return Object.hasOwn(ACTIONS, action) ? t(ACTIONS[action] as PlainMessageKey) : action;
 }
+
+// The subject of `team.change_refused` is the refused device event's wire `type`: only the
+// kinds an owner or admin may share (`DeviceEvent::needs_manager` in crates/protocol).
+const REFUSED_CHANGES: Record<string, PlainMessageKey> = {
+  contact_erased: 'activity.refused.contact_erased',
+  retention_policy_set: 'activity.refused.retention_policy_set',
+  number_connected: 'activity.refused.number_connected',
+};
+
+/** Every refused-change kind with words, for tests. */
+export const KNOWN_REFUSED_CHANGES: readonly string[] = Object.keys(REFUSED_CHANGES);
+
+/** An entry's subject in words where the action names a kind of change; else as it came. */
+export function subjectLabel(action: string, subject: string | null): string {
+  if (subject === null) return '';
+  if (action === 'team.change_refused' && Object.hasOwn(REFUSED_CHANGES, subject)) {
+    return t(REFUSED_CHANGES[subject] as PlainMessageKey);
+  }
+  return subject;
+}

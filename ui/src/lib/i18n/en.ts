@@ -615,6 +615,9 @@ export const en = {
   'activity.action.privacy.retention_policy_synced': 'Changed the retention policy on another device',
   'activity.action.privacy.retention_applied': 'Deleted old data (retention)',
   'activity.action.team.change_refused': 'A change was not shared with the team: this account is no longer an owner or admin',
+  'activity.refused.contact_erased': 'Erasing a customer everywhere',
+  'activity.refused.retention_policy_set': 'The team’s retention policy',
+  'activity.refused.number_connected': 'The team’s WhatsApp number and token',
 
   'privacy.retention': 'Retention',
   'privacy.retentionIntro':
