@@ -874,3 +874,79 @@ async fn an_apply_cut_short_finishes_and_leaves_the_store_usable() {
     assert_eq!(store.counts().await.unwrap().messages, last);
     assert_eq!(store.counts().await.unwrap().conversations, 50);
 }
+
+/// A catch-up acknowledges each page after its commit, in order, in the background while the
+/// next page is written; an acknowledgement that fails fails the catch-up (one page later at
+/// most), and the next run acknowledges what was committed.
+#[tokio::test]
+async fn pages_are_acknowledged_in_order_after_their_commit_and_a_failed_one_is_redone() {
+    use axum::extract::{Query, State};
+    use axum::routing::{get, post};
+    use protocol::events::{AckRequest, EventsQuery};
+    use std::sync::{Arc, Mutex};
+
+    const LAST: i64 = 2_005;
+    #[derive(Clone, Default)]
+    struct Relay {
+        acks: Arc<Mutex<Vec<i64>>>,
+        /// The acknowledgement of this cursor is refused once (a relay restarting).
+        refuse: Arc<Mutex<Option<i64>>>,
+    }
+    async fn events(Query(q): Query<EventsQuery>) -> axum::Json<EventPage> {
+        let limit = i64::from(q.limit.unwrap_or(1_000));
+        let events: Vec<Event> = (q.after + 1..=LAST.min(q.after + limit))
+            .map(|seq| Event {
+                seq,
+                id: uuid::Uuid::from_u128(seq as u128),
+                kind: EventKind::MetaWebhook,
+                // Sealed to another key: kept raw, which commits the page like any other.
+                sealed: "bm90IHNlYWxlZA".into(),
+                created_at: time::OffsetDateTime::now_utc(),
+                origin_session: None,
+                client_event_id: None,
+            })
+            .collect();
+        axum::Json(EventPage {
+            next_after: events.last().map_or(q.after, |e| e.seq),
+            events,
+            resync_required: false,
+        })
+    }
+    async fn ack(
+        State(relay): State<Relay>,
+        axum::Json(req): axum::Json<AckRequest>,
+    ) -> Result<axum::Json<Value>, axum::http::StatusCode> {
+        if relay
+            .refuse
+            .lock()
+            .unwrap()
+            .take_if(|c| *c == req.seq)
+            .is_some()
+        {
+            return Err(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        }
+        relay.acks.lock().unwrap().push(req.seq);
+        Ok(axum::Json(json!({"acked": req.seq})))
+    }
+    let relay = Relay::default();
+    *relay.refuse.lock().unwrap() = Some(1_000);
+    let router = axum::Router::new()
+        .route("/v1/events", get(events))
+        .route("/v1/events/ack", post(ack))
+        .with_state(relay.clone());
+    let (syncer, server, _data) = common::stub_relay_syncer(router).await;
+
+    // The first page's acknowledgement fails while the second page is written: the catch-up
+    // stops there, with both pages committed and nothing acknowledged.
+    let err = syncer.run_once().await.unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(syncer.cursor().await.unwrap(), 2_000);
+    assert!(relay.acks.lock().unwrap().is_empty());
+
+    // The next run acknowledges the committed cursor first, then each page as it commits.
+    let totals = syncer.run_once().await.unwrap();
+    assert_eq!(totals.cursor, LAST);
+    assert_eq!(*relay.acks.lock().unwrap(), vec![2_000, LAST]);
+    assert_eq!(syncer.cursor().await.unwrap(), LAST);
+    server.abort();
+}

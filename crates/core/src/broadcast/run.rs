@@ -171,6 +171,8 @@ impl Broadcasts {
             .await?;
         }
         tx.commit().await?;
+        // A broadcast the user was told exists survives a power cut too: it resumes after one.
+        self.store.sync_to_disk().await?;
         Ok(id)
     }
 

@@ -68,7 +68,9 @@ fn aad(relative: &str) -> String {
 }
 
 /// Encrypts and writes `plaintext` as `data_dir/relative` (through a temporary file renamed
-/// into place, so a crash never leaves a half-written file under the final name).
+/// into place, so a crash never leaves a half-written file under the final name). Flushed to
+/// the disk, and its name with it, before it returns: the store records the file as there
+/// once this returns, and the relay drops its copy once the device says it has it.
 pub fn write(
     data_dir: &Path,
     key: &MasterKey,
@@ -81,8 +83,18 @@ pub fn write(
         std::fs::create_dir_all(parent)?;
     }
     let tmp = path.with_extension("enc.tmp");
-    std::fs::write(&tmp, &sealed)?;
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&sealed)?;
+        file.sync_all()?;
+    }
     std::fs::rename(&tmp, &path)?;
+    // The rename lives in the directory: flush it too (Unix; Windows has no directory flush).
+    #[cfg(unix)]
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent)?.sync_all()?;
+    }
     Ok(path)
 }
 

@@ -254,6 +254,8 @@ impl Outbox {
             .enqueue_in(&mut tx, conversation_id, message, idempotency_key)
             .await?;
         tx.commit().await?;
+        // Queued means kept: the row is the message's only copy until it is sent.
+        self.inner.team.store().sync_to_disk().await?;
         self.inner.wake.notify_one();
         Ok(id)
     }

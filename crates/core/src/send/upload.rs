@@ -95,6 +95,8 @@ impl Outbox {
             .await;
         match queued {
             Ok((id, true)) => {
+                // Queued means kept, as [`Self::enqueue`] (the file was flushed when written).
+                team.store().sync_to_disk().await?;
                 self.inner.wake.notify_one();
                 Ok(id)
             }

@@ -152,7 +152,7 @@ impl Live {
         let syncer = self.syncer.clone();
         let task = tokio::spawn(async move {
             let report = syncer.apply(&page).await?;
-            syncer.client.ack(report.cursor).await?;
+            syncer.ack(report.cursor).await?;
             Ok::<_, SyncError>(report)
         });
         self.committing = Some((task, transport));

@@ -272,7 +272,7 @@ impl Syncer {
             return Ok(None);
         }
         let report = self.apply(&page).await?;
-        self.client.ack(report.cursor).await?;
+        self.ack(report.cursor).await?;
         Ok(Some(report))
     }
 
@@ -288,6 +288,15 @@ impl Syncer {
         progress: impl FnMut(&SyncProgress),
     ) -> Result<SyncProgress, SyncError> {
         self.catch_up(progress).await
+    }
+
+    /// Acknowledges `cursor` once the commits up to it are on disk: afterwards the relay may
+    /// drop those events, and a commit still in the kernel's cache would not survive a power
+    /// cut ([`Store::sync_to_disk`]).
+    async fn ack(&self, cursor: i64) -> Result<(), SyncError> {
+        self.store.sync_to_disk().await?;
+        self.client.ack(cursor).await?;
+        Ok(())
     }
 
     /// Writes an opened page in a task of its own (see [`Self::apply`]).
@@ -337,11 +346,16 @@ impl Syncer {
         };
         // A previous run may have committed without acking (crash, network): ack now.
         if totals.cursor > 0 {
-            self.client.ack(totals.cursor).await?;
+            self.ack(totals.cursor).await?;
         }
         let mut opened = self.fetch_opened(totals.cursor).await?;
+        // The acknowledgement of the page written last, in flight while the next is written.
+        let mut acking: Option<AbortOnDrop<Result<(), SyncError>>> = None;
         loop {
             if opened.is_empty() {
+                if let Some(ack) = acking.take() {
+                    ack.finish().await?;
+                }
                 return Ok(totals);
             }
             // A short page is the end of the log as it stood: asking again would only fetch an
@@ -359,17 +373,24 @@ impl Syncer {
                 ))
             });
             let report = self.apply_opened(opened).await?;
-            self.client.ack(report.cursor).await?;
+            // Acknowledged in the background (a flush to disk and a request to the relay),
+            // one page at a time and in order: the previous page's acknowledgement finishes
+            // (or fails the catch-up) before this one's starts.
+            if let Some(ack) = acking.take() {
+                ack.finish().await?;
+            }
+            let ack = {
+                let (syncer, cursor) = (self.clone(), report.cursor);
+                AbortOnDrop(tokio::spawn(async move { syncer.ack(cursor).await }))
+            };
             totals.add(&report);
             progress(&totals);
-            let Some(mut next) = next else {
+            let Some(next) = next else {
+                ack.finish().await?;
                 return Ok(totals);
             };
-            opened = match (&mut next.0).await {
-                Ok(outcome) => outcome?,
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Err(_) => return Err(SyncError::Interrupted),
-            };
+            acking = Some(ack);
+            opened = next.finish().await?;
         }
     }
 
@@ -447,6 +468,18 @@ impl Syncer {
 
 /// A task aborted when its handle is dropped: the catch-up's look-ahead must not outlive it.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> AbortOnDrop<Result<T, SyncError>> {
+    /// The task's outcome; a panic in it resumes here.
+    async fn finish(mut self) -> Result<T, SyncError> {
+        match (&mut self.0).await {
+            Ok(outcome) => outcome,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only a runtime shutting down cancels the task.
+            Err(_) => Err(SyncError::Interrupted),
+        }
+    }
+}
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
