@@ -54,7 +54,7 @@ struct ConversationDelta {
 }
 
 /// [`super::Store::insert_messages`] inside a transaction the caller owns (sync applies a whole
-/// page in one). Three statements whatever the page's size: the messages (a wamid already stored,
+/// page in one). A few statements whatever the page's size: the messages (a wamid already stored,
 /// or met earlier in the page, is skipped), the conversations' newest message and unread
 /// counters (once per conversation), and the statuses that arrived before their outbound message.
 pub(crate) async fn insert_messages_in(
@@ -68,7 +68,16 @@ pub(crate) async fn insert_messages_in(
         return Err(StoreError::Invalid("a message without wamid".into()));
     }
     let created_at = now();
-    let mut inserted: Vec<(i64, String)> = Vec::with_capacity(messages.len());
+    // The new rows' ids without `RETURNING`: handing 1,000 rows back from the SQLite thread
+    // one by one (and dropping them) was a third of this function's time on the caller's side,
+    // which is the serial path of a catch-up. Only this write transaction inserts, and SQLite
+    // gives each new row the largest rowid plus one, so the rows of a page inserted whole are
+    // `before + 1 ..` in `VALUES` order; `last_insert_rowid()` confirms it. Otherwise (a wamid
+    // already stored or met twice in the page) the ids above `before` are read back.
+    let before: i64 = sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM messages")
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut affected = 0;
     // Bound values, not a JSON array: SQLite re-parsed a row's JSON for each of its 20 `->>`
     // (the JSON functions were the largest SQLite cost of a page). `VALUES` rows are inserted
     // in order, so row ids and in-page duplicates (the first occurrence wins) come out exactly
@@ -103,28 +112,22 @@ pub(crate) async fn insert_messages_in(
                 .push_bind(m.raw_json.as_str())
                 .push_bind(created_at);
         });
-        insert.push(" ON CONFLICT(wamid) DO NOTHING RETURNING id, wamid");
-        inserted.extend(
-            insert
-                .build_query_as::<(i64, String)>()
-                .fetch_all(&mut *tx)
-                .await?,
-        );
+        insert.push(" ON CONFLICT(wamid) DO NOTHING");
+        affected += insert.build().execute(&mut *tx).await?.rows_affected() as usize;
     }
     let report = InsertReport {
-        inserted: inserted.len(),
-        duplicates: messages.len() - inserted.len(),
+        inserted: affected,
+        duplicates: messages.len() - affected,
     };
-    if inserted.is_empty() {
+    if affected == 0 {
         return Ok(report);
     }
+    let ids = inserted_ids(tx, messages, before, affected).await?;
 
-    let mut ids: HashMap<&str, i64> = inserted.iter().map(|(id, w)| (w.as_str(), *id)).collect();
     let mut conversations: HashMap<i64, ConversationDelta> = HashMap::new();
     let mut outbound: Vec<i64> = Vec::new();
-    for m in messages {
-        // `remove`: a wamid met twice in the page was inserted once, by its first occurrence.
-        let Some(id) = ids.remove(m.wamid.as_str()) else {
+    for (m, id) in messages.iter().zip(ids) {
+        let Some(id) = id else {
             continue;
         };
         let delta = conversations.entry(m.conversation_id).or_default();
@@ -181,6 +184,35 @@ pub(crate) async fn insert_messages_in(
         .await?;
     }
     Ok(report)
+}
+
+/// The id of each of `messages` that [`insert_messages_in`] inserted (`None`: skipped as a
+/// duplicate), given the largest id before the insert and how many rows it inserted.
+async fn inserted_ids(
+    tx: &mut SqliteConnection,
+    messages: &[NewMessage],
+    before: i64,
+    affected: usize,
+) -> Result<Vec<Option<i64>>, StoreError> {
+    if affected == messages.len() {
+        let last: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
+            .fetch_one(&mut *tx)
+            .await?;
+        if i64::try_from(affected).is_ok_and(|n| before.checked_add(n) == Some(last)) {
+            return Ok((1..).take(affected).map(|i| Some(before + i)).collect());
+        }
+    }
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, wamid FROM messages WHERE id > ? ORDER BY id")
+            .bind(before)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut ids: HashMap<&str, i64> = rows.iter().map(|(id, w)| (w.as_str(), *id)).collect();
+    // `remove`: a wamid met twice in the page was inserted once, by its first occurrence.
+    Ok(messages
+        .iter()
+        .map(|m| ids.remove(m.wamid.as_str()))
+        .collect())
 }
 
 /// [`super::Store::apply_statuses`] inside a transaction the caller owns (sync applies a whole
