@@ -883,18 +883,26 @@ async fn pages_are_acknowledged_in_order_after_their_commit_and_a_failed_one_is_
     use axum::extract::{Query, State};
     use axum::routing::{get, post};
     use protocol::events::{AckRequest, EventsQuery};
-    use std::sync::{Arc, Mutex};
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::{Arc, Mutex, OnceLock};
 
-    const LAST: i64 = 2_005;
     #[derive(Clone, Default)]
     struct Relay {
+        /// The log's last seq.
+        last: Arc<AtomicI64>,
         acks: Arc<Mutex<Vec<i64>>>,
         /// The acknowledgement of this cursor is refused once (a relay restarting).
         refuse: Arc<Mutex<Option<i64>>>,
+        /// The device, to check that what it acknowledges is committed.
+        device: Arc<OnceLock<Syncer>>,
     }
-    async fn events(Query(q): Query<EventsQuery>) -> axum::Json<EventPage> {
+    async fn events(
+        State(relay): State<Relay>,
+        Query(q): Query<EventsQuery>,
+    ) -> axum::Json<EventPage> {
         let limit = i64::from(q.limit.unwrap_or(1_000));
-        let events: Vec<Event> = (q.after + 1..=LAST.min(q.after + limit))
+        let last = relay.last.load(Ordering::SeqCst).min(q.after + limit);
+        let events: Vec<Event> = (q.after + 1..=last)
             .map(|seq| Event {
                 seq,
                 id: uuid::Uuid::from_u128(seq as u128),
@@ -916,6 +924,12 @@ async fn pages_are_acknowledged_in_order_after_their_commit_and_a_failed_one_is_
         State(relay): State<Relay>,
         axum::Json(req): axum::Json<AckRequest>,
     ) -> Result<axum::Json<Value>, axum::http::StatusCode> {
+        let committed = relay.device.get().unwrap().cursor().await.unwrap();
+        assert!(
+            committed >= req.seq,
+            "acknowledged {} with {committed} committed",
+            req.seq
+        );
         if relay
             .refuse
             .lock()
@@ -925,16 +939,20 @@ async fn pages_are_acknowledged_in_order_after_their_commit_and_a_failed_one_is_
         {
             return Err(axum::http::StatusCode::SERVICE_UNAVAILABLE);
         }
-        relay.acks.lock().unwrap().push(req.seq);
+        let mut acks = relay.acks.lock().unwrap();
+        assert!(acks.last() <= Some(&req.seq), "{req:?} after {acks:?}");
+        acks.push(req.seq);
         Ok(axum::Json(json!({"acked": req.seq})))
     }
     let relay = Relay::default();
+    relay.last.store(3_005, Ordering::SeqCst);
     *relay.refuse.lock().unwrap() = Some(1_000);
     let router = axum::Router::new()
         .route("/v1/events", get(events))
         .route("/v1/events/ack", post(ack))
         .with_state(relay.clone());
     let (syncer, server, _data) = common::stub_relay_syncer(router).await;
+    relay.device.set(syncer.clone()).ok().unwrap();
 
     // The first page's acknowledgement fails while the second page is written: the catch-up
     // stops there, with both pages committed and nothing acknowledged.
@@ -945,8 +963,17 @@ async fn pages_are_acknowledged_in_order_after_their_commit_and_a_failed_one_is_
 
     // The next run acknowledges the committed cursor first, then each page as it commits.
     let totals = syncer.run_once().await.unwrap();
-    assert_eq!(totals.cursor, LAST);
-    assert_eq!(*relay.acks.lock().unwrap(), vec![2_000, LAST]);
-    assert_eq!(syncer.cursor().await.unwrap(), LAST);
+    assert_eq!(totals.cursor, 3_005);
+    assert_eq!(*relay.acks.lock().unwrap(), vec![2_000, 3_000, 3_005]);
+
+    // A log that ends on a full page: the empty page after it ends the run, which still
+    // waits for the last page's acknowledgement.
+    relay.last.store(4_005, Ordering::SeqCst);
+    let totals = syncer.run_once().await.unwrap();
+    assert_eq!(totals.cursor, 4_005);
+    assert_eq!(
+        *relay.acks.lock().unwrap(),
+        vec![2_000, 3_000, 3_005, 3_005, 4_005]
+    );
     server.abort();
 }

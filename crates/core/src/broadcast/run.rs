@@ -172,7 +172,7 @@ impl Broadcasts {
         }
         tx.commit().await?;
         // A broadcast the user was told exists survives a power cut too: it resumes after one.
-        self.store.sync_to_disk().await?;
+        self.store.sync_to_disk_or_log("a new broadcast").await;
         Ok(id)
     }
 

@@ -70,7 +70,7 @@ fn aad(relative: &str) -> String {
 /// Encrypts and writes `plaintext` as `data_dir/relative` (through a temporary file renamed
 /// into place, so a crash never leaves a half-written file under the final name). Flushed to
 /// the disk, and its name with it, before it returns: the store records the file as there
-/// once this returns, and the relay drops its copy once the device says it has it.
+/// once this returns, and the relay's copy does not wait for the device (it ages out).
 pub fn write(
     data_dir: &Path,
     key: &MasterKey,

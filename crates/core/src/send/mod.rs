@@ -255,7 +255,11 @@ impl Outbox {
             .await?;
         tx.commit().await?;
         // Queued means kept: the row is the message's only copy until it is sent.
-        self.inner.team.store().sync_to_disk().await?;
+        self.inner
+            .team
+            .store()
+            .sync_to_disk_or_log("a queued send")
+            .await;
         self.inner.wake.notify_one();
         Ok(id)
     }

@@ -96,7 +96,7 @@ impl Outbox {
         match queued {
             Ok((id, true)) => {
                 // Queued means kept, as [`Self::enqueue`] (the file was flushed when written).
-                team.store().sync_to_disk().await?;
+                team.store().sync_to_disk_or_log("a queued send").await;
                 self.inner.wake.notify_one();
                 Ok(id)
             }

@@ -306,7 +306,16 @@ impl Outbox {
         }
         let graph = self.inner.graph.with_token(token);
         self.set_waiting(Some(item.id));
-        self.wait_for_throughput(&phone).await;
+        // The claim reaches the disk while the slot opens: lost to a power cut once the
+        // request left, the item would be `queued` again and sent twice, instead of being
+        // found in doubt.
+        tokio::join!(
+            self.inner
+                .team
+                .store()
+                .sync_to_disk_or_log("a send's claim"),
+            self.wait_for_throughput(&phone)
+        );
         self.set_waiting(None);
         // Paused while it waited for its slot (a broadcast): it has not left, so it stays.
         let held: bool = sqlx::query_scalar("SELECT held FROM outbox WHERE id = ?")

@@ -20,6 +20,8 @@
 //! Erasure needs a checkpoint that really happened (no old page image of erased rows may stay
 //! in the WAL): [`truncate_wal`] reads SQLite's result row and retries while it was busy.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::SqlitePool;
@@ -62,11 +64,12 @@ pub(super) struct Checkpoints {
 
 impl Checkpoints {
     /// Starts the background checkpoints on `pool` (a pool of one connection of its own).
-    pub(super) fn spawn(pool: SqlitePool) -> Self {
+    /// A checkpoint that fails to write to the disk sets `disk_failed`.
+    pub(super) fn spawn(pool: SqlitePool, disk_failed: Arc<AtomicBool>) -> Self {
         // One pending request is enough: a checkpoint asked for while one is pending would
         // find the same WAL.
         let (wake, asked) = mpsc::channel(1);
-        tokio::spawn(run(pool.clone(), asked));
+        tokio::spawn(run(pool.clone(), asked, disk_failed));
         Self { pool, wake }
     }
 
@@ -82,7 +85,7 @@ impl Checkpoints {
     }
 }
 
-async fn run(pool: SqlitePool, mut asked: mpsc::Receiver<()>) {
+async fn run(pool: SqlitePool, mut asked: mpsc::Receiver<()>, disk_failed: Arc<AtomicBool>) {
     // While the WAL grows: a checkpoint every CHECKPOINT_EVERY, asks ignored (they would only
     // make checkpoints more frequent). Once one finds nothing new: idle until asked.
     let mut active = true;
@@ -107,11 +110,26 @@ async fn run(pool: SqlitePool, mut asked: mpsc::Receiver<()>) {
                 if pool.is_closed() {
                     break;
                 }
-                tracing::warn!(error = %e, "store: WAL checkpoint failed");
+                if is_disk_error(&e) {
+                    // The kernel may have dropped what it could not write, and tells only
+                    // once: `Store::sync_to_disk` must not report a later flush as success.
+                    disk_failed.store(true, Ordering::Relaxed);
+                    tracing::error!(error = %e, "store: a WAL checkpoint could not write to the disk");
+                } else {
+                    tracing::warn!(error = %e, "store: WAL checkpoint failed");
+                }
             }
         }
     }
     pool.close().await;
+}
+
+/// SQLITE_IOERR (10) and SQLITE_FULL (13), with any extended code: the disk failed or is full.
+fn is_disk_error(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|db| db.code()?.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 10 | 13))
 }
 
 /// One PASSIVE checkpoint, then a truncation if it left a large WAL uncopied. Returns the WAL's

@@ -24,6 +24,8 @@ mod repo;
 mod search_query;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -97,6 +99,9 @@ pub struct Store {
     pool: SqlitePool,
     /// The write-ahead log's file, which [`Store::sync_to_disk`] flushes.
     wal: std::sync::Arc<std::path::Path>,
+    /// Set once a flush or a checkpoint failed to write to the disk: from then on no flush
+    /// reports success ([`Store::sync_to_disk`] says why).
+    disk_failed: Arc<AtomicBool>,
     /// The background WAL checkpoints, on a connection of their own (`checkpoint`).
     checkpoints: checkpoint::Checkpoints,
 }
@@ -150,12 +155,17 @@ impl Store {
             .max_connections(1)
             .connect_with(options.pragma("cache_size", "-256"))
             .await?;
-        let mut wal = path.as_os_str().to_owned();
+        // SQLite keeps the log beside the database file a symbolic link points to.
+        let mut wal = std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .into_os_string();
         wal.push("-wal");
+        let disk_failed = Arc::default();
         Ok(Self {
             pool,
             wal: std::path::PathBuf::from(wal).into(),
-            checkpoints: checkpoint::Checkpoints::spawn(checkpoint_pool),
+            checkpoints: checkpoint::Checkpoints::spawn(checkpoint_pool, Arc::clone(&disk_failed)),
+            disk_failed,
         })
     }
 
@@ -207,7 +217,18 @@ impl Store {
     /// drop events (the cursor's acknowledgement) and before the user is told a message is
     /// queued. Flushing the log file flushes every commit in it; a commit no longer in it was
     /// checkpointed into the database file, which SQLite flushes before it reuses the log.
+    ///
+    /// A failed write to the disk is reported once, to whichever descriptor flushes first, and
+    /// the kernel may drop the pages it could not write: a later flush, through a descriptor
+    /// opened afterwards, succeeds without them. So once a flush here or a background
+    /// checkpoint failed to write, every later flush fails too, until the app restarts.
     pub async fn sync_to_disk(&self) -> Result<(), StoreError> {
+        if self.disk_failed.load(Ordering::Relaxed) {
+            return Err(StoreError::Disk(std::io::Error::other(
+                "an earlier write to the disk failed, so what was written since may be lost; \
+                 check the disk and restart the app",
+            )));
+        }
         let wal = self.wal.clone();
         // Opened for writing: Windows flushes only through a handle that may write.
         let open = move || std::fs::OpenOptions::new().write(true).open(&*wal);
@@ -220,8 +241,21 @@ impl Store {
             Err(e) => Err(e),
         })
         .await
-        .map_err(|e| StoreError::Disk(std::io::Error::other(e)))?
-        .map_err(StoreError::Disk)
+        .map_err(std::io::Error::other)
+        .and_then(|flushed| flushed)
+        .map_err(|e| {
+            self.disk_failed.store(true, Ordering::Relaxed);
+            StoreError::Disk(e)
+        })
+    }
+
+    /// [`Self::sync_to_disk`] after a change that has taken effect (a send queued, a broadcast
+    /// started): failing it would have the user try again and do it twice, so a failure is
+    /// logged, and what relies on the disk next (the sync's acknowledgement) stops on it.
+    pub async fn sync_to_disk_or_log(&self, what: &str) {
+        if let Err(e) = self.sync_to_disk().await {
+            tracing::error!(error = %e, "store: {what} is committed but not flushed to the disk");
+        }
     }
 
     /// Checkpoints the whole WAL and truncates it to zero bytes, retrying while SQLite reports
@@ -314,12 +348,20 @@ mod tests {
         let path = dir.path().join("dataoptix.db");
         let store = Store::open(&path, &MasterKey::generate()).await.unwrap();
         store.upsert_workspace("ws", "Flush").await.unwrap();
-        assert_eq!(&*store.wal, dir.path().join("dataoptix.db-wal"));
+        let real_dir = std::fs::canonicalize(dir.path()).unwrap();
+        assert_eq!(&*store.wal, real_dir.join("dataoptix.db-wal"));
         assert!(
             store.wal.is_file(),
             "the log the store writes is the one flushed"
         );
         store.sync_to_disk().await.unwrap();
+
+        // No log at all: nothing was committed since the last close checkpointed it.
+        let closed = Store {
+            wal: dir.path().join("absent-wal").into(),
+            ..store.clone()
+        };
+        closed.sync_to_disk().await.unwrap();
 
         // A log that cannot be opened for writing (here: a directory by that name) is an error
         // that says it is the disk, never a flush silently skipped.
@@ -332,12 +374,10 @@ mod tests {
         assert!(err
             .to_string()
             .starts_with("writing the database to the disk failed"));
-        // No log at all: nothing was committed since the last close checkpointed it.
-        let closed = Store {
-            wal: dir.path().join("absent-wal").into(),
-            ..store.clone()
-        };
-        closed.sync_to_disk().await.unwrap();
+        // And it stays one: the kernel reports a failed write once, so a later flush of the
+        // same store is not believed.
+        let err = store.sync_to_disk().await.unwrap_err();
+        assert!(err.to_string().contains("restart the app"), "{err}");
         store.close().await;
     }
 }

@@ -390,7 +390,17 @@ impl Syncer {
                 return Ok(totals);
             };
             acking = Some(ack);
-            opened = next.finish().await?;
+            opened = match next.finish().await {
+                Ok(opened) => opened,
+                Err(e) => {
+                    // The page written last is acknowledged all the same (best effort: the
+                    // next run acknowledges the committed cursor anyway).
+                    if let Some(ack) = acking.take() {
+                        let _ = ack.finish().await;
+                    }
+                    return Err(e);
+                }
+            };
         }
     }
 
