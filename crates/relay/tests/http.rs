@@ -13,7 +13,7 @@ use protocol::auth::{Role, SessionCreated};
 use protocol::events::{AppendEventResponse, EventKind, EventPage};
 use protocol::members::{MemberInfo, MemberList};
 use protocol::WorkspaceSecretKey;
-use relay::store::PrunePolicy;
+use relay::store::{PrunePolicy, DELETED_SESSIONS_DAYS};
 use relay::Config;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -1155,6 +1155,29 @@ async fn deleting_the_account_removes_the_workspace_from_the_relay() {
     for token in ["dxr_never-a-session", old_phone.token.as_str()] {
         let r = t.get("/v1/events", token).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    // That trace (the tokens' hashes) goes with retention after 180 days, not before: then
+    // those tokens are as unknown as any other.
+    let deleted_at = time::OffsetDateTime::now_utc();
+    for (days, gone) in [
+        (DELETED_SESSIONS_DAYS - 1, false),
+        (DELETED_SESSIONS_DAYS + 1, true),
+    ] {
+        t.state
+            .store
+            .prune(PrunePolicy {
+                now: deleted_at + time::Duration::days(days),
+                retention: time::Duration::days(30),
+            })
+            .await
+            .unwrap();
+        let r = t.get("/v1/events", &owner.token).await;
+        let expected = if gone {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::GONE
+        };
+        assert_eq!(r.status(), expected, "{days} days after the deletion");
     }
     assert_eq!(
         t.sign_in("gone.owner@example.com", PASSWORD).await.status(),
