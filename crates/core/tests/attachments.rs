@@ -189,20 +189,7 @@ async fn an_image_with_caption_and_a_document_with_filename_go_out_by_media_id()
                 == 1
         })
         .await;
-    let fetcher = MediaFetcher::new(
-        other.store.clone(),
-        other.vault.clone(),
-        dataoptix_core::sync::RelayClient::new(&env.relay.base)
-            .with_token(other.session.token.clone()),
-        env.key.clone(),
-        CloudApiClient::new(ClientConfig {
-            base_url: env.sim.info.base_url.clone(),
-            ..ClientConfig::default()
-        })
-        .unwrap(),
-        env.workspace_id.clone(),
-        MediaConfig::default(),
-    );
+    let fetcher = media_fetcher(&env, &other);
     let fetched = fetcher.run_once().await.unwrap();
     assert_eq!(fetched.done, 2, "{fetched:?}");
     let other_id: i64 = other
@@ -214,6 +201,24 @@ async fn an_image_with_caption_and_a_document_with_filename_go_out_by_media_id()
     assert_eq!(copy.bytes, png());
     assert_eq!(copy.mime_type, "image/png");
     env.stop().await;
+}
+
+/// The media worker of `device`, fetching from the relay and the simulator.
+fn media_fetcher(env: &Env, device: &Device) -> MediaFetcher {
+    MediaFetcher::new(
+        device.store.clone(),
+        device.vault.clone(),
+        dataoptix_core::sync::RelayClient::new(&env.relay.base)
+            .with_token(device.session.token.clone()),
+        env.key.clone(),
+        CloudApiClient::new(ClientConfig {
+            base_url: env.sim.info.base_url.clone(),
+            ..ClientConfig::default()
+        })
+        .unwrap(),
+        env.workspace_id.clone(),
+        MediaConfig::default(),
+    )
 }
 
 async fn image_msg_wamid(device: &Device, message_id: i64) -> String {
@@ -665,5 +670,130 @@ async fn a_voice_note_and_a_sticker_go_out_as_meta_expects() {
         .scalar("SELECT voice FROM media WHERE mime_type = 'audio/ogg'")
         .await;
     assert!(voice_flag, "the thread shows it as a voice note");
+    env.stop().await;
+}
+
+/// A file sent to several customers under one media id (as a broadcast's header is) is
+/// downloaded and kept once on the team's other devices, not once per recipient. Erasing one
+/// of those customers leaves the file to the others; erasing the last one removes it.
+#[tokio::test]
+async fn one_media_id_sent_to_several_customers_is_kept_once_on_another_device() {
+    let env = Env::start(|_| {}).await;
+    let device = env.first_device(fast()).await;
+    env.connect_number(&device, &env.sim.info.access_token.clone())
+        .await;
+    let customers = [CUSTOMER, "15550002222", "15550003333"];
+    for customer in customers {
+        env.inbound(customer, "Is the menu out?").await;
+    }
+    device
+        .sync_until("three customers", async |d: &Device| {
+            for customer in customers {
+                if d.conversation(customer).await.is_none() {
+                    return false;
+                }
+            }
+            true
+        })
+        .await;
+    let mut conversations = Vec::new();
+    for customer in customers {
+        conversations.push(device.conversation(customer).await.unwrap());
+    }
+    // The first send uploads the file; the others name the upload's id.
+    let image = Attachment::new(png(), None, None, false).unwrap();
+    let first = device
+        .outbox
+        .enqueue_attachment(conversations[0], &image, None, "menu-1")
+        .await
+        .unwrap();
+    assert_eq!(device.outbox.run_once().await.unwrap().sent, 1);
+    let media_id: String = row(
+        &device,
+        "SELECT uploaded_media_id FROM outbox WHERE id = ?",
+        first,
+    )
+    .await;
+    for (i, conversation) in conversations[1..].iter().enumerate() {
+        let again = dataoptix_core::send::OutgoingMessage::new(cloud_api::messages::Image::id(
+            media_id.clone(),
+        ));
+        device
+            .outbox
+            .enqueue(*conversation, again, &format!("menu-{}", i + 2))
+            .await
+            .unwrap();
+    }
+    let sent = eventually("the other two sends", async || {
+        device.outbox.run_once().await.unwrap();
+        let sent = device
+            .scalar::<i64>("SELECT count(*) FROM outbox WHERE state = 'sent'")
+            .await;
+        (sent == 3).then_some(sent)
+    })
+    .await;
+    assert_eq!(sent, 3);
+
+    let other = env.another_device("Back office", fast()).await;
+    let rows_for = format!("SELECT count(*) FROM media WHERE media_meta_id = '{media_id}'");
+    other
+        .sync_until("the three sent images", async |d: &Device| {
+            d.scalar::<i64>(&rows_for).await == 3
+        })
+        .await;
+    let fetcher = media_fetcher(&env, &other);
+    let fetched = fetcher.run_once().await.unwrap();
+    assert_eq!(fetched.done, 3, "{fetched:?}");
+    let media_dir = other.vault.data_dir().join("media");
+    let files = || std::fs::read_dir(&media_dir).unwrap().count();
+    assert_eq!(files(), 1, "one file for the three messages");
+    assert_eq!(
+        other
+            .scalar::<i64>(&format!(
+                "SELECT count(DISTINCT path) FROM media WHERE media_meta_id = '{media_id}'"
+            ))
+            .await,
+        1
+    );
+    let readable = async |customer: &str| {
+        let message: i64 = other
+            .scalar(&format!(
+                "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                 JOIN contacts ct ON ct.id = c.contact_id
+                 WHERE ct.wa_id = '{customer}' AND m.kind = 'image'"
+            ))
+            .await;
+        dataoptix_core::media::read(&other.store, &other.vault, &env.workspace_id, message)
+            .await
+            .map(|m| m.bytes)
+    };
+    for customer in customers {
+        assert_eq!(readable(customer).await.unwrap(), png(), "{customer}");
+    }
+
+    // Erasing a customer leaves the file the others' messages name; the last one takes it.
+    let erase = async |customer: &str| {
+        let contact: i64 = other
+            .scalar(&format!(
+                "SELECT id FROM contacts WHERE wa_id = '{customer}'"
+            ))
+            .await;
+        dataoptix_core::privacy::erase::erase_contact(
+            &other.store,
+            other.vault.data_dir(),
+            "Ana Owner",
+            contact,
+        )
+        .await
+        .unwrap()
+    };
+    let report = erase(customers[0]).await;
+    assert_eq!(report.media_files, 0, "{report:?}");
+    assert_eq!(files(), 1);
+    assert_eq!(readable(customers[1]).await.unwrap(), png());
+    assert_eq!(erase(customers[1]).await.media_files, 0);
+    assert_eq!(readable(customers[2]).await.unwrap(), png());
+    assert_eq!(erase(customers[2]).await.media_files, 1);
+    assert_eq!(files(), 0, "the last message naming it took the file");
     env.stop().await;
 }

@@ -182,6 +182,10 @@ impl MediaFetcher {
     }
 
     async fn process(&self, job: queue::Job, report: &mut FetchReport) -> Result<(), MediaError> {
+        if self.share_with_sibling(&job).await? {
+            report.done += 1;
+            return Ok(());
+        }
         let outcome = self.fetch(&job).await;
         match outcome {
             Outcome::Done { bytes, mime_type } => {
@@ -242,6 +246,38 @@ impl MediaFetcher {
             }
         }
         Ok(())
+    }
+
+    /// Points `job` at the file of another row with the same media id, when one is there:
+    /// a broadcast's header is one upload, named by every recipient's message (on the team's
+    /// other devices, one `message_sent` event each), and is downloaded and kept once, not
+    /// once per recipient. Erasure and retention remove a file only once no row names it
+    /// (`privacy::retention::unshared`).
+    async fn share_with_sibling(&self, job: &queue::Job) -> Result<bool, MediaError> {
+        let mut conn = self.conn().await?;
+        let Some(sibling) = queue::done_sibling(&mut conn, job).await? else {
+            return Ok(false);
+        };
+        // A digest the webhook gave must still match (Meta's id names one file, so it does).
+        if let Some(given) = job.expected_sha256.as_deref() {
+            let digest = hex::decode(&sibling.sha256).unwrap_or_default();
+            if !verify::sha256_matches(given, &digest) {
+                return Ok(false);
+            }
+        }
+        if !self.inner.data_dir.join(&sibling.path).is_file() {
+            return Ok(false);
+        }
+        let shared = queue::mark_done(
+            &mut conn,
+            job.id,
+            &sibling.path,
+            &sibling.sha256,
+            sibling.size_bytes,
+            sibling.mime_type.as_deref(),
+        )
+        .await?;
+        Ok(shared)
     }
 
     async fn fetch(&self, job: &queue::Job) -> Outcome {

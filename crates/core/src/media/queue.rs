@@ -178,6 +178,32 @@ pub(crate) async fn claim_next(
     Ok((claimed.rows_affected() == 1).then_some(job))
 }
 
+/// A downloaded row with the same media id as `job`, and its file.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct Sibling {
+    pub path: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub mime_type: Option<String>,
+}
+
+/// The first downloaded row naming `job`'s media id, if any.
+pub(crate) async fn done_sibling(
+    conn: &mut SqliteConnection,
+    job: &Job,
+) -> Result<Option<Sibling>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT path, sha256, size_bytes, mime_type FROM media
+         WHERE media_meta_id = ? AND id != ? AND download_state = 'done'
+           AND path IS NOT NULL AND sha256 IS NOT NULL AND size_bytes IS NOT NULL
+         ORDER BY id LIMIT 1",
+    )
+    .bind(&job.media_id)
+    .bind(job.id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// When the next row of the workspace is due (unix seconds), if any is pending.
 pub(crate) async fn next_due_at(
     conn: &mut SqliteConnection,

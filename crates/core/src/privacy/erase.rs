@@ -16,7 +16,7 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 
 use super::activity::record_in;
-use super::retention::{delete_message_rows, remove_files};
+use super::retention::{delete_message_rows, remove_files, unshared};
 use super::{ident, tables_with_column, PrivacyError, MEDIA_DIR};
 use crate::store::{Store, StoreError, DB_FILE};
 use crate::vault::{KeySource, SecretStore, Vault, VaultInfo, META_FILE};
@@ -58,8 +58,15 @@ pub async fn erase_contact(
             return Err(e);
         }
     };
-    // The rows are gone (committed): the files go now, whatever happens to the reclaim.
-    report.media_files = remove_files(data_dir, &paths);
+    // The rows are gone (committed): the files go now, whatever happens to the reclaim
+    // (those another customer's message still names stay: a broadcast's header).
+    report.media_files = match unshared(&mut conn, &paths).await {
+        Ok(paths) => remove_files(data_dir, &paths),
+        Err(e) => {
+            tracing::warn!(error = %e, "privacy: the erased media files were not removed");
+            0
+        }
+    };
     let reclaimed = reclaim(&mut conn).await;
     let _ = sqlx::query("PRAGMA secure_delete = OFF")
         .execute(&mut *conn)
@@ -324,7 +331,9 @@ pub async fn finish_erasures(store: &Store, data_dir: &Path) -> Result<u64, Priv
         return Ok(0);
     }
     let wrapped: Vec<Option<String>> = paths.iter().cloned().map(Some).collect();
-    let removed = remove_files(data_dir, &wrapped);
+    let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
+    let removed = remove_files(data_dir, &unshared(&mut conn, &wrapped).await?);
+    drop(conn);
     for path in &paths {
         sqlx::query("DELETE FROM pending_file_removals WHERE path = ?")
             .bind(path)

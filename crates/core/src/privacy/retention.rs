@@ -134,6 +134,7 @@ pub async fn apply(
             let (messages, media, files) = delete_messages(store, cutoff(days)).await?;
             report.messages += messages;
             report.media += media;
+            let files = unshared(&mut *store.pool().acquire().await?, &files).await?;
             report.media_files += remove_files(data_dir, &files);
             if messages < BATCH as u64 {
                 break;
@@ -144,7 +145,8 @@ pub async fn apply(
         loop {
             let files = delete_media(store, cutoff(days)).await?;
             report.media += files.len() as u64;
-            report.media_files += remove_files(data_dir, &files);
+            let unshared = unshared(&mut *store.pool().acquire().await?, &files).await?;
+            report.media_files += remove_files(data_dir, &unshared);
             if (files.len() as i64) < BATCH {
                 break;
             }
@@ -256,6 +258,34 @@ async fn delete_media(store: &Store, cutoff: i64) -> Result<Vec<Option<String>>,
     }
     tx.commit().await?;
     Ok(rows.into_iter().map(|(_, p)| p).collect())
+}
+
+/// The `paths` no media row names any more, once each. A file can be shared by several rows (a
+/// broadcast's header, downloaded once: `media::fetch`), so it stays while any row that is
+/// left names it. Called after the transaction that deleted the rows committed.
+pub(crate) async fn unshared(
+    conn: &mut SqliteConnection,
+    paths: &[Option<String>],
+) -> Result<Vec<Option<String>>, StoreError> {
+    let mut listed: Vec<&str> = paths.iter().flatten().map(String::as_str).collect();
+    listed.sort_unstable();
+    listed.dedup();
+    if listed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let named: std::collections::HashSet<String> = sqlx::query_scalar(
+        "SELECT DISTINCT path FROM media WHERE path IN (SELECT value FROM json_each(?))",
+    )
+    .bind(crate::store::json_rows(&listed)?)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    Ok(listed
+        .into_iter()
+        .filter(|p| !named.contains(*p))
+        .map(|p| Some(p.to_owned()))
+        .collect())
 }
 
 /// Removes the files (those inside `data_dir` only); returns how many were removed. A file
