@@ -83,6 +83,16 @@ impl std::fmt::Debug for MediaFetcher {
     }
 }
 
+/// What [`MediaFetcher::share_with_sibling`] did with a job.
+enum Sharing {
+    /// Marked done with another row's file.
+    Shared,
+    /// Its row was erased or expired meanwhile: nothing to download.
+    Gone,
+    /// No file to share: download it.
+    Download,
+}
+
 enum Outcome {
     Done {
         bytes: Vec<u8>,
@@ -182,9 +192,13 @@ impl MediaFetcher {
     }
 
     async fn process(&self, job: queue::Job, report: &mut FetchReport) -> Result<(), MediaError> {
-        if self.share_with_sibling(&job).await? {
-            report.done += 1;
-            return Ok(());
+        match self.share_with_sibling(&job).await? {
+            Sharing::Shared => {
+                report.done += 1;
+                return Ok(());
+            }
+            Sharing::Gone => return Ok(()),
+            Sharing::Download => {}
         }
         let outcome = self.fetch(&job).await;
         match outcome {
@@ -253,31 +267,35 @@ impl MediaFetcher {
     /// other devices, one `message_sent` event each), and is downloaded and kept once, not
     /// once per recipient. Erasure and retention remove a file only once no row names it
     /// (`privacy::retention::unshared`).
-    async fn share_with_sibling(&self, job: &queue::Job) -> Result<bool, MediaError> {
+    async fn share_with_sibling(&self, job: &queue::Job) -> Result<Sharing, MediaError> {
         let mut conn = self.conn().await?;
         let Some(sibling) = queue::done_sibling(&mut conn, job).await? else {
-            return Ok(false);
+            return Ok(Sharing::Download);
         };
-        // A digest the webhook gave must still match (Meta's id names one file, so it does).
+        // The file must fit this row's kind as a download would (the kind comes from
+        // another device's event), and a digest the webhook gave must match.
+        let cap = verify::max_bytes(job.kind.as_deref(), job.animated);
+        if u64::try_from(sibling.size_bytes).map_or(true, |size| size > cap) {
+            return Ok(Sharing::Download);
+        }
         if let Some(given) = job.expected_sha256.as_deref() {
             let digest = hex::decode(&sibling.sha256).unwrap_or_default();
             if !verify::sha256_matches(given, &digest) {
-                return Ok(false);
+                return Ok(Sharing::Download);
             }
         }
         if !self.inner.data_dir.join(&sibling.path).is_file() {
-            return Ok(false);
+            return Ok(Sharing::Download);
         }
-        let shared = queue::mark_done(
-            &mut conn,
-            job.id,
-            &sibling.path,
-            &sibling.sha256,
-            sibling.size_bytes,
-            sibling.mime_type.as_deref(),
-        )
-        .await?;
-        Ok(shared)
+        if queue::share_done(&mut conn, job.id, &sibling).await? {
+            return Ok(Sharing::Shared);
+        }
+        // Not shared: downloaded as usual, unless the row itself is gone.
+        Ok(if queue::still_downloading(&mut conn, job.id).await? {
+            Sharing::Download
+        } else {
+            Sharing::Gone
+        })
     }
 
     async fn fetch(&self, job: &queue::Job) -> Outcome {

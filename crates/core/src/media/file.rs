@@ -1,4 +1,5 @@
-//! Media files at rest: AES-256-GCM under the media file key, one file per media row.
+//! Media files at rest: AES-256-GCM under the media file key, one file per download (rows
+//! naming the same Meta media id share it: `media::fetch`).
 //!
 //! The key is a random 256-bit key kept as a sealed vault record ([`FILE_KEY_RECORD`]), so it
 //! is as safe as every other secret and goes with the vault on erasure. Each file is
@@ -35,8 +36,9 @@ pub fn file_key(vault: &Vault, create: bool) -> Result<Option<MasterKey>, VaultE
 
 /// The file of media row `row_id` for Meta's `media_id`, relative to the data directory:
 /// `media/<hex sha256>.enc`. Neither id is used as a path component (Meta's ids are not ours
-/// to trust), and the row id keeps two messages naming the same media id apart, so erasing
-/// one never removes the other's file.
+/// to trust); the row id makes each download's name new. Rows that share a file afterwards
+/// name it by the path stored on the row, and a file goes only once no row names it
+/// (`privacy::retention::unshared`).
 pub fn relative_path(row_id: i64, media_id: &str) -> String {
     let digest = Sha256::digest(format!("{row_id}:{media_id}").as_bytes());
     format!("{MEDIA_DIR}/{}.enc", hex::encode(digest))

@@ -204,6 +204,48 @@ pub(crate) async fn done_sibling(
     .await?)
 }
 
+/// Marks `job` downloaded with `sibling`'s file, in one statement that also checks a
+/// downloaded row still names that file: an erasure that removed the sibling meanwhile either
+/// committed first (then this finds none and the job downloads its own copy) or sees this row
+/// naming the file and keeps it. `false` when it was not shared.
+pub(crate) async fn share_done(
+    conn: &mut SqliteConnection,
+    job_id: i64,
+    sibling: &Sibling,
+) -> Result<bool, StoreError> {
+    let shared = sqlx::query(
+        "UPDATE media SET download_state = 'done', path = ?1, sha256 = ?2, size_bytes = ?3,
+             mime_type = COALESCE(?4, mime_type), last_error = NULL, attempts = attempts + 1,
+             updated_at = ?5
+         WHERE id = ?6 AND download_state = 'downloading'
+           AND EXISTS (SELECT 1 FROM media s WHERE s.path = ?1 AND s.id != ?6
+                           AND s.download_state = 'done')",
+    )
+    .bind(&sibling.path)
+    .bind(&sibling.sha256)
+    .bind(sibling.size_bytes)
+    .bind(sibling.mime_type.as_deref())
+    .bind(now())
+    .bind(job_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(shared.rows_affected() == 1)
+}
+
+/// Whether row `id` is still claimed by the worker (not erased or expired meanwhile).
+pub(crate) async fn still_downloading(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT 1 FROM media WHERE id = ? AND download_state = 'downloading'",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some())
+}
+
 /// When the next row of the workspace is due (unix seconds), if any is pending.
 pub(crate) async fn next_due_at(
     conn: &mut SqliteConnection,

@@ -58,15 +58,8 @@ pub async fn erase_contact(
             return Err(e);
         }
     };
-    // The rows are gone (committed): the files go now, whatever happens to the reclaim
-    // (those another customer's message still names stay: a broadcast's header).
-    report.media_files = match unshared(&mut conn, &paths).await {
-        Ok(paths) => remove_files(data_dir, &paths),
-        Err(e) => {
-            tracing::warn!(error = %e, "privacy: the erased media files were not removed");
-            0
-        }
-    };
+    // The rows are gone (committed): the files go now, whatever happens to the reclaim.
+    report.media_files = remove_files(data_dir, &paths);
     let reclaimed = reclaim(&mut conn).await;
     let _ = sqlx::query("PRAGMA secure_delete = OFF")
         .execute(&mut *conn)
@@ -103,7 +96,8 @@ async fn erase_rows(
 }
 
 /// Deletes every row about contact `contact_id` inside the caller's transaction and logs it
-/// under `action`; returns the media paths to remove once committed.
+/// under `action`; returns the media files to remove once committed (those no row names any
+/// more).
 async fn erase_rows_in(
     tx: &mut SqliteConnection,
     actor: &str,
@@ -132,6 +126,8 @@ async fn erase_rows_in(
     .fetch_all(&mut *tx)
     .await?;
     let paths = delete_message_rows(&mut *tx, &messages).await?;
+    // Files another customer's message still names (a broadcast's header) stay.
+    let paths = unshared(&mut *tx, &paths).await?;
     report.messages = messages.len() as u64;
 
     // Their reactions to the business's messages, by their ids.
@@ -289,6 +285,7 @@ async fn erase_each(
         .fetch_all(&mut *conn)
         .await?;
         let paths = delete_message_rows(&mut *conn, &older).await?;
+        let paths = unshared(&mut *conn, &paths).await?;
         note_removals(conn, &paths).await?;
         let subject = format!("contact:{contact_id}");
         let details = json!({"messages": older.len(), "kept_newer_messages": newer});
@@ -330,10 +327,9 @@ pub async fn finish_erasures(store: &Store, data_dir: &Path) -> Result<u64, Priv
     if paths.is_empty() {
         return Ok(0);
     }
+    // Noted only when no row named them any more (`unshared`, in the erasing transaction).
     let wrapped: Vec<Option<String>> = paths.iter().cloned().map(Some).collect();
-    let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
-    let removed = remove_files(data_dir, &unshared(&mut conn, &wrapped).await?);
-    drop(conn);
+    let removed = remove_files(data_dir, &wrapped);
     for path in &paths {
         sqlx::query("DELETE FROM pending_file_removals WHERE path = ?")
             .bind(path)

@@ -134,7 +134,6 @@ pub async fn apply(
             let (messages, media, files) = delete_messages(store, cutoff(days)).await?;
             report.messages += messages;
             report.media += media;
-            let files = unshared(&mut *store.pool().acquire().await?, &files).await?;
             report.media_files += remove_files(data_dir, &files);
             if messages < BATCH as u64 {
                 break;
@@ -143,11 +142,10 @@ pub async fn apply(
     }
     if let Some(days) = policy.media_days {
         loop {
-            let files = delete_media(store, cutoff(days)).await?;
-            report.media += files.len() as u64;
-            let unshared = unshared(&mut *store.pool().acquire().await?, &files).await?;
-            report.media_files += remove_files(data_dir, &unshared);
-            if (files.len() as i64) < BATCH {
+            let (rows, files) = delete_media(store, cutoff(days)).await?;
+            report.media += rows;
+            report.media_files += remove_files(data_dir, &files);
+            if (rows as i64) < BATCH {
                 break;
             }
         }
@@ -195,8 +193,9 @@ async fn delete_messages(
         return Ok((0, 0, Vec::new()));
     }
     let paths = delete_message_rows(&mut tx, &ids).await?;
+    let files = unshared(&mut tx, &paths).await?;
     tx.commit().await?;
-    Ok((ids.len() as u64, paths.len() as u64, paths))
+    Ok((ids.len() as u64, paths.len() as u64, files))
 }
 
 /// Deletes the messages `ids` (id, wamid) and everything hanging off them; returns the paths of
@@ -239,8 +238,12 @@ pub(crate) async fn delete_message_rows(
     Ok(paths)
 }
 
-/// One batch of media rows whose message is older than `cutoff`; returns their paths.
-async fn delete_media(store: &Store, cutoff: i64) -> Result<Vec<Option<String>>, StoreError> {
+/// One batch of media rows whose message is older than `cutoff`; returns how many, and the
+/// files no row names any more.
+async fn delete_media(
+    store: &Store,
+    cutoff: i64,
+) -> Result<(u64, Vec<Option<String>>), StoreError> {
     let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
     let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
         "SELECT media.id, media.path FROM media JOIN messages ON messages.id = media.message_id
@@ -256,13 +259,18 @@ async fn delete_media(store: &Store, cutoff: i64) -> Result<Vec<Option<String>>,
             .execute(&mut *tx)
             .await?;
     }
+    let paths: Vec<Option<String>> = rows.into_iter().map(|(_, p)| p).collect();
+    let files = unshared(&mut tx, &paths).await?;
     tx.commit().await?;
-    Ok(rows.into_iter().map(|(_, p)| p).collect())
+    Ok((paths.len() as u64, files))
 }
 
 /// The `paths` no media row names any more, once each. A file can be shared by several rows (a
 /// broadcast's header, downloaded once: `media::fetch`), so it stays while any row that is
-/// left names it. Called after the transaction that deleted the rows committed.
+/// left names it. Called in the transaction that deleted the rows, before its commit: from
+/// then on no row can start naming those files (the worker shares a file only while a
+/// downloaded row names it, in one statement), and a failure rolls the deletion back instead
+/// of leaving files no row names.
 pub(crate) async fn unshared(
     conn: &mut SqliteConnection,
     paths: &[Option<String>],

@@ -71,12 +71,8 @@ pub(crate) async fn insert_messages_in(
     // The new rows' ids without `RETURNING`: handing 1,000 rows back from the SQLite thread
     // one by one (and dropping them) was a third of this function's time on the caller's side,
     // which is the serial path of a catch-up. Only this write transaction inserts, and SQLite
-    // gives each new row the largest rowid plus one, so the rows of a page inserted whole are
-    // `before + 1 ..` in `VALUES` order; `last_insert_rowid()` confirms it. Otherwise (a wamid
-    // already stored or met twice in the page) the ids above `before` are read back.
-    let before: i64 = sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM messages")
-        .fetch_one(&mut *tx)
-        .await?;
+    // gives each new row the largest rowid plus one (no AUTOINCREMENT), so the rows inserted
+    // are the `affected` ids up to `last_insert_rowid()`, in `VALUES` order (`inserted_ids`).
     let mut affected = 0;
     // Bound values, not a JSON array: SQLite re-parsed a row's JSON for each of its 20 `->>`
     // (the JSON functions were the largest SQLite cost of a page). `VALUES` rows are inserted
@@ -122,7 +118,7 @@ pub(crate) async fn insert_messages_in(
     if affected == 0 {
         return Ok(report);
     }
-    let ids = inserted_ids(tx, messages, before, affected).await?;
+    let ids = inserted_ids(tx, messages, affected).await?;
 
     let mut conversations: HashMap<i64, ConversationDelta> = HashMap::new();
     let mut outbound: Vec<i64> = Vec::new();
@@ -187,20 +183,22 @@ pub(crate) async fn insert_messages_in(
 }
 
 /// The id of each of `messages` that [`insert_messages_in`] inserted (`None`: skipped as a
-/// duplicate), given the largest id before the insert and how many rows it inserted.
+/// duplicate), given how many rows it inserted (at least one). They hold the `affected` ids
+/// up to the last one inserted: when every row went in, in `VALUES` order; otherwise (a wamid
+/// already stored, or met twice in the page) they are read back.
 async fn inserted_ids(
     tx: &mut SqliteConnection,
     messages: &[NewMessage],
-    before: i64,
     affected: usize,
 ) -> Result<Vec<Option<i64>>, StoreError> {
+    let last: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
+        .fetch_one(&mut *tx)
+        .await?;
+    let count = i64::try_from(affected)
+        .map_err(|_| StoreError::Invalid("too many messages in one insert".into()))?;
+    let before = last - count;
     if affected == messages.len() {
-        let last: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
-            .fetch_one(&mut *tx)
-            .await?;
-        if i64::try_from(affected).is_ok_and(|n| before.checked_add(n) == Some(last)) {
-            return Ok((1..).take(affected).map(|i| Some(before + i)).collect());
-        }
+        return Ok((1..=count).map(|i| Some(before + i)).collect());
     }
     let rows: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, wamid FROM messages WHERE id > ? ORDER BY id")
