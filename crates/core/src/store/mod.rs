@@ -142,8 +142,9 @@ impl Store {
                 checkpoint::WAL_SIZE_LIMIT_BYTES.to_string(),
             )
             // A statement's rows cross to the caller through a channel of this many: at sqlx's
-            // 50, the 500 rows a sync page's INSERT … RETURNING gives back made its worker
-            // thread stop and wait for the caller ten times per statement.
+            // 50, the 500 rows a sync page's statuses' INSERT … RETURNING gives back (and a
+            // page's messages read back after a skipped wamid) made its worker thread stop and
+            // wait for the caller ten times per statement.
             .row_buffer_size(ROWS_IN_FLIGHT)
             // sqlx logs every statement it runs, the `PRAGMA key` with the key in it included:
             // no statement logging at all, so that no log can ever hold the key.
@@ -273,7 +274,7 @@ impl Store {
 }
 
 /// Rows a statement may hand over before its caller takes them (see `Store::open`): more than
-/// the largest batch a statement returns (`bulk::MESSAGES_PER_INSERT`).
+/// the largest batch a statement returns (`bulk::STATUSES_PER_INSERT`).
 const ROWS_IN_FLIGHT: usize = 1024;
 
 /// The page HMAC of the stores this version creates. SQLCipher 4's default, HMAC-SHA512, was
