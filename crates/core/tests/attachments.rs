@@ -17,6 +17,7 @@ use cloud_api::client::{ClientConfig, CloudApiClient};
 use cloud_api::media::MediaKind;
 use common::{eventually, fast, replying_world, Device, Env, CUSTOMER};
 use dataoptix_core::media::{MediaConfig, MediaFetcher};
+use dataoptix_core::privacy::retention::{self, RetentionPolicy};
 use dataoptix_core::send::{Attachment, Detected, OutboxConfig, UPLOAD_PENDING};
 use dataoptix_core::vault::{MemoryStore, PassphraseSource};
 use serde_json::{json, Value};
@@ -771,6 +772,56 @@ async fn one_media_id_sent_to_several_customers_is_kept_once_on_another_device()
         assert_eq!(readable(customer).await.unwrap(), png(), "{customer}");
     }
 
+    // Retention takes the first customer's image (made old here) and its media row, not the
+    // file the other two messages name; then their message kept, the second customer's media
+    // row alone.
+    let message_of = async |customer: &str| -> i64 {
+        other
+            .scalar(&format!(
+                "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                 JOIN contacts ct ON ct.id = c.contact_id
+                 WHERE ct.wa_id = '{customer}' AND m.kind = 'image'"
+            ))
+            .await
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let age = async |customer: &str, days: i64| {
+        sqlx::query("UPDATE messages SET ts = ts - ? WHERE id = ?")
+            .bind(days * 86_400)
+            .bind(message_of(customer).await)
+            .execute(other.store.pool())
+            .await
+            .unwrap();
+    };
+    let retain = async |policy: RetentionPolicy| {
+        retention::set_policy(&other.store, "Ana Owner", &policy)
+            .await
+            .unwrap();
+        retention::apply(&other.store, other.vault.data_dir(), now, "Ana Owner")
+            .await
+            .unwrap()
+    };
+    age(customers[0], 400).await;
+    let report = retain(RetentionPolicy {
+        messages_days: Some(365),
+        ..RetentionPolicy::default()
+    })
+    .await;
+    assert_eq!(
+        (report.messages, report.media, report.media_files),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    age(customers[1], 200).await;
+    let report = retain(RetentionPolicy {
+        media_days: Some(100),
+        ..RetentionPolicy::default()
+    })
+    .await;
+    assert_eq!((report.media, report.media_files), (1, 0), "{report:?}");
+    assert_eq!(files(), 1);
+    assert_eq!(readable(customers[2]).await.unwrap(), png());
+
     // Erasing a customer leaves the file the others' messages name; the last one takes it.
     let erase = async |customer: &str| {
         let contact: i64 = other
@@ -787,11 +838,9 @@ async fn one_media_id_sent_to_several_customers_is_kept_once_on_another_device()
         .await
         .unwrap()
     };
-    let report = erase(customers[0]).await;
+    let report = erase(customers[1]).await;
     assert_eq!(report.media_files, 0, "{report:?}");
     assert_eq!(files(), 1);
-    assert_eq!(readable(customers[1]).await.unwrap(), png());
-    assert_eq!(erase(customers[1]).await.media_files, 0);
     assert_eq!(readable(customers[2]).await.unwrap(), png());
     assert_eq!(erase(customers[2]).await.media_files, 1);
     assert_eq!(files(), 0, "the last message naming it took the file");

@@ -895,6 +895,8 @@ async fn pages_are_acknowledged_in_order_after_their_commit_and_a_failed_one_is_
         refuse: Arc<Mutex<Option<i64>>>,
         /// The device, to check that what it acknowledges is committed.
         device: Arc<OnceLock<Syncer>>,
+        /// Acknowledgements of a cursor not yet committed: (ack, committed).
+        early: Arc<Mutex<Vec<(i64, i64)>>>,
     }
     async fn events(
         State(relay): State<Relay>,
@@ -924,12 +926,12 @@ async fn pages_are_acknowledged_in_order_after_their_commit_and_a_failed_one_is_
         State(relay): State<Relay>,
         axum::Json(req): axum::Json<AckRequest>,
     ) -> Result<axum::Json<Value>, axum::http::StatusCode> {
+        // Recorded, not asserted here: a panic would only drop the connection, which the
+        // device takes for the transient failure the first run expects anyway.
         let committed = relay.device.get().unwrap().cursor().await.unwrap();
-        assert!(
-            committed >= req.seq,
-            "acknowledged {} with {committed} committed",
-            req.seq
-        );
+        if committed < req.seq {
+            relay.early.lock().unwrap().push((req.seq, committed));
+        }
         if relay
             .refuse
             .lock()
@@ -939,9 +941,7 @@ async fn pages_are_acknowledged_in_order_after_their_commit_and_a_failed_one_is_
         {
             return Err(axum::http::StatusCode::SERVICE_UNAVAILABLE);
         }
-        let mut acks = relay.acks.lock().unwrap();
-        assert!(acks.last() <= Some(&req.seq), "{req:?} after {acks:?}");
-        acks.push(req.seq);
+        relay.acks.lock().unwrap().push(req.seq);
         Ok(axum::Json(json!({"acked": req.seq})))
     }
     let relay = Relay::default();
@@ -975,5 +975,6 @@ async fn pages_are_acknowledged_in_order_after_their_commit_and_a_failed_one_is_
         *relay.acks.lock().unwrap(),
         vec![2_000, 3_000, 3_005, 3_005, 4_005]
     );
+    assert!(relay.early.lock().unwrap().is_empty(), "{:?}", relay.early);
     server.abort();
 }

@@ -34,13 +34,15 @@ pub fn file_key(vault: &Vault, create: bool) -> Result<Option<MasterKey>, VaultE
     Ok(Some(key))
 }
 
-/// The file of media row `row_id` for Meta's `media_id`, relative to the data directory:
-/// `media/<hex sha256>.enc`. Neither id is used as a path component (Meta's ids are not ours
-/// to trust); the row id makes each download's name new. Rows that share a file afterwards
-/// name it by the path stored on the row, and a file goes only once no row names it
-/// (`privacy::retention::unshared`).
+/// A new file for a download of media row `row_id` (Meta's `media_id`), relative to the data
+/// directory: `media/<hex sha256>.enc`. Neither id is used as a path component (Meta's ids are
+/// not ours to trust), and a random part makes every download's name new: SQLite reuses the
+/// largest row id after a delete, so a name made of the ids alone could be the name of a file
+/// an erasure has still to remove. Rows that share a file afterwards name it by the path stored
+/// on the row, and a file goes only once no row names it (`privacy::retention::unshared`).
 pub fn relative_path(row_id: i64, media_id: &str) -> String {
-    let digest = Sha256::digest(format!("{row_id}:{media_id}").as_bytes());
+    let fresh = uuid::Uuid::new_v4();
+    let digest = Sha256::digest(format!("{row_id}:{media_id}:{fresh}").as_bytes());
     format!("{MEDIA_DIR}/{}.enc", hex::encode(digest))
 }
 
@@ -156,6 +158,8 @@ mod tests {
         let rel = relative_path(1, "../../etc/passwd");
         assert!(!rel.contains(".."));
         assert_ne!(relative_path(1, "x"), relative_path(2, "x"));
+        // The same row downloading again (its id reused after a delete) gets a new name.
+        assert_ne!(relative_path(1, "x"), relative_path(1, "x"));
     }
 
     #[test]

@@ -124,12 +124,14 @@ async fn run(pool: SqlitePool, mut asked: mpsc::Receiver<()>, disk_failed: Arc<A
     pool.close().await;
 }
 
-/// SQLITE_IOERR (10) and SQLITE_FULL (13), with any extended code: the disk failed or is full.
+/// SQLITE_IOERR_FSYNC (1034) and SQLITE_IOERR_DIR_FSYNC (1290): a flush failed, after which
+/// the kernel may have dropped what it could not write. (A full disk or a failed `write` loses
+/// nothing silently: the log keeps the frames and the next checkpoint tries again.)
 fn is_disk_error(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .and_then(|db| db.code()?.parse::<i32>().ok())
-        .is_some_and(|code| matches!(code & 0xff, 10 | 13))
+        .is_some_and(|code| matches!(code, 1034 | 1290))
 }
 
 /// One PASSIVE checkpoint, then a truncation if it left a large WAL uncopied. Returns the WAL's

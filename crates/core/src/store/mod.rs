@@ -233,18 +233,21 @@ impl Store {
         let wal = self.wal.clone();
         // Opened for writing: Windows flushes only through a handle that may write.
         let open = move || std::fs::OpenOptions::new().write(true).open(&*wal);
-        tokio::task::spawn_blocking(move || match open() {
+        let flushed = tokio::task::spawn_blocking(move || match open() {
             // fsync flushes the file, whichever descriptor wrote it.
-            Ok(file) => file.sync_data(),
+            Ok(file) => Ok(file.sync_data().map_err(Flush::Failed)),
             // No log: nothing committed since the last connection closed, which checkpoints
             // it into the (flushed) database file and removes it.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ok(())),
+            // Not opened (too many open files, say): nothing was flushed, nothing was lost.
             Err(e) => Err(e),
         })
         .await
         .map_err(std::io::Error::other)
-        .and_then(|flushed| flushed)
-        .map_err(|e| {
+        .and_then(|opened| opened)
+        .map_err(StoreError::Disk)?;
+        flushed.map_err(|Flush::Failed(e)| {
+            // Only a flush that failed may have cost pages the kernel will not report again.
             self.disk_failed.store(true, Ordering::Relaxed);
             StoreError::Disk(e)
         })
@@ -274,7 +277,8 @@ impl Store {
 }
 
 /// Rows a statement may hand over before its caller takes them (see `Store::open`): more than
-/// the largest batch a statement returns (`bulk::STATUSES_PER_INSERT`).
+/// a page's rows (`sync::PAGE_LIMIT`), the largest batch a statement returns (a page's
+/// statuses, or its messages read back after a skipped wamid).
 const ROWS_IN_FLIGHT: usize = 1024;
 
 /// The page HMAC of the stores this version creates. SQLCipher 4's default, HMAC-SHA512, was
@@ -338,6 +342,11 @@ pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// A flush of the log that ran and failed (as opposed to one that could not start).
+enum Flush {
+    Failed(std::io::Error),
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -365,7 +374,8 @@ mod tests {
         closed.sync_to_disk().await.unwrap();
 
         // A log that cannot be opened for writing (here: a directory by that name) is an error
-        // that says it is the disk, never a flush silently skipped.
+        // that says it is the disk, never a flush silently skipped; nothing was flushed, so
+        // nothing can have been lost, and the next flush is believed.
         let broken = Store {
             wal: dir.path().into(),
             ..store.clone()
@@ -375,8 +385,10 @@ mod tests {
         assert!(err
             .to_string()
             .starts_with("writing the database to the disk failed"));
-        // And it stays one: the kernel reports a failed write once, so a later flush of the
-        // same store is not believed.
+        store.sync_to_disk().await.unwrap();
+        // Once a flush failed (or a checkpoint's), no later one is believed: the kernel
+        // reports a failed write once.
+        store.disk_failed.store(true, Ordering::Relaxed);
         let err = store.sync_to_disk().await.unwrap_err();
         assert!(err.to_string().contains("restart the app"), "{err}");
         store.close().await;

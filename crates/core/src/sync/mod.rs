@@ -372,7 +372,13 @@ impl Syncer {
                     async move { syncer.fetch_opened(after).await },
                 ))
             });
-            let report = self.apply_opened(opened).await?;
+            let report = match self.apply_opened(opened).await {
+                Ok(report) => report,
+                Err(e) => {
+                    finish_quietly(acking).await;
+                    return Err(e);
+                }
+            };
             // Acknowledged in the background (a flush to disk and a request to the relay),
             // one page at a time and in order: the previous page's acknowledgement finishes
             // (or fails the catch-up) before this one's starts.
@@ -393,11 +399,7 @@ impl Syncer {
             opened = match next.finish().await {
                 Ok(opened) => opened,
                 Err(e) => {
-                    // The page written last is acknowledged all the same (best effort: the
-                    // next run acknowledges the committed cursor anyway).
-                    if let Some(ack) = acking.take() {
-                        let _ = ack.finish().await;
-                    }
+                    finish_quietly(acking).await;
                     return Err(e);
                 }
             };
@@ -478,6 +480,14 @@ impl Syncer {
 
 /// A task aborted when its handle is dropped: the catch-up's look-ahead must not outlive it.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+/// Lets the acknowledgement in flight finish when the catch-up stops on an error of its own:
+/// best effort, since the next run acknowledges the committed cursor anyway.
+async fn finish_quietly(ack: Option<AbortOnDrop<Result<(), SyncError>>>) {
+    if let Some(ack) = ack {
+        let _ = ack.finish().await;
+    }
+}
 
 impl<T> AbortOnDrop<Result<T, SyncError>> {
     /// The task's outcome; a panic in it resumes here.
