@@ -219,15 +219,14 @@ impl MediaFetcher {
                 .await
                 .map_err(|e| MediaError::Internal(e.to_string()))??;
                 let mut conn = self.conn().await?;
-                let kept = queue::mark_done(
-                    &mut conn,
-                    job.id,
-                    &relative,
-                    &sha,
-                    size,
-                    mime_type.as_deref(),
-                )
-                .await?;
+                let written = queue::StoredFile {
+                    path: relative,
+                    sha256: sha,
+                    size_bytes: size,
+                    mime_type,
+                };
+                let kept =
+                    queue::mark_done(&mut conn, job.id, &written, queue::FileOwner::Own).await?;
                 if !kept {
                     // Erased (or expired by retention) while downloading: the file must go too.
                     let _ = std::fs::remove_file(&path);
@@ -287,7 +286,7 @@ impl MediaFetcher {
         if !self.inner.data_dir.join(&sibling.path).is_file() {
             return Ok(Sharing::Download);
         }
-        if queue::share_done(&mut conn, job.id, &sibling).await? {
+        if queue::mark_done(&mut conn, job.id, &sibling, queue::FileOwner::Shared).await? {
             return Ok(Sharing::Shared);
         }
         // Not shared: downloaded as usual, unless the row itself is gone.

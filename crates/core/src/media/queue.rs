@@ -178,20 +178,20 @@ pub(crate) async fn claim_next(
     Ok((claimed.rows_affected() == 1).then_some(job))
 }
 
-/// A downloaded row with the same media id as `job`, and its file.
+/// A media file on disk as a `done` row records it.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct Sibling {
+pub(crate) struct StoredFile {
     pub path: String,
     pub sha256: String,
     pub size_bytes: i64,
     pub mime_type: Option<String>,
 }
 
-/// The first downloaded row naming `job`'s media id, if any.
+/// The file of the first downloaded row naming `job`'s media id, if any.
 pub(crate) async fn done_sibling(
     conn: &mut SqliteConnection,
     job: &Job,
-) -> Result<Option<Sibling>, StoreError> {
+) -> Result<Option<StoredFile>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT path, sha256, size_bytes, mime_type FROM media
          WHERE media_meta_id = ? AND id != ? AND download_state = 'done'
@@ -202,34 +202,6 @@ pub(crate) async fn done_sibling(
     .bind(job.id)
     .fetch_optional(&mut *conn)
     .await?)
-}
-
-/// Marks `job` downloaded with `sibling`'s file, in one statement that also checks a
-/// downloaded row still names that file: an erasure that removed the sibling meanwhile either
-/// committed first (then this finds none and the job downloads its own copy) or sees this row
-/// naming the file and keeps it. `false` when it was not shared.
-pub(crate) async fn share_done(
-    conn: &mut SqliteConnection,
-    job_id: i64,
-    sibling: &Sibling,
-) -> Result<bool, StoreError> {
-    let shared = sqlx::query(
-        "UPDATE media SET download_state = 'done', path = ?1, sha256 = ?2, size_bytes = ?3,
-             mime_type = COALESCE(?4, mime_type), last_error = NULL, attempts = attempts + 1,
-             updated_at = ?5
-         WHERE id = ?6 AND download_state = 'downloading'
-           AND EXISTS (SELECT 1 FROM media s WHERE s.path = ?1 AND s.id != ?6
-                           AND s.download_state = 'done')",
-    )
-    .bind(&sibling.path)
-    .bind(&sibling.sha256)
-    .bind(sibling.size_bytes)
-    .bind(sibling.mime_type.as_deref())
-    .bind(now())
-    .bind(job_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(shared.rows_affected() == 1)
 }
 
 /// Whether row `id` is still claimed by the worker (not erased or expired meanwhile).
@@ -273,28 +245,42 @@ pub(crate) async fn recover(conn: &mut SqliteConnection) -> Result<u64, StoreErr
     .rows_affected())
 }
 
-/// The file is on disk (encrypted): the row is `done`. `false` when the row is gone or no
-/// longer `downloading` (erased or expired meanwhile): the caller removes the file.
+/// Whose file a row marked `done` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileOwner {
+    /// The file the worker just wrote for this row.
+    Own,
+    /// Another downloaded row's file with the same media id. Checked in the same statement
+    /// that a `done` row still names it: an erasure that removed that row meanwhile either
+    /// committed first (then nothing is marked, and the row downloads its own copy) or sees
+    /// this row naming the file and keeps it.
+    Shared,
+}
+
+/// `file` is on disk (encrypted): the row is `done`. `false` when the row is gone or no
+/// longer `downloading` (erased or expired meanwhile; the caller removes a file of its own),
+/// or a shared file is no longer named by a downloaded row.
 pub(crate) async fn mark_done(
     conn: &mut SqliteConnection,
     id: i64,
-    path: &str,
-    sha256_hex: &str,
-    size: i64,
-    mime_type: Option<&str>,
+    file: &StoredFile,
+    owner: FileOwner,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE media SET download_state = 'done', path = ?, sha256 = ?, size_bytes = ?,
-             mime_type = COALESCE(?, mime_type), last_error = NULL, attempts = attempts + 1,
-             updated_at = ?
-         WHERE id = ? AND download_state = 'downloading'",
+        "UPDATE media SET download_state = 'done', path = ?1, sha256 = ?2, size_bytes = ?3,
+             mime_type = COALESCE(?4, mime_type), last_error = NULL, attempts = attempts + 1,
+             updated_at = ?5
+         WHERE id = ?6 AND download_state = 'downloading'
+           AND (NOT ?7 OR EXISTS (SELECT 1 FROM media s WHERE s.path = ?1 AND s.id != ?6
+                                     AND s.download_state = 'done'))",
     )
-    .bind(path)
-    .bind(sha256_hex)
-    .bind(size)
-    .bind(mime_type)
+    .bind(&file.path)
+    .bind(&file.sha256)
+    .bind(file.size_bytes)
+    .bind(file.mime_type.as_deref())
     .bind(now())
     .bind(id)
+    .bind(owner == FileOwner::Shared)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
