@@ -10,6 +10,16 @@
 //! reads; every start (and every failed write) opens a fresh segment, so a torn tail is never
 //! appended to. A segment file is removed once no chunk references it (pruning, deletion);
 //! a deleted workspace's ranges are overwritten with zeros first (see [`Segments::erase`]).
+//!
+//! Spare segments: an append that grows its file makes `fdatasync` write the inode too (the
+//! new size), a second device write per commit. Once a segment has taken
+//! [`Sizes::spare_after`] bytes (a relay under load), a background thread writes the next
+//! segment's file full of zeros; when the current segment is full that file becomes the next
+//! one, and each commit's flush writes its data alone (on this machine's disk ~0.16 instead
+//! of ~0.27 ms per 32 KB commit). The zeros go out in small flushed steps with pauses
+//! between: one 64 MB flush made every commit flushing meanwhile wait ~40 ms behind it.
+//! Zeros end recovery's reading of a segment just as the end of a file does. A quiet relay
+//! never makes a spare.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -18,9 +28,35 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A segment is closed once it would grow past this; smaller files are freed sooner.
-const MAX_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 const SUFFIX: &str = ".seg";
+/// The file a spare segment is prepared in (not a `.seg`: nothing reads or frees it).
+const SPARE_NAME: &str = "next.spare";
+/// Zeros per flushed step while a spare is prepared: the commits' own flushes never queue
+/// behind more than one step.
+const SPARE_STEP: usize = 256 * 1024;
+
+/// How large segments grow, and when a spare is prepared.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    /// A segment is closed once it would grow past this; smaller files are freed sooner.
+    pub max_segment: u64,
+    /// Bytes appended to the current segment after which the next one is prepared.
+    pub spare_after: u64,
+    /// The pause after each step of zeros.
+    pub spare_pause: std::time::Duration,
+}
+
+impl Default for Sizes {
+    fn default() -> Self {
+        Self {
+            max_segment: 64 * 1024 * 1024,
+            spare_after: 1024 * 1024,
+            // ~80 MB/s with the steps' own flushes: ahead of the fastest ingest measured
+            // here (~60 MB/s of sealed events), in pauses the commits' flushes go through.
+            spare_pause: std::time::Duration::from_millis(3),
+        }
+    }
+}
 
 /// Where a run of bytes was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,8 +70,11 @@ pub struct Extent {
 #[derive(Debug)]
 pub struct Segments {
     dir: PathBuf,
+    sizes: Sizes,
     current: Option<Current>,
     next_number: i64,
+    /// The next segment's file being zeroed, if one was started and not taken yet.
+    spare: Option<std::thread::JoinHandle<io::Result<File>>>,
 }
 
 #[derive(Debug)]
@@ -43,6 +82,8 @@ struct Current {
     number: i64,
     file: Arc<File>,
     len: u64,
+    /// Whether this segment's spare was started (once per segment, whatever came of it).
+    spare_started: bool,
 }
 
 /// `dir/0000000042.seg`
@@ -73,12 +114,24 @@ impl Segments {
     /// Opens the segment directory (creating it). Nothing is appended to an existing file:
     /// the first append starts a new segment numbered after the highest present.
     pub fn open(dir: &Path) -> io::Result<Self> {
+        Self::open_with(dir, Sizes::default())
+    }
+
+    /// [`Segments::open`] with other sizes (tests).
+    pub fn open_with(dir: &Path, sizes: Sizes) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
+        // A spare left by a crash or an earlier run may be half made: start afresh.
+        match std::fs::remove_file(dir.join(SPARE_NAME)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         let next_number = existing(dir)?.into_iter().max().map_or(1, |n| n + 1);
         Ok(Self {
             dir: dir.to_owned(),
+            sizes,
             current: None,
             next_number,
+            spare: None,
         })
     }
 
@@ -102,10 +155,11 @@ impl Segments {
     /// the write and its fdatasync can run while the transaction goes on. A writer whose
     /// write fails must [`Segments::abandon`] the segment.
     pub fn place(&mut self, len: u64) -> io::Result<(Extent, Arc<File>)> {
+        let max = self.sizes.max_segment;
         if self
             .current
             .as_ref()
-            .is_some_and(|c| c.len > 0 && c.len + len > MAX_SEGMENT_BYTES)
+            .is_some_and(|c| c.len > 0 && c.len + len > max)
         {
             self.current = None;
         }
@@ -121,7 +175,56 @@ impl Segments {
             len: i64::try_from(len).map_err(io::Error::other)?,
         };
         current.len += len;
-        Ok((extent, current.file.clone()))
+        let file = current.file.clone();
+        if !current.spare_started && current.len >= self.sizes.spare_after {
+            current.spare_started = true;
+            self.start_spare();
+        }
+        Ok((extent, file))
+    }
+
+    /// Starts zeroing the next segment's file on a thread of its own.
+    fn start_spare(&mut self) {
+        if self.spare.is_some() {
+            return; // The last one is not taken yet (it was not ready at the last rotation).
+        }
+        let path = self.dir.join(SPARE_NAME);
+        let Sizes {
+            max_segment,
+            spare_pause,
+            ..
+        } = self.sizes;
+        let started = std::thread::Builder::new()
+            .name("segment-spare".into())
+            .spawn(move || zeroed_file(&path, max_segment, spare_pause));
+        match started {
+            Ok(handle) => self.spare = Some(handle),
+            Err(e) => tracing::warn!(error = %e, "could not start preparing a segment"),
+        }
+    }
+
+    /// The spare, if it is ready, renamed to segment `number`. Never waits for one being
+    /// made: the append would wait with it.
+    fn take_spare(&mut self, number: i64) -> Option<File> {
+        if !self.spare.as_ref()?.is_finished() {
+            return None;
+        }
+        let spare = self.spare.take()?.join();
+        let path = self.dir.join(SPARE_NAME);
+        let adopted = match spare {
+            Ok(Ok(file)) => std::fs::rename(&path, segment_path(&self.dir, number)).map(|()| file),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(io::Error::other("the spare segment's thread panicked")),
+        };
+        match adopted {
+            Ok(file) => Some(file),
+            Err(e) => {
+                // A full disk, most likely: segments grow as they did before spares.
+                tracing::warn!(error = %e, "no spare segment; appending to a new file");
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
     }
 
     /// Stops appending to `segment` after a failed write: its durable prefix stays readable
@@ -136,11 +239,14 @@ impl Segments {
     fn start_segment(&mut self) -> io::Result<Current> {
         let number = self.next_number;
         self.next_number += 1;
-        // Not O_APPEND: writes go to the offsets `place` handed out (pwrite).
-        let file = OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .open(segment_path(&self.dir, number))?;
+        let file = match self.take_spare(number) {
+            Some(file) => file,
+            // Not O_APPEND: writes go to the offsets `place` handed out (pwrite).
+            None => OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .open(segment_path(&self.dir, number))?,
+        };
         // The new name must be durable too, or a crash could lose the whole file even
         // though its contents were fdatasync'd.
         File::open(&self.dir)?.sync_all()?;
@@ -148,6 +254,7 @@ impl Segments {
             number,
             file: Arc::new(file),
             len: 0,
+            spare_started: false,
         })
     }
 
@@ -208,6 +315,27 @@ impl Segments {
     }
 }
 
+/// A file of `len` zeros, each step flushed: its blocks are allocated and written, so
+/// overwriting them later changes no metadata an `fdatasync` must write. (Blocks not yet
+/// durable could hold a freed file's old bytes after a crash, chunks recovery might take.)
+fn zeroed_file(path: &Path, len: u64, pause: std::time::Duration) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(path)?;
+    let zeros = vec![0u8; SPARE_STEP];
+    let mut at = 0u64;
+    while at < len {
+        let n = usize::try_from(len - at).map_or(zeros.len(), |left| left.min(zeros.len()));
+        file.write_all_at(&zeros[..n], at)?;
+        file.sync_data()?;
+        at += n as u64;
+        std::thread::sleep(pause);
+    }
+    Ok(file)
+}
+
 /// Writes `bytes` at `extent` and fdatasyncs the file: once Ok, they survive a crash.
 pub fn write_durably(file: &File, extent: Extent, bytes: &[u8]) -> io::Result<()> {
     write_durably_timed(file, extent, bytes).map(|_| ())
@@ -264,5 +392,94 @@ mod tests {
         assert_eq!(segs.remove_unreferenced(&HashSet::new()).unwrap(), 1);
         assert!(!segment_path(dir.path(), 1).exists());
         assert_eq!(read_extent(dir.path(), c).unwrap(), b"after restart");
+    }
+
+    /// Under load the next segment is zeroed ahead and taken over when the current one is
+    /// full: same numbering, same contents read back, the rest of the file zeros. A restart
+    /// drops a spare that may be half made; a quiet relay makes none.
+    #[test]
+    fn a_spare_segment_becomes_the_next_one_once_ready() {
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = Sizes {
+            max_segment: 64 * 1024,
+            spare_after: 16 * 1024,
+            spare_pause: std::time::Duration::ZERO,
+        };
+        let mut segs = Segments::open_with(dir.path(), sizes).unwrap();
+        let run = |n: u8| vec![n; 20 * 1024];
+        let first = segs.append(&run(1)).unwrap();
+        assert!(
+            segs.spare.is_some(),
+            "past spare_after: the spare is being made"
+        );
+        let spare = dir.path().join(SPARE_NAME);
+        while !segs.spare.as_ref().unwrap().is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(std::fs::metadata(&spare).unwrap().len(), 64 * 1024);
+        segs.append(&run(2)).unwrap();
+        segs.append(&run(3)).unwrap();
+        // The fourth run does not fit: segment 2 is the spare, renamed.
+        let fourth = segs.append(&run(4)).unwrap();
+        assert_eq!((first.segment, fourth.segment, fourth.offset), (1, 2, 0));
+        let raw = std::fs::read(segment_path(dir.path(), 2)).unwrap();
+        assert_eq!(raw.len(), 64 * 1024);
+        assert_eq!(&raw[..20 * 1024], &run(4)[..]);
+        assert!(raw[20 * 1024..].iter().all(|b| *b == 0));
+        assert_eq!(read_extent(dir.path(), first).unwrap(), run(1));
+        // Segment 2 passed spare_after at once: its own spare is on its way.
+        assert!(segs.spare.is_some());
+
+        drop(segs);
+        std::fs::write(&spare, b"half").unwrap();
+        let mut segs = Segments::open_with(dir.path(), sizes).unwrap();
+        assert!(!spare.exists());
+        let small = segs.append(b"quiet").unwrap();
+        assert_eq!((small.segment, small.offset), (3, 0));
+        assert!(segs.spare.is_none(), "a quiet relay makes no spare");
+        assert_eq!(
+            std::fs::metadata(segment_path(dir.path(), 3))
+                .unwrap()
+                .len(),
+            5
+        );
+    }
+
+    /// A segment filled before its spare is ready goes on in a file of its own, without
+    /// waiting; the spare is taken at the next rotation.
+    #[test]
+    fn a_spare_not_ready_is_not_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = Sizes {
+            max_segment: 2 * SPARE_STEP as u64,
+            spare_after: 1,
+            // Two steps, each followed by this: far longer than the appends below.
+            spare_pause: std::time::Duration::from_millis(300),
+        };
+        let mut segs = Segments::open_with(dir.path(), sizes).unwrap();
+        let big = vec![7u8; SPARE_STEP + 1];
+        let a = segs.append(&big).unwrap();
+        let b = segs.append(&big).unwrap();
+        assert_eq!((a.segment, b.segment, b.offset), (1, 2, 0));
+        // Segment 2 is a plain file (the spare was still being zeroed): its own length.
+        assert_eq!(
+            std::fs::metadata(segment_path(dir.path(), 2))
+                .unwrap()
+                .len(),
+            big.len() as u64
+        );
+        while !segs.spare.as_ref().unwrap().is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let c = segs.append(&big).unwrap();
+        assert_eq!((c.segment, c.offset), (3, 0));
+        assert_eq!(
+            std::fs::metadata(segment_path(dir.path(), 3))
+                .unwrap()
+                .len(),
+            sizes.max_segment
+        );
+        assert_eq!(read_extent(dir.path(), b).unwrap(), big);
+        assert_eq!(read_extent(dir.path(), c).unwrap(), big);
     }
 }

@@ -2707,11 +2707,13 @@ mod tests {
             .unwrap();
         store.close().await;
         drop(store);
-        // A torn chunk after it: a later commit the crash interrupted before its fdatasync.
+        // A torn chunk after it: a later commit the crash interrupted before its fdatasync,
+        // then the zeros of a spare segment's unwritten rest.
         let segment = segment_files(dir.path()).pop().unwrap();
         let mut bytes = std::fs::read(&segment).unwrap();
         let torn = bytes[..bytes.len() / 2].to_vec();
         bytes.extend_from_slice(&torn);
+        bytes.resize(bytes.len() + 256 * 1024, 0);
         std::fs::write(&segment, bytes).unwrap();
 
         let store = SqliteStore::open(dir.path(), held).await.unwrap();
