@@ -18,19 +18,22 @@
 //! one, and each commit's flush writes its data alone (on this machine's disk ~0.16 instead
 //! of ~0.27 ms per 32 KB commit). The zeros go out in small flushed steps with pauses
 //! between: one 64 MB flush made every commit flushing meanwhile wait ~40 ms behind it.
-//! Zeros end recovery's reading of a segment just as the end of a file does. A quiet relay
-//! never makes a spare.
+//! Zeros end recovery's reading of a segment just as the end of a file does. A relay that
+//! never fills 1 MB of a segment makes none; a segment taken from a spare holds its full
+//! 64 MB on disk even when it is closed early (a restart, an erasure, a failed write).
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 const SUFFIX: &str = ".seg";
-/// The file a spare segment is prepared in (not a `.seg`: nothing reads or frees it).
-const SPARE_NAME: &str = "next.spare";
+/// The ending of the files spares are prepared in (not a `.seg`: nothing reads or frees
+/// them). Each spare has a name of its own, so that no two threads ever write one file.
+const SPARE_SUFFIX: &str = ".spare";
 /// Zeros per flushed step while a spare is prepared: the commits' own flushes never queue
 /// behind more than one step.
 const SPARE_STEP: usize = 256 * 1024;
@@ -74,7 +77,27 @@ pub struct Segments {
     current: Option<Current>,
     next_number: i64,
     /// The next segment's file being zeroed, if one was started and not taken yet.
-    spare: Option<std::thread::JoinHandle<io::Result<File>>>,
+    spare: Option<Spare>,
+    /// Set once a spare failed (a full disk, a file system without hard links): no more
+    /// spares until the next start, where 64 MB of zeros would compete with the events.
+    spares_off: bool,
+}
+
+/// A spare being made: its file, the thread zeroing it, and the flag that stops that thread.
+#[derive(Debug)]
+struct Spare {
+    path: PathBuf,
+    thread: std::thread::JoinHandle<io::Result<File>>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Drop for Segments {
+    /// A spare still being made stops within a step and removes its file.
+    fn drop(&mut self) {
+        if let Some(spare) = &self.spare {
+            spare.cancel.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -120,10 +143,15 @@ impl Segments {
     /// [`Segments::open`] with other sizes (tests).
     pub fn open_with(dir: &Path, sizes: Sizes) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        // A spare left by a crash or an earlier run may be half made: start afresh.
-        match std::fs::remove_file(dir.join(SPARE_NAME)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+        // Spares left by a crash or an earlier run may be half made: start afresh.
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.to_str().is_some_and(|p| p.ends_with(SPARE_SUFFIX)) {
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
         }
         let next_number = existing(dir)?.into_iter().max().map_or(1, |n| n + 1);
         Ok(Self {
@@ -132,6 +160,7 @@ impl Segments {
             current: None,
             next_number,
             spare: None,
+            spares_off: false,
         })
     }
 
@@ -185,43 +214,57 @@ impl Segments {
 
     /// Starts zeroing the next segment's file on a thread of its own.
     fn start_spare(&mut self) {
-        if self.spare.is_some() {
+        if self.spare.is_some() || self.spares_off {
             return; // The last one is not taken yet (it was not ready at the last rotation).
         }
-        let path = self.dir.join(SPARE_NAME);
+        let path = self
+            .dir
+            .join(format!("{}{SPARE_SUFFIX}", uuid::Uuid::new_v4()));
+        let cancel = Arc::new(AtomicBool::new(false));
         let Sizes {
             max_segment,
             spare_pause,
             ..
         } = self.sizes;
+        let (file, stop) = (path.clone(), cancel.clone());
         let started = std::thread::Builder::new()
             .name("segment-spare".into())
-            .spawn(move || zeroed_file(&path, max_segment, spare_pause));
+            .spawn(move || zeroed_file(&file, max_segment, spare_pause, &stop));
         match started {
-            Ok(handle) => self.spare = Some(handle),
+            Ok(thread) => {
+                self.spare = Some(Spare {
+                    path,
+                    thread,
+                    cancel,
+                })
+            }
             Err(e) => tracing::warn!(error = %e, "could not start preparing a segment"),
         }
     }
 
-    /// The spare, if it is ready, renamed to segment `number`. Never waits for one being
-    /// made: the append would wait with it.
+    /// The spare, if it is ready, as segment `number`. Never waits for one being made: the
+    /// append would wait with it. Linked, not renamed: a link never replaces a file already
+    /// there, as `create_new` never did.
     fn take_spare(&mut self, number: i64) -> Option<File> {
-        if !self.spare.as_ref()?.is_finished() {
+        if !self.spare.as_ref()?.thread.is_finished() {
             return None;
         }
-        let spare = self.spare.take()?.join();
-        let path = self.dir.join(SPARE_NAME);
-        let adopted = match spare {
-            Ok(Ok(file)) => std::fs::rename(&path, segment_path(&self.dir, number)).map(|()| file),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(io::Error::other("the spare segment's thread panicked")),
-        };
-        match adopted {
+        let spare = self.spare.take()?;
+        let made = spare
+            .thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the spare segment's thread panicked")));
+        let linked = made.and_then(|file| {
+            std::fs::hard_link(&spare.path, segment_path(&self.dir, number)).map(|()| file)
+        });
+        // Its own name goes either way: as a segment it has the new one, and a failed spare
+        // must not hold its space (a crash before this leaves it to the next start).
+        let _ = std::fs::remove_file(&spare.path);
+        match linked {
             Ok(file) => Some(file),
             Err(e) => {
-                // A full disk, most likely: segments grow as they did before spares.
-                tracing::warn!(error = %e, "no spare segment; appending to a new file");
-                let _ = std::fs::remove_file(&path);
+                tracing::warn!(error = %e, "no spare segments any more; appending to new files");
+                self.spares_off = true;
                 None
             }
         }
@@ -318,22 +361,43 @@ impl Segments {
 /// A file of `len` zeros, each step flushed: its blocks are allocated and written, so
 /// overwriting them later changes no metadata an `fdatasync` must write. (Blocks not yet
 /// durable could hold a freed file's old bytes after a crash, chunks recovery might take.)
-fn zeroed_file(path: &Path, len: u64, pause: std::time::Duration) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .open(path)?;
+/// Stopped by `cancel` or a failure, it removes what it wrote.
+fn zeroed_file(
+    path: &Path,
+    len: u64,
+    pause: std::time::Duration,
+    cancel: &AtomicBool,
+) -> io::Result<File> {
+    let file = OpenOptions::new().create_new(true).write(true).open(path)?;
     let zeros = vec![0u8; SPARE_STEP];
     let mut at = 0u64;
-    while at < len {
+    let made = loop {
+        if at >= len {
+            break Ok(());
+        }
+        if cancel.load(Ordering::Relaxed) {
+            break Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "spare cancelled",
+            ));
+        }
         let n = usize::try_from(len - at).map_or(zeros.len(), |left| left.min(zeros.len()));
-        file.write_all_at(&zeros[..n], at)?;
-        file.sync_data()?;
+        if let Err(e) = file
+            .write_all_at(&zeros[..n], at)
+            .and_then(|()| file.sync_data())
+        {
+            break Err(e);
+        }
         at += n as u64;
         std::thread::sleep(pause);
+    };
+    match made {
+        Ok(()) => Ok(file),
+        Err(e) => {
+            let _ = std::fs::remove_file(path);
+            Err(e)
+        }
     }
-    Ok(file)
 }
 
 /// Writes `bytes` at `extent` and fdatasyncs the file: once Ok, they survive a crash.
@@ -394,9 +458,24 @@ mod tests {
         assert_eq!(read_extent(dir.path(), c).unwrap(), b"after restart");
     }
 
+    /// The spare files in `dir`.
+    fn spares(dir: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_str().unwrap().ends_with(SPARE_SUFFIX))
+            .collect()
+    }
+
+    fn wait_for_spare(segs: &Segments) {
+        while !segs.spare.as_ref().unwrap().thread.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// Under load the next segment is zeroed ahead and taken over when the current one is
     /// full: same numbering, same contents read back, the rest of the file zeros. A restart
-    /// drops a spare that may be half made; a quiet relay makes none.
+    /// removes spares that may be half made; a relay that never fills `spare_after` makes none.
     #[test]
     fn a_spare_segment_becomes_the_next_one_once_ready() {
         let dir = tempfile::tempdir().unwrap();
@@ -412,16 +491,16 @@ mod tests {
             segs.spare.is_some(),
             "past spare_after: the spare is being made"
         );
-        let spare = dir.path().join(SPARE_NAME);
-        while !segs.spare.as_ref().unwrap().is_finished() {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        assert_eq!(std::fs::metadata(&spare).unwrap().len(), 64 * 1024);
+        wait_for_spare(&segs);
+        let made = spares(dir.path());
+        assert_eq!(made.len(), 1);
+        assert_eq!(std::fs::metadata(&made[0]).unwrap().len(), 64 * 1024);
         segs.append(&run(2)).unwrap();
         segs.append(&run(3)).unwrap();
-        // The fourth run does not fit: segment 2 is the spare, renamed.
+        // The fourth run does not fit: segment 2 is the spare, under its new name.
         let fourth = segs.append(&run(4)).unwrap();
         assert_eq!((first.segment, fourth.segment, fourth.offset), (1, 2, 0));
+        assert!(!made[0].exists());
         let raw = std::fs::read(segment_path(dir.path(), 2)).unwrap();
         assert_eq!(raw.len(), 64 * 1024);
         assert_eq!(&raw[..20 * 1024], &run(4)[..]);
@@ -429,14 +508,15 @@ mod tests {
         assert_eq!(read_extent(dir.path(), first).unwrap(), run(1));
         // Segment 2 passed spare_after at once: its own spare is on its way.
         assert!(segs.spare.is_some());
+        wait_for_spare(&segs);
 
         drop(segs);
-        std::fs::write(&spare, b"half").unwrap();
+        std::fs::write(dir.path().join(format!("left{SPARE_SUFFIX}")), b"half").unwrap();
         let mut segs = Segments::open_with(dir.path(), sizes).unwrap();
-        assert!(!spare.exists());
+        assert_eq!(spares(dir.path()), Vec::<PathBuf>::new());
         let small = segs.append(b"quiet").unwrap();
         assert_eq!((small.segment, small.offset), (3, 0));
-        assert!(segs.spare.is_none(), "a quiet relay makes no spare");
+        assert!(segs.spare.is_none(), "below spare_after: no spare");
         assert_eq!(
             std::fs::metadata(segment_path(dir.path(), 3))
                 .unwrap()
@@ -454,7 +534,7 @@ mod tests {
             max_segment: 2 * SPARE_STEP as u64,
             spare_after: 1,
             // Two steps, each followed by this: far longer than the appends below.
-            spare_pause: std::time::Duration::from_millis(300),
+            spare_pause: std::time::Duration::from_secs(1),
         };
         let mut segs = Segments::open_with(dir.path(), sizes).unwrap();
         let big = vec![7u8; SPARE_STEP + 1];
@@ -468,9 +548,7 @@ mod tests {
                 .len(),
             big.len() as u64
         );
-        while !segs.spare.as_ref().unwrap().is_finished() {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        wait_for_spare(&segs);
         let c = segs.append(&big).unwrap();
         assert_eq!((c.segment, c.offset), (3, 0));
         assert_eq!(
@@ -481,5 +559,36 @@ mod tests {
         );
         assert_eq!(read_extent(dir.path(), b).unwrap(), big);
         assert_eq!(read_extent(dir.path(), c).unwrap(), big);
+    }
+
+    /// Dropped (the store closed) while a spare is being made: the thread stops and removes
+    /// its file, so a store opened again never shares a spare with it.
+    #[test]
+    fn a_spare_being_made_stops_when_its_segments_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = Sizes {
+            max_segment: 64 * SPARE_STEP as u64,
+            spare_after: 1,
+            spare_pause: std::time::Duration::from_millis(50),
+        };
+        let mut segs = Segments::open_with(dir.path(), sizes).unwrap();
+        segs.append(b"x").unwrap();
+        let until = |done: &dyn Fn() -> bool, what: &str| {
+            let started = std::time::Instant::now();
+            while !done() {
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(2),
+                    "{what}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        };
+        until(&|| !spares(dir.path()).is_empty(), "no spare was started");
+        drop(segs);
+        // 64 steps would take over 3 s; cancelled, it ends after the step in progress.
+        until(
+            &|| spares(dir.path()).is_empty(),
+            "the spare was not removed",
+        );
     }
 }
