@@ -20,7 +20,7 @@
 //! passes into the large store (`DATAOPTIX_BENCH_LARGE_PASSES` of each kind, default 3;
 //! `DATAOPTIX_BENCH_LARGE_KIND` keeps only the kinds whose name holds it) and leaves
 //! `summary.json` alone. `DATAOPTIX_BENCH_PERF_CTL` lets `perf record` profile those passes alone
-//! (`perf_control`).
+//! (`testkit::perf_control`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -68,17 +68,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// Profiles the timed passes alone: with `DATAOPTIX_BENCH_PERF_CTL` naming the control FIFO
-/// of `perf record --control=fifo:FIFO -D -1`, each pass into the large store turns the
-/// recording on before it and off after it (the store copies in between stay out).
-fn perf_control(command: &str) {
-    use std::io::Write;
-    if let Some(fifo) = std::env::var_os("DATAOPTIX_BENCH_PERF_CTL") {
-        let mut control = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
-        writeln!(control, "{command}").unwrap();
-    }
 }
 
 /// CPU time of the whole process so far, user and system, from `/proc/self/stat` (in clock ticks
@@ -445,10 +434,10 @@ fn benches(c: &mut Criterion) {
         for (((_, how), rates), cpu) in kinds.iter().zip(&mut rates).zip(&mut cpu) {
             let dir = tempfile::tempdir_in(target_dir()).unwrap();
             let store = rt.block_on(copy_of_large_store(&large, dir.path()));
-            perf_control("enable");
+            testkit::perf_control("enable");
             let (started, cpu_before) = (Instant::now(), process_cpu());
             rt.block_on(pass(&store, &key, &pages, *how));
-            perf_control("disable");
+            testkit::perf_control("disable");
             rates.push(apply_events as f64 / started.elapsed().as_secs_f64());
             cpu.push((process_cpu() - cpu_before).as_secs_f64() * 1e6 / apply_events as f64);
             rt.block_on(store.close());

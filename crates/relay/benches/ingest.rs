@@ -19,7 +19,8 @@
 //! `DATAOPTIX_INGEST_WORKSPACES` (20), `DATAOPTIX_INGEST_BODY_BYTES` (2048),
 //! `DATAOPTIX_INGEST_PREPARED` (seconds × 45,000 bodies),
 //! `DATAOPTIX_INGEST_TIMINGS` (1: collect and print the relay's per-phase timings),
-//! `DATAOPTIX_BENCH_PERF_CTL` (a `perf record --control` FIFO: profile the relay run alone). A JSON summary
+//! `DATAOPTIX_BENCH_PERF_CTL` (a `perf record --control` FIFO: profile the relay run alone,
+//! `testkit::perf_control`). A JSON summary
 //! goes to `$CARGO_TARGET_DIR/dataoptix-bench/ingest.json` (or `target/…`).
 //!
 //! The load generator shares the 2 cores with the server, as the budget's machine does, and
@@ -160,9 +161,9 @@ fn main() {
         r.clear();
     }
     let relay_started = std::time::Instant::now();
-    perf_control("enable");
+    testkit::perf_control("enable");
     let relayed = client_rt.block_on(load("relay", addr, &prepared, Reuse::Once, &knobs));
-    perf_control("disable");
+    testkit::perf_control("disable");
     let timed = recorder.as_ref().map(timings::Recorder::take);
     let after = server_rt.block_on(relay.state().store.counts()).unwrap().0;
     let stored = after - before;
@@ -187,17 +188,6 @@ fn main() {
     );
     assert_eq!(relayed.failed, 0, "no webhook may fail under load");
     server_rt.block_on(relay.close()).unwrap();
-}
-
-/// Profiles the relay's run alone: with `DATAOPTIX_BENCH_PERF_CTL` naming the control FIFO of
-/// `perf record --control=fifo:FIFO -D -1`, recording is on from the relay run's first request
-/// to its last (the body generation and the baseline stay out).
-fn perf_control(command: &str) {
-    use std::io::Write;
-    if let Some(fifo) = std::env::var_os("DATAOPTIX_BENCH_PERF_CTL") {
-        let mut control = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
-        writeln!(control, "{command}").unwrap();
-    }
 }
 
 async fn serve(router: axum::Router) -> SocketAddr {

@@ -11,9 +11,11 @@ mod dbus;
 mod logs;
 pub mod meta;
 mod net;
+mod perf;
 mod processes;
 
 pub use dbus::{DbusSession, Keyring};
 pub use logs::CapturedLog;
 pub use net::TcpProxy;
+pub use perf::perf_control;
 pub use processes::{free_port, port_open, wait_until, Guarded};

@@ -105,8 +105,6 @@ struct Current {
     number: i64,
     file: Arc<File>,
     len: u64,
-    /// Whether this segment's spare was started (once per segment, whatever came of it).
-    spare_started: bool,
 }
 
 /// `dir/0000000042.seg`
@@ -205,8 +203,9 @@ impl Segments {
         };
         current.len += len;
         let file = current.file.clone();
-        if !current.spare_started && current.len >= self.sizes.spare_after {
-            current.spare_started = true;
+        // One spare at a time: the one started for this segment stays until the next
+        // rotation takes it (a spare not ready then serves the one after).
+        if current.len >= self.sizes.spare_after && self.spare.is_none() && !self.spares_off {
             self.start_spare();
         }
         Ok((extent, file))
@@ -214,9 +213,6 @@ impl Segments {
 
     /// Starts zeroing the next segment's file on a thread of its own.
     fn start_spare(&mut self) {
-        if self.spare.is_some() || self.spares_off {
-            return; // The last one is not taken yet (it was not ready at the last rotation).
-        }
         let path = self
             .dir
             .join(format!("{}{SPARE_SUFFIX}", uuid::Uuid::new_v4()));
@@ -238,7 +234,10 @@ impl Segments {
                     cancel,
                 })
             }
-            Err(e) => tracing::warn!(error = %e, "could not start preparing a segment"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not start preparing segments; appending to new files");
+                self.spares_off = true;
+            }
         }
     }
 
@@ -297,7 +296,6 @@ impl Segments {
             number,
             file: Arc::new(file),
             len: 0,
-            spare_started: false,
         })
     }
 
@@ -467,6 +465,10 @@ mod tests {
             .collect()
     }
 
+    fn segment_len(dir: &Path, number: i64) -> u64 {
+        std::fs::metadata(segment_path(dir, number)).unwrap().len()
+    }
+
     fn wait_for_spare(segs: &Segments) {
         while !segs.spare.as_ref().unwrap().thread.is_finished() {
             std::thread::sleep(std::time::Duration::from_millis(5));
@@ -517,12 +519,7 @@ mod tests {
         let small = segs.append(b"quiet").unwrap();
         assert_eq!((small.segment, small.offset), (3, 0));
         assert!(segs.spare.is_none(), "below spare_after: no spare");
-        assert_eq!(
-            std::fs::metadata(segment_path(dir.path(), 3))
-                .unwrap()
-                .len(),
-            5
-        );
+        assert_eq!(segment_len(dir.path(), 3), 5);
     }
 
     /// A segment filled before its spare is ready goes on in a file of its own, without
@@ -542,21 +539,11 @@ mod tests {
         let b = segs.append(&big).unwrap();
         assert_eq!((a.segment, b.segment, b.offset), (1, 2, 0));
         // Segment 2 is a plain file (the spare was still being zeroed): its own length.
-        assert_eq!(
-            std::fs::metadata(segment_path(dir.path(), 2))
-                .unwrap()
-                .len(),
-            big.len() as u64
-        );
+        assert_eq!(segment_len(dir.path(), 2), big.len() as u64);
         wait_for_spare(&segs);
         let c = segs.append(&big).unwrap();
         assert_eq!((c.segment, c.offset), (3, 0));
-        assert_eq!(
-            std::fs::metadata(segment_path(dir.path(), 3))
-                .unwrap()
-                .len(),
-            sizes.max_segment
-        );
+        assert_eq!(segment_len(dir.path(), 3), sizes.max_segment);
         assert_eq!(read_extent(dir.path(), b).unwrap(), big);
         assert_eq!(read_extent(dir.path(), c).unwrap(), big);
     }
