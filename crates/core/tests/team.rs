@@ -16,7 +16,7 @@ use dataoptix_core::team::{self, apply_device_event, DeviceOutcome, Team};
 use dataoptix_core::vault::{MemoryStore, PassphraseSource, Vault};
 use protocol::device_events::{
     Author, ContactRef, ConversationField, ConversationFieldName, DeviceEnvelope, DeviceEvent,
-    QuickReplySet,
+    MessageSent, NoteAdded, QuickReplySet,
 };
 use serde_json::{json, Value};
 
@@ -40,6 +40,16 @@ async fn two_devices() -> (Env, Device, Device, i64, i64) {
     (env, one, two, c1, c2)
 }
 
+/// Sends `text` to the conversation from `device` through its outbox (published to the team).
+async fn send_reply(device: &Device, conversation: i64, text: &str, key: &str) {
+    device
+        .outbox
+        .enqueue(conversation, OutgoingMessage::text(text, false), key)
+        .await
+        .unwrap();
+    assert_eq!(device.outbox.run_once().await.unwrap().sent, 1);
+}
+
 #[tokio::test]
 async fn a_reply_and_a_label_from_device_one_appear_on_device_two() {
     let (env, one, two, c1, c2) = two_devices().await;
@@ -52,15 +62,7 @@ async fn a_reply_and_a_label_from_device_one_appear_on_device_two() {
     })
     .await;
 
-    one.outbox
-        .enqueue(
-            c1,
-            OutgoingMessage::text("Yes, come by at 4", false),
-            "d1-1",
-        )
-        .await
-        .unwrap();
-    assert_eq!(one.outbox.run_once().await.unwrap().sent, 1);
+    send_reply(&one, c1, "Yes, come by at 4", "d1-1").await;
     one.team
         .set_labels(c1, &["vip", " cakes ", "vip"])
         .await
@@ -579,5 +581,250 @@ async fn a_device_added_after_the_log_was_pruned_syncs_without_resync() {
     )
     .await;
     assert!(two.conversation(CUSTOMER).await.is_none());
+    env.stop().await;
+}
+
+/// The tables of `store` with a row holding `needle` in any column (read as text).
+async fn tables_holding(store: &Store, needle: &str) -> Vec<String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let mut holding = Vec::new();
+    for table in tables {
+        let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+            .bind(&table)
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        let any = columns
+            .iter()
+            .map(|c| format!("instr(CAST(\"{c}\" AS TEXT), ?1) > 0"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        if any.is_empty() {
+            continue;
+        }
+        let rows: i64 =
+            sqlx::query_scalar(&format!("SELECT count(*) FROM \"{table}\" WHERE {any}"))
+                .bind(needle)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        if rows > 0 {
+            holding.push(table);
+        }
+    }
+    holding
+}
+
+/// An erased customer stays erased. Events about them dated before the erasure that reach a
+/// device after it are not applied, on the erasing device or another: the erasing device's own
+/// reply coming back from the log, a teammate's reply and note queued while offline, a late
+/// read receipt, Meta's retry of an older message, an older marketing opt-out. No row anywhere
+/// names the customer afterwards. Only the customer writing again starts a conversation anew,
+/// and a status of a reply to her that comes before the reply is kept (without her number).
+#[tokio::test]
+async fn an_erased_customer_is_not_brought_back_by_older_events_arriving_late() {
+    let (env, one, two, c1, _c2) = two_devices().await;
+    let info = env.sim.info.clone();
+    send_reply(&one, c1, "Yes, come by at 4", "d1-1").await;
+    let reply: String = one
+        .scalar("SELECT wamid FROM messages WHERE direction = 'out'")
+        .await;
+    two.sync_until("the reply", async |d: &Device| {
+        d.scalar::<i64>("SELECT count(*) FROM messages WHERE direction = 'out'")
+            .await
+            == 1
+    })
+    .await;
+
+    // Device one erases her (it has not synced its own reply back from the log yet), and
+    // device two applies the erasure: what follows reaches both in later pages.
+    let customer = ContactRef {
+        wa_id: Some(CUSTOMER.into()),
+        user_id: None,
+    };
+    let contact: i64 = one
+        .scalar(&format!(
+            "SELECT id FROM contacts WHERE wa_id = '{CUSTOMER}'"
+        ))
+        .await;
+    let erased_at = now_ms();
+    dataoptix_core::privacy::erase::erase_contact_at(
+        &one.store,
+        one.data_dir(),
+        "Ana Owner",
+        contact,
+        erased_at,
+    )
+    .await
+    .unwrap();
+    one.team
+        .publish_contact_erased(customer.clone(), erased_at)
+        .await
+        .unwrap();
+    two.sync_until("the erasure", async |d: &Device| {
+        d.conversation(CUSTOMER).await.is_none()
+    })
+    .await;
+    let earlier_secs = erased_at / 1000 - 60;
+
+    // Then, older events about her arrive. A teammate's reply and note, written offline.
+    let teammate = Author {
+        user_id: two.session.user.id.to_string(),
+        name: "Ben Agent".into(),
+    };
+    let client = RelayClient::new(&env.relay.base).with_token(two.session.token.clone());
+    let append = async |id: &str, event: DeviceEvent| {
+        let plain = serde_json::to_vec(&DeviceEnvelope::new(id, event)).unwrap();
+        let sealed =
+            protocol::sealed::to_base64(&protocol::seal(&env.key.public_key(), &plain).unwrap());
+        client.append_event(id, &sealed, false).await.unwrap();
+    };
+    let sent = |wamid: &str, text: &str, sent_at: i64| {
+        DeviceEvent::MessageSent(MessageSent {
+            phone_number_id: info.phone_number_id.clone(),
+            to: CUSTOMER.into(),
+            contact: customer.clone(),
+            wamid: wamid.into(),
+            message: json!({"messaging_product": "whatsapp", "to": CUSTOMER, "type": "text",
+                            "text": {"body": text}}),
+            sent_at,
+            author: teammate.clone(),
+            client_id: format!("client-{wamid}"),
+        })
+    };
+    append(
+        "offline-1",
+        sent("wamid.sent-offline-1", "It is ready, Sheena", earlier_secs),
+    )
+    .await;
+    let note = DeviceEvent::NoteAdded(NoteAdded {
+        note_id: uuid::Uuid::new_v4(),
+        phone_number_id: info.phone_number_id.clone(),
+        contact: customer.clone(),
+        text: "Sheena prefers rye".into(),
+        at: erased_at - 60_000,
+        author: teammate.clone(),
+    });
+    append("offline-2", note).await;
+    // A late read receipt of the reply, Meta's retry of an older message of hers, and an older
+    // marketing opt-out.
+    env.control(
+        &format!("/messages/{reply}/status"),
+        json!({"status": "read"}),
+    )
+    .await;
+    let metadata = json!({"display_phone_number": info.display_phone_number,
+                          "phone_number_id": info.phone_number_id});
+    let contacts = json!([{"profile": {"name": "Sheena Nelson"}, "wa_id": CUSTOMER}]);
+    env.control(
+        "/events/messages",
+        json!({"value": {"messaging_product": "whatsapp", "metadata": metadata,
+                         "contacts": contacts,
+                         "messages": [{"from": CUSTOMER, "id": "wamid.retried-1",
+                                       "timestamp": earlier_secs.to_string(), "type": "text",
+                                       "text": {"body": "Hello? Is the cake ready?"}}]}}),
+    )
+    .await;
+    env.control(
+        "/events/user_preferences",
+        json!({"value": {"messaging_product": "whatsapp", "metadata": metadata,
+                         "contacts": contacts,
+                         "user_preferences": [{"wa_id": CUSTOMER, "value": "stop",
+                                               "category": "marketing_messages",
+                                               "detail": "User requested to stop marketing",
+                                               "timestamp": earlier_secs}]}}),
+    )
+    .await;
+    // Another customer writes last: a device that has her message has everything before it
+    // (the simulator delivers its webhooks in order, after the device events above).
+    env.inbound("16505550000", "Two baguettes please").await;
+    for d in [&one, &two] {
+        d.sync_until("the next customer's message", async |d: &Device| {
+            d.conversation("16505550000").await.is_some()
+        })
+        .await;
+        // As the app does after each sync: old index segments of what the sync erased go.
+        dataoptix_core::privacy::erase::finish_erasures(&d.store, d.data_dir())
+            .await
+            .unwrap();
+        assert!(d.conversation(CUSTOMER).await.is_none());
+        assert_eq!(
+            tables_holding(&d.store, CUSTOMER).await,
+            Vec::<String>::new()
+        );
+        for text in [
+            "It is ready, Sheena",
+            "Sheena prefers rye",
+            "Hello? Is the cake",
+        ] {
+            assert_eq!(tables_holding(&d.store, text).await, Vec::<String>::new());
+        }
+    }
+    // The erasing device logged only its own erasure: its echo found nothing to erase again.
+    let synced: i64 = one
+        .scalar("SELECT count(*) FROM activity_log WHERE action = 'privacy.erase_contact_synced'")
+        .await;
+    assert_eq!(synced, 0);
+
+    // She writes again, later: a new conversation, with the new message only.
+    env.control("/clock/advance", json!({"seconds": 2})).await;
+    env.inbound(CUSTOMER, "Me again: two more cakes?").await;
+    for d in [&one, &two] {
+        d.sync_until("her new message", async |d: &Device| {
+            d.conversation(CUSTOMER).await.is_some()
+        })
+        .await;
+        let texts: Vec<String> =
+            sqlx::query_scalar("SELECT text_body FROM messages WHERE conversation_id = ?")
+                .bind(d.conversation(CUSTOMER).await.unwrap())
+                .fetch_all(d.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(texts, ["Me again: two more cakes?"]);
+    }
+    // The status of the teammate's answer comes before the answer itself: kept, without her
+    // number while its message is not here, and shown once it is.
+    let answered = erased_at / 1000 + 10;
+    env.control(
+        "/events/messages",
+        json!({"value": {"messaging_product": "whatsapp", "metadata": metadata,
+                         "statuses": [{"id": "wamid.answer-1", "status": "delivered",
+                                       "timestamp": (answered + 1).to_string(),
+                                       "recipient_id": CUSTOMER}]}}),
+    )
+    .await;
+    for d in [&one, &two] {
+        d.sync_until("the early status", async |d: &Device| {
+            d.scalar::<i64>("SELECT count(*) FROM message_statuses WHERE wamid = 'wamid.answer-1'")
+                .await
+                == 1
+        })
+        .await;
+        let raw: String = d
+            .scalar("SELECT raw_json FROM message_statuses WHERE wamid = 'wamid.answer-1'")
+            .await;
+        assert!(!raw.contains(CUSTOMER), "{raw}");
+    }
+    append(
+        "answer-1",
+        sent("wamid.answer-1", "Yes, two more at 5", answered),
+    )
+    .await;
+    for d in [&one, &two] {
+        d.sync_until("the answer, delivered", async |d: &Device| {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM messages WHERE wamid = 'wamid.answer-1'")
+                    .fetch_optional(d.store.pool())
+                    .await
+                    .unwrap();
+            status.as_deref() == Some("delivered")
+        })
+        .await;
+    }
     env.stop().await;
 }

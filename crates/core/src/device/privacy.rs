@@ -583,7 +583,8 @@ impl Device {
                 .map_err(StoreError::from)?;
             crate::team::contact_ref(&mut conn, id).await?
         };
-        let outcome = erase::erase_contact(self.store(), self.data_dir(), &actor, id).await;
+        let at = crate::team::now_ms();
+        let outcome = erase::erase_contact_at(self.store(), self.data_dir(), &actor, id, at).await;
         // Rows may be gone even when reclaiming the space failed: refresh in any case.
         self.emit(DeviceEvent::InboxChanged {
             conversation_ids: Vec::new(),
@@ -598,7 +599,7 @@ impl Device {
         self.session()
             .await?
             .team
-            .publish_contact_erased(contact)
+            .publish_contact_erased(contact, at)
             .await?;
         Ok(erased.map_err(privacy_error)?.into())
     }

@@ -3,7 +3,10 @@
 //! Erasing a contact deletes, in one transaction: their messages and everything hanging off
 //! them (statuses, reactions, edits, media rows), rows of any other table referring to the
 //! contact or their conversations (notes, labels, outbox…), the webhook parts kept raw that
-//! mention them, their preference events, their conversations and the contact row. The search
+//! mention them, statuses and edits naming them whose message is not here, their preference
+//! events, their conversations and the contact row, and leaves a tombstone (a keyed hash of
+//! each of their ids, [`super::tombstones`]) so that older events arriving later about them are
+//! not applied. The search
 //! index follows through the FTS triggers. Then the media files are removed, the FTS indexes
 //! merged (so deleted terms leave their segments) and the database vacuumed with
 //! `secure_delete` on, and the WAL truncated: the erased content is not left in free pages, old
@@ -17,6 +20,7 @@ use sqlx::SqliteConnection;
 
 use super::activity::record_in;
 use super::retention::{delete_message_rows, remove_files, unshared};
+use super::tombstones::bury_in;
 use super::{ident, tables_with_column, PrivacyError, MEDIA_DIR};
 use crate::store::{Store, StoreError, DB_FILE};
 use crate::vault::{KeySource, SecretStore, Vault, VaultInfo, META_FILE};
@@ -43,12 +47,26 @@ pub async fn erase_contact(
     actor: &str,
     contact_id: i64,
 ) -> Result<EraseReport, PrivacyError> {
+    let at = crate::team::now_ms();
+    erase_contact_at(store, data_dir, actor, contact_id, at).await
+}
+
+/// [`erase_contact`] dated `at_ms` (Unix ms): what arrives later about the customer, dated at
+/// or before it, is not applied. The `contact_erased` event telling the other devices carries
+/// the same time, so that every device draws the line at the same moment.
+pub async fn erase_contact_at(
+    store: &Store,
+    data_dir: &Path,
+    actor: &str,
+    contact_id: i64,
+    at_ms: i64,
+) -> Result<EraseReport, PrivacyError> {
     let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
     // Overwrite deleted content with zeros as it is deleted, on this connection.
     sqlx::query("PRAGMA secure_delete = ON")
         .execute(&mut *conn)
         .await?;
-    let outcome = erase_rows(&mut conn, actor, contact_id).await;
+    let outcome = erase_rows(&mut conn, actor, contact_id, at_ms).await;
     let (mut report, paths) = match outcome {
         Ok(done) => done,
         Err(e) => {
@@ -88,20 +106,23 @@ async fn erase_rows(
     conn: &mut SqliteConnection,
     actor: &str,
     contact_id: i64,
+    at_ms: i64,
 ) -> Result<(EraseReport, Vec<Option<String>>), PrivacyError> {
     let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-    let erased = erase_rows_in(&mut tx, actor, contact_id, "privacy.erase_contact").await?;
+    let action = "privacy.erase_contact";
+    let erased = erase_rows_in(&mut tx, actor, contact_id, at_ms, action).await?;
     tx.commit().await?;
     Ok(erased)
 }
 
-/// Deletes every row about contact `contact_id` inside the caller's transaction and logs it
-/// under `action`; returns the media files to remove once committed (those no row names any
-/// more).
+/// Deletes every row about contact `contact_id` inside the caller's transaction, leaves their
+/// tombstone dated `erased_at_ms` and logs it under `action`; returns the media files to remove
+/// once committed (those no row names any more).
 async fn erase_rows_in(
     tx: &mut SqliteConnection,
     actor: &str,
     contact_id: i64,
+    erased_at_ms: i64,
     action: &str,
 ) -> Result<(EraseReport, Vec<Option<String>>), PrivacyError> {
     let contact: Option<(Option<String>, Option<String>)> =
@@ -137,6 +158,26 @@ async fn erase_rows_in(
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        // Statuses of messages to them and their edits, recorded while the message itself was
+        // not here (a status from Meta before a teammate's send reached this device).
+        report.other_rows += sqlx::query(
+            "DELETE FROM message_statuses WHERE json_extract(raw_json, '$.recipient_id') = ?1
+                 OR json_extract(raw_json, '$.recipient_user_id') = ?1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        report.other_rows += sqlx::query(
+            "DELETE FROM message_revisions WHERE json_extract(raw_json, '$.from') = ?1
+                 OR json_extract(raw_json, '$.from_user_id') = ?1
+                 OR json_extract(raw_json, '$.to') = ?1
+                 OR json_extract(raw_json, '$.to_user_id') = ?1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         // Webhook parts kept raw that carry their id (unknown message types, errors…), and
         // their marketing-preference events.
         let escaped = id
@@ -200,6 +241,12 @@ async fn erase_rows_in(
         .bind(contact_id)
         .execute(&mut *tx)
         .await?;
+    bury_in(
+        &mut *tx,
+        [wa_id.as_deref(), user_id.as_deref()],
+        erased_at_ms,
+    )
+    .await?;
     debug_assert_eq!(report.conversations as usize, conversations.len());
     // Counts only: the log must not keep what was erased (not even the phone number).
     let details = json!({
@@ -217,8 +264,9 @@ async fn erase_rows_in(
 /// transaction: everything about the contact goes, as on the device where it was erased —
 /// unless the customer wrote again after it (their new messages reached this device first), in
 /// which case only the messages up to the erasure go and the new conversation stays. Returns
-/// how many contacts were touched. Files and freed pages are reclaimed after the commit
-/// ([`finish_erasures`]).
+/// how many contacts were touched. Either way the customer's tombstone is dated `up_to_ms`,
+/// even when this device never met them: events about them older than that are not applied
+/// here any more. Files and freed pages are reclaimed after the commit ([`finish_erasures`]).
 pub(crate) async fn erase_remote_in(
     conn: &mut SqliteConnection,
     workspace_id: &str,
@@ -235,6 +283,12 @@ pub(crate) async fn erase_remote_in(
     .bind(contact.user_id.as_deref().filter(|s| !s.is_empty()))
     .fetch_all(&mut *conn)
     .await?;
+    bury_in(
+        &mut *conn,
+        [contact.wa_id.as_deref(), contact.user_id.as_deref()],
+        up_to_ms,
+    )
+    .await?;
     if ids.is_empty() {
         return Ok(0);
     }
@@ -242,6 +296,18 @@ pub(crate) async fn erase_remote_in(
     sqlx::query("PRAGMA secure_delete = ON")
         .execute(&mut *conn)
         .await?;
+    // The search indexes' old segments, the free pages and the WAL still hold what goes now:
+    // reclaimed after the commit, whether or not files go too. A new value each time, so that
+    // a reclaim under way clears only what it saw ([`finish_erasures`]).
+    sqlx::query(
+        "INSERT INTO settings (key, value_json, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(key) DO UPDATE SET value_json = ?2, updated_at = ?3",
+    )
+    .bind(RECLAIM_PENDING)
+    .bind(serde_json::Value::String(uuid::Uuid::new_v4().to_string()).to_string())
+    .bind(crate::store::now())
+    .execute(&mut *conn)
+    .await?;
     let outcome = erase_each(conn, &ids, up_to_ms, actor).await;
     sqlx::query("PRAGMA secure_delete = OFF")
         .execute(&mut *conn)
@@ -270,7 +336,8 @@ async fn erase_each(
         .fetch_one(&mut *conn)
         .await?;
         if newer == 0 {
-            let (_, paths) = erase_rows_in(conn, actor, contact_id, "privacy.erase_contact_synced")
+            let action = "privacy.erase_contact_synced";
+            let (_, paths) = erase_rows_in(conn, actor, contact_id, up_to_ms, action)
                 .await
                 .map_err(to_store)?;
             note_removals(conn, &paths).await?;
@@ -315,16 +382,25 @@ async fn note_removals(
     Ok(())
 }
 
+/// The `settings` row set by an erasure from another device until its space is reclaimed.
+const RECLAIM_PENDING: &str = "privacy.reclaim_pending";
+
 /// After erasures arrived from another device and were committed: removes the media files
 /// their messages left (noted in `pending_file_removals` in the same transaction, so a crash
-/// in between only delays this) and reclaims the freed space (see [`reclaim_space`]).
-/// Returns the files removed.
+/// in between only delays this) and reclaims the freed space (see [`reclaim_space`]; noted
+/// the same way). Returns the files removed.
 pub async fn finish_erasures(store: &Store, data_dir: &Path) -> Result<u64, PrivacyError> {
     let paths: Vec<String> = sqlx::query_scalar("SELECT path FROM pending_file_removals")
         .fetch_all(store.pool())
         .await
         .map_err(StoreError::from)?;
-    if paths.is_empty() {
+    let reclaim_pending: Option<String> =
+        sqlx::query_scalar("SELECT value_json FROM settings WHERE key = ?")
+            .bind(RECLAIM_PENDING)
+            .fetch_optional(store.pool())
+            .await
+            .map_err(StoreError::from)?;
+    if paths.is_empty() && reclaim_pending.is_none() {
         return Ok(0);
     }
     // Noted only when no row named them any more (`unshared`, in the erasing transaction).
@@ -338,6 +414,16 @@ pub async fn finish_erasures(store: &Store, data_dir: &Path) -> Result<u64, Priv
             .map_err(StoreError::from)?;
     }
     reclaim_space(store).await?;
+    // An erasure committed since it was read gave it a new value: that one is reclaimed next
+    // time (the row is deleted only as it was read).
+    if let Some(seen) = reclaim_pending {
+        sqlx::query("DELETE FROM settings WHERE key = ? AND value_json = ?")
+            .bind(RECLAIM_PENDING)
+            .bind(seen)
+            .execute(store.pool())
+            .await
+            .map_err(StoreError::from)?;
+    }
     Ok(removed)
 }
 

@@ -6,12 +6,15 @@
 //! - [`erase`]: a contact erased for good (rows, search index, files, free pages), or all of
 //!   the app's data on this device.
 //! - [`contacts`]: correct a contact's name, restrict or unrestrict them.
+//! - [`tombstones`]: erased customers, remembered as keyed hashes, so that events about them
+//!   that arrive after their erasure but are older than it do not bring them back.
 
 pub mod activity;
 pub mod contacts;
 pub mod erase;
 pub mod export;
 pub mod retention;
+pub(crate) mod tombstones;
 
 use std::path::{Component, Path, PathBuf};
 

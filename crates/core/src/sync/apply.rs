@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 use sqlx::SqliteConnection;
 
+use crate::privacy::tombstones::{secs_to_ms, Tombstones};
 use crate::store::{
     apply_reactions_in, apply_revisions_in, apply_statuses_in, insert_messages_in,
     set_sync_cursor_in, Direction, MessageStatus, NewMessage, Origin, ReactionUpdate, Revision,
@@ -51,6 +52,9 @@ pub struct PageReport {
     /// Contacts erased by another device's `contact_erased` event; their files and freed
     /// pages are reclaimed after the commit ([`crate::privacy::erase::finish_erasures`]).
     pub contacts_erased: usize,
+    /// Messages, statuses, reactions, edits, preferences and device events about a customer
+    /// erased here, dated at or before their erasure: not applied (`privacy::tombstones`).
+    pub about_erased: usize,
     /// The cursor committed with the page (the relay's `next_after`).
     pub cursor: i64,
 }
@@ -84,6 +88,14 @@ struct Batch {
     peers: Peers,
     /// Business numbers already upserted in this page, as (phone_number_id, waba_id, display).
     phones: HashSet<(String, String, String)>,
+    /// The customers erased here, including by this page's erasures so far (whose rows go at
+    /// the page's end, after everything else of it).
+    tombstones: Tombstones,
+    /// What the tombstones kept out so far.
+    about_erased: usize,
+    /// The wamids that statuses, reactions and edits naming a customer erased here are about
+    /// ([`keep_what_names_the_erased`]).
+    about_erased_wamids: HashSet<String>,
 }
 
 impl Batch {
@@ -119,6 +131,14 @@ impl Batch {
     }
 
     fn keep(&mut self, reason: &'static str, kind: &str, payload: String) {
+        // A part naming a customer erased here, from before their erasure, is not kept either.
+        if !self.tombstones.is_empty()
+            && serde_json::from_str::<Value>(&payload)
+                .is_ok_and(|part| self.tombstones.buries_part(&part))
+        {
+            self.about_erased += 1;
+            return;
+        }
         self.raw.push(RawPart {
             event_id: self.event_id.clone(),
             part: self.parts,
@@ -199,6 +219,8 @@ impl OpenedPage {
 struct OpenedEvent {
     id: String,
     seq: i64,
+    /// When the relay stored it, Unix ms.
+    created_ms: i64,
     body: Opened,
 }
 
@@ -236,6 +258,8 @@ pub fn open_page(key: &WorkspaceSecretKey, page: &EventPage) -> OpenedPage {
         .map(|event| OpenedEvent {
             id: event.id.to_string(),
             seq: event.seq,
+            created_ms: i64::try_from(event.created_at.unix_timestamp_nanos() / 1_000_000)
+                .unwrap_or(i64::MAX),
             body: open_event(&opener, event),
         })
         .collect();
@@ -302,7 +326,10 @@ pub async fn apply_opened(
         ..PageReport::default()
     };
     ensure_workspace(&mut tx, workspace_id).await?;
-    let mut batch = Batch::default();
+    let mut batch = Batch {
+        tombstones: Tombstones::load(&mut tx).await?,
+        ..Batch::default()
+    };
     for event in &page.events {
         collect_event(&mut tx, workspace_id, vault, event, &mut batch).await?;
     }
@@ -324,6 +351,15 @@ pub async fn apply_opened(
     report.media_statuses =
         crate::media::queue::apply_statuses_in(&mut tx, workspace_id, &batch.media_statuses)
             .await?;
+    keep_what_names_the_erased(&mut tx, &mut batch).await?;
+    report.about_erased = batch.about_erased;
+    if report.about_erased > 0 {
+        // A count only: which customer must not reach the log.
+        tracing::info!(
+            events = report.about_erased,
+            "sync: events about erased customers, older than their erasure, not applied"
+        );
+    }
     apply_revisions_in(&mut tx, &batch.revisions).await?;
     report.revisions = batch.revisions.len();
     apply_reactions_in(&mut tx, &batch.reactions).await?;
@@ -440,9 +476,16 @@ async fn collect_event(
             batch.settle(conn, workspace_id).await?;
             // Team inbox events. What cannot be applied is kept SEALED (a number_connected
             // carries a token), so a later build or a call with a vault can still apply it.
-            match crate::team::apply_device_event(conn, workspace_id, vault, entry, *manager)
-                .await?
-            {
+            let outcome = crate::team::apply_device_event_in(
+                conn,
+                workspace_id,
+                vault,
+                entry,
+                *manager,
+                &batch.tombstones,
+            )
+            .await?;
+            match outcome {
                 crate::team::DeviceOutcome::Applied => batch.device_events += 1,
                 crate::team::DeviceOutcome::KeepRaw { reason, kind } => {
                     batch.keep(reason, &kind, sealed.clone());
@@ -450,10 +493,22 @@ async fn collect_event(
                 crate::team::DeviceOutcome::NeedsVault => {
                     batch.keep("unapplied", "number_connected", sealed.clone());
                 }
-                crate::team::DeviceOutcome::EraseContact(erased) => {
+                crate::team::DeviceOutcome::EraseContact(mut erased) => {
+                    // Dated by the author's clock, but never after the relay had it: a clock
+                    // running fast must not bury what the customer writes meanwhile.
+                    erased.at = erased.at.min(event.created_ms);
+                    // Tombstoned at once: the rest of this page is filtered too, not only
+                    // erased at its end (which keeps what is newer than the erasure).
+                    let ids = [
+                        erased.contact.wa_id.as_deref(),
+                        erased.contact.user_id.as_deref(),
+                    ];
+                    crate::privacy::tombstones::bury_in(conn, ids, erased.at).await?;
+                    batch.tombstones = Tombstones::load(conn).await?;
                     batch.device_events += 1;
                     batch.erasures.push(erased);
                 }
+                crate::team::DeviceOutcome::AboutErased => batch.about_erased += 1,
             }
             return Ok(());
         }
@@ -485,7 +540,18 @@ async fn collect_event(
                 }
                 for s in v.statuses.iter().flatten() {
                     match s.typed().and_then(status_update) {
-                        Some(u) => batch.statuses.push(u),
+                        Some(u) => {
+                            let recipient = s.typed().and_then(|s| s.recipient_id.as_deref());
+                            let user = s.raw().and_then(|r| r.get("recipient_user_id")?.as_str());
+                            if let Some(erased) = batch.tombstones.erased_at([recipient, user]) {
+                                if secs_to_ms(u.ts) <= erased {
+                                    batch.about_erased += 1;
+                                    continue;
+                                }
+                                batch.about_erased_wamids.insert(u.wamid.clone());
+                            }
+                            batch.statuses.push(u);
+                        }
                         None => batch.keep(
                             "unknown",
                             "status",
@@ -512,13 +578,16 @@ async fn collect_event(
                 let cx = super::apply_account::ChangeContext {
                     workspace_id,
                     waba_id,
+                    tombstones: &batch.tombstones,
                     ts: entry_typed
                         .time
                         .as_ref()
                         .and_then(|t| t.as_i64())
                         .unwrap_or_else(crate::store::now),
                 };
-                super::apply_account::apply_change(conn, cx, &change.field, other).await?;
+                let buried =
+                    super::apply_account::apply_change(conn, cx, &change.field, other).await?;
+                batch.about_erased += buried;
                 batch.account_updates += 1;
                 if super::apply_account::is_template_change(other) {
                     batch.template_updates += 1;
@@ -592,6 +661,14 @@ fn collect_message<'v>(
         let peer = if echo { v.get("to") } else { v.get("from") }
             .and_then(Value::as_str)
             .filter(|p| !p.is_empty());
+        let ts = v
+            .get("timestamp")
+            .and_then(|t| t.as_str().and_then(|s| s.parse().ok()).or(t.as_i64()))
+            .unwrap_or(0);
+        if peer.is_some() && batch.tombstones.buries([peer], secs_to_ms(ts)) {
+            batch.about_erased += 1;
+            return;
+        }
         if let (Some(id), Some(peer)) = (id, peer) {
             let ticket = batch.peers.request(
                 &metadata.phone_number_id,
@@ -604,10 +681,7 @@ fn collect_message<'v>(
                 direction: if echo { Direction::Out } else { Direction::In },
                 origin: if echo { Origin::Echo } else { Origin::Cloud },
                 kind: "unsupported".into(),
-                ts: v
-                    .get("timestamp")
-                    .and_then(|t| t.as_str().and_then(|s| s.parse().ok()).or(t.as_i64()))
-                    .unwrap_or(0),
+                ts,
                 from_id: (!echo).then(|| peer.to_string()),
                 raw_json,
                 ..NewMessage::default()
@@ -619,6 +693,35 @@ fn collect_message<'v>(
         return;
     };
     let ts = msg.unix_time().unwrap_or(0);
+    let contact = contact_for(msg);
+    if !batch.tombstones.is_empty() {
+        // Whoever the message is from (or, for an echo, to), under every id it gives.
+        let ids = if echo {
+            [msg.to.as_deref(), msg.to_user_id.as_deref()]
+        } else {
+            [msg.from.as_deref(), msg.from_user_id.as_deref()]
+        };
+        let listed = contact.map_or([None, None], |c| [c.wa_id.as_deref(), c.user_id.as_deref()]);
+        match batch.tombstones.erased_at(ids.into_iter().chain(listed)) {
+            Some(erased) if secs_to_ms(ts) <= erased => {
+                batch.about_erased += 1;
+                return;
+            }
+            // A reaction or an edit after the erasure counts only if its message is here.
+            Some(_) => {
+                let target = match &msg.content {
+                    MessageContent::Reaction(r) => Some(&r.message_id),
+                    MessageContent::Edit(e) => Some(&e.original_message_id),
+                    MessageContent::Revoke(r) => Some(&r.original_message_id),
+                    _ => None,
+                };
+                if let Some(target) = target {
+                    batch.about_erased_wamids.insert(target.clone());
+                }
+            }
+            None => {}
+        }
+    }
     let sender = msg
         .from
         .clone()
@@ -660,7 +763,6 @@ fn collect_message<'v>(
         }
         _ => {}
     }
-    let contact = contact_for(msg);
     let (wa_id, user_id) = if echo {
         (msg.to.clone(), msg.to_user_id.clone())
     } else {
@@ -737,6 +839,45 @@ fn collect_message<'v>(
         }
     }
     batch.messages.push((m, ticket));
+}
+
+/// Of the page's statuses, reactions and edits naming a customer erased here (dated after the
+/// erasure: older ones were not collected), keeps the reactions and edits only if their
+/// message is here, and the statuses of messages not here (yet) without the recipient's id: a
+/// status may come before its message (a teammate's send not synced yet), and the rows of the
+/// others would otherwise keep the customer's number next to messages the erasure removed.
+async fn keep_what_names_the_erased(
+    conn: &mut SqliteConnection,
+    batch: &mut Batch,
+) -> Result<(), StoreError> {
+    if batch.about_erased_wamids.is_empty() {
+        return Ok(());
+    }
+    let wamids: Vec<&String> = batch.about_erased_wamids.iter().collect();
+    let present: HashSet<String> = sqlx::query_scalar(
+        "SELECT wamid FROM messages WHERE wamid IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::to_string(&wamids).map_err(|e| StoreError::Invalid(e.to_string()))?)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let absent =
+        |wamid: &String| batch.about_erased_wamids.contains(wamid) && !present.contains(wamid);
+    let before = batch.reactions.len() + batch.revisions.len();
+    batch.reactions.retain(|r| !absent(&r.message_wamid));
+    batch.revisions.retain(|r| !absent(&r.wamid));
+    let dropped = before - batch.reactions.len() - batch.revisions.len();
+    for status in batch.statuses.iter_mut().filter(|u| absent(&u.wamid)) {
+        if let Ok(Value::Object(mut raw)) = serde_json::from_str::<Value>(&status.raw_json) {
+            raw.remove("recipient_id");
+            raw.remove("recipient_user_id");
+            status.raw_json = Value::Object(raw).to_string();
+        }
+    }
+    batch.about_erased += dropped;
+    batch.about_erased_wamids.clear();
+    Ok(())
 }
 
 fn status_update(s: &Status) -> Option<StatusUpdate> {

@@ -14,6 +14,7 @@ use cloud_api::webhook::{
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
+use crate::privacy::tombstones::secs_to_ms;
 use crate::store::{normalize_phone, upsert_contact_in, ContactInput, StoreError};
 
 /// Where a change comes from: the workspace, the WABA of the webhook entry, and its time.
@@ -23,6 +24,8 @@ pub(crate) struct ChangeContext<'a> {
     pub waba_id: &'a str,
     /// `entry.time` when Meta sent one, else the time of applying.
     pub ts: i64,
+    /// The customers erased here: their older preference changes are not applied.
+    pub tombstones: &'a crate::privacy::tombstones::Tombstones,
 }
 
 /// True for the fields [`apply_change`] applies; the others stay raw in `sync_raw_events`.
@@ -52,13 +55,17 @@ pub(crate) fn is_template_change(value: &ChangeValue) -> bool {
 }
 
 /// Applies one change whose value [`handles`] accepted. `field` is the webhook field name,
-/// used as the event kind.
+/// used as the event kind. Returns how many of its parts were about a customer erased here
+/// and older than the erasure, and so not applied.
 pub(crate) async fn apply_change(
     conn: &mut SqliteConnection,
     cx: ChangeContext<'_>,
     field: &str,
     value: &ChangeValue,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
+    if let ChangeValue::UserPreferences(v) = value {
+        return user_preferences(conn, cx, v).await;
+    }
     match value {
         ChangeValue::TemplateStatus(v) => template_status(conn, cx, v).await,
         ChangeValue::TemplateQuality(v) => template_quality(conn, cx, v).await,
@@ -76,9 +83,9 @@ pub(crate) async fn apply_change(
         ChangeValue::BusinessCapability(v) => {
             account_event(conn, cx, None, field, v.as_ref()).await
         }
-        ChangeValue::UserPreferences(v) => user_preferences(conn, cx, v).await,
         _ => Ok(()),
-    }
+    }?;
+    Ok(0)
 }
 
 // ----- Templates -----------------------------------------------------------------------------
@@ -426,12 +433,14 @@ async fn phone_name(
 
 /// A marketing STOP opts the contact out (broadcasts skip them, and Meta would fail a marketing
 /// template with 131050 anyway); RESUME opts them back in. The contact is created if this is
-/// the first we hear of them, so the opt-out is never lost.
+/// the first we hear of them, so the opt-out is never lost, unless they were erased here after
+/// this change was made (returned: how many such changes were left out).
 async fn user_preferences(
     conn: &mut SqliteConnection,
     cx: ChangeContext<'_>,
     v: &UserPreferencesValue,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
+    let mut buried = 0;
     for pref in v.preferences() {
         let opted_out = if pref.is_marketing_stop() {
             1
@@ -441,6 +450,16 @@ async fn user_preferences(
             continue;
         };
         if pref.wa_id.is_none() && pref.user_id.is_none() {
+            continue;
+        }
+        let at = pref
+            .timestamp
+            .as_ref()
+            .and_then(|t| t.as_i64())
+            .unwrap_or(cx.ts);
+        let ids = [pref.wa_id.as_deref(), pref.user_id.as_deref()];
+        if cx.tombstones.buries(ids, secs_to_ms(at)) {
+            buried += 1;
             continue;
         }
         let profile_name = v.contacts.iter().flatten().find_map(|c| {
@@ -468,7 +487,7 @@ async fn user_preferences(
         let phone = v.metadata.as_ref().map(|m| m.phone_number_id.as_str());
         account_event(conn, cx, phone, "user_preferences", pref).await?;
     }
-    Ok(())
+    Ok(buried)
 }
 
 #[cfg(test)]

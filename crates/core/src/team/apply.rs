@@ -9,7 +9,10 @@
 //! - connected numbers: the newest `at` owns the token;
 //! - contact values (name, restriction): last writer wins by `(at, device)`;
 //! - contact erasures: handed back to the caller, which applies them after the rest of its
-//!   page (see [`DeviceOutcome::EraseContact`]); erasing what is already gone is a no-op.
+//!   page (see [`DeviceOutcome::EraseContact`]); erasing what is already gone is a no-op;
+//! - anything about a customer erased here, dated at or before their erasure, is not applied
+//!   ([`DeviceOutcome::AboutErased`], `privacy::tombstones`): the erasure wins whatever the
+//!   order in which the events arrive.
 
 use cloud_api::messages::{MessageContent, SendMessage};
 use protocol::device_events::{
@@ -20,6 +23,7 @@ use protocol::device_events::{
 use serde_json::Value;
 use sqlx::SqliteConnection;
 
+use crate::privacy::tombstones::{secs_to_ms, Tombstones};
 use crate::store::{
     apply_reactions_in, ensure_conversation_in, insert_messages_in, now, upsert_contact_in,
     ContactInput, Direction, NewMessage, Origin, ReactionUpdate, StoreError,
@@ -45,6 +49,10 @@ pub enum DeviceOutcome {
     /// page is written (a page's messages are inserted together at its end, and the erasure
     /// must not be followed by the resurrection of what it erased).
     EraseContact(ContactErased),
+    /// About a customer erased on this device or another, and dated at or before the erasure
+    /// (a reply queued while offline, this device's own events coming back from the log):
+    /// not applied, so the customer does not come back.
+    AboutErased,
 }
 
 /// Applies one device event's plaintext inside the caller's transaction. `vault` receives the
@@ -57,6 +65,19 @@ pub async fn apply_device_event(
     vault: Option<&Vault>,
     plaintext: &Value,
     manager: bool,
+) -> Result<DeviceOutcome, StoreError> {
+    let tombstones = Tombstones::load(conn).await?;
+    apply_device_event_in(conn, workspace_id, vault, plaintext, manager, &tombstones).await
+}
+
+/// [`apply_device_event`] with the store's tombstones already read (once per sync page).
+pub(crate) async fn apply_device_event_in(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    vault: Option<&Vault>,
+    plaintext: &Value,
+    manager: bool,
+    tombstones: &Tombstones,
 ) -> Result<DeviceOutcome, StoreError> {
     let envelope = match DeviceEnvelope::parse(plaintext.clone()) {
         ParsedEvent::Known(envelope) => envelope,
@@ -95,6 +116,11 @@ pub async fn apply_device_event(
             kind: kind.into(),
         });
     }
+    if about_erased(&envelope.event, tombstones)
+        || reacts_to_an_erased_message(conn, &envelope.event, tombstones).await?
+    {
+        return Ok(DeviceOutcome::AboutErased);
+    }
     match &envelope.event {
         DeviceEvent::MessageSent(e) => apply_message_sent(conn, workspace_id, e).await?,
         DeviceEvent::ConversationField(e) => {
@@ -124,6 +150,62 @@ pub async fn apply_device_event(
         }
     }
     Ok(DeviceOutcome::Applied)
+}
+
+/// Whether `event` is about a customer erased here and dated at or before their erasure.
+fn about_erased(event: &DeviceEvent, tombstones: &Tombstones) -> bool {
+    if tombstones.is_empty() {
+        return false;
+    }
+    let (contact, at_ms) = match event {
+        DeviceEvent::MessageSent(e) => {
+            // `to` names the customer when the event carries no contact (older builds).
+            let to = e.contact.is_empty().then_some(e.to.as_str());
+            let ids = [e.contact.wa_id.as_deref(), e.contact.user_id.as_deref(), to];
+            return tombstones.buries(ids, secs_to_ms(e.sent_at));
+        }
+        DeviceEvent::ConversationField(e) => (&e.contact, e.at),
+        DeviceEvent::NoteAdded(e) => (&e.contact, e.at),
+        DeviceEvent::ContactField(e) => (&e.contact, e.at),
+        DeviceEvent::QuickReplySet(_)
+        | DeviceEvent::NumberConnected(_)
+        | DeviceEvent::ContactErased(_)
+        | DeviceEvent::RetentionPolicySet(_) => return false,
+    };
+    tombstones.buries(
+        [contact.wa_id.as_deref(), contact.user_id.as_deref()],
+        at_ms,
+    )
+}
+
+/// Whether `event` is the team's reaction, after their erasure, to a message of a customer
+/// erased here that is not here (one the erasure removed): its row would name the customer.
+async fn reacts_to_an_erased_message(
+    conn: &mut SqliteConnection,
+    event: &DeviceEvent,
+    tombstones: &Tombstones,
+) -> Result<bool, StoreError> {
+    let DeviceEvent::MessageSent(e) = event else {
+        return Ok(false);
+    };
+    if tombstones.is_empty() || e.message.get("type").and_then(Value::as_str) != Some("reaction") {
+        return Ok(false);
+    }
+    let to = e.contact.is_empty().then_some(e.to.as_str());
+    let ids = [e.contact.wa_id.as_deref(), e.contact.user_id.as_deref(), to];
+    if tombstones.erased_at(ids).is_none() {
+        return Ok(false);
+    }
+    let target = e
+        .message
+        .pointer("/reaction/message_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let here: Option<i64> = sqlx::query_scalar("SELECT 1 FROM messages WHERE wamid = ?")
+        .bind(target)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(here.is_none())
 }
 
 /// Adopts an owner's or admin's retention policy unless a newer one is here; logs it. A limit

@@ -33,6 +33,7 @@ use crate::sync::{RelayClient, SyncError};
 use crate::vault::Vault;
 
 pub use apply::{apply_device_event, token_record, DeviceOutcome};
+pub(crate) use apply::apply_device_event_in;
 pub(crate) use apply::{apply_number_connected_in, contact_ref, conversation_ref, set_author_in};
 pub use read::{labels, notes, number_state, quick_replies, Note, NumberState, QuickReply};
 
@@ -393,13 +394,17 @@ impl Team {
         Ok(())
     }
 
-    /// Tells the other devices that `contact` was erased on this one just now: each erases
-    /// what it holds about them.
-    pub async fn publish_contact_erased(&self, contact: ContactRef) -> Result<(), TeamError> {
+    /// Tells the other devices that `contact` was erased on this one at `at_ms` (the time the
+    /// erasure here was dated with): each erases what it holds about them up to then.
+    pub async fn publish_contact_erased(
+        &self,
+        contact: ContactRef,
+        at_ms: i64,
+    ) -> Result<(), TeamError> {
         let mut tx = self.store.begin_write().await?;
         let event = ContactErased {
             contact,
-            at: now_ms(),
+            at: at_ms,
             author: self.identity.author(),
         };
         self.queue_in(&mut tx, DeviceEvent::ContactErased(event))

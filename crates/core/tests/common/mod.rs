@@ -330,7 +330,7 @@ pub struct Device {
     pub outbox: Outbox,
     pub syncer: Syncer,
     pub session: SessionCreated,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Env {
@@ -446,7 +446,7 @@ impl Env {
             outbox,
             syncer,
             session,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -514,6 +514,11 @@ impl Env {
 }
 
 impl Device {
+    /// The device's data directory (its database, vault and media).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// Syncs until `done` holds (webhooks and device events reach the relay asynchronously).
     pub async fn sync_until(&self, what: &str, done: impl AsyncFn(&Device) -> bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

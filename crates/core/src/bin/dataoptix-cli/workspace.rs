@@ -12,7 +12,7 @@ use dataoptix_core::device::{
     Device, DeviceError, HeaderMediaInput, JoinInput, ManualSetupInput, OnboardingOutcome,
     Outgoing, RegisterInput, SignInInput,
 };
-use dataoptix_core::privacy::{activity, erase, export, retention};
+use dataoptix_core::privacy::{activity, export, retention};
 
 use super::{print_json, read_secret, runtime, Context, Failure};
 
@@ -188,7 +188,8 @@ pub enum WorkspaceCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Erases a contact and everything about them, then reclaims the space.
+    /// Erases a contact and everything about them here and on the team's other devices, then
+    /// reclaims the space (owners and admins).
     EraseContact { contact: i64 },
     /// Shows or sets the retention policy (days; 0 clears), and applies it with --apply.
     Retention {
@@ -667,10 +668,9 @@ async fn dispatch(
             );
         }
         WorkspaceCommand::EraseContact { contact } => {
-            let actor = device.actor().await?;
-            let report = erase::erase_contact(device.store(), device.data_dir(), &actor, contact)
-                .await
-                .map_err(failure)?;
+            // As the app does: owners and admins only, and the team's other devices erase
+            // them too.
+            let report = device.erase_contact(contact).await?;
             out(
                 serde_json::to_value(report).map_err(failure)?,
                 format!(
