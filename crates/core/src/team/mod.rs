@@ -33,8 +33,9 @@ use crate::sync::{RelayClient, SyncError};
 use crate::vault::Vault;
 
 pub use apply::{apply_device_event, token_record, DeviceOutcome};
-pub(crate) use apply::apply_device_event_in;
-pub(crate) use apply::{apply_number_connected_in, contact_ref, conversation_ref, set_author_in};
+pub(crate) use apply::{
+    apply_device_event_in, apply_number_connected_in, contact_ref, conversation_ref, set_author_in,
+};
 pub use read::{labels, notes, number_state, quick_replies, Note, NumberState, QuickReply};
 
 /// Who acts on this device: the relay user and this device's session.
