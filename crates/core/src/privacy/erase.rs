@@ -6,11 +6,11 @@
 //! mention them, statuses and edits naming them whose message is not here, their preference
 //! events, their conversations and the contact row, and leaves a tombstone (a keyed hash of
 //! each of their ids, [`super::tombstones`]) so that older events arriving later about them are
-//! not applied. The search
-//! index follows through the FTS triggers. Then the media files are removed, the FTS indexes
-//! merged (so deleted terms leave their segments) and the database vacuumed with
-//! `secure_delete` on, and the WAL truncated: the erased content is not left in free pages, old
-//! index segments or the WAL. The activity log records the erasure with counts only.
+//! not applied. The search index follows through the FTS triggers. Then the media files are
+//! removed, the FTS indexes merged (so deleted terms leave their segments) and the database
+//! vacuumed with `secure_delete` on, and the WAL truncated: the erased content is not left in
+//! free pages, old index segments or the WAL. The activity log records the erasure with
+//! counts only.
 
 use std::path::Path;
 
