@@ -1226,7 +1226,17 @@ async fn a_contact_corrected_restricted_and_erased_on_one_device_is_so_on_every_
     // The erasure's event came back to the front desk too: nothing more happened there.
     assert!(owner.contacts("", None, 10).await.unwrap().items.is_empty());
 
-    // She writes again afterwards: a new conversation on both, not erased.
+    // She writes again afterwards: a new conversation on both, not erased. Meta dates messages
+    // in whole seconds, and one dated in the erasure's own second counts as before it (as the
+    // erasure's cut-off on the other devices does): "afterwards" is a second later.
+    reqwest::Client::new()
+        .post(w.sim.control_url("/clock/advance"))
+        .json(&json!({"seconds": 2}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
     customer_writes(&w, &owner, "Hello again").await;
     eventually("her new message on the laptop", async || {
         on_laptop(&laptop).await.map(|_| ())

@@ -200,8 +200,9 @@ async fn count(store: &Store, sql: &str) -> i64 {
 }
 
 /// A device that never met Ana applies her erasure: nothing to erase, but her tombstone is
-/// set, so a teammate's older reply (addressed as an older build wrote it, `+` and all) and
-/// Meta's retry of her older message do not bring her in; what she writes later does.
+/// set, so a teammate's older reply (addressed as an older build wrote it, `+` and all),
+/// Meta's retry of her older message and a label made before the erasure reached its author
+/// do not bring her in; what she writes later does, and the team's changes after that apply.
 #[tokio::test]
 async fn an_erasure_buries_a_customer_this_device_never_met() {
     let dir = tempfile::tempdir().unwrap();
@@ -230,6 +231,14 @@ async fn an_erasure_buries_a_customer_this_device_never_met() {
     assert_eq!(count(&store, "SELECT count(*) FROM contacts").await, 0);
     assert_eq!(count(&store, "SELECT count(*) FROM messages").await, 0);
 
+    // A teammate labelled her after the erasure, before it reached their device (where it
+    // then erased her and the label): not here either, as she has not written again.
+    let report = log
+        .apply(&store, vec![labels(ERASED_MS + 2_000)], ERASED_MS + 6_000)
+        .await;
+    assert_eq!(report.about_erased, 1, "{report:?}");
+    assert_eq!(count(&store, "SELECT count(*) FROM contacts").await, 0);
+
     let report = log
         .apply(
             &store,
@@ -239,6 +248,15 @@ async fn an_erasure_buries_a_customer_this_device_never_met() {
         .await;
     assert_eq!(report.about_erased, 0);
     assert_eq!(texts(&store).await, ["hello again"]);
+    // Now that she is back, the team's later changes about her apply.
+    let report = log
+        .apply(&store, vec![labels(ERASED_MS + 70_000)], ERASED_MS + 71_000)
+        .await;
+    assert_eq!(report.about_erased, 0, "{report:?}");
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM conversation_labels").await,
+        1
+    );
 }
 
 /// Ana wrote again before her erasure reached this device, and the same page carries older

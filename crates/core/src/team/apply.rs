@@ -116,7 +116,7 @@ pub(crate) async fn apply_device_event_in(
             kind: kind.into(),
         });
     }
-    if about_erased(&envelope.event, tombstones)
+    if about_erased(conn, workspace_id, &envelope.event, tombstones).await?
         || reacts_to_an_erased_message(conn, &envelope.event, tombstones).await?
     {
         return Ok(DeviceOutcome::AboutErased);
@@ -152,17 +152,25 @@ pub(crate) async fn apply_device_event_in(
     Ok(DeviceOutcome::Applied)
 }
 
-/// Whether `event` is about a customer erased here and dated at or before their erasure.
-fn about_erased(event: &DeviceEvent, tombstones: &Tombstones) -> bool {
+/// Whether `event` is about a customer erased here and must not be applied: dated at or
+/// before their erasure; or, for a label, note, marker or name, about a customer who is not
+/// here (a teammate's change made after the erasure but before it reached their device: the
+/// erasure removes it there too, as the customer has not written again).
+async fn about_erased(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    event: &DeviceEvent,
+    tombstones: &Tombstones,
+) -> Result<bool, StoreError> {
     if tombstones.is_empty() {
-        return false;
+        return Ok(false);
     }
     let (contact, at_ms) = match event {
         DeviceEvent::MessageSent(e) => {
             // `to` names the customer when the event carries no contact (older builds).
             let to = e.contact.is_empty().then_some(e.to.as_str());
             let ids = [e.contact.wa_id.as_deref(), e.contact.user_id.as_deref(), to];
-            return tombstones.buries(ids, secs_to_ms(e.sent_at));
+            return Ok(tombstones.buries(ids, secs_to_ms(e.sent_at)));
         }
         DeviceEvent::ConversationField(e) => (&e.contact, e.at),
         DeviceEvent::NoteAdded(e) => (&e.contact, e.at),
@@ -170,12 +178,25 @@ fn about_erased(event: &DeviceEvent, tombstones: &Tombstones) -> bool {
         DeviceEvent::QuickReplySet(_)
         | DeviceEvent::NumberConnected(_)
         | DeviceEvent::ContactErased(_)
-        | DeviceEvent::RetentionPolicySet(_) => return false,
+        | DeviceEvent::RetentionPolicySet(_) => return Ok(false),
     };
-    tombstones.buries(
-        [contact.wa_id.as_deref(), contact.user_id.as_deref()],
-        at_ms,
+    let ids = [contact.wa_id.as_deref(), contact.user_id.as_deref()];
+    let Some(erased) = tombstones.erased_at(ids) else {
+        return Ok(false);
+    };
+    if at_ms <= erased {
+        return Ok(true);
+    }
+    let here: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM contacts WHERE workspace_id = ?1
+             AND ((?2 IS NOT NULL AND wa_id = ?2) OR (?3 IS NOT NULL AND user_id = ?3))",
     )
+    .bind(workspace_id)
+    .bind(contact.wa_id.as_deref().filter(|s| !s.is_empty()))
+    .bind(contact.user_id.as_deref().filter(|s| !s.is_empty()))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(here.is_none())
 }
 
 /// Whether `event` is the team's reaction, after their erasure, to a message of a customer
