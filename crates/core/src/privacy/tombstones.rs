@@ -9,25 +9,25 @@
 //! So each erasure leaves a tombstone per id of the customer (`wa_id`, `user_id`): an
 //! HMAC-SHA256 of the id (a phone number in its normalised form) under a random key of this
 //! store, and the erasure's time. Sync then drops what is about a tombstoned customer and
-//! dated at or before their erasure; anything later is the customer writing again (or the team
-//! answering that) and is applied as usual.
+//! dated at or before their erasure; what is later is the customer writing again (or the team
+//! answering that) and is applied as usual, but for a label, note or name, which waits for the
+//! customer to be here again (`team::apply`).
 //!
 //! This is pseudonymisation, not anonymisation: the key lives in the same (encrypted) database,
 //! so whoever can open it can test a guessed number against the tombstones, as a business's
 //! suppression list would let them. It holds no name, text or number in the clear, and the
 //! tombstones are kept for as long as the store, so that the erasure keeps holding.
 //!
-//! What names a tombstoned customer without a date of its own (a status or a reaction about
-//! one of their messages) is kept only as far as it is about a message that is here, one sent
-//! after the erasure; see `sync::apply`.
+//! A later status, reaction or edit is about a message, which may be one the erasure removed:
+//! a reaction or edit is applied only if its message is here, a status of a message not here
+//! (yet) is kept without the recipient's id (`sync::apply`).
 
 use std::collections::HashMap;
 
 use hmac::{Hmac, Mac};
+use serde_json::Value;
 use sha2::Sha256;
 use sqlx::SqliteConnection;
-
-use serde_json::Value;
 
 use crate::store::{normalize_phone, now, StoreError};
 
