@@ -274,15 +274,7 @@ pub(crate) async fn erase_remote_in(
     up_to_ms: i64,
     actor: &str,
 ) -> Result<usize, StoreError> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM contacts WHERE workspace_id = ?1
-             AND ((?2 IS NOT NULL AND wa_id = ?2) OR (?3 IS NOT NULL AND user_id = ?3))",
-    )
-    .bind(workspace_id)
-    .bind(contact.wa_id.as_deref().filter(|s| !s.is_empty()))
-    .bind(contact.user_id.as_deref().filter(|s| !s.is_empty()))
-    .fetch_all(&mut *conn)
-    .await?;
+    let ids = crate::team::contacts_named(conn, workspace_id, contact).await?;
     bury_in(
         &mut *conn,
         [contact.wa_id.as_deref(), contact.user_id.as_deref()],

@@ -187,16 +187,9 @@ async fn about_erased(
     if at_ms <= erased {
         return Ok(true);
     }
-    let here: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM contacts WHERE workspace_id = ?1
-             AND ((?2 IS NOT NULL AND wa_id = ?2) OR (?3 IS NOT NULL AND user_id = ?3))",
-    )
-    .bind(workspace_id)
-    .bind(contact.wa_id.as_deref().filter(|s| !s.is_empty()))
-    .bind(contact.user_id.as_deref().filter(|s| !s.is_empty()))
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(here.is_none())
+    Ok(contacts_named(conn, workspace_id, contact)
+        .await?
+        .is_empty())
 }
 
 /// Whether `event` is the team's reaction, after their erasure, to a message of a customer
@@ -379,6 +372,23 @@ pub(crate) async fn contact_ref(
     let (wa_id, user_id) =
         row.ok_or_else(|| StoreError::Invalid(format!("no contact {contact_id}")))?;
     Ok(ContactRef { wa_id, user_id })
+}
+
+/// The contacts of `workspace_id` that `contact` names (by `wa_id` or `user_id`).
+pub(crate) async fn contacts_named(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    contact: &ContactRef,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM contacts WHERE workspace_id = ?1
+             AND ((?2 IS NOT NULL AND wa_id = ?2) OR (?3 IS NOT NULL AND user_id = ?3))",
+    )
+    .bind(workspace_id)
+    .bind(contact.wa_id.as_deref().filter(|s| !s.is_empty()))
+    .bind(contact.user_id.as_deref().filter(|s| !s.is_empty()))
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// How a conversation is named in device events.

@@ -34,7 +34,8 @@ use crate::vault::Vault;
 
 pub use apply::{apply_device_event, token_record, DeviceOutcome};
 pub(crate) use apply::{
-    apply_device_event_in, apply_number_connected_in, contact_ref, conversation_ref, set_author_in,
+    apply_device_event_in, apply_number_connected_in, contact_ref, contacts_named,
+    conversation_ref, set_author_in,
 };
 pub use read::{labels, notes, number_state, quick_replies, Note, NumberState, QuickReply};
 
