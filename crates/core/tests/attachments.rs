@@ -20,6 +20,7 @@ use dataoptix_core::media::{MediaConfig, MediaFetcher};
 use dataoptix_core::privacy::retention::{self, RetentionPolicy};
 use dataoptix_core::send::{Attachment, Detected, OutboxConfig, UPLOAD_PENDING};
 use dataoptix_core::vault::{MemoryStore, PassphraseSource};
+use protocol::device_events::ContactRef;
 use serde_json::{json, Value};
 use testkit::TcpProxy;
 
@@ -674,16 +675,17 @@ async fn a_voice_note_and_a_sticker_go_out_as_meta_expects() {
     env.stop().await;
 }
 
-/// A file sent to several customers under one media id (as a broadcast's header is) is
-/// downloaded and kept once on the team's other devices, not once per recipient. Erasing one
-/// of those customers leaves the file to the others; erasing the last one removes it.
-#[tokio::test]
-async fn one_media_id_sent_to_several_customers_is_kept_once_on_another_device() {
-    let env = Env::start(|_| {}).await;
+/// The three customers [`one_file_for_three_customers`] sends one image to.
+const SHARING: [&str; 3] = [CUSTOMER, "15550002222", "15550003333"];
+
+/// `device` sends one image to the three [`SHARING`] customers (one upload, its media id
+/// named by each send); another device syncs the three messages and fetches them: one file
+/// for the three. Returns the sending device, the other one and the media id.
+async fn one_file_for_three_customers(env: &Env) -> (Device, Device, String) {
     let device = env.first_device(fast()).await;
     env.connect_number(&device, &env.sim.info.access_token.clone())
         .await;
-    let customers = [CUSTOMER, "15550002222", "15550003333"];
+    let customers = SHARING;
     for customer in customers {
         env.inbound(customer, "Is the menu out?").await;
     }
@@ -742,12 +744,10 @@ async fn one_media_id_sent_to_several_customers_is_kept_once_on_another_device()
             d.scalar::<i64>(&rows_for).await == 3
         })
         .await;
-    let fetcher = media_fetcher(&env, &other);
+    let fetcher = media_fetcher(env, &other);
     let fetched = fetcher.run_once().await.unwrap();
     assert_eq!(fetched.done, 3, "{fetched:?}");
-    let media_dir = other.vault.data_dir().join("media");
-    let files = || std::fs::read_dir(&media_dir).unwrap().count();
-    assert_eq!(files(), 1, "one file for the three messages");
+    assert_eq!(media_files(&other), 1, "one file for the three messages");
     assert_eq!(
         other
             .scalar::<i64>(&format!(
@@ -756,39 +756,62 @@ async fn one_media_id_sent_to_several_customers_is_kept_once_on_another_device()
             .await,
         1
     );
-    let readable = async |customer: &str| {
-        let message: i64 = other
-            .scalar(&format!(
-                "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                 JOIN contacts ct ON ct.id = c.contact_id
-                 WHERE ct.wa_id = '{customer}' AND m.kind = 'image'"
-            ))
-            .await;
-        dataoptix_core::media::read(&other.store, &other.vault, &env.workspace_id, message)
-            .await
-            .map(|m| m.bytes)
-    };
     for customer in customers {
-        assert_eq!(readable(customer).await.unwrap(), png(), "{customer}");
+        assert_eq!(
+            image_of(env, &other, customer).await.unwrap(),
+            png(),
+            "{customer}"
+        );
     }
+    (device, other, media_id)
+}
 
+/// The `customer`'s image message on `device`.
+async fn image_message(device: &Device, customer: &str) -> Option<i64> {
+    sqlx::query_scalar(
+        "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+         JOIN contacts ct ON ct.id = c.contact_id WHERE ct.wa_id = ? AND m.kind = 'image'",
+    )
+    .bind(customer)
+    .fetch_optional(device.store.pool())
+    .await
+    .unwrap()
+}
+
+/// The bytes of the `customer`'s image as `device` reads them back.
+async fn image_of(env: &Env, device: &Device, customer: &str) -> Option<Vec<u8>> {
+    let message = image_message(device, customer).await?;
+    dataoptix_core::media::read(&device.store, &device.vault, &env.workspace_id, message)
+        .await
+        .ok()
+        .map(|m| m.bytes)
+}
+
+/// How many media files `device` keeps.
+fn media_files(device: &Device) -> usize {
+    std::fs::read_dir(device.vault.data_dir().join("media"))
+        .unwrap()
+        .count()
+}
+
+/// A file sent to several customers under one media id (as a broadcast's header is) is
+/// downloaded and kept once on the team's other devices, not once per recipient. Erasing one
+/// of those customers leaves the file to the others; erasing the last one removes it.
+#[tokio::test]
+async fn one_media_id_sent_to_several_customers_is_kept_once_on_another_device() {
+    let env = Env::start(|_| {}).await;
+    let (_device, other, _media_id) = one_file_for_three_customers(&env).await;
+    let customers = SHARING;
+    let files = || media_files(&other);
+    let readable = async |customer: &str| image_of(&env, &other, customer).await;
     // Retention takes the first customer's image (made old here) and its media row, not the
     // file the other two messages name; then their message kept, the second customer's media
     // row alone.
-    let message_of = async |customer: &str| -> i64 {
-        other
-            .scalar(&format!(
-                "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                 JOIN contacts ct ON ct.id = c.contact_id
-                 WHERE ct.wa_id = '{customer}' AND m.kind = 'image'"
-            ))
-            .await
-    };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let age = async |customer: &str, days: i64| {
         sqlx::query("UPDATE messages SET ts = ts - ? WHERE id = ?")
             .bind(days * 86_400)
-            .bind(message_of(customer).await)
+            .bind(image_message(&other, customer).await)
             .execute(other.store.pool())
             .await
             .unwrap();
@@ -845,4 +868,116 @@ async fn one_media_id_sent_to_several_customers_is_kept_once_on_another_device()
     assert_eq!(erase(customers[2]).await.media_files, 1);
     assert_eq!(files(), 0, "the last message naming it took the file");
     env.stop().await;
+}
+
+/// The same file on the other device, with the erasures coming from the device that sent it
+/// (the path each device of the team takes): a customer erased in full leaves the file to the
+/// others; one who wrote again before the erasure arrived keeps the new message and loses the
+/// image, and the file stays too; the last erasure takes it.
+#[tokio::test]
+async fn a_shared_file_stays_until_the_last_erasure_from_another_device_naming_it() {
+    let env = Env::start(|_| {}).await;
+    let (device, other, _media_id) = one_file_for_three_customers(&env).await;
+    let erase_on_device = async |customer: &str| -> i64 {
+        let contact: i64 = device
+            .scalar(&format!(
+                "SELECT id FROM contacts WHERE wa_id = '{customer}'"
+            ))
+            .await;
+        let at = now_ms();
+        dataoptix_core::privacy::erase::erase_contact_at(
+            &device.store,
+            device.data_dir(),
+            "Ana Owner",
+            contact,
+            at,
+        )
+        .await
+        .unwrap();
+        at
+    };
+    let publish = async |customer: &str, at: i64| {
+        let contact = ContactRef {
+            wa_id: Some(customer.into()),
+            user_id: None,
+        };
+        device
+            .team
+            .publish_contact_erased(contact, at)
+            .await
+            .unwrap();
+    };
+    // As the app does after each sync: the files the sync's erasures left are removed.
+    let finish = async || {
+        dataoptix_core::privacy::erase::finish_erasures(&other.store, other.vault.data_dir())
+            .await
+            .unwrap()
+    };
+
+    // Erased on the sending device, then in full on the other one (nothing newer there).
+    let erase_in_full = async |customer: &str| {
+        let at = erase_on_device(customer).await;
+        publish(customer, at).await;
+        other
+            .sync_until("the erasure", async |d: &Device| {
+                d.conversation(customer).await.is_none()
+            })
+            .await;
+        finish().await
+    };
+
+    // The first customer.
+    assert_eq!(
+        erase_in_full(SHARING[0]).await,
+        0,
+        "two messages still name the file"
+    );
+    assert_eq!(media_files(&other), 1);
+    assert_eq!(image_of(&env, &other, SHARING[2]).await.unwrap(), png());
+
+    // The second writes again (a second later: Meta's whole-second timestamps) before the
+    // erasure reaches the other device, which keeps that message and erases the older ones.
+    let at = erase_on_device(SHARING[1]).await;
+    env.control("/clock/advance", json!({"seconds": 2})).await;
+    env.inbound(SHARING[1], "One more thing").await;
+    let again = format!(
+        "SELECT count(*) FROM messages WHERE text_body = 'One more thing' AND conversation_id = \
+         (SELECT c.id FROM conversations c JOIN contacts ct ON ct.id = c.contact_id \
+          WHERE ct.wa_id = '{}')",
+        SHARING[1]
+    );
+    other
+        .sync_until("the second customer's new message", async |d: &Device| {
+            d.scalar::<i64>(&again).await == 1
+        })
+        .await;
+    publish(SHARING[1], at).await;
+    other
+        .sync_until("the second erasure", async |d: &Device| {
+            image_message(d, SHARING[1]).await.is_none()
+        })
+        .await;
+    assert_eq!(
+        other.scalar::<i64>(&again).await,
+        1,
+        "the newer message stays"
+    );
+    assert_eq!(finish().await, 0, "the third message still names the file");
+    assert_eq!(media_files(&other), 1);
+    assert_eq!(image_of(&env, &other, SHARING[2]).await.unwrap(), png());
+
+    // The third: no row names the file any more, so it goes.
+    assert_eq!(erase_in_full(SHARING[2]).await, 1);
+    assert_eq!(
+        media_files(&other),
+        0,
+        "the last message naming it took the file"
+    );
+    env.stop().await;
+}
+
+/// Unix milliseconds, as the app dates an erasure.
+fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    now.unix_timestamp() * 1000 + i64::from(now.millisecond())
 }

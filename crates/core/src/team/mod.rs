@@ -568,7 +568,13 @@ impl Team {
     }
 
     /// Publishing after a local write must not fail the write: it is committed and queued.
+    ///
+    /// The write is flushed to the disk first: the store commits at `synchronous=NORMAL`
+    /// ([`Store::sync_to_disk`] says why), and until the relay takes it the queued event has
+    /// no other copy, so a note or label made offline would not survive a power cut. One
+    /// flush per change someone made by hand; never on sync's path.
     pub(crate) async fn publish_best_effort(&self) {
+        self.store.sync_to_disk_or_log("a team change").await;
         if let Err(e) = self.publish_pending().await {
             tracing::info!(error = %e, "team: relay unreachable; the event stays queued");
         }
