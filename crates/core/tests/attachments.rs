@@ -976,6 +976,63 @@ async fn a_shared_file_stays_until_the_last_erasure_from_another_device_naming_i
     env.stop().await;
 }
 
+/// A row shares another row's file only while that file is on the disk: one that is lost
+/// (removed by hand, a backup restored without its media) is downloaded again for the new
+/// row, not pointed at.
+#[tokio::test]
+async fn a_file_that_is_gone_is_downloaded_again_not_shared() {
+    let env = Env::start(|_| {}).await;
+    let (device, other, media_id) = one_file_for_three_customers(&env).await;
+    for file in std::fs::read_dir(other.vault.data_dir().join("media")).unwrap() {
+        std::fs::remove_file(file.unwrap().path()).unwrap();
+    }
+    // A fourth customer gets the same image: its media id once more.
+    let fourth = "15550004444";
+    env.inbound(fourth, "And for me?").await;
+    device
+        .sync_until("the fourth customer", async |d: &Device| {
+            d.conversation(fourth).await.is_some()
+        })
+        .await;
+    let conversation = device.conversation(fourth).await.unwrap();
+    let again = dataoptix_core::send::OutgoingMessage::new(cloud_api::messages::Image::id(
+        media_id.clone(),
+    ));
+    device
+        .outbox
+        .enqueue(conversation, again, "menu-4")
+        .await
+        .unwrap();
+    eventually("the fourth send", async || {
+        device.outbox.run_once().await.unwrap();
+        let sent = device
+            .scalar::<i64>("SELECT count(*) FROM outbox WHERE state = 'sent'")
+            .await;
+        (sent == 4).then_some(())
+    })
+    .await;
+    let rows_for = format!("SELECT count(*) FROM media WHERE media_meta_id = '{media_id}'");
+    other
+        .sync_until("the fourth image", async |d: &Device| {
+            d.scalar::<i64>(&rows_for).await == 4
+        })
+        .await;
+    let fetched = media_fetcher(&env, &other).run_once().await.unwrap();
+    assert_eq!(fetched.done, 1, "{fetched:?}");
+    assert_eq!(media_files(&other), 1, "downloaded again");
+    assert_eq!(image_of(&env, &other, fourth).await.unwrap(), png());
+    assert_eq!(
+        other
+            .scalar::<i64>(&format!(
+                "SELECT count(DISTINCT path) FROM media WHERE media_meta_id = '{media_id}'"
+            ))
+            .await,
+        2,
+        "the new row names a file of its own"
+    );
+    env.stop().await;
+}
+
 /// Unix milliseconds, as the app dates an erasure.
 fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();

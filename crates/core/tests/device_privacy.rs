@@ -860,6 +860,27 @@ async fn a_teammates_device_learns_its_workspace_was_deleted_and_may_erase_its_c
     })
     .await;
     assert_eq!(laptop.contacts("", None, 10).await.unwrap().items.len(), 1);
+
+    // Restarted, with the relay out of reach, the laptop knows it before anything runs:
+    // nothing starts (the outbox would send what is queued), and erasing stays possible.
+    laptop.stop_background().await;
+    drop(laptop);
+    w.stop().await;
+    let laptop = Device::open(
+        laptop_dir.path(),
+        &laptop_secrets,
+        &PassphraseSource::none(),
+        "Laptop",
+    )
+    .await
+    .unwrap();
+    assert_eq!(laptop.sync_state(), SyncState::WorkspaceDeleted);
+    laptop.start_background().await.unwrap();
+    // A sync loop, had one started, would be connecting or offline by now.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(laptop.sync_state(), SyncState::WorkspaceDeleted);
+    assert_eq!(laptop.contacts("", None, 10).await.unwrap().items.len(), 1);
+
     let erased = laptop
         .erase_deleted_workspace(&laptop_secrets)
         .await
@@ -870,7 +891,6 @@ async fn a_teammates_device_learns_its_workspace_was_deleted_and_may_erase_its_c
         .map(|e| e.unwrap().file_name())
         .collect();
     assert!(left.is_empty(), "{left:?}");
-    w.stop().await;
 }
 
 #[tokio::test]

@@ -505,11 +505,19 @@ impl Device {
             .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
             .map(WorkspaceSecretKey::from_bytes)
             .ok_or(DeviceError::KeyMissing)?;
+        let deleted = store
+            .setting(&super::workspace_deleted_key(&account.workspace_id))
+            .await?
+            .is_some();
         let session = self
             .session_for(account, syncer.client().clone(), key)
             .await?;
         *self.inner.session.write().await = Some(session);
-        self.set_sync_state(SyncState::Connecting);
+        self.set_sync_state(if deleted {
+            SyncState::WorkspaceDeleted
+        } else {
+            SyncState::Connecting
+        });
         Ok(())
     }
 }

@@ -420,6 +420,11 @@ impl Device {
         if background.is_some() {
             return Ok(());
         }
+        // The owner deleted the workspace (noted by an earlier run): nothing may run; what is
+        // left to do is erasing this copy ([`Self::erase_deleted_workspace`]).
+        if self.sync_state() == SyncState::WorkspaceDeleted {
+            return Ok(());
+        }
         let session = self.session().await?;
         self.reset_announcements().await;
         let (stop, stopped) = watch::channel(false);
@@ -602,6 +607,31 @@ impl Device {
     async fn stop_all_if_workspace_deleted(&self) {
         if self.sync_state() == SyncState::WorkspaceDeleted {
             self.stop_background().await;
+            self.remember_workspace_deleted().await;
+        }
+    }
+
+    /// Notes the deletion in the store, so that the next start knows it before anything runs:
+    /// otherwise the outbox would send what is queued until the relay said it again (and, with
+    /// the relay unreachable, for as long as it stays so), and erasing would be refused.
+    async fn remember_workspace_deleted(&self) {
+        let Ok(workspace) = self.workspace_id().await else {
+            return;
+        };
+        let noted = self
+            .store()
+            .set_setting(
+                &workspace_deleted_key(&workspace),
+                &serde_json::json!(crate::team::now_ms()),
+            )
+            .await;
+        match noted {
+            Ok(()) => {
+                self.store()
+                    .sync_to_disk_or_log("the workspace's deletion")
+                    .await
+            }
+            Err(e) => tracing::warn!(error = %e, "could not note that the workspace was deleted"),
         }
     }
 
@@ -630,6 +660,12 @@ impl Device {
             }
         }
     }
+}
+
+/// The settings key noting that the owner deleted `workspace` (the relay answered
+/// `workspace_deleted`). Per workspace: it never holds back a session of another one.
+pub(super) fn workspace_deleted_key(workspace: &str) -> String {
+    format!("workspace_deleted:{workspace}")
 }
 
 /// Reading the inbox.
