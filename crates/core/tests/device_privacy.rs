@@ -880,6 +880,15 @@ async fn a_teammates_device_learns_its_workspace_was_deleted_and_may_erase_its_c
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(laptop.sync_state(), SyncState::WorkspaceDeleted);
     assert_eq!(laptop.contacts("", None, 10).await.unwrap().items.len(), 1);
+    // Nor does anything that acts on customers or Meta run when asked (the CLI asks).
+    assert!(matches!(
+        laptop.flush_outbox().await,
+        Err(DeviceError::WorkspaceDeleted)
+    ));
+    assert!(matches!(
+        laptop.fetch_media_now().await,
+        Err(DeviceError::WorkspaceDeleted)
+    ));
 
     let erased = laptop
         .erase_deleted_workspace(&laptop_secrets)

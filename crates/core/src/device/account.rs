@@ -451,6 +451,13 @@ impl Device {
         store
             .set_setting(LAST_RELAY_SETTING, &serde_json::json!(relay))
             .await?;
+        // The relay just took a session of this workspace: a deletion noted earlier (a relay
+        // restored from a backup, say) no longer holds.
+        sqlx::query("DELETE FROM settings WHERE key = ?")
+            .bind(super::workspace_deleted_key(&account.workspace_id))
+            .execute(store.pool())
+            .await
+            .map_err(crate::store::StoreError::from)?;
         let client = RelayClient::new(relay).with_token(created.token);
         match client.device_config().await {
             // The business token is sent there: https only (or this computer).

@@ -123,7 +123,7 @@ impl Device {
         input: AttachmentInput,
         reply_to: Option<String>,
     ) -> Result<MessageView, DeviceError> {
-        let session = self.session().await?;
+        let session = self.acting_session().await?;
         self.check_conversation(conversation_id).await?;
         let (file_name, _, bytes) = read_file(&input.path).await?;
         let bytes = bytes.map_err(DeviceError::InvalidInput)?;
@@ -146,7 +146,7 @@ impl Device {
         reply_to: Option<String>,
     ) -> Result<MessageView, DeviceError> {
         use base64::Engine;
-        let session = self.session().await?;
+        let session = self.acting_session().await?;
         self.check_conversation(conversation_id).await?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(recording.samples.as_bytes())

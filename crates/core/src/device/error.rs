@@ -75,6 +75,13 @@ pub enum DeviceError {
     /// The store.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The owner deleted the workspace: nothing more goes to customers or Meta from this
+    /// device; what is left is erasing its copy.
+    #[error(
+        "the owner deleted this workspace, so nothing more can be sent from this device; \
+         erase this device's copy of it"
+    )]
+    WorkspaceDeleted,
     /// Anything else inside the app.
     #[error("{0}")]
     Internal(String),
@@ -119,7 +126,7 @@ impl DeviceError {
             Self::InvalidInput(_) => "invalidInput",
             Self::NotFound(_) => "notFound",
             Self::Conflict(_) => "conflict",
-            Self::Forbidden => "forbidden",
+            Self::Forbidden | Self::WorkspaceDeleted => "forbidden",
             Self::KeyMissing => "keyMissing",
             Self::WindowClosed(_) => "windowClosed",
             Self::Restricted(_) => "restricted",

@@ -165,7 +165,7 @@ impl Device {
         message: Outgoing,
         reply_to: Option<String>,
     ) -> Result<MessageView, DeviceError> {
-        let session = self.session().await?;
+        let session = self.acting_session().await?;
         let conversation = self.conversation(conversation_id).await?;
         // A reaction is no message of its own: the thread shows it under the one it is on,
         // which must be a message of this conversation.
@@ -358,7 +358,7 @@ impl Device {
     /// [`crate::send::TYPING_EVERY_SECS`]. Nothing when the window is closed (no free-form
     /// reply can follow) or the customer never wrote.
     pub async fn show_typing(&self, conversation_id: i64) -> Result<(), DeviceError> {
-        let session = self.session().await?;
+        let session = self.acting_session().await?;
         if !self.conversation(conversation_id).await?.window.open {
             return Ok(());
         }
@@ -433,7 +433,7 @@ impl Device {
     /// Sends what is due in the outbox now (the background worker does this continuously; the
     /// CLI, which exits, calls it after queueing).
     pub async fn flush_outbox(&self) -> Result<crate::send::RunReport, DeviceError> {
-        Ok(self.session().await?.outbox.run_once().await?)
+        Ok(self.acting_session().await?.outbox.run_once().await?)
     }
 
     /// Messages waiting in the outbox (queued or being sent).

@@ -337,6 +337,17 @@ impl Device {
             .ok_or(DeviceError::SignedOut)
     }
 
+    /// The session, for what acts on customers or Meta (sends, downloads): refused once the
+    /// owner deleted the workspace, as the background work stops then
+    /// ([`Self::stop_all_if_workspace_deleted`]).
+    pub(crate) async fn acting_session(&self) -> Result<Session, DeviceError> {
+        let session = self.session().await?;
+        if self.sync_state() == SyncState::WorkspaceDeleted {
+            return Err(DeviceError::WorkspaceDeleted);
+        }
+        Ok(session)
+    }
+
     /// Builds the signed-in state: team inbox and outbox over this device's store and vault.
     pub(crate) async fn session_for(
         &self,
@@ -536,7 +547,7 @@ impl Device {
                 Err(e) => Err(e),
             };
             if let Err(e) = outcome {
-                if self.stop_on(&e) {
+                if self.stop_on(&e, syncer.workspace_id()).await {
                     self.stop_all_if_workspace_deleted().await;
                     return;
                 }
@@ -589,7 +600,7 @@ impl Device {
                         self.announce_new_messages().await;
                     }
                     Err(e) => {
-                        if self.stop_on(&e) {
+                        if self.stop_on(&e, syncer.workspace_id()).await {
                             self.stop_all_if_workspace_deleted().await;
                             return;
                         }
@@ -607,21 +618,18 @@ impl Device {
     async fn stop_all_if_workspace_deleted(&self) {
         if self.sync_state() == SyncState::WorkspaceDeleted {
             self.stop_background().await;
-            self.remember_workspace_deleted().await;
         }
     }
 
-    /// Notes the deletion in the store, so that the next start knows it before anything runs:
-    /// otherwise the outbox would send what is queued until the relay said it again (and, with
-    /// the relay unreachable, for as long as it stays so), and erasing would be refused.
-    async fn remember_workspace_deleted(&self) {
-        let Ok(workspace) = self.workspace_id().await else {
-            return;
-        };
+    /// Notes in the store that the owner deleted `workspace`, before anyone is told: the next
+    /// start then knows it before anything runs. Otherwise the outbox would send what is
+    /// queued until the relay said it again (with the relay unreachable, for as long as it
+    /// stays so), and erasing would be refused meanwhile.
+    async fn remember_workspace_deleted(&self, workspace: &str) {
         let noted = self
             .store()
             .set_setting(
-                &workspace_deleted_key(&workspace),
+                &workspace_deleted_key(workspace),
                 &serde_json::json!(crate::team::now_ms()),
             )
             .await;
@@ -635,14 +643,16 @@ impl Device {
         }
     }
 
-    /// Records a sync error that retrying cannot fix; `true` if the loop must stop.
-    fn stop_on(&self, error: &SyncError) -> bool {
+    /// Records a sync error that retrying cannot fix (of the sync of `workspace`); `true` if
+    /// the loop must stop.
+    async fn stop_on(&self, error: &SyncError, workspace: &str) -> bool {
         match error {
             SyncError::ResyncRequired { .. } => {
                 self.set_sync_state(SyncState::ResyncRequired);
                 true
             }
             e if e.is_workspace_deleted() => {
+                self.remember_workspace_deleted(workspace).await;
                 self.set_sync_state(SyncState::WorkspaceDeleted);
                 true
             }
@@ -773,7 +783,7 @@ impl Device {
     /// Downloads the media that are due now and waits for them (the background worker does
     /// the same on its own; for the CLI and tests).
     pub async fn fetch_media_now(&self) -> Result<crate::media::FetchReport, DeviceError> {
-        let session = self.session().await?;
+        let session = self.acting_session().await?;
         session
             .media
             .run_once()

@@ -224,6 +224,11 @@ impl Syncer {
         self
     }
 
+    /// The workspace whose log this syncs.
+    pub fn workspace_id(&self) -> &str {
+        &self.workspace_id
+    }
+
     /// The relay client (with its session).
     pub fn client(&self) -> &RelayClient {
         &self.client
