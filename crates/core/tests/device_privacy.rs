@@ -902,6 +902,49 @@ async fn a_teammates_device_learns_its_workspace_was_deleted_and_may_erase_its_c
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// A deletion noted by an earlier answer holds across restarts only until the relay takes a
+/// session of that workspace again (a relay restored from a backup, say): then the device
+/// works as before, also after the next restart.
+#[tokio::test]
+async fn a_deletion_noted_earlier_is_cleared_by_a_new_sign_in_to_that_workspace() {
+    let w = SignupWorld::start("cfg-noted").await;
+    let data = tempfile::tempdir().unwrap();
+    let secrets = MemoryStore::new();
+    let d = registered(&w, data.path(), &secrets).await;
+    let ws = d.workspace_id().await.unwrap();
+    d.store()
+        .set_setting(&format!("workspace_deleted:{ws}"), &json!(1))
+        .await
+        .unwrap();
+    drop(d);
+    let reopen = async || {
+        Device::open(
+            data.path(),
+            &secrets,
+            &PassphraseSource::none(),
+            "Front desk",
+        )
+        .await
+        .unwrap()
+    };
+    let d = reopen().await;
+    assert_eq!(d.sync_state(), SyncState::WorkspaceDeleted);
+    d.sign_out().await.unwrap();
+    d.sign_in(SignInInput {
+        relay_url: w.base.clone(),
+        email: EMAIL.into(),
+        password: PASSWORD.into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(d.sync_state(), SyncState::Connecting);
+    drop(d);
+    let d = reopen().await;
+    assert_eq!(d.sync_state(), SyncState::Connecting);
+    assert!(d.flush_outbox().await.is_ok());
+    w.stop().await;
+}
+
 #[tokio::test]
 async fn nothing_local_is_erased_when_the_relay_cannot_delete_the_account() {
     let w = SignupWorld::start("cfg-delete-offline").await;

@@ -769,8 +769,9 @@ async fn corrections_and_restrictions_are_applied_and_logged() {
     activity::verify(&f.store).await.unwrap();
 }
 
-#[tokio::test]
-async fn erasing_everything_removes_database_media_vault_and_keyring_entry() {
+/// The fixture with one customer, Maria: two messages, one of them with a photo on disk
+/// (`media/15551230001-1.bin`).
+async fn maria_with_a_photo() -> Fixture {
     let f = fixture().await;
     f.contact(
         "15551230001",
@@ -780,6 +781,12 @@ async fn erasing_everything_removes_database_media_vault_and_keyring_entry() {
         |i| i as i64,
     )
     .await;
+    f
+}
+
+#[tokio::test]
+async fn erasing_everything_removes_database_media_vault_and_keyring_entry() {
+    let f = maria_with_a_photo().await;
     let info = Vault::info(f.data()).unwrap().unwrap();
     assert!(f.secrets.get(&info.keyring_entry()).unwrap().is_some());
     assert!(f.data().join(DB_FILE).exists());
@@ -793,6 +800,54 @@ async fn erasing_everything_removes_database_media_vault_and_keyring_entry() {
     assert!(report.keyring_entry_deleted);
     assert!(secrets.get(&info.keyring_entry()).unwrap().is_none());
     assert!(report.removed.contains(&DB_FILE.to_string()), "{report:?}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// A media file that cannot be removed (held by another program; here made immutable, which
+/// stops even root) stops the erasure before the database goes: the data still opens with its
+/// key, so erasing can be tried again, and then it finishes.
+#[tokio::test]
+async fn an_erasure_stopped_by_a_media_file_keeps_the_database_to_try_again() {
+    let f = maria_with_a_photo().await;
+    let photo = f.data().join("media/15551230001-1.bin");
+    assert!(photo.is_file());
+    let chattr = |flag: &str| {
+        let status = std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(&photo)
+            .status()
+            .expect("chattr (e2fsprogs) runs");
+        assert!(
+            status.success(),
+            "chattr {flag} needs root on ext4: {status}"
+        );
+    };
+    chattr("+i");
+    let Fixture {
+        dir,
+        store,
+        vault,
+        secrets,
+    } = f;
+    let stopped = erase_everything(store, vault, &secrets).await;
+    chattr("-i");
+    assert!(stopped.is_err(), "{stopped:?}");
+    assert!(dir.path().join(DB_FILE).exists());
+
+    let vault = Vault::open(dir.path(), &secrets, &PassphraseSource::none()).unwrap();
+    let store = Store::open(&dir.path().join(DB_FILE), &vault.store_key().unwrap())
+        .await
+        .unwrap();
+    let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(messages, 2, "the data still opens");
+    erase_everything(store, vault, &secrets).await.unwrap();
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())

@@ -469,6 +469,11 @@ pub async fn erase_data_dir(
     let info: Option<VaultInfo> = Vault::info(&data_dir)?;
     store.close().await;
     let mut report = EraseAllReport::default();
+    // The order is what a failure halfway leaves: the media go first, so that a media file
+    // that cannot be removed (held open elsewhere) leaves the database too, and with it the
+    // way to try again (the device still opens, in the state that offers erasing). Removing
+    // the database first would leave a first run beside the customers' files.
+    remove_dir(&data_dir, MEDIA_DIR, &mut report)?;
     let files = [
         DB_FILE.to_string(),
         format!("{DB_FILE}-wal"),
@@ -484,19 +489,23 @@ pub async fn erase_data_dir(
             Err(e) => return Err(e.into()),
         }
     }
-    // `<data dir>/vault/` holds the sealed records (Vault::put_record).
-    for dir in [MEDIA_DIR, "vault"] {
-        let path = data_dir.join(dir);
-        match std::fs::remove_dir_all(&path) {
-            Ok(()) => report.removed.push(format!("{dir}/")),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    // `<data dir>/vault/` holds the sealed records (Vault::put_record); after the database,
+    // which needs the workspace key among them to open a session.
+    remove_dir(&data_dir, "vault", &mut report)?;
     // A passphrase vault has no keyring entry (and maybe no keyring at all to ask).
     if let Some(info) = info.filter(|i| i.source == KeySource::Keyring) {
         secrets.delete(&info.keyring_entry())?;
         report.keyring_entry_deleted = true;
     }
     Ok(report)
+}
+
+/// Removes `<data_dir>/<dir>/` and what it holds (none there is fine), noting it in `report`.
+fn remove_dir(data_dir: &Path, dir: &str, report: &mut EraseAllReport) -> Result<(), PrivacyError> {
+    match std::fs::remove_dir_all(data_dir.join(dir)) {
+        Ok(()) => report.removed.push(format!("{dir}/")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
 }
