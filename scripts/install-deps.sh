@@ -16,6 +16,8 @@ APT_PACKAGES=(
   xvfb xauth webkit2gtk-driver imagemagick xdotool x11-utils
   # Real Secret Service for the keyring tests, D-Bus sessions, deep links
   dbus dbus-x11 gnome-keyring libsecret-1-dev libsecret-tools xdg-utils keyutils
+  # chattr: a test makes a file impossible to remove (an erasure stopped halfway)
+  e2fsprogs
 )
 
 missing=()

@@ -426,6 +426,26 @@ async fn retention_runs_on_the_background_timer_until_the_background_stops() {
 
 /// The activity entries of `action`, oldest first.
 /// A second device ("Laptop") of a member `d` invited with `role`; keep the directory alive.
+/// The device of `dir` restarted after its workspace was deleted: it comes up knowing it, and
+/// starting the background work (as the app does) changes nothing.
+async fn reopened_knowing_it_is_deleted(dir: &std::path::Path, secrets: &MemoryStore) -> Device {
+    let d = Device::open(dir, secrets, &PassphraseSource::none(), "Restarted")
+        .await
+        .unwrap();
+    assert_eq!(d.sync_state(), SyncState::WorkspaceDeleted);
+    d.start_background().await.unwrap();
+    d
+}
+
+/// Fails naming what is left in `dir` unless nothing is.
+fn assert_empty(dir: &std::path::Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 async fn joined_laptop(
     d: &Device,
     email: &str,
@@ -784,11 +804,7 @@ async fn deleting_the_account_removes_it_at_the_relay_and_erases_this_device() {
         deleted.removed.contains(&"dataoptix.db".to_string()),
         "{deleted:?}"
     );
-    let left: Vec<_> = std::fs::read_dir(data.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert_empty(data.path());
 
     // The relay forgot the account: signing in is refused.
     let fresh = tempfile::tempdir().unwrap();
@@ -839,8 +855,8 @@ async fn a_teammates_device_learns_its_workspace_was_deleted_and_may_erase_its_c
     let (laptop_dir, laptop) = joined_laptop(
         &d,
         "dee@example.com",
-        protocol::auth::Role::Agent,
-        "Dee Agent",
+        protocol::auth::Role::Admin,
+        "Dee Admin",
         &laptop_secrets,
     )
     .await;
@@ -866,16 +882,7 @@ async fn a_teammates_device_learns_its_workspace_was_deleted_and_may_erase_its_c
     laptop.stop_background().await;
     drop(laptop);
     w.stop().await;
-    let laptop = Device::open(
-        laptop_dir.path(),
-        &laptop_secrets,
-        &PassphraseSource::none(),
-        "Laptop",
-    )
-    .await
-    .unwrap();
-    assert_eq!(laptop.sync_state(), SyncState::WorkspaceDeleted);
-    laptop.start_background().await.unwrap();
+    let laptop = reopened_knowing_it_is_deleted(laptop_dir.path(), &laptop_secrets).await;
     // A sync loop, had one started, would be connecting or offline by now.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(laptop.sync_state(), SyncState::WorkspaceDeleted);
@@ -889,17 +896,53 @@ async fn a_teammates_device_learns_its_workspace_was_deleted_and_may_erase_its_c
         laptop.fetch_media_now().await,
         Err(DeviceError::WorkspaceDeleted)
     ));
+    // An admin's changes at Meta neither (the stored token still works there).
+    assert!(matches!(
+        laptop.delete_template(1).await,
+        Err(DeviceError::WorkspaceDeleted)
+    ));
+    // Signing out would forget the deletion (and the way to erase).
+    assert!(matches!(
+        laptop.sign_out().await,
+        Err(DeviceError::WorkspaceDeleted)
+    ));
 
     let erased = laptop
         .erase_deleted_workspace(&laptop_secrets)
         .await
         .unwrap();
     assert!(erased.keyring_entry_deleted, "{erased:?}");
-    let left: Vec<_> = std::fs::read_dir(laptop_dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert_empty(laptop_dir.path());
+}
+
+/// The owner's own device: the erasure after the account's deletion stops halfway (a media
+/// file that cannot be removed). Restarted, with the relay gone, the device knows the
+/// workspace is gone (nothing starts), and erasing finishes. Linux, as root (`chattr`).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn an_erasure_stopped_halfway_after_the_deletion_can_be_finished_after_a_restart() {
+    let w = SignupWorld::start("cfg-halfway").await;
+    let data = tempfile::tempdir().unwrap();
+    let secrets = MemoryStore::new();
+    let d = registered(&w, data.path(), &secrets).await;
+    let media = data.path().join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    let stuck = media.join("stuck.bin");
+    std::fs::write(&stuck, b"a photo").unwrap();
+    let immutable = testkit::Immutable::set(&stuck);
+    let stopped = d.delete_account(COMPANY, &secrets).await;
+    assert!(
+        matches!(stopped, Err(DeviceError::Internal(_))),
+        "{stopped:?}"
+    );
+    drop(d);
+    drop(immutable);
+    w.stop().await;
+
+    let d = reopened_knowing_it_is_deleted(data.path(), &secrets).await;
+    assert_eq!(d.sync_state(), SyncState::WorkspaceDeleted);
+    d.erase_deleted_workspace(&secrets).await.unwrap();
+    assert_empty(data.path());
 }
 
 /// A deletion noted by an earlier answer holds across restarts only until the relay takes a
@@ -929,19 +972,28 @@ async fn a_deletion_noted_earlier_is_cleared_by_a_new_sign_in_to_that_workspace(
     };
     let d = reopen().await;
     assert_eq!(d.sync_state(), SyncState::WorkspaceDeleted);
-    d.sign_out().await.unwrap();
-    d.sign_in(SignInInput {
+    let sign_in = SignInInput {
         relay_url: w.base.clone(),
         email: EMAIL.into(),
         password: PASSWORD.into(),
-    })
-    .await
-    .unwrap();
+    };
+    d.sign_in(sign_in.clone()).await.unwrap();
     assert_eq!(d.sync_state(), SyncState::Connecting);
     drop(d);
     let d = reopen().await;
     assert_eq!(d.sync_state(), SyncState::Connecting);
     assert!(d.flush_outbox().await.is_ok());
+
+    // A copy of another workspace its owner deleted is erased before this device serves a
+    // workspace again (the outbox would send what is queued for the old one).
+    d.store()
+        .set_setting("workspace_deleted:another-workspace", &json!(1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        d.sign_in(sign_in).await,
+        Err(DeviceError::WorkspaceDeleted)
+    ));
     w.stop().await;
 }
 

@@ -807,26 +807,16 @@ async fn erasing_everything_removes_database_media_vault_and_keyring_entry() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// A media file that cannot be removed (held by another program; here made immutable, which
-/// stops even root) stops the erasure before the database goes: the data still opens with its
-/// key, so erasing can be tried again, and then it finishes.
+/// A media file that cannot be removed (its permissions, an I/O error; here the immutable
+/// flag, which stops even root) stops the erasure before the database goes: the data still
+/// opens with its key, so erasing can be tried again, and then it finishes. Linux, as root.
+#[cfg(target_os = "linux")]
 #[tokio::test]
 async fn an_erasure_stopped_by_a_media_file_keeps_the_database_to_try_again() {
     let f = maria_with_a_photo().await;
     let photo = f.data().join("media/15551230001-1.bin");
     assert!(photo.is_file());
-    let chattr = |flag: &str| {
-        let status = std::process::Command::new("chattr")
-            .arg(flag)
-            .arg(&photo)
-            .status()
-            .expect("chattr (e2fsprogs) runs");
-        assert!(
-            status.success(),
-            "chattr {flag} needs root on ext4: {status}"
-        );
-    };
-    chattr("+i");
+    let immutable = testkit::Immutable::set(&photo);
     let Fixture {
         dir,
         store,
@@ -834,7 +824,7 @@ async fn an_erasure_stopped_by_a_media_file_keeps_the_database_to_try_again() {
         secrets,
     } = f;
     let stopped = erase_everything(store, vault, &secrets).await;
-    chattr("-i");
+    drop(immutable);
     assert!(stopped.is_err(), "{stopped:?}");
     assert!(dir.path().join(DB_FILE).exists());
 

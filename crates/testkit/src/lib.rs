@@ -8,6 +8,8 @@
 //! between two parts going down and coming back.
 
 mod dbus;
+#[cfg(target_os = "linux")]
+mod immutable;
 mod logs;
 pub mod meta;
 mod net;
@@ -15,6 +17,8 @@ mod perf;
 mod processes;
 
 pub use dbus::{DbusSession, Keyring};
+#[cfg(target_os = "linux")]
+pub use immutable::Immutable;
 pub use logs::CapturedLog;
 pub use net::TcpProxy;
 pub use perf::perf_control;

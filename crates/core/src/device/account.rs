@@ -349,6 +349,11 @@ impl Device {
     /// Signs out: ends the session at the relay (best effort when offline), forgets the token,
     /// stops syncing. The local history stays (erasing it is a separate, explicit action).
     pub async fn sign_out(&self) -> Result<(), DeviceError> {
+        // Signed out, the device would forget the deletion (and offer no erasing), and a
+        // session of another workspace would start the outbox over what is queued here.
+        if self.sync_state() == SyncState::WorkspaceDeleted {
+            return Err(DeviceError::WorkspaceDeleted);
+        }
         // Logged first, while the member is still known (nothing when already signed out).
         if let Ok(session) = self.session().await {
             self.log_session("account.sign_out", &session.account).await;
@@ -427,6 +432,24 @@ impl Device {
         key: WorkspaceSecretKey,
     ) -> Result<Account, DeviceError> {
         let store = &self.inner.store;
+        // This device holds a copy of a workspace its owner deleted: it is erased before the
+        // device serves another one (whose outbox would send what is queued for the old).
+        let deleted_elsewhere: Option<String> = sqlx::query_scalar(
+            "SELECT key FROM settings WHERE key LIKE 'workspace_deleted:%' AND key != ?",
+        )
+        .bind(super::workspace_deleted_key(
+            &created.workspace.id.to_string(),
+        ))
+        .fetch_optional(store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        if deleted_elsewhere.is_some() {
+            let client = RelayClient::new(relay).with_token(created.token);
+            if let Err(e) = client.sign_out().await {
+                tracing::warn!(error = %e, "the session just made could not be ended at the relay");
+            }
+            return Err(DeviceError::WorkspaceDeleted);
+        }
         sync::save_session(&self.inner.vault, store, relay, &created, &key)
             .await
             .map_err(|e| DeviceError::from_sync(e, relay))?;
@@ -453,11 +476,15 @@ impl Device {
             .await?;
         // The relay just took a session of this workspace: a deletion noted earlier (a relay
         // restored from a backup, say) no longer holds.
-        sqlx::query("DELETE FROM settings WHERE key = ?")
+        let cleared = sqlx::query("DELETE FROM settings WHERE key = ?")
             .bind(super::workspace_deleted_key(&account.workspace_id))
             .execute(store.pool())
             .await
             .map_err(crate::store::StoreError::from)?;
+        if cleared.rows_affected() > 0 {
+            // A note coming back after a power cut would hold a live workspace as deleted.
+            store.sync_to_disk_or_log("the cleared deletion note").await;
+        }
         let client = RelayClient::new(relay).with_token(created.token);
         match client.device_config().await {
             // The business token is sent there: https only (or this computer).

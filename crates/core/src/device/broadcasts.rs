@@ -212,7 +212,7 @@ impl Device {
         &self,
         form: BroadcastForm,
     ) -> Result<BroadcastSummary, DeviceError> {
-        let session = self.require_manager().await?;
+        let session = self.acting_manager().await?;
         let (phone, _, mut message, plan, file) = self.broadcast_plan(&form).await?;
         // Uploaded once for everyone, and only once the plan holds.
         if let (Some(file), Some(pending)) = (file, message.header_media.take()) {
@@ -273,7 +273,7 @@ impl Device {
 
     /// Resumes a paused broadcast.
     pub async fn resume_broadcast(&self, id: i64) -> Result<BroadcastSummary, DeviceError> {
-        let session = self.require_manager().await?;
+        let session = self.acting_manager().await?;
         session.broadcasts.resume(id).await?;
         session.broadcasts.feed(id).await?;
         self.logged_change("broadcast.resume", id).await

@@ -407,6 +407,17 @@ impl Device {
         }
     }
 
+    /// [`Self::require_manager`] for what an owner or admin does at Meta (templates, the
+    /// business profile, broadcasts): refused once the owner deleted the workspace, like
+    /// sends ([`Self::acting_session`]).
+    pub(crate) async fn acting_manager(&self) -> Result<Session, DeviceError> {
+        let session = self.require_manager().await?;
+        if self.sync_state() == SyncState::WorkspaceDeleted {
+            return Err(DeviceError::WorkspaceDeleted);
+        }
+        Ok(session)
+    }
+
     /// The syncer of the current session.
     pub async fn syncer(&self) -> Result<Syncer, DeviceError> {
         let session = self.session().await?;
@@ -625,22 +636,8 @@ impl Device {
     /// start then knows it before anything runs. Otherwise the outbox would send what is
     /// queued until the relay said it again (with the relay unreachable, for as long as it
     /// stays so), and erasing would be refused meanwhile.
-    async fn remember_workspace_deleted(&self, workspace: &str) {
-        let noted = self
-            .store()
-            .set_setting(
-                &workspace_deleted_key(workspace),
-                &serde_json::json!(crate::team::now_ms()),
-            )
-            .await;
-        match noted {
-            Ok(()) => {
-                self.store()
-                    .sync_to_disk_or_log("the workspace's deletion")
-                    .await
-            }
-            Err(e) => tracing::warn!(error = %e, "could not note that the workspace was deleted"),
-        }
+    pub(super) async fn remember_workspace_deleted(&self, workspace: &str) {
+        remember_workspace_deleted(self.store(), workspace).await;
     }
 
     /// Records a sync error that retrying cannot fix (of the sync of `workspace`); `true` if
@@ -652,6 +649,8 @@ impl Device {
                 true
             }
             e if e.is_workspace_deleted() => {
+                // Stopped first (the outbox above all), noted, then announced.
+                self.stop_background().await;
                 self.remember_workspace_deleted(workspace).await;
                 self.set_sync_state(SyncState::WorkspaceDeleted);
                 true
@@ -669,6 +668,23 @@ impl Device {
                 true
             }
         }
+    }
+}
+
+/// Notes in `store` that the owner deleted `workspace` (the relay answered
+/// `workspace_deleted`), flushed to the disk: a device opened on it then starts in
+/// [`SyncState::WorkspaceDeleted`] and refuses sends. For whoever syncs without a
+/// [`Device`] (the CLI's `sync`); failures are logged.
+pub async fn remember_workspace_deleted(store: &Store, workspace: &str) {
+    let noted = store
+        .set_setting(
+            &workspace_deleted_key(workspace),
+            &serde_json::json!(crate::team::now_ms()),
+        )
+        .await;
+    match noted {
+        Ok(()) => store.sync_to_disk_or_log("the workspace's deletion").await,
+        Err(e) => tracing::warn!(error = %e, "could not note that the workspace was deleted"),
     }
 }
 

@@ -836,6 +836,11 @@ impl Device {
         secrets: &dyn SecretStore,
     ) -> Result<AccountDeleted, DeviceError> {
         self.stop_background().await;
+        // Noted first: should the erasure stop halfway, the next start still knows the
+        // workspace is gone (nothing starts, erasing is offered again).
+        if let Ok(workspace) = self.workspace_id().await {
+            self.remember_workspace_deleted(&workspace).await;
+        }
         *self.inner.session.write().await = None;
         let erased = erase::erase_data_dir(self.store().clone(), self.data_dir(), secrets).await;
         let report = match erased {

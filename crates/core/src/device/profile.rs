@@ -148,7 +148,7 @@ impl Device {
         phone_number_id: Option<&str>,
         path: &std::path::Path,
     ) -> Result<BusinessProfileView, DeviceError> {
-        self.require_manager().await?;
+        self.acting_manager().await?;
         let (name, mime, bytes) = super::uploads::read_checked(
             path,
             super::uploads::PROFILE_PHOTO_TYPES,
@@ -195,7 +195,7 @@ impl Device {
         phone_number_id: Option<&str>,
         update: ProfileUpdate,
     ) -> Result<BusinessProfileView, DeviceError> {
-        self.require_manager().await?;
+        self.acting_manager().await?;
         let problems = update.problems();
         if !problems.is_empty() {
             return Err(DeviceError::InvalidInput(problems.join("; ")));

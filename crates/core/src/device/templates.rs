@@ -549,7 +549,7 @@ impl Device {
         format: &str,
         path: &std::path::Path,
     ) -> Result<super::HeaderSample, DeviceError> {
-        self.require_manager().await?;
+        self.acting_manager().await?;
         let (types, max) = super::uploads::header_sample_types(format).ok_or_else(|| {
             DeviceError::InvalidInput(format!(
                 "a {format} header takes no file (IMAGE, VIDEO or DOCUMENT do)"
@@ -594,7 +594,7 @@ impl Device {
     /// is stored as Meta answered (usually PENDING). Errors: [`DeviceError::Lint`] with the
     /// issues, [`DeviceError::Forbidden`] for agents, Meta's refusal explained.
     pub async fn create_template(&self, form: &TemplateForm) -> Result<TemplateView, DeviceError> {
-        let session = self.require_manager().await?;
+        let session = self.acting_manager().await?;
         let (draft, issues) = lint_form(form);
         if issues.iter().any(|i| i.severity == "error") {
             return Err(DeviceError::Lint(issues));
@@ -623,7 +623,7 @@ impl Device {
         id: i64,
         form: &TemplateForm,
     ) -> Result<TemplateView, DeviceError> {
-        self.require_manager().await?;
+        self.acting_manager().await?;
         let current = self.template_detail(id).await?;
         let status = current.template.status.clone().unwrap_or_default();
         if !current.editable {
@@ -681,7 +681,7 @@ impl Device {
 
     /// Deletes a template (this language) in Meta, then here.
     pub async fn delete_template(&self, id: i64) -> Result<(), DeviceError> {
-        let session = self.require_manager().await?;
+        let session = self.acting_manager().await?;
         self.check_template(&session.account.workspace_id, id)
             .await?;
         let current = templates::get_template(&self.inner.store, id)

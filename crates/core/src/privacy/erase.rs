@@ -469,35 +469,45 @@ pub async fn erase_data_dir(
     let info: Option<VaultInfo> = Vault::info(&data_dir)?;
     store.close().await;
     let mut report = EraseAllReport::default();
-    // The order is what a failure halfway leaves: the media go first, so that a media file
-    // that cannot be removed (held open elsewhere) leaves the database too, and with it the
-    // way to try again (the device still opens, in the state that offers erasing). Removing
-    // the database first would leave a first run beside the customers' files.
+    // The order is what a failure halfway leaves (a file whose removal is refused: its
+    // permissions, an immutable flag, an I/O error). The media go first, so that such a
+    // failure leaves the database too, and with it the way to try again: the device still
+    // opens, in the state that offers erasing. (Removing the database and the vault's
+    // metadata first left the customers' files beside a vault that no longer opened.)
     remove_dir(&data_dir, MEDIA_DIR, &mut report)?;
-    let files = [
+    for name in [
         DB_FILE.to_string(),
         format!("{DB_FILE}-wal"),
         format!("{DB_FILE}-shm"),
         format!("{DB_FILE}-journal"),
-        META_FILE.to_string(),
-    ];
-    for name in files {
-        let path = data_dir.join(&name);
-        match std::fs::remove_file(&path) {
-            Ok(()) => report.removed.push(name),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
+    ] {
+        remove_file(&data_dir, &name, &mut report)?;
     }
-    // `<data dir>/vault/` holds the sealed records (Vault::put_record); after the database,
-    // which needs the workspace key among them to open a session.
+    // `<data dir>/vault/` holds the sealed records (Vault::put_record): after the database,
+    // which needs the workspace key among them to open a session, and before the metadata,
+    // without which records left by a failure here could not be opened (nor the store).
     remove_dir(&data_dir, "vault", &mut report)?;
+    remove_file(&data_dir, META_FILE, &mut report)?;
     // A passphrase vault has no keyring entry (and maybe no keyring at all to ask).
     if let Some(info) = info.filter(|i| i.source == KeySource::Keyring) {
         secrets.delete(&info.keyring_entry())?;
         report.keyring_entry_deleted = true;
     }
     Ok(report)
+}
+
+/// Removes `<data_dir>/<name>` (none there is fine), noting it in `report`.
+fn remove_file(
+    data_dir: &Path,
+    name: &str,
+    report: &mut EraseAllReport,
+) -> Result<(), PrivacyError> {
+    match std::fs::remove_file(data_dir.join(name)) {
+        Ok(()) => report.removed.push(name.to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
 }
 
 /// Removes `<data_dir>/<dir>/` and what it holds (none there is fine), noting it in `report`.

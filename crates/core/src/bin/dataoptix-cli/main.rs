@@ -476,6 +476,10 @@ fn sync_cmd(ctx: &Context<'_>, once: bool) -> Result<(), Failure> {
             };
             syncer.run(Duration::from_secs(25), report, stop).await
         };
+        if outcome.as_ref().is_err_and(|e| e.is_workspace_deleted()) {
+            // As the app notes it: the next command here then sends nothing.
+            dataoptix_core::device::remember_workspace_deleted(&store, syncer.workspace_id()).await;
+        }
         store.close().await;
         Ok::<_, Failure>(outcome?)
     })
