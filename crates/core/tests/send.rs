@@ -113,6 +113,47 @@ async fn idempotency_key_twice_sends_once() {
     env.stop().await;
 }
 
+/// What one workspace queued is not sent under another's session: a device signed out of a
+/// workspace and into another keeps the first one's queue in its store, and only an outbox
+/// of that workspace sends it.
+#[tokio::test]
+async fn an_outbox_sends_only_what_its_own_workspace_queued() {
+    let (env, device, conversation) = replying_world(|_| {}).await;
+    device
+        .outbox
+        .enqueue(
+            conversation,
+            OutgoingMessage::text("Only from this workspace", false),
+            "ws-1",
+        )
+        .await
+        .unwrap();
+    let another = dataoptix_core::team::Team::new(
+        device.store.clone(),
+        device.vault.clone(),
+        None,
+        env.key.public_key(),
+        "another-workspace",
+        dataoptix_core::team::Identity {
+            user_id: "u-2".into(),
+            name: "Bo Other".into(),
+            device: "d-2".into(),
+        },
+    );
+    let graph = CloudApiClient::new(ClientConfig {
+        base_url: env.sim.info.base_url.clone(),
+        ..ClientConfig::default()
+    })
+    .unwrap();
+    let elsewhere = dataoptix_core::send::Outbox::new(another, graph, fast());
+    let report = elsewhere.run_once().await.unwrap();
+    assert_eq!(report.sent, 0, "{report:?}");
+    assert!(env.sim_sent(CUSTOMER).await.is_empty());
+    assert_eq!(device.outbox.run_once().await.unwrap().sent, 1);
+    assert_eq!(env.sim_sent(CUSTOMER).await.len(), 1);
+    env.stop().await;
+}
+
 #[tokio::test]
 async fn a_closed_window_refuses_free_form_but_a_template_goes_out() {
     let env = Env::start(|_| {}).await;

@@ -214,12 +214,17 @@ impl Outbox {
              FROM outbox o LEFT JOIN number_state ns ON ns.phone_number_id = o.phone_number_id
              WHERE o.state = 'queued' AND o.held = 0 AND o.due_ms <= ?
                  AND COALESCE(ns.reconnect_required, 0) = 0
+                 AND EXISTS (SELECT 1 FROM conversations c
+                     WHERE c.id = o.conversation_id AND c.workspace_id = ?)
                  AND NOT EXISTS (SELECT 1 FROM outbox p
                      WHERE p.conversation_id = o.conversation_id AND p.id < o.id
                          AND p.state IN ('queued', 'sending') AND p.kind != 'mark_read')
              ORDER BY o.due_ms, o.id LIMIT ?",
         )
         .bind(now_ms())
+        // Only this session's workspace: what another one queued (signed out of since) is
+        // not sent with this one's session.
+        .bind(self.inner.team.workspace_id())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(self.inner.team.store().pool())
         .await?)
