@@ -12,6 +12,7 @@ use dataoptix_core::device::{
     ButtonForm, Device, DeviceError, DeviceEvent, HeaderForm, ManualSetupInput, OnboardingOutcome,
     Outgoing, RegisterInput, SignInInput, SyncState, TemplateForm,
 };
+use dataoptix_core::store::{ContactInput, PhoneNumberInput};
 use dataoptix_core::vault::{MemoryStore, PassphraseSource};
 use serde_json::json;
 
@@ -63,6 +64,63 @@ async fn customer_writes(w: &SignupWorld, d: &Device, text: &str) -> i64 {
         page.items.first().map(|c| c.id)
     })
     .await
+}
+
+/// The outbox count is this workspace's: what another workspace queued in the same store (a
+/// session signed out of since) is neither sent nor counted here.
+#[tokio::test]
+async fn the_outbox_count_is_this_workspaces() {
+    let w = world().await;
+    let data = tempfile::tempdir().unwrap();
+    let secrets = MemoryStore::new();
+    let d = device(data.path(), &secrets).await;
+    d.register(RegisterInput {
+        relay_url: w.base.clone(),
+        name: "Ana Owner".into(),
+        email: "ana@example.com".into(),
+        company: "Panadería Ana".into(),
+        password: PASSWORD.into(),
+    })
+    .await
+    .unwrap();
+    let store = d.store();
+    store
+        .upsert_workspace("another-workspace", "Elsewhere")
+        .await
+        .unwrap();
+    store
+        .upsert_phone_number(&PhoneNumberInput {
+            id: "p-elsewhere".into(),
+            workspace_id: "another-workspace".into(),
+            waba_id: "b-elsewhere".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let contact = store
+        .upsert_contact(&ContactInput {
+            workspace_id: "another-workspace".into(),
+            wa_id: Some("15550009999".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let elsewhere = store
+        .ensure_conversation("another-workspace", "p-elsewhere", contact)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO outbox (idempotency_key, conversation_id, payload_json, next_attempt_at,
+                             created_at, updated_at)
+         VALUES ('elsewhere-1', ?, '{}', 0, 0, 0)",
+    )
+    .bind(elsewhere)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(d.outbox_count().await.unwrap(), 0);
+    assert_eq!(d.flush_outbox().await.unwrap().sent, 0);
+    w.stop().await;
 }
 
 #[tokio::test]

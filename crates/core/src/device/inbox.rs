@@ -438,10 +438,14 @@ impl Device {
 
     /// Messages waiting in the outbox (queued or being sent).
     pub async fn outbox_count(&self) -> Result<i64, DeviceError> {
-        self.session().await?;
+        let session = self.session().await?;
+        // This workspace's, as its outbox sends only those.
         Ok(sqlx::query_scalar(
-            "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending') AND kind != 'mark_read'",
+            "SELECT count(*) FROM outbox o JOIN conversations c ON c.id = o.conversation_id
+             WHERE o.state IN ('queued', 'sending') AND o.kind != 'mark_read'
+                 AND c.workspace_id = ?",
         )
+        .bind(&session.account.workspace_id)
         .fetch_one(self.inner.store.pool())
         .await
         .map_err(crate::store::StoreError::from)?)
