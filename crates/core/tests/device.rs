@@ -32,6 +32,17 @@ async fn device(dir: &std::path::Path, secrets: &MemoryStore) -> Device {
         .unwrap()
 }
 
+/// Ana registers the bakery's workspace on `w`'s relay.
+fn ana_registers(w: &SignupWorld) -> RegisterInput {
+    RegisterInput {
+        relay_url: w.base.clone(),
+        name: "Ana Owner".into(),
+        email: "ana@example.com".into(),
+        company: "Panadería Ana".into(),
+        password: PASSWORD.into(),
+    }
+}
+
 /// Connects the simulator's number on `d` by manual setup (token checked with Graph).
 async fn connect_manually(w: &SignupWorld, d: &Device) {
     d.setup_manual(ManualSetupInput {
@@ -74,15 +85,7 @@ async fn the_outbox_count_is_this_workspaces() {
     let data = tempfile::tempdir().unwrap();
     let secrets = MemoryStore::new();
     let d = device(data.path(), &secrets).await;
-    d.register(RegisterInput {
-        relay_url: w.base.clone(),
-        name: "Ana Owner".into(),
-        email: "ana@example.com".into(),
-        company: "Panadería Ana".into(),
-        password: PASSWORD.into(),
-    })
-    .await
-    .unwrap();
+    d.register(ana_registers(&w)).await.unwrap();
     let store = d.store();
     store
         .upsert_workspace("another-workspace", "Elsewhere")
@@ -450,16 +453,7 @@ async fn a_new_device_joins_by_invitation_and_an_unknown_device_cannot_sign_in()
     let owner_dir = tempfile::tempdir().unwrap();
     let secrets = MemoryStore::new();
     let owner = device(owner_dir.path(), &secrets).await;
-    owner
-        .register(RegisterInput {
-            relay_url: w.base.clone(),
-            name: "Ana Owner".into(),
-            email: "ana@example.com".into(),
-            company: "Panadería Ana".into(),
-            password: PASSWORD.into(),
-        })
-        .await
-        .unwrap();
+    owner.register(ana_registers(&w)).await.unwrap();
 
     // Signing in on a fresh device without the workspace key is refused with the way out.
     let laptop_dir = tempfile::tempdir().unwrap();

@@ -351,9 +351,7 @@ impl Device {
     pub async fn sign_out(&self) -> Result<(), DeviceError> {
         // Signed out, the device would forget the deletion (and offer no erasing), and a
         // session of another workspace would start the outbox over what is queued here.
-        if self.sync_state() == SyncState::WorkspaceDeleted {
-            return Err(DeviceError::WorkspaceDeleted);
-        }
+        self.refuse_if_workspace_deleted()?;
         // Logged first, while the member is still known (nothing when already signed out).
         if let Ok(session) = self.session().await {
             self.log_session("account.sign_out", &session.account).await;
@@ -434,15 +432,15 @@ impl Device {
         let store = &self.inner.store;
         // This device holds a copy of a workspace its owner deleted: it is erased before the
         // device serves another one (whose outbox would send what is queued for the old).
-        let deleted_elsewhere: Option<String> = sqlx::query_scalar(
-            "SELECT key FROM settings WHERE key LIKE 'workspace_deleted:%' AND key != ?",
-        )
-        .bind(super::workspace_deleted_key(
-            &created.workspace.id.to_string(),
-        ))
-        .fetch_optional(store.pool())
-        .await
-        .map_err(crate::store::StoreError::from)?;
+        let deleted_elsewhere: Option<String> =
+            sqlx::query_scalar("SELECT key FROM settings WHERE key LIKE ? || '%' AND key != ?")
+                .bind(super::WORKSPACE_DELETED_PREFIX)
+                .bind(super::workspace_deleted_key(
+                    &created.workspace.id.to_string(),
+                ))
+                .fetch_optional(store.pool())
+                .await
+                .map_err(crate::store::StoreError::from)?;
         if deleted_elsewhere.is_some() {
             let client = RelayClient::new(relay).with_token(created.token);
             if let Err(e) = client.sign_out().await {

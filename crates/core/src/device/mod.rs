@@ -342,10 +342,16 @@ impl Device {
     /// ([`Self::stop_all_if_workspace_deleted`]).
     pub(crate) async fn acting_session(&self) -> Result<Session, DeviceError> {
         let session = self.session().await?;
+        self.refuse_if_workspace_deleted()?;
+        Ok(session)
+    }
+
+    /// [`DeviceError::WorkspaceDeleted`] once the owner deleted the workspace.
+    pub(crate) fn refuse_if_workspace_deleted(&self) -> Result<(), DeviceError> {
         if self.sync_state() == SyncState::WorkspaceDeleted {
             return Err(DeviceError::WorkspaceDeleted);
         }
-        Ok(session)
+        Ok(())
     }
 
     /// Builds the signed-in state: team inbox and outbox over this device's store and vault.
@@ -412,9 +418,7 @@ impl Device {
     /// sends ([`Self::acting_session`]).
     pub(crate) async fn acting_manager(&self) -> Result<Session, DeviceError> {
         let session = self.require_manager().await?;
-        if self.sync_state() == SyncState::WorkspaceDeleted {
-            return Err(DeviceError::WorkspaceDeleted);
-        }
+        self.refuse_if_workspace_deleted()?;
         Ok(session)
     }
 
@@ -691,8 +695,11 @@ pub async fn remember_workspace_deleted(store: &Store, workspace: &str) {
 /// The settings key noting that the owner deleted `workspace` (the relay answered
 /// `workspace_deleted`). Per workspace: it never holds back a session of another one.
 pub(super) fn workspace_deleted_key(workspace: &str) -> String {
-    format!("workspace_deleted:{workspace}")
+    format!("{WORKSPACE_DELETED_PREFIX}{workspace}")
 }
+
+/// What every [`workspace_deleted_key`] starts with.
+pub(super) const WORKSPACE_DELETED_PREFIX: &str = "workspace_deleted:";
 
 /// Reading the inbox.
 impl Device {
