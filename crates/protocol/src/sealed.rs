@@ -22,15 +22,20 @@
 //!   it: what rests on its disk stays readable only with the workspace's secret key, as with
 //!   v1. Devices open the sealed data key once and cache it ([`Opener`]), so a page of a
 //!   thousand events costs one X25519 operation instead of a thousand.
+//!
+//! AES-256-GCM is `ring`'s (BoringSSL's assembly): the `aes-gcm` crate's GHASH takes one
+//! carry-less multiplication and reduction per block, and sealing 2 KB webhooks with it was ~5 %
+//! of the relay's ingest CPU (BENCHMARKS.md, relay round 11). The bytes are the same standard
+//! AES-256-GCM; a test opens an envelope made with `aes-gcm`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use aes_gcm::aead::{Aead, AeadInPlace, Payload};
-use aes_gcm::{AeadCore, Aes256Gcm, KeyInit, Nonce};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use crypto_box::aead::OsRng;
 use crypto_box::{PublicKey, SecretKey, KEY_SIZE, SEALBYTES};
+use rand::RngCore;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use zeroize::Zeroizing;
 
 /// A sealed box per envelope.
@@ -185,20 +190,29 @@ fn open_data_key(
     Ok(Zeroizing::new(key))
 }
 
+/// An AES-256-GCM key for one envelope. Made per envelope, on the stack, rather than kept
+/// beside the data key: `ring` does not zero its key schedule on drop, and the data key must
+/// not outlive its rotation in memory.
+fn aes_key(key: &[u8; 32]) -> Result<LessSafeKey, SealError> {
+    UnboundKey::new(&AES_256_GCM, key)
+        .map(LessSafeKey::new)
+        .map_err(|_| SealError::Seal)
+}
+
 /// Decrypts a v2 envelope (already parsed) with its opened data key.
 fn decrypt_v2(key: &[u8; 32], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
     let aad_end = 1 + SEALED_KEY_LEN;
     let (aad, rest) = sealed.split_at(aad_end);
     let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-    Aes256Gcm::new(key.into())
-        .decrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: ciphertext,
-                aad,
-            },
-        )
-        .map_err(|_| SealError::Open)
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::Malformed)?;
+    let mut message = ciphertext.to_vec();
+    let len = aes_key(key)
+        .map_err(|_| SealError::Open)?
+        .open_in_place(nonce, Aad::from(aad), &mut message)
+        .map_err(|_| SealError::Open)?
+        .len();
+    message.truncate(len);
+    Ok(message)
 }
 
 /// A data key of one workspace: seals many envelopes with AES-256-GCM (v2). Made by the
@@ -218,7 +232,8 @@ impl std::fmt::Debug for DataKey {
 impl DataKey {
     /// A fresh random data key, sealed to `recipient`.
     pub fn generate(recipient: &WorkspacePublicKey) -> Result<Self, SealError> {
-        let key = Zeroizing::new(<[u8; 32]>::from(Aes256Gcm::generate_key(&mut OsRng)));
+        let mut key = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(key.as_mut_slice());
         let sealed_key = recipient
             .0
             .seal(&mut OsRng, key.as_slice())
@@ -245,15 +260,20 @@ impl DataKey {
         out.push(ENVELOPE_V2);
         out.extend_from_slice(&self.sealed_key);
         let aad_len = out.len();
-        let nonce = Aes256Gcm::generate_nonce(&mut rand::thread_rng());
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::thread_rng().fill_bytes(&mut nonce);
         out.extend_from_slice(&nonce);
         let body = out.len();
         out.extend_from_slice(plaintext);
         let (head, message) = out.split_at_mut(body);
-        let tag = Aes256Gcm::new(self.key.as_slice().into())
-            .encrypt_in_place_detached(&nonce, &head[..aad_len], message)
+        let tag = aes_key(&self.key)?
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&head[..aad_len]),
+                message,
+            )
             .map_err(|_| SealError::Seal)?;
-        out.extend_from_slice(&tag);
+        out.extend_from_slice(tag.as_ref());
         Ok(out)
     }
 }
@@ -394,6 +414,50 @@ mod tests {
             Err(SealError::BadKey)
         );
         assert!(!format!("{sk:?}").contains(&to_base64(&sk.to_bytes())));
+    }
+
+    /// Envelopes the relay sealed before 2026-11-28 were made with the `aes-gcm` crate; they
+    /// must still open, and what `ring` seals must open with `aes-gcm`: the same standard
+    /// AES-256-GCM, byte for byte.
+    #[test]
+    fn data_key_envelopes_are_the_standard_aes_gcm_both_ways() {
+        use aes_gcm::aead::{Aead, Payload};
+        use aes_gcm::{Aes256Gcm, KeyInit};
+        let sk = WorkspaceSecretKey::generate();
+        let data_key = [7u8; 32];
+        let sealed_key = sk.public_key().0.seal(&mut OsRng, &data_key).unwrap();
+        let mut aad = vec![ENVELOPE_V2];
+        aad.extend_from_slice(&sealed_key);
+        let nonce = [9u8; NONCE_LEN];
+        let msg = "Olá, ¿qué tal? 👋 <b>not html</b>".as_bytes();
+        let theirs = Aes256Gcm::new(&data_key.into())
+            .encrypt(&nonce.into(), Payload { msg, aad: &aad })
+            .unwrap();
+        let mut envelope = aad.clone();
+        envelope.extend_from_slice(&nonce);
+        envelope.extend_from_slice(&theirs);
+        assert_eq!(open(&sk, &envelope).unwrap(), msg);
+        assert_eq!(Opener::new(sk.clone()).open(&envelope).unwrap(), msg);
+
+        let ours = DataKey {
+            key: Zeroizing::new(data_key),
+            sealed_key: sealed_key.clone(),
+            recipient: sk.public_key(),
+        }
+        .seal(msg)
+        .unwrap();
+        let (head, ciphertext) = ours.split_at(aad.len() + NONCE_LEN);
+        assert_eq!(&head[..aad.len()], &aad[..]);
+        let opened = Aes256Gcm::new(&data_key.into())
+            .decrypt(
+                head[aad.len()..].into(),
+                Payload {
+                    msg: ciphertext,
+                    aad: &aad,
+                },
+            )
+            .unwrap();
+        assert_eq!(opened, msg);
     }
 
     #[test]

@@ -49,6 +49,10 @@ use testkit::meta::CustomerText;
 #[path = "ingest/timings.rs"]
 mod timings;
 
+/// The relay binary's allocator (its `main.rs`), so that the bench measures what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const APP_SECRET: &str = "bench-app-secret";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -84,7 +88,7 @@ struct Run {
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: both run once.
     // The relay's per-phase timings (`DATAOPTIX_INGEST_TIMINGS=0`: not collected).
-    let recorder = (env_or("DATAOPTIX_INGEST_TIMINGS", 1) == 1).then(timings::Recorder::install);
+    let recorder = timings::Recorder::install(env_or("DATAOPTIX_INGEST_TIMINGS", 1) == 1);
     let knobs = Knobs {
         seconds: env_or("DATAOPTIX_INGEST_SECONDS", 10),
         concurrency: env_or("DATAOPTIX_INGEST_CONCURRENCY", 64),

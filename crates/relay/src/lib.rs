@@ -330,7 +330,6 @@ pub fn app(state: AppState) -> Router {
         // The Embedded Signup page and its report: the unguessable session id is the credential.
         .route("/onboarding/{id}", get(onboarding::page))
         .route("/onboarding/{id}/complete", post(onboarding::complete))
-        .merge(webhook)
         .merge(device)
         .layer(
             // Span with method and path only: query strings carry the webhook verify token,
@@ -340,7 +339,19 @@ pub fn app(state: AppState) -> Router {
                 tracing::info_span!("http", method = %req.method(), path = %path)
             }),
         )
+        // Merged after the trace layer, so outside it: Meta's webhooks come thousands a
+        // second, and a span each (its fields formatted when made) cost ~5 % of the ingest
+        // (BENCHMARKS.md, relay round 11). Their own log lines say what they are.
+        .merge(webhook)
         .with_state(state)
+}
+
+/// Which logs the relay writes: `RUST_LOG` if set, else `info` (no line per webhook: those
+/// are counted in `/metrics`). `main.rs` and the ingest bench both use it, so that the bench
+/// pays for the spans production makes.
+pub fn log_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
 }
 
 /// The path as logged: onboarding session ids are credentials, so they are replaced.

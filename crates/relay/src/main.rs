@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use relay::Config;
-use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +37,12 @@ enum Command {
     },
 }
 
+/// Rust's allocations go through mimalloc: glibc's malloc and free took ~11 % of the CPU of
+/// the webhook ingest (`perf`), and under mimalloc the ingest bench ran ~10 % faster
+/// (BENCHMARKS.md, relay round 11). SQLite keeps its own allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 enum Action {
     Serve,
     Check,
@@ -47,9 +52,7 @@ enum Action {
 fn main() -> ExitCode {
     // Logs go to stderr (stdout is for command output), coloured only on a terminal.
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(relay::log_filter())
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

@@ -63,12 +63,21 @@ impl<S: tracing::Subscriber> Layer<S> for Recorder {
 }
 
 impl Recorder {
-    /// Installs the recorder as the global subscriber, for the timing target only.
-    pub fn install() -> Self {
-        let recorder = Self::default();
-        let filter = tracing_subscriber::filter::Targets::new()
-            .with_target(relay::timing::TARGET, tracing::Level::DEBUG);
-        let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
+    /// Installs the global subscriber: the relay's own logs as `dataoptix-relay serve` writes
+    /// them (its filter, formatted, into a sink: the bench pays for what production does), and
+    /// with `record` a recorder of the timing target.
+    pub fn install(record: bool) -> Option<Self> {
+        let recorder = record.then(Self::default);
+        let timing = recorder.clone().map(|r| {
+            r.with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target(relay::timing::TARGET, tracing::Level::DEBUG),
+            )
+        });
+        let logs = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::sink)
+            .with_filter(relay::log_filter());
+        let subscriber = tracing_subscriber::registry().with(logs).with(timing);
         tracing::subscriber::set_global_default(subscriber).unwrap();
         recorder
     }
