@@ -190,9 +190,10 @@ fn open_data_key(
     Ok(Zeroizing::new(key))
 }
 
-/// An AES-256-GCM key for one envelope. Made per envelope, on the stack, rather than kept
-/// beside the data key: `ring` does not zero its key schedule on drop, and the data key must
-/// not outlive its rotation in memory.
+/// An AES-256-GCM key for one envelope, made per envelope rather than kept beside the data
+/// key: `ring` does not zero its key schedule on drop, and a schedule kept in `DataKey` would
+/// be freed with it unzeroed. On the stack it is not zeroed either (nor was `aes-gcm`'s,
+/// built without its `zeroize` feature), but the next frames overwrite it.
 fn aes_key(key: &[u8; 32]) -> Result<LessSafeKey, SealError> {
     UnboundKey::new(&AES_256_GCM, key)
         .map(LessSafeKey::new)
@@ -204,7 +205,7 @@ fn decrypt_v2(key: &[u8; 32], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
     let aad_end = 1 + SEALED_KEY_LEN;
     let (aad, rest) = sealed.split_at(aad_end);
     let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::Malformed)?;
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::Open)?;
     let mut message = ciphertext.to_vec();
     let len = aes_key(key)
         .map_err(|_| SealError::Open)?

@@ -332,22 +332,23 @@ pub fn app(state: AppState) -> Router {
         .route("/onboarding/{id}/complete", post(onboarding::complete))
         .merge(device)
         .layer(
-            // Span with method and path only: query strings carry the webhook verify token,
-            // and bodies or headers (session tokens) are never logged.
+            // Span with method and path only: bodies, headers (session tokens) and query
+            // strings are never logged.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let path = loggable_path(req.uri().path());
                 tracing::info_span!("http", method = %req.method(), path = %path)
             }),
         )
         // Merged after the trace layer, so outside it: Meta's webhooks come thousands a
-        // second, and a span each (its fields formatted when made) cost ~5 % of the ingest
-        // (BENCHMARKS.md, relay round 11). Their own log lines say what they are.
+        // second, and a span each (its fields formatted when made) took the ingest back below
+        // its rate without (BENCHMARKS.md, relay round 11). `webhooks::ingest::receive` logs
+        // what is refused or fails, and `/metrics` counts every outcome.
         .merge(webhook)
         .with_state(state)
 }
 
-/// Which logs the relay writes: `RUST_LOG` if set, else `info` (no line per webhook: those
-/// are counted in `/metrics`). `main.rs` and the ingest bench both use it, so that the bench
+/// Which logs the relay writes: `RUST_LOG` if set, else `info` (no line per stored webhook:
+/// `/metrics` counts them; refused and failed ones are logged). `main.rs` and the ingest bench both use it, so that the bench
 /// pays for the spans production makes.
 pub fn log_filter() -> tracing_subscriber::EnvFilter {
     tracing_subscriber::EnvFilter::try_from_default_env()

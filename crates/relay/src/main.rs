@@ -38,7 +38,7 @@ enum Command {
 }
 
 /// Rust's allocations go through mimalloc: glibc's malloc and free took ~11 % of the CPU of
-/// the webhook ingest (`perf`), and under mimalloc the ingest bench ran ~10 % faster
+/// the webhook ingest (`perf`), and under mimalloc the ingest bench ran 3–10 % faster
 /// (BENCHMARKS.md, relay round 11). SQLite keeps its own allocator.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -16,6 +16,7 @@ use crate::AppState;
 pub struct Metrics {
     pub webhooks_received: AtomicU64,
     pub webhooks_rejected: AtomicU64,
+    pub webhooks_failed: AtomicU64,
     pub webhook_entries_stored: AtomicU64,
     pub webhook_entries_held: AtomicU64,
     pub webhook_entries_duplicate: AtomicU64,
@@ -41,7 +42,7 @@ impl Metrics {
 
     fn render(&self) -> String {
         let mut out = String::new();
-        let counters: [(&str, &str, &AtomicU64); 13] = [
+        let counters: [(&str, &str, &AtomicU64); 14] = [
             (
                 "dataoptix_relay_webhooks_received_total",
                 "Webhook POSTs with a valid signature",
@@ -51,6 +52,11 @@ impl Metrics {
                 "dataoptix_relay_webhooks_rejected_total",
                 "Webhook POSTs refused for a missing or wrong signature",
                 &self.webhooks_rejected,
+            ),
+            (
+                "dataoptix_relay_webhooks_failed_total",
+                "Signed webhook POSTs answered 5xx, not stored (Meta retries them)",
+                &self.webhooks_failed,
             ),
             (
                 "dataoptix_relay_webhook_entries_stored_total",

@@ -35,7 +35,7 @@ async fn a_full_disk_answers_5xx_and_loses_nothing_it_acknowledged() -> Result<(
         CliDevice::owner(&relay.base(), "ana@example.com", WABA, &meta.grant(WABA)).await?;
 
     let (mut wamids, before) = customer_messages("DISK", WABA, 0..BEFORE);
-    MetaSender::new(&relay.base(), 8)?.deliver(before).await?;
+    let first = MetaSender::new(&relay.base(), 8)?.deliver(before).await?;
 
     let filled = disk.fill()?;
     let (later, while_full) = customer_messages("DISK", WABA, BEFORE..BEFORE + WHILE_FULL);
@@ -82,6 +82,26 @@ async fn a_full_disk_answers_5xx_and_loses_nothing_it_acknowledged() -> Result<(
     ensure!(
         report.unanswered == 0,
         "the relay dropped connections instead of answering"
+    );
+    // Each 5xx is counted for the operator (the webhook route has no request span).
+    let metrics = reqwest::get(format!("{}/metrics", relay.base()))
+        .await?
+        .text()
+        .await?;
+    let failed = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("dataoptix_relay_webhooks_failed_total "))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    let answered_5xx = refused
+        + first
+            .refused
+            .iter()
+            .filter(|(status, _)| **status >= 500)
+            .map(|(_, n)| n)
+            .sum::<u64>();
+    ensure!(
+        failed == Some(answered_5xx),
+        "/metrics counts {failed:?} failed webhooks for {answered_5xx} answered 5xx"
     );
     each_once?;
     ensure!(

@@ -75,6 +75,7 @@ impl Recorder {
             )
         });
         let logs = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
             .with_writer(std::io::sink)
             .with_filter(relay::log_filter());
         let subscriber = tracing_subscriber::registry().with(logs).with(timing);

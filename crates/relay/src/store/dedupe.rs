@@ -34,8 +34,10 @@ pub struct Seen {
 /// How many maps the keys are spread over (by their first byte).
 const SHARDS: usize = 64;
 
-/// Keyed by workspace and key, hashed with foldhash (randomly seeded): SipHash over the 48
-/// bytes was ~1 % of the ingest's CPU, on keys that are SHA-256 digests already.
+/// Keyed by workspace and key, hashed with foldhash (seeded per process; only "minimally"
+/// DoS-resistant, which suffices: the keys are SHA-256 digests, of Meta-signed entries or of
+/// client event ids, that nobody can aim at a bucket without the seed). SipHash over the 48
+/// bytes was ~1 % of the ingest's CPU.
 type Shard = HashMap<(Uuid, [u8; 32]), Seen, KeyHasher>;
 
 /// The hasher of maps keyed by dedupe key.

@@ -115,10 +115,21 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<StatusCode> {
+    let answer = store(&state, &headers, &body).await;
+    if let Err(e) = &answer {
+        // The route has no request span (see `app`): say here which request failed. Meta
+        // retries a 5xx, so nothing is lost, but an operator must see it happening.
+        Metrics::add(&state.metrics.webhooks_failed, 1);
+        tracing::warn!(error = %e, bytes = body.len(), "webhook not stored; Meta will retry it");
+    }
+    answer
+}
+
+async fn store(state: &AppState, headers: &HeaderMap, body: &[u8]) -> AppResult<StatusCode> {
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     let now = OffsetDateTime::now_utc();
     let mut clock = std::time::Instant::now();
-    let ops = match prepare(&state, &body, signature, now).await? {
+    let ops = match prepare(state, body, signature, now).await? {
         Ingest::Refused(e) => {
             Metrics::add(&state.metrics.webhooks_rejected, 1);
             tracing::warn!(reason = %e, bytes = body.len(), "webhook refused");
