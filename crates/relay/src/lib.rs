@@ -340,16 +340,16 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         // Merged after the trace layer, so outside it: Meta's webhooks come thousands a
-        // second, and a span each (its fields formatted when made) took the ingest back below
-        // its rate without (BENCHMARKS.md, relay round 11). `webhooks::ingest::receive` logs
-        // what is refused or fails, and `/metrics` counts every outcome.
+        // second, and a span each (its fields formatted when made) cost the ingest what
+        // mimalloc had gained (BENCHMARKS.md, relay round 11). `webhooks::ingest::receive`
+        // logs what is refused or fails, and `/metrics` counts every outcome.
         .merge(webhook)
         .with_state(state)
 }
 
 /// Which logs the relay writes: `RUST_LOG` if set, else `info` (no line per stored webhook:
-/// `/metrics` counts them; refused and failed ones are logged). `main.rs` and the ingest bench both use it, so that the bench
-/// pays for the spans production makes.
+/// `/metrics` counts them; refused and failed ones are logged). `main.rs` and the ingest
+/// bench both use it, so that the bench pays for the spans production makes.
 pub fn log_filter() -> tracing_subscriber::EnvFilter {
     tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
